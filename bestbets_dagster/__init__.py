@@ -1,0 +1,1 @@
+"""bestbets_dagster: daily NBA player-points best bets as a Dagster project."""

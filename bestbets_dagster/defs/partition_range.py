@@ -1,0 +1,20 @@
+"""Helpers the assets share to turn a run's partitions into dates."""
+
+
+import datetime as dt
+
+from dagster import AssetExecutionContext
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+__all__ = ["ASSET_PARTITION_RANGE_END_TAG", "ASSET_PARTITION_RANGE_START_TAG", "partition_dates", "range_tags"]
+
+
+def partition_dates(context: AssetExecutionContext) -> tuple[dt.date, dt.date]:
+    """First and last game date of the run: one date, or a whole range in a single-run backfill."""
+    key_range = context.partition_key_range
+    return dt.date.fromisoformat(key_range.start), dt.date.fromisoformat(key_range.end)
+
+
+def range_tags(start: dt.date | str, end: dt.date | str) -> dict[str, str]:
+    """Run tags that make one run materialize a partition range (what a single-run backfill sets)."""
+    return {ASSET_PARTITION_RANGE_START_TAG: str(start), ASSET_PARTITION_RANGE_END_TAG: str(end)}

@@ -1,0 +1,1 @@
+"""Ingestion: box scores, Odds API player-points lines, and player identity."""

@@ -1,0 +1,194 @@
+"""Box scores: player and team game logs from files in NBA.com box score v3 naming.
+
+A data directory holds `box_scores/` (player rows) and `team_game_logs/` (team rows), one file per
+season or per day, as CSV, CSV.gz or parquet.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bestbets_dagster.ingest.errors import IngestError
+from bestbets_dagster.ingest.files import check_unique, parse_bools, parse_numbers, read_table_file, table_files
+from bestbets_dagster.ingest.names import player_lookup
+
+PLAYER_DIR = "box_scores"
+TEAM_DIR = "team_game_logs"
+
+PLAYER_STAT_COLUMNS = [
+    "field_goals_made", "field_goals_attempted", "three_pointers_made", "three_pointers_attempted",
+    "free_throws_made", "free_throws_attempted", "rebounds_offensive", "rebounds_defensive",
+    "rebounds_total", "assists", "steals", "blocks", "turnovers", "fouls_personal", "points",
+]
+PLAYER_REQUIRED = [
+    "season", "game_id", "game_date", "team_id", "team_abbr", "opp", "is_home", "person_id",
+    "player_name", "starter", "minutes", *PLAYER_STAT_COLUMNS,
+]
+TEAM_STAT_COLUMNS = ["fgm", "fga", "fg3m", "fg3a", "ftm", "fta", "oreb", "dreb", "reb", "ast", "stl", "blk", "tov", "pf", "pts"]
+TEAM_REQUIRED = ["season", "game_id", "game_date", "team_id", "team_abbr", "opp", "is_home", *TEAM_STAT_COLUMNS]
+
+_ISO_MINUTES = re.compile(r"^PT(?:(\d+)M)?(?:([\d.]+)S)?$")
+_DNP_PREFIX = re.compile(r"^\s*(DNP|DND|NWT)\s*[-_:]?\s*", re.IGNORECASE)
+
+
+def parse_minutes(value: str | None) -> float | None:
+    """'mm:ss' (box score v3), 'PT36M12.00S' (v3 live) or a plain number -> float minutes."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    text = str(value).strip()
+    if text == "":
+        return None
+    if ":" in text:
+        minutes, _, seconds = text.partition(":")
+        if not (minutes.isdigit() and seconds.isdigit() and int(seconds) <= 60):  # NBA.com rounds to "38:60"
+            raise ValueError(text)
+        return int(minutes) + int(seconds) / 60.0
+    iso = _ISO_MINUTES.match(text)
+    if iso and (iso.group(1) or iso.group(2)):
+        return int(iso.group(1) or 0) + float(iso.group(2) or 0) / 60.0
+    return float(text)
+
+
+def dnp_reason(comment: str | None) -> str | None:
+    """'DNP - Coach's Decision' -> "Coach's Decision"; 'DND_LEAGUE_SUSPENSION' -> 'League Suspension'."""
+    if comment is None or (isinstance(comment, float) and np.isnan(comment)) or not str(comment).strip():
+        return None
+    reason = _DNP_PREFIX.sub("", str(comment)).strip()
+    if "_" in reason or reason.isupper():
+        reason = reason.replace("_", " ").title()
+    return reason or str(comment).strip()
+
+
+def _game_dates(df: pd.DataFrame, path: Path) -> pd.Series:
+    dates = pd.to_datetime(df["game_date"].str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
+    bad = dates.isna()
+    if bad.any():
+        first = df.loc[bad].iloc[0]
+        raise IngestError(path, f"game_date is not a date: {first['game_date']!r}", first["_row"])
+    return dates
+
+
+def _game_ids(raw: pd.Series) -> pd.Series:
+    # NBA.com ids are 10 characters with leading zeros; a numeric source loses them.
+    return raw.astype(str).str.strip().str.replace(r"\.0$", "", regex=True).str.zfill(10)
+
+
+def _in_range(df: pd.DataFrame, start: dt.date | None, end: dt.date | None) -> pd.DataFrame:
+    mask = pd.Series(True, index=df.index)
+    if start is not None:
+        mask &= df["game_date"] >= pd.Timestamp(start)
+    if end is not None:
+        mask &= df["game_date"] <= pd.Timestamp(end)
+    return df[mask]
+
+
+def read_player_file(path: Path, start: dt.date | None = None, end: dt.date | None = None) -> pd.DataFrame:
+    raw = read_table_file(path, PLAYER_REQUIRED)
+    raw["game_date"] = _game_dates(raw, path)
+    raw = _in_range(raw, start, end)
+    out = pd.DataFrame(index=raw.index)
+    out["game_date"] = raw["game_date"]
+    out["season"] = raw["season"]
+    out["game_id"] = _game_ids(raw["game_id"])
+    out["team_id"] = parse_numbers(raw, "team_id", path, integer=True)
+    out["team_abbr"] = raw["team_abbr"].str.strip()
+    out["opp"] = raw["opp"].str.strip()
+    out["is_home"] = parse_bools(raw, "is_home", path)
+    out["wl"] = raw["wl"] if "wl" in raw.columns else None
+    out["person_id"] = parse_numbers(raw, "person_id", path, integer=True)
+    missing_name = raw["player_name"].isna()
+    if missing_name.any():
+        raise IngestError(path, "player_name is empty", raw.loc[missing_name].iloc[0]["_row"])
+    out["player_name"] = raw["player_name"].str.strip()
+    out["player_lookup"] = out["player_name"].map(player_lookup)
+    out["position"] = raw["position"] if "position" in raw.columns else None
+    out["starter"] = parse_bools(raw, "starter", path)
+    out["comment"] = raw["comment"] if "comment" in raw.columns else None
+    minutes = []
+    for value, row in zip(raw["minutes"], raw["_row"]):
+        try:
+            minutes.append(parse_minutes(value))
+        except ValueError:
+            raise IngestError(path, f"minutes is not 'mm:ss': {value!r}", row) from None
+    out["minutes"] = pd.Series(minutes, index=raw.index, dtype="float64")
+    # A player did not play when he logged no time; the comment then says why.
+    out["is_dnp"] = out["minutes"].isna() | (out["minutes"] == 0)
+    out["dnp_reason"] = [dnp_reason(c) if d else None for c, d in zip(out["comment"], out["is_dnp"])]
+    for col in PLAYER_STAT_COLUMNS:
+        out[col] = parse_numbers(raw, col, path, integer=True)
+    out["plus_minus_points"] = (
+        parse_numbers(raw, "plus_minus_points", path, required=False) if "plus_minus_points" in raw.columns else np.nan
+    )
+    out["source_file"] = path.name
+    out["_row"] = raw["_row"]
+    check_unique(out, ["game_id", "person_id"], path, "player-game")
+    return out
+
+
+def read_team_file(path: Path, start: dt.date | None = None, end: dt.date | None = None) -> pd.DataFrame:
+    raw = read_table_file(path, TEAM_REQUIRED)
+    raw["game_date"] = _game_dates(raw, path)
+    raw = _in_range(raw, start, end)
+    out = pd.DataFrame(index=raw.index)
+    out["game_date"] = raw["game_date"]
+    out["season"] = raw["season"]
+    out["game_id"] = _game_ids(raw["game_id"])
+    out["team_id"] = parse_numbers(raw, "team_id", path, integer=True)
+    out["team_abbr"] = raw["team_abbr"].str.strip()
+    out["opp"] = raw["opp"].str.strip()
+    out["is_home"] = parse_bools(raw, "is_home", path)
+    for optional in ("matchup", "wl"):
+        out[optional] = raw[optional] if optional in raw.columns else None
+    for optional in ("w", "l"):
+        out[optional] = parse_numbers(raw, optional, path, integer=True, required=False) if optional in raw.columns else None
+    minutes_col = "min" if "min" in raw.columns else ("minutes" if "minutes" in raw.columns else None)
+    out["minutes"] = parse_numbers(raw, minutes_col, path, required=False) if minutes_col else np.nan
+    for col in TEAM_STAT_COLUMNS:
+        out[col] = parse_numbers(raw, col, path, integer=True)
+    out["source_file"] = path.name
+    out["_row"] = raw["_row"]
+    check_unique(out, ["game_id", "team_id"], path, "team-game")
+    return out
+
+
+def _load(directory: Path, reader, keys: list[str], what: str, start, end) -> pd.DataFrame:
+    files = table_files(directory)
+    if not files:
+        raise IngestError(directory, f"no {what} files (.csv, .csv.gz or .parquet)")
+    frames = [reader(path, start, end) for path in files]
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return reader(files[0], dt.date(1900, 1, 1), dt.date(1900, 1, 1))
+    combined = pd.concat(frames, ignore_index=True)
+    dup = combined.duplicated(keys, keep=False)
+    if dup.any():
+        rows = combined.loc[dup].sort_values(keys)
+        a, b = rows.iloc[0], rows.iloc[1]
+        raise IngestError(
+            directory,
+            f"{what} {dict((k, a[k]) for k in keys)} appears in two files: "
+            f"{a['source_file']} {a['_row']} and {b['source_file']} {b['_row']}",
+        )
+    return combined
+
+
+def load_player_game_logs(data_dir: Path, start: dt.date | None = None, end: dt.date | None = None) -> pd.DataFrame:
+    """Player rows with game_date in [start, end] from every file under data_dir/box_scores."""
+    df = _load(Path(data_dir) / PLAYER_DIR, read_player_file, ["game_id", "person_id"], "player-game", start, end)
+    return df.drop(columns="_row").sort_values(["game_date", "game_id", "person_id"]).reset_index(drop=True)
+
+
+def load_team_game_logs(data_dir: Path, start: dt.date | None = None, end: dt.date | None = None) -> pd.DataFrame:
+    df = _load(Path(data_dir) / TEAM_DIR, read_team_file, ["game_id", "team_id"], "team-game", start, end)
+    return df.drop(columns="_row").sort_values(["game_date", "game_id", "team_id"]).reset_index(drop=True)
+
+
+def data_date_range(data_dir: Path) -> tuple[dt.date, dt.date]:
+    """First and last game date in the box scores (for commands that default to 'all the data')."""
+    df = load_player_game_logs(data_dir)
+    return df["game_date"].min().date(), df["game_date"].max().date()

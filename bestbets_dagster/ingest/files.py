@@ -1,0 +1,80 @@
+"""Reading tabular source files (CSV, CSV.gz, parquet) with row-precise error messages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from bestbets_dagster.ingest.errors import IngestError
+
+TABLE_SUFFIXES = (".csv", ".csv.gz", ".parquet")
+
+
+def table_files(directory: Path) -> list[Path]:
+    if not directory.is_dir():
+        return []
+    return sorted(p for p in directory.iterdir() if p.is_file() and p.name.endswith(TABLE_SUFFIXES))
+
+
+def read_table_file(path: Path, required: Iterable[str]) -> pd.DataFrame:
+    """All columns as text (so ids keep leading zeros), with a `_row` column naming the source row."""
+    try:
+        if path.name.endswith(".parquet"):
+            df = pd.read_parquet(path)
+            df = df.astype(object).where(df.notna(), None)
+            df = df.map(lambda v: None if v is None else str(v))
+            df["_row"] = [f"row {i}" for i in range(len(df))]
+        else:
+            df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+            # Line 1 is the header, so data row i is on line i + 2.
+            df["_row"] = [f"line {i + 2}" for i in range(len(df))]
+    except (ValueError, OSError, pd.errors.ParserError) as exc:
+        raise IngestError(path, f"cannot be read as a table: {exc}") from exc
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise IngestError(path, f"missing required column(s) {missing}; found {list(df.columns[:-1])}")
+    return df
+
+
+def parse_numbers(df: pd.DataFrame, column: str, path: Path, integer: bool = False, required: bool = True):
+    raw = df[column]
+    values = pd.to_numeric(raw, errors="coerce")
+    bad = raw.notna() & values.isna()
+    if required:
+        bad |= raw.isna()
+    if bad.any():
+        first = df.loc[bad].iloc[0]
+        raise IngestError(path, f"column {column} is not a number: {first[column]!r}", first["_row"])
+    if integer:
+        frac = values.notna() & (values != np.floor(values.fillna(0)))
+        if frac.any():
+            first = df.loc[frac].iloc[0]
+            raise IngestError(path, f"column {column} is not a whole number: {first[column]!r}", first["_row"])
+    return values
+
+
+_TRUE = {"true", "t", "1", "yes", "y"}
+_FALSE = {"false", "f", "0", "no", "n"}
+
+
+def parse_bools(df: pd.DataFrame, column: str, path: Path) -> pd.Series:
+    text = df[column].astype(str).str.strip().str.lower()
+    bad = ~text.isin(_TRUE | _FALSE)
+    if bad.any():
+        first = df.loc[bad].iloc[0]
+        raise IngestError(path, f"column {column} is not true/false: {first[column]!r}", first["_row"])
+    return text.isin(_TRUE)
+
+
+def check_unique(df: pd.DataFrame, keys: list[str], path: Path, what: str) -> None:
+    dup = df.duplicated(keys, keep=False)
+    if dup.any():
+        rows = df.loc[dup]
+        first = rows.iloc[0]
+        others = ", ".join(rows["_row"].head(4))
+        raise IngestError(
+            path, f"duplicated {what} {dict((k, first[k]) for k in keys)} ({others})", first["_row"]
+        )

@@ -1,0 +1,263 @@
+"""Player identity: a book's player name -> NBA.com person_id.
+
+Matching is restricted to the players who have appeared (box-score rows, DNP rows included) for
+either of the event's two teams that season. On a roster of about 35 names a general matcher is
+safe, so the rules are general, tried in order; the first rule that leaves exactly one candidate
+decides. Where a rule leaves several, the candidates with a box-score row in that very game are
+preferred; if still several, the name is reported ambiguous, never guessed.
+
+1. exact      the normalized names are equal (accents, punctuation, Jr./III removed)
+2. alias      a true nickname from the small alias table (Bub Carrington = Carlton Carrington)
+3. token_set  the same tokens in another order ("Gilgeous-Alexander Shai")
+4. first_last same surname and a compatible first name: an initial ("S. Gilgeous-Alexander"),
+              a prefix ("Nic" / "Nicolas", "Herb" / "Herbert"), a common nickname ("Mike" /
+              "Michael"), with middle names ignored on either side
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections import defaultdict
+from typing import Iterable
+
+import pandas as pd
+
+from bestbets_dagster.ingest.names import name_tokens, player_lookup
+
+# Common English first-name nicknames that are not prefixes of the formal name.
+FIRST_NAME_GROUPS: tuple[frozenset[str], ...] = tuple(
+    frozenset(g)
+    for g in (
+        {"william", "will", "bill", "billy", "willie", "liam"},
+        {"robert", "rob", "bob", "bobby", "robbie", "bert"},
+        {"michael", "mike", "mikey", "mikal"},
+        {"james", "jim", "jimmy", "jamie"},
+        {"anthony", "tony"},
+        {"david", "dave", "davey"},
+        {"richard", "rick", "ricky", "rich", "dick"},
+        {"lawrence", "larry"},
+        {"john", "jack", "johnny", "jon"},
+        {"samuel", "sam", "sammy"},
+        {"zachary", "zach", "zack", "zak"},
+        {"jacob", "jake"},
+        {"charles", "charlie", "chuck"},
+        {"edward", "ed", "eddie", "ted", "teddy"},
+        {"joseph", "joe", "joey"},
+        {"thomas", "tom", "tommy"},
+        {"nicholas", "nicolas", "nick", "nic", "nico"},
+        {"alexander", "alex", "alec", "sasha"},
+        {"patrick", "pat"},
+        {"kenneth", "ken", "kenny"},
+        {"daniel", "dan", "danny"},
+        {"matthew", "matt"},
+        {"christopher", "chris"},
+        {"gregory", "greg"},
+        {"jeffrey", "jeffery", "jeff"},
+        {"timothy", "tim"},
+        {"benjamin", "ben"},
+        {"nathaniel", "nathan", "nate"},
+        {"moritz", "moe"},
+        {"mohamed", "mohammed", "muhammad", "mo"},
+        {"cameron", "cam"},
+        {"ronald", "ron", "ronnie"},
+        {"herbert", "herb"},
+        {"vincent", "vince"},
+    )
+)
+
+# True nicknames that no rule derives, as (formal, nickname) player_lookups.
+PLAYER_ALIASES: tuple[tuple[str, str], ...] = (
+    ("carltoncarrington", "bubcarrington"),
+    ("nahshonhyland", "boneshyland"),
+    ("kenyonmartin", "kjmartin"),
+    ("gregoryjackson", "ggjackson"),
+    ("sviatoslavmykhailiuk", "svimykhailiuk"),
+    ("wendellmoore", "wendellmoorejr"),
+)
+
+
+def _alias_map() -> dict[str, frozenset[str]]:
+    groups: dict[str, set[str]] = defaultdict(set)
+    for formal, nick in PLAYER_ALIASES:
+        group = {formal, nick} | groups[formal] | groups[nick]
+        for member in group:
+            groups[member] = group
+    return {k: frozenset(v) for k, v in groups.items()}
+
+
+_ALIASES = _alias_map()
+_NICKNAMES: dict[str, frozenset[str]] = {}
+for _group in FIRST_NAME_GROUPS:
+    for _name in _group:
+        _NICKNAMES[_name] = _NICKNAMES.get(_name, frozenset()) | _group
+
+
+@dataclasses.dataclass(frozen=True)
+class Candidate:
+    person_id: int
+    player_name: str
+    tokens: tuple[str, ...]
+    lookup: str
+    team_abbr: str
+    in_game: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class Resolution:
+    status: str  # resolved | unresolved | ambiguous
+    person_id: int | None = None
+    method: str | None = None
+    candidate: Candidate | None = None
+    tied: tuple[str, ...] = ()
+
+
+def first_names_compatible(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    short, long = sorted((a, b), key=len)
+    if long.startswith(short):  # an initial ("s") or a short form ("nic", "herb", "vince")
+        return True
+    return b in _NICKNAMES.get(a, frozenset())
+
+
+def _surnames_compatible(book: tuple[str, ...], cand: tuple[str, ...]) -> bool:
+    if not book or not cand:
+        return False
+    if book[-1] == cand[-1]:
+        return True
+    # Compound surnames written in part ("David Jones" for "David Jones Garcia") or middle names.
+    b, c = set(book), set(cand)
+    return b <= c or c <= b
+
+
+def _first_last(tokens: tuple[str, ...], candidates: Iterable[Candidate]) -> list[Candidate]:
+    if len(tokens) < 2:
+        return []
+    orders = {tokens, tokens[-1:] + tokens[:-1]}  # "First Last" and "Last First"
+    found = []
+    for cand in candidates:
+        if len(cand.tokens) < 2:
+            continue
+        for order in orders:
+            if first_names_compatible(order[0], cand.tokens[0]) and _surnames_compatible(order[1:], cand.tokens[1:]):
+                found.append(cand)
+                break
+    return found
+
+
+def resolve_name(book_name: str, candidates: list[Candidate]) -> Resolution:
+    tokens = name_tokens(book_name)
+    lookup = "".join(tokens)
+    aliases = _ALIASES.get(lookup, frozenset())
+    sorted_tokens = sorted(tokens)
+    rules = (
+        ("exact", lambda c: c.lookup == lookup),
+        ("alias", lambda c: c.lookup in aliases),
+        ("token_set", lambda c: sorted(c.tokens) == sorted_tokens),
+    )
+    for method, rule in rules:
+        found = [c for c in candidates if rule(c)]
+        if found:
+            return _decide(found, method)
+    found = _first_last(tokens, candidates)
+    if found:
+        return _decide(found, "first_last")
+    return Resolution(status="unresolved")
+
+
+def _decide(found: list[Candidate], method: str) -> Resolution:
+    if len({c.person_id for c in found}) == 1:
+        return Resolution("resolved", found[0].person_id, method, found[0])
+    playing = [c for c in found if c.in_game]
+    if len({c.person_id for c in playing}) == 1:
+        return Resolution("resolved", playing[0].person_id, f"{method}+in_game", playing[0])
+    return Resolution("ambiguous", method=method, tied=tuple(sorted(c.player_name for c in found)))
+
+
+def season_of(day: dt.date) -> str:
+    """NBA season label of a date: seasons start in the autumn ("2025-26")."""
+    start = day.year if day.month >= 8 else day.year - 1
+    return f"{start}-{(start + 1) % 100:02d}"
+
+
+def event_games(player_logs: pd.DataFrame) -> pd.DataFrame:
+    """(game_date, home_team_abbr, away_team_abbr) -> game_id from the box scores."""
+    home = player_logs[player_logs["is_home"]].drop_duplicates(["game_date", "game_id"])
+    return home.rename(columns={"team_abbr": "home_team_abbr", "opp": "away_team_abbr"})[
+        ["game_date", "home_team_abbr", "away_team_abbr", "game_id"]
+    ].drop_duplicates(["game_date", "home_team_abbr", "away_team_abbr"])
+
+
+def resolve_events(lines: pd.DataFrame, player_logs: pd.DataFrame) -> pd.DataFrame:
+    """Resolve every distinct (event, book player name) of `lines` against the box-score rosters.
+
+    `lines` needs game_date, event_id, home_team_abbr, away_team_abbr, book_player_name;
+    `player_logs` is player_game_logs for the seasons involved. Returns one row per (event_id,
+    book_player_name) with game_id, person_id, team_abbr, player_lookup, player_name, match_status,
+    match_method, ambiguous_with.
+    """
+    logs = player_logs.copy()
+    logs["game_date"] = pd.to_datetime(logs["game_date"])
+    games = event_games(logs)
+    events = (
+        lines[["game_date", "event_id", "home_team_abbr", "away_team_abbr"]]
+        .drop_duplicates("event_id")
+        .assign(game_date=lambda d: pd.to_datetime(d["game_date"]))
+        .merge(games, on=["game_date", "home_team_abbr", "away_team_abbr"], how="left")
+    )
+    names_by_event = lines.groupby("event_id")["book_player_name"].unique()
+    by_team_season = {key: grp for key, grp in logs.groupby(["season", "team_abbr"])}
+    results = []
+    for event in events.itertuples(index=False):
+        day = event.game_date.date()
+        season = season_of(day)
+        roster_rows = pd.concat(
+            [by_team_season.get((season, t), logs.iloc[0:0]) for t in (event.home_team_abbr, event.away_team_abbr)]
+        )
+        candidates = _candidates(roster_rows, day, event.game_id)
+        for book_name in names_by_event[event.event_id]:
+            res = resolve_name(book_name, candidates)
+            cand = res.candidate
+            results.append(
+                {
+                    "event_id": event.event_id,
+                    "book_player_name": book_name,
+                    "game_id": event.game_id if isinstance(event.game_id, str) else None,
+                    "match_status": res.status,
+                    "match_method": res.method if res.status == "resolved" else None,
+                    "person_id": res.person_id,
+                    "team_abbr": cand.team_abbr if cand else None,
+                    "player_lookup": cand.lookup if cand else player_lookup(book_name),
+                    "player_name": cand.player_name if cand else book_name,
+                    "ambiguous_with": " | ".join(res.tied) if res.tied else None,
+                }
+            )
+    out = pd.DataFrame(results, columns=[
+        "event_id", "book_player_name", "game_id", "match_status", "match_method", "person_id", "team_abbr",
+        "player_lookup", "player_name", "ambiguous_with",
+    ])
+    out["person_id"] = out["person_id"].astype("Int64")
+    return out
+
+
+def _candidates(rows: pd.DataFrame, day: dt.date, game_id) -> list[Candidate]:
+    if rows.empty:
+        return []
+    rows = rows.assign(_distance=(rows["game_date"] - pd.Timestamp(day)).dt.days)
+    # A player traded between the two teams belongs to the team of his appearance nearest the date,
+    # preferring appearances on or before it.
+    rows = rows.assign(_after=rows["_distance"] > 0, _abs=rows["_distance"].abs())
+    nearest = rows.sort_values(["person_id", "_after", "_abs"]).drop_duplicates("person_id")
+    in_game = set(rows.loc[rows["game_id"] == game_id, "person_id"]) if isinstance(game_id, str) else set()
+    return [
+        Candidate(
+            person_id=int(r.person_id),
+            player_name=r.player_name,
+            tokens=name_tokens(r.player_name),
+            lookup=r.player_lookup,
+            team_abbr=r.team_abbr,
+            in_game=int(r.person_id) in in_game,
+        )
+        for r in nearest.itertuples(index=False)
+    ]

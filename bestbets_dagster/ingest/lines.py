@@ -1,0 +1,133 @@
+"""From offered lines to the stored tables: `prop_lines` (per book and snapshot) and
+`player_game_lines` (per player-game: consensus, selected line, spread across books, opening)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from bestbets_dagster.ingest.identity import resolve_events
+
+# The original's cascade: DraftKings, then FanDuel, then BetMGM, then any other book.
+BOOK_PREFERENCE = ("draftkings", "fanduel", "betmgm")
+
+
+def build_prop_lines(main: pd.DataFrame, player_logs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Attach identity to every book's main line. Returns (prop_lines rows, per-name resolution)."""
+    resolution = resolve_events(main, player_logs)
+    rows = main.merge(resolution, on=["event_id", "book_player_name"], how="left", validate="many_to_one")
+    rows = _flag_duplicate_persons(rows)
+    columns = [
+        "game_date", "event_id", "commence_time", "home_team_abbr", "away_team_abbr", "game_id", "bookmaker",
+        "book_player_name", "player_lookup", "person_id", "team_abbr", "match_status", "match_method", "line",
+        "over_price", "under_price", "n_lines_offered", "snapshot_time", "source_file",
+    ]
+    rows = rows.sort_values(["game_date", "event_id", "bookmaker", "book_player_name", "snapshot_time"])
+    return rows[columns].reset_index(drop=True), resolution
+
+
+def _flag_duplicate_persons(rows: pd.DataFrame) -> pd.DataFrame:
+    """Two names of one book in one snapshot resolved to the same person is a matcher conflict:
+    keep an exact match if there is one, report the others as ambiguous."""
+    resolved = rows["match_status"] == "resolved"
+    keys = ["snapshot_time", "event_id", "bookmaker", "person_id"]
+    names = rows[resolved].groupby(keys)["book_player_name"].transform("nunique")
+    conflict = pd.Series(False, index=rows.index)
+    conflict.loc[names.index] = (names > 1) & (rows.loc[names.index, "match_method"] != "exact")
+    if conflict.any():
+        rows = rows.copy()
+        rows.loc[conflict, ["match_status", "match_method"]] = ["ambiguous", None]
+        rows.loc[conflict, "person_id"] = pd.NA
+        rows.loc[conflict, "team_abbr"] = None
+    return rows
+
+
+def build_player_game_lines(prop_lines: pd.DataFrame, player_logs: pd.DataFrame) -> pd.DataFrame:
+    """One row per lined player-game from the books' lines published before tip-off."""
+    pre_game = prop_lines[prop_lines["snapshot_time"] < prop_lines["commence_time"]].copy()
+    if pre_game.empty:
+        return pd.DataFrame()
+    # Resolved players are keyed by person (two books may spell one player two ways); the others by name.
+    pre_game["_player_key"] = pre_game["person_id"].astype("string").fillna("name:" + pre_game["player_lookup"])
+    keys = ["game_date", "event_id", "_player_key"]
+    ordered = pre_game.sort_values([*keys, "bookmaker", "snapshot_time"], kind="mergesort")
+    per_book_current = ordered.drop_duplicates([*keys, "bookmaker"], keep="last")
+    per_book_opening = ordered.drop_duplicates([*keys, "bookmaker"], keep="first")
+    n_snapshots = ordered.groupby([*keys, "bookmaker"])["snapshot_time"].nunique().rename("n_snapshots")
+
+    grouped = per_book_current.groupby(keys)["line"]
+    summary = pd.DataFrame({"consensus_line": grouped.median(), "line_std": grouped.std(ddof=1), "n_books": grouped.size()})
+    current = per_book_current.merge(summary, left_on=keys, right_index=True)
+    rank = {book: i for i, book in enumerate(BOOK_PREFERENCE)}
+    current["_book_rank"] = current["bookmaker"].map(rank).fillna(len(BOOK_PREFERENCE))
+    current["_distance"] = (current["line"] - current["consensus_line"]).abs()
+    selected = current.sort_values([*keys, "_book_rank", "_distance", "bookmaker"], kind="mergesort").drop_duplicates(
+        keys, keep="first"
+    )
+    selected = selected.merge(
+        per_book_opening[[*keys, "bookmaker", "line"]].rename(columns={"line": "opening_line"}),
+        on=[*keys, "bookmaker"],
+    ).merge(n_snapshots, left_on=[*keys, "bookmaker"], right_index=True)
+
+    names = (
+        player_logs.sort_values("game_date").drop_duplicates("person_id", keep="last").set_index("person_id")["player_name"]
+    )
+    out = pd.DataFrame(
+        {
+            "game_date": selected["game_date"],
+            "event_id": selected["event_id"],
+            "game_id": selected["game_id"],
+            "commence_time": selected["commence_time"],
+            "person_id": selected["person_id"],
+            "player_lookup": selected["player_lookup"],
+            "player_name": selected["person_id"].map(names).fillna(selected["book_player_name"]),
+            "team_abbr": selected["team_abbr"],
+            "opponent_abbr": None,
+            "is_home": None,
+            "match_status": selected["match_status"],
+            "n_books": selected["n_books"],
+            "consensus_line": selected["consensus_line"],
+            "line_std": selected["line_std"],
+            "selected_line": selected["line"],
+            "selected_book": selected["bookmaker"],
+            "selected_over_price": selected["over_price"],
+            "selected_under_price": selected["under_price"],
+            "opening_line": selected["opening_line"],
+            "n_snapshots": selected["n_snapshots"],
+            "line_snapshot_time": selected["snapshot_time"],
+        }
+    )
+    home = out["team_abbr"] == selected["home_team_abbr"]
+    away = out["team_abbr"] == selected["away_team_abbr"]
+    out["is_home"] = home.where(out["team_abbr"].notna(), None)
+    out["opponent_abbr"] = selected["away_team_abbr"].where(home, selected["home_team_abbr"].where(away, None))
+    return out.sort_values(["game_date", "event_id", "player_lookup"]).reset_index(drop=True)
+
+
+def match_summary(player_game_lines: pd.DataFrame) -> dict:
+    """Match rate = lined player-games resolved to a person_id / all lined player-games in games that
+    have box scores (the denominator of the acceptance criterion)."""
+    with_box = player_game_lines[player_game_lines["game_id"].notna()]
+    n = len(with_box)
+    resolved = int((with_box["match_status"] == "resolved").sum())
+    unresolved = player_game_lines[player_game_lines["match_status"] != "resolved"]
+    return {
+        "lined_player_games": int(len(player_game_lines)),
+        "lined_player_games_with_box_score": n,
+        "matched_player_games": resolved,
+        "match_rate": round(resolved / n, 4) if n else None,
+        "unresolved": int((player_game_lines["match_status"] == "unresolved").sum()),
+        "ambiguous": int((player_game_lines["match_status"] == "ambiguous").sum()),
+        "first_unresolved": sorted(unresolved["player_name"].unique().tolist())[:10],
+    }
+
+
+def plain_join_rate(prop_lines: pd.DataFrame, player_logs: pd.DataFrame) -> float | None:
+    """Share of lined player-games whose book name equals a box-score name on either team, as a
+    plain string join would match them: the baseline the matcher is measured against."""
+    games = prop_lines[prop_lines["game_id"].notna()].drop_duplicates(["event_id", "book_player_name"])
+    if games.empty:
+        return None
+    names = player_logs[["game_id", "player_name"]].drop_duplicates()
+    hit = games.merge(names, left_on=["game_id", "book_player_name"], right_on=["game_id", "player_name"], how="left")
+    per_game = hit.assign(ok=hit["player_name"].notna()).drop_duplicates(["event_id", "book_player_name"])
+    return round(float(per_game["ok"].mean()), 4)

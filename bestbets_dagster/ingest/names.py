@@ -1,0 +1,57 @@
+"""Player-name normalization shared by the box scores and every book."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+GENERATIONAL_SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv", "v"})
+_NON_ALNUM = re.compile(r"[^a-z0-9\s]")
+# Hyphens, slashes and periods separate tokens; apostrophes join them (De'Aaron -> deaaron).
+_SEPARATORS = re.compile(r"[-/.,_]")
+
+
+def strip_accents(text: str) -> str:
+    # Letters that NFKD does not decompose into base + accent.
+    text = text.translate(str.maketrans({"ø": "o", "Ø": "O", "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ß": "ss"}))
+    return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+
+
+def name_tokens(name: str) -> tuple[str, ...]:
+    """Lower-case ASCII tokens without punctuation or generational suffixes.
+
+    "Nikola Jokić" -> (nikola, jokic); "Jaren Jackson Jr." -> (jaren, jackson);
+    "Shai Gilgeous-Alexander" -> (shai, gilgeous, alexander); "P.J. Washington" -> (p, j, washington).
+    """
+    text = strip_accents(str(name)).lower()
+    text = _SEPARATORS.sub(" ", text)
+    text = _NON_ALNUM.sub("", text)
+    tokens = [t for t in text.split() if t]
+    # Only trailing suffixes are suffixes ("V" can be a first initial).
+    while len(tokens) > 2 and tokens[-1] in GENERATIONAL_SUFFIXES:
+        tokens.pop()
+    if len(tokens) == 2 and tokens[-1] in GENERATIONAL_SUFFIXES - {"v"}:
+        tokens.pop()
+    return tuple(_merge_initials(tokens))
+
+
+def _merge_initials(tokens: list[str]) -> list[str]:
+    """Join runs of single letters: (p, j, washington) -> (pj, washington), as "PJ Washington" writes it."""
+    merged: list[str] = []
+    run = ""
+    for token in tokens:
+        if len(token) == 1:
+            run += token
+            continue
+        if run:
+            merged.append(run)
+            run = ""
+        merged.append(token)
+    if run:
+        merged.append(run)
+    return merged
+
+
+def player_lookup(name: str) -> str:
+    """The original's player key: normalized tokens joined without spaces ("lebronjames")."""
+    return "".join(name_tokens(name))

@@ -1,0 +1,220 @@
+"""The Odds API player_points lines, from either shape the source gives.
+
+- `odds_api_snapshots/`: flat CSV snapshots (`event_id, player, market, line, bookmaker,
+  game ("Away @ Home"), game_time, over_odds, under_odds`), snapshot time from a `snapshot_time`
+  column or the file name `raw_YYYYMMDD_HHMMSS`.
+- `odds_api_v4/`: the v4 event-odds JSON: a bare list of events, a single event object, or the
+  historical wrapper `{"timestamp", "data": ...}`; the snapshot time is the wrapper's timestamp,
+  else the market's `last_update`.
+
+Both become one frame of offered lines: one row per (snapshot, event, book, player, line) with
+the over and under prices side by side. Other markets are ignored. A data directory may hold
+either folder or both; the same snapshot seen in both is counted once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from bestbets_dagster.ingest.errors import IngestError
+from bestbets_dagster.ingest.files import check_unique, parse_numbers, read_table_file, table_files
+from bestbets_dagster.ingest.teams import team_abbr
+from bestbets_dagster.timeutil import eastern_game_dates
+
+SNAPSHOT_DIR = "odds_api_snapshots"
+V4_DIR = "odds_api_v4"
+POINTS_MARKET = "player_points"
+FLAT_REQUIRED = ["event_id", "player", "market", "line", "bookmaker", "game", "game_time", "over_odds", "under_odds"]
+_SNAPSHOT_NAME = re.compile(r"(\d{8})_(\d{6})")
+
+OFFER_COLUMNS = [
+    "event_id", "commence_time", "home_team", "away_team", "home_team_abbr", "away_team_abbr", "bookmaker",
+    "book_player_name", "line", "over_price", "under_price", "snapshot_time", "source_file", "_row",
+]
+
+
+def _snapshot_from_name(path: Path) -> pd.Timestamp | None:
+    match = _SNAPSHOT_NAME.search(path.name)
+    if not match:
+        return None
+    return pd.Timestamp(dt.datetime.strptime("".join(match.groups()), "%Y%m%d%H%M%S"), tz="UTC")
+
+
+def _utc(values: pd.Series, df: pd.DataFrame, column: str, path: Path) -> pd.Series:
+    parsed = pd.to_datetime(values, utc=True, errors="coerce", format="ISO8601")
+    bad = parsed.isna()
+    if bad.any():
+        first = df.loc[bad].iloc[0]
+        raise IngestError(path, f"{column} is not a timestamp: {first[column]!r}", first["_row"])
+    return parsed
+
+
+def _resolve_teams(df: pd.DataFrame, path: Path) -> pd.DataFrame:
+    for side in ("home", "away"):
+        abbrs = df[f"{side}_team"].map(team_abbr)
+        bad = abbrs.isna()
+        if bad.any():
+            first = df.loc[bad].iloc[0]
+            raise IngestError(path, f"unknown NBA team {first[f'{side}_team']!r}", f"{first['_row']} event {first['event_id']}")
+        df[f"{side}_team_abbr"] = abbrs
+    return df
+
+
+def read_flat_snapshot(path: Path) -> pd.DataFrame:
+    raw = read_table_file(path, FLAT_REQUIRED)
+    raw = raw[raw["market"] == POINTS_MARKET].copy()
+    if raw.empty:
+        return pd.DataFrame(columns=OFFER_COLUMNS)
+    if "snapshot_time" in raw.columns:
+        snapshot = _utc(raw["snapshot_time"], raw, "snapshot_time", path)
+    else:
+        stamp = _snapshot_from_name(path)
+        if stamp is None:
+            raise IngestError(path, "no snapshot_time column and no raw_YYYYMMDD_HHMMSS in the file name")
+        snapshot = pd.Series(stamp, index=raw.index)
+    teams = raw["game"].str.split(" @ ", n=1, expand=True, regex=False)
+    if teams.shape[1] != 2 or teams[1].isna().any():
+        bad = raw.iloc[0] if teams.shape[1] != 2 else raw.loc[teams[1].isna()].iloc[0]
+        raise IngestError(path, f"game is not 'Away @ Home': {bad['game']!r}", bad["_row"])
+    out = pd.DataFrame(
+        {
+            "event_id": raw["event_id"],
+            "commence_time": _utc(raw["game_time"], raw, "game_time", path),
+            "away_team": teams[0].str.strip(),
+            "home_team": teams[1].str.strip(),
+            "bookmaker": raw["bookmaker"].str.strip().str.lower(),
+            "book_player_name": raw["player"].str.strip(),
+            "line": parse_numbers(raw, "line", path),
+            "over_price": parse_numbers(raw, "over_odds", path, required=False),
+            "under_price": parse_numbers(raw, "under_odds", path, required=False),
+            "snapshot_time": snapshot,
+            "source_file": path.name,
+            "_row": raw["_row"],
+        }
+    )
+    check_unique(out, ["event_id", "bookmaker", "book_player_name", "line", "snapshot_time"], path, "line")
+    return _resolve_teams(out, path)[OFFER_COLUMNS]
+
+
+def _load_json(path: Path) -> Any:
+    opener = gzip.open if path.name.endswith(".gz") else open
+    try:
+        with opener(path, "rt", encoding="utf-8") as fh:
+            return json.load(fh)
+    except (OSError, ValueError, EOFError) as exc:
+        raise IngestError(path, f"is not valid JSON: {exc}") from exc
+
+
+_EVENT_KEYS = ("id", "commence_time", "home_team", "away_team", "bookmakers")
+
+
+def _events(payload: Any, path: Path) -> tuple[list[dict], str | None]:
+    snapshot = None
+    if isinstance(payload, dict) and "data" in payload and "timestamp" in payload:
+        snapshot, payload = payload["timestamp"], payload["data"]
+    if isinstance(payload, dict):
+        payload = [payload]
+    if not isinstance(payload, list) or not all(isinstance(e, dict) for e in payload):
+        raise IngestError(path, "is not an Odds API v4 event-odds response (an event, a list of events, or {timestamp, data})")
+    for i, event in enumerate(payload):
+        missing = [k for k in _EVENT_KEYS if k not in event]
+        if missing:
+            where = f"event {event.get('id', '#' + str(i))}"
+            raise IngestError(path, f"is not an Odds API v4 event: missing {missing}", where)
+    return payload, snapshot
+
+
+def read_v4_json(path: Path) -> pd.DataFrame:
+    events, wrapper_snapshot = _events(_load_json(path), path)
+    records: list[dict] = []
+    for event in events:
+        for book in event["bookmakers"] or []:
+            for market in book.get("markets") or []:
+                if market.get("key") != POINTS_MARKET:
+                    continue
+                snapshot = wrapper_snapshot or market.get("last_update") or book.get("last_update")
+                if snapshot is None:
+                    raise IngestError(path, "no snapshot time (no wrapper timestamp, no last_update)", f"event {event['id']}")
+                for j, outcome in enumerate(market.get("outcomes") or []):
+                    side = str(outcome.get("name", "")).strip().lower()
+                    if side not in ("over", "under"):
+                        continue
+                    records.append(
+                        {
+                            "event_id": event["id"],
+                            "commence_time": event["commence_time"],
+                            "home_team": event["home_team"],
+                            "away_team": event["away_team"],
+                            "bookmaker": str(book.get("key", "")).lower(),
+                            "book_player_name": str(outcome.get("description", "")).strip(),
+                            "side": side,
+                            "line": outcome.get("point"),
+                            "price": outcome.get("price"),
+                            "snapshot_time": snapshot,
+                            "_row": f"event {event['id']} book {book.get('key')} outcome {j}",
+                        }
+                    )
+    if not records:
+        return pd.DataFrame(columns=OFFER_COLUMNS)
+    long = pd.DataFrame.from_records(records)
+    long["line"] = parse_numbers(long.astype({"line": object}), "line", path)
+    long["price"] = parse_numbers(long.astype({"price": object}), "price", path, required=False)
+    long["commence_time"] = _utc(long["commence_time"], long, "commence_time", path)
+    long["snapshot_time"] = _utc(long["snapshot_time"], long, "snapshot_time", path)
+    check_unique(long, ["event_id", "bookmaker", "book_player_name", "line", "side", "snapshot_time"], path, "outcome")
+    keys = ["event_id", "commence_time", "home_team", "away_team", "bookmaker", "book_player_name", "line", "snapshot_time"]
+    over = long[long["side"] == "over"].rename(columns={"price": "over_price"}).drop(columns="side")
+    under = long[long["side"] == "under"].rename(columns={"price": "under_price", "_row": "_row_under"})
+    wide = over.merge(under.drop(columns="side"), on=keys, how="outer")
+    wide["_row"] = wide["_row"].fillna(wide["_row_under"])
+    wide = wide.drop(columns="_row_under")
+    wide["source_file"] = path.name
+    return _resolve_teams(wide, path)[OFFER_COLUMNS]
+
+
+def load_offers(data_dir: Path) -> pd.DataFrame:
+    """Every offered player_points line in the data directory, both shapes, deduplicated across files."""
+    data_dir = Path(data_dir)
+    frames = [read_flat_snapshot(p) for p in table_files(data_dir / SNAPSHOT_DIR)]
+    v4_dir = data_dir / V4_DIR
+    if v4_dir.is_dir():
+        frames += [read_v4_json(p) for p in sorted(v4_dir.iterdir()) if p.name.endswith((".json", ".json.gz"))]
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return pd.DataFrame(columns=[*OFFER_COLUMNS, "game_date"])
+    offers = pd.concat(frames, ignore_index=True)
+    # The same snapshot may arrive as CSV and as JSON: keep its first copy (files in name order).
+    offers = offers.drop_duplicates(["event_id", "bookmaker", "book_player_name", "line", "snapshot_time"])
+    offers["game_date"] = pd.to_datetime(eastern_game_dates(offers["commence_time"]))
+    return offers.reset_index(drop=True)
+
+
+def american_to_probability(price: pd.Series) -> pd.Series:
+    """Implied probability of American odds (-110 -> 0.524, +150 -> 0.400); NaN stays NaN."""
+    price = pd.to_numeric(price, errors="coerce")
+    return pd.Series(
+        np.where(price < 0, -price / (-price + 100.0), 100.0 / (price + 100.0)), index=price.index
+    ).where(price.notna() & (price != 0))
+
+
+def main_lines(offers: pd.DataFrame) -> pd.DataFrame:
+    """One line per (snapshot, event, book, player): the one whose over and under prices are closest
+    to even (smallest gap in implied probability). Lines missing a price rank last; ties go to the
+    lower line so the choice is deterministic."""
+    if offers.empty:
+        return offers.assign(n_lines_offered=pd.Series(dtype="int64"))
+    df = offers.copy()
+    gap = (american_to_probability(df["over_price"]) - american_to_probability(df["under_price"])).abs()
+    df["_gap"] = gap.fillna(np.inf)
+    keys = ["snapshot_time", "event_id", "bookmaker", "book_player_name"]
+    df["n_lines_offered"] = df.groupby(keys)["line"].transform("size")
+    df = df.sort_values([*keys, "_gap", "line"], kind="mergesort")
+    return df.drop_duplicates(keys, keep="first").drop(columns="_gap").reset_index(drop=True)

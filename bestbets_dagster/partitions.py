@@ -1,0 +1,43 @@
+"""Partitions: game dates (daily, US Eastern), training weeks, and the dynamic model families."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from dagster import (
+    DailyPartitionsDefinition,
+    DynamicPartitionsDefinition,
+    MultiPartitionsDefinition,
+    WeeklyPartitionsDefinition,
+)
+
+from bestbets_dagster.settings import GAME_TIMEZONE, partition_start
+
+MODEL_FAMILY_PARTITIONS_NAME = "model_family"
+
+
+def _first_monday_on_or_after(day: str) -> str:
+    d = dt.date.fromisoformat(day)
+    return (d + dt.timedelta(days=(7 - d.weekday()) % 7)).isoformat()
+
+
+# end_offset=1 makes today's (Eastern) slate a partition before the day is over.
+game_date_partitions = DailyPartitionsDefinition(
+    start_date=partition_start(), timezone=GAME_TIMEZONE, end_offset=1
+)
+
+# A training week's key is its Monday W, the model's cutoff: it trains on games before W-7, is
+# evaluated on [W-7, W) and may serve from W on. end_offset=1 makes the current week trainable.
+training_week_partitions = WeeklyPartitionsDefinition(
+    start_date=_first_monday_on_or_after(partition_start()), day_offset=1, timezone=GAME_TIMEZONE, end_offset=1
+)
+
+model_family_partitions = DynamicPartitionsDefinition(name=MODEL_FAMILY_PARTITIONS_NAME)
+
+game_date_x_family_partitions = MultiPartitionsDefinition(
+    {"game_date": game_date_partitions, "model_family": model_family_partitions}
+)
+
+training_week_x_family_partitions = MultiPartitionsDefinition(
+    {"training_week": training_week_partitions, "model_family": model_family_partitions}
+)

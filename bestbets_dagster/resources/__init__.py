@@ -1,0 +1,12 @@
+from bestbets_dagster.resources.artifacts import ArtifactRef, ArtifactStore, LocalArtifactStore
+from bestbets_dagster.resources.data_source import NbaDataSource
+from bestbets_dagster.resources.warehouse import DuckDBWarehouse, Warehouse
+
+__all__ = [
+    "ArtifactRef",
+    "ArtifactStore",
+    "DuckDBWarehouse",
+    "LocalArtifactStore",
+    "NbaDataSource",
+    "Warehouse",
+]

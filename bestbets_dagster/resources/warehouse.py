@@ -1,0 +1,231 @@
+"""The Warehouse resource: every table read and write goes through this small interface.
+
+- create_tables: create the tables defined in schemas/ (idempotent)
+- read: a table for a date range, optionally one model family
+- replace_partitions: replace the rows of a date range (x family) atomically, after validation
+- query: a parameterized query in BigQuery SQL; `{table}` placeholders name tables
+
+DuckDB is the embedded default. SQL is written in BigQuery's dialect and transpiled for DuckDB by
+sqlglot, so one query text serves both engines.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import os
+import random
+import re
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import duckdb
+import pandas as pd
+import sqlglot
+from dagster import ConfigurableResource
+
+from bestbets_dagster import tables
+from bestbets_dagster.tables import DataValidationError, TableSpec
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+class Warehouse(ConfigurableResource):
+    """Interface shared by the DuckDB and BigQuery warehouses."""
+
+    def table_ref(self, name: str) -> str:
+        raise NotImplementedError
+
+    def create_tables(self, names: list[str] | None = None) -> None:
+        raise NotImplementedError
+
+    def read(
+        self,
+        name: str,
+        start: dt.date | str | None = None,
+        end: dt.date | str | None = None,
+        family: str | None = None,
+        columns: list[str] | None = None,
+    ) -> pd.DataFrame:
+        raise NotImplementedError
+
+    def replace_partitions(
+        self,
+        name: str,
+        df: pd.DataFrame,
+        start: dt.date | str,
+        end: dt.date | str | None = None,
+        family: str | None = None,
+    ) -> int:
+        raise NotImplementedError
+
+    def query(self, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
+        raise NotImplementedError
+
+    # Shared helpers -------------------------------------------------------------------------
+
+    def render(self, sql: str) -> str:
+        """Replace {table} placeholders with this warehouse's table references."""
+        return _PLACEHOLDER.sub(lambda m: self.table_ref(m.group(1)), sql)
+
+    @staticmethod
+    def prepare_partition_frame(
+        spec: TableSpec, df: pd.DataFrame, start: dt.date, end: dt.date, family: str | None
+    ) -> pd.DataFrame:
+        """Validate a frame for a partition write; every row must lie in the partition being replaced."""
+        if spec.partition_column is None:
+            raise DataValidationError(f"{spec.name} is not partitioned; it cannot take a partition write")
+        if family is not None and spec.family_column is None:
+            raise DataValidationError(f"{spec.name} has no family column; a family partition makes no sense")
+        frame = tables.validate(spec.name, df)
+        dates = frame[spec.partition_column].dt.date
+        outside = frame[(dates < start) | (dates > end)]
+        if not outside.empty:
+            raise DataValidationError(
+                f"{spec.name}: {len(outside)} row(s) outside the partition {start}..{end}, e.g. "
+                f"{outside.iloc[0][list(spec.primary_key)].to_dict()}; nothing written"
+            )
+        if family is not None:
+            other = frame[frame[spec.family_column] != family]
+            if not other.empty:
+                raise DataValidationError(
+                    f"{spec.name}: {len(other)} row(s) of family {other.iloc[0][spec.family_column]!r} "
+                    f"in a write to family {family!r}; nothing written"
+                )
+        return frame
+
+
+def _as_date(value: dt.date | str) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
+
+
+class DuckDBWarehouse(Warehouse):
+    """A DuckDB file. Connections are short-lived and every use holds an exclusive file lock, so
+    several processes (Dagster's multiprocess executor, the CLI, tests) can share one file."""
+
+    path: str
+    lock_timeout_s: float = 600.0
+
+    def table_ref(self, name: str) -> str:
+        tables.table(name)  # unknown names fail here, not inside SQL
+        return f'"{name}"'
+
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        db_path = Path(self.path)
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + self.lock_timeout_s
+        with open(f"{db_path}.lock", "a+") as lock_file:
+            # Serialize this project's processes on one advisory lock ...
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+            try:
+                delay = 0.05
+                while True:
+                    try:
+                        con = duckdb.connect(str(db_path))
+                        break
+                    except duckdb.IOException as exc:
+                        # ... and retry with backoff if a foreign process (a duckdb shell) holds the file.
+                        if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                            raise
+                        time.sleep(delay + random.uniform(0, delay))
+                        delay = min(delay * 2, 2.0)
+                try:
+                    yield con
+                finally:
+                    con.close()
+            finally:
+                fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+    def _ensure(self, con: duckdb.DuckDBPyConnection, spec: TableSpec) -> None:
+        con.execute(spec.duckdb_ddl(self.table_ref(spec.name)))
+
+    def create_tables(self, names: list[str] | None = None) -> None:
+        with self._connect() as con:
+            for name in names or list(tables.all_tables()):
+                self._ensure(con, tables.table(name))
+
+    def read(self, name, start=None, end=None, family=None, columns=None) -> pd.DataFrame:
+        spec = tables.table(name)
+        wanted = columns or spec.column_names
+        for c in wanted:
+            spec.column(c)
+        where, params = [], {}
+        if start is not None or end is not None:
+            if spec.partition_column is None:
+                raise ValueError(f"{name} is not partitioned by date")
+            if start is not None:
+                where.append(f'"{spec.partition_column}" >= $start')
+                params["start"] = _as_date(start)
+            if end is not None:
+                where.append(f'"{spec.partition_column}" <= $end')
+                params["end"] = _as_date(end)
+        if family is not None:
+            where.append(f'"{spec.family_column}" = $family')
+            params["family"] = family
+        select = ", ".join(f'"{c}"' for c in wanted)
+        order = ", ".join(f'"{c}"' for c in spec.primary_key)
+        sql = f"SELECT {select} FROM {self.table_ref(name)}"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += f" ORDER BY {order}"
+        with self._connect() as con:
+            self._ensure(con, spec)
+            raw = con.execute(sql, params).df()
+        if columns is None:
+            return tables.conform(spec, raw)
+        return raw
+
+    def replace_partitions(self, name, df, start, end=None, family=None) -> int:
+        spec = tables.table(name)
+        start_date = _as_date(start)
+        end_date = _as_date(end) if end is not None else start_date
+        frame = self.prepare_partition_frame(spec, df, start_date, end_date, family)
+        delete_sql = (
+            f'DELETE FROM {self.table_ref(name)} WHERE "{spec.partition_column}" BETWEEN $start AND $end'
+        )
+        params: dict[str, Any] = {"start": start_date, "end": end_date}
+        if family is not None:
+            delete_sql += f' AND "{spec.family_column}" = $family'
+            params["family"] = family
+        with self._connect() as con:
+            self._ensure(con, spec)
+            con.execute("BEGIN TRANSACTION")
+            try:
+                con.execute(delete_sql, params)
+                self._insert_frame(con, spec, frame)
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        return len(frame)
+
+    def _insert_frame(self, con: duckdb.DuckDBPyConnection, spec: TableSpec, frame: pd.DataFrame) -> None:
+        if frame.empty:
+            return
+        con.register("incoming_frame", frame)
+        try:
+            cols = ", ".join(f'"{c.name}"' for c in spec.columns)
+            casts = ", ".join(f'CAST("{c.name}" AS {c.duckdb_type})' for c in spec.columns)
+            con.execute(f"INSERT INTO {self.table_ref(spec.name)} ({cols}) SELECT {casts} FROM incoming_frame")
+        finally:
+            con.unregister("incoming_frame")
+
+    def query(self, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
+        rendered = self.render(sql)
+        duck_sql = sqlglot.transpile(rendered, read="bigquery", write="duckdb")[0]
+        referenced = set(_PLACEHOLDER.findall(sql))
+        with self._connect() as con:
+            for name in referenced:
+                self._ensure(con, tables.table(name))
+            return con.execute(duck_sql, params or {}).df()
+
+
+def default_duckdb_path(home: Path) -> str:
+    return os.fspath(home / "warehouse.duckdb")

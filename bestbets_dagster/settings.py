@@ -1,0 +1,54 @@
+"""Environment-driven settings shared by the Dagster layer, the CLI and the tests.
+
+Everything is read from environment variables at call time (not import time) so that tests and the
+CLI can point one process at another home or data directory.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SCHEMAS_DIR = PROJECT_ROOT / "schemas"
+
+# Early enough for any past season a user may replay; BESTBETS_PARTITION_START moves it.
+DEFAULT_PARTITION_START = "2019-10-01"
+GAME_TIMEZONE = "America/New_York"
+
+
+def bestbets_env() -> str:
+    env = os.environ.get("BESTBETS_ENV", "local").strip().lower()
+    if env not in ("local", "gcp"):
+        raise ValueError(f"BESTBETS_ENV must be 'local' or 'gcp', got {env!r}")
+    return env
+
+
+def bestbets_home() -> Path:
+    return Path(os.environ.get("BESTBETS_HOME", "./.bestbets")).expanduser().resolve()
+
+
+def data_dir() -> Path:
+    """Where the raw box scores and odds files are read from (../shared/data/nba by default)."""
+    configured = os.environ.get("BESTBETS_DATA_DIR")
+    if configured:
+        return Path(configured).expanduser().resolve()
+    return (PROJECT_ROOT.parent / "shared" / "data" / "nba").resolve()
+
+
+def partition_start() -> str:
+    return os.environ.get("BESTBETS_PARTITION_START", DEFAULT_PARTITION_START)
+
+
+def dagster_home() -> Path:
+    """DAGSTER_HOME if set, else $BESTBETS_HOME/dagster, so CLI, replay and `dagster dev` share one instance."""
+    configured = os.environ.get("DAGSTER_HOME")
+    return Path(configured).expanduser().resolve() if configured else bestbets_home() / "dagster"
+
+
+def ensure_dagster_home() -> Path:
+    """Create the instance directory and export DAGSTER_HOME so every Dagster entry point agrees."""
+    home = dagster_home()
+    home.mkdir(parents=True, exist_ok=True)
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
