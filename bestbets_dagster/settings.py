@@ -50,5 +50,9 @@ def ensure_dagster_home() -> Path:
     """Create the instance directory and export DAGSTER_HOME so every Dagster entry point agrees."""
     home = dagster_home()
     home.mkdir(parents=True, exist_ok=True)
+    instance_config = home / "dagster.yaml"
+    if not instance_config.exists():
+        # No network here or in CI: telemetry would only print a banner and try to send.
+        instance_config.write_text("telemetry:\n  enabled: false\n")
     os.environ["DAGSTER_HOME"] = str(home)
     return home

@@ -170,27 +170,30 @@ def conform(spec: TableSpec, df: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(index=df.index)
     for c in spec.columns:
         values = df[c.name] if c.name in df.columns else pd.Series([None] * len(df), index=df.index, dtype=object)
-        if c.repeated:
-            out[c.name] = values.astype(object)
-            continue
-        if c.type == "NUMERIC":
-            values = pd.to_numeric(values, errors="coerce").round(c.scale or 0)
-        elif c.type == "DATE":
-            values = pd.to_datetime(values).dt.normalize()
-            if getattr(values.dt, "tz", None) is not None:
-                values = values.dt.tz_localize(None)
-        elif c.type == "TIMESTAMP":
-            values = pd.to_datetime(values, utc=True)
-        elif c.type in ("STRING", "JSON"):
-            values = values.astype(object).where(values.notna(), None).astype(pd.StringDtype())
-        elif c.type == "INT64":
-            values = pd.to_numeric(values, errors="raise").astype(pd.Int64Dtype())
-        elif c.type == "BOOL":
-            values = values.astype(pd.BooleanDtype())
-        elif c.type == "FLOAT64":
-            values = pd.to_numeric(values, errors="raise").astype("float64")
-        out[c.name] = values
+        out[c.name] = coerce_column(c, values)
     return out.reset_index(drop=True)
+
+
+def coerce_column(c: Column, values: pd.Series) -> pd.Series:
+    """One column in its in-memory dtype; NUMERIC rounded at the column's scale."""
+    if c.repeated:
+        return values.astype(object)
+    if c.type == "NUMERIC":
+        return pd.to_numeric(values, errors="coerce").round(c.scale or 0)
+    if c.type == "DATE":
+        values = pd.to_datetime(values)
+        if getattr(values.dt, "tz", None) is not None:
+            values = values.dt.tz_localize(None)
+        return values.dt.normalize()
+    if c.type == "TIMESTAMP":
+        return pd.to_datetime(values, utc=True)
+    if c.type in ("STRING", "JSON"):
+        return values.astype(object).where(values.notna(), None).astype(pd.StringDtype())
+    if c.type == "INT64":
+        return pd.to_numeric(values, errors="raise").astype(pd.Int64Dtype())
+    if c.type == "BOOL":
+        return values.astype(pd.BooleanDtype())
+    return pd.to_numeric(values, errors="raise").astype("float64")
 
 
 @functools.cache

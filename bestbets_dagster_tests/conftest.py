@@ -1,0 +1,54 @@
+"""Shared fixtures. Tests read the real data from ../shared/data/nba (BESTBETS_DATA_DIR overrides)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from bestbets_dagster import settings
+
+DATA_DIR = settings.data_dir()
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    if not (DATA_DIR / "box_scores").is_dir():
+        pytest.fail(f"the real data is missing at {DATA_DIR} (set BESTBETS_DATA_DIR)")
+    return DATA_DIR
+
+
+@pytest.fixture()
+def isolated_home(tmp_path, monkeypatch) -> Path:
+    """A fresh BESTBETS_HOME and DAGSTER_HOME for one test."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("BESTBETS_HOME", str(home))
+    monkeypatch.setenv("DAGSTER_HOME", str(home / "dagster"))
+    monkeypatch.setenv("BESTBETS_DATA_DIR", str(DATA_DIR))
+    return home
+
+
+@pytest.fixture(scope="session")
+def real_player_logs(data_dir) -> pd.DataFrame:
+    from bestbets_dagster.ingest.box_scores import load_player_game_logs
+
+    return load_player_game_logs(data_dir)
+
+
+def day(text: str) -> dt.date:
+    return dt.date.fromisoformat(text)
+
+
+def subprocess_env(home: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "BESTBETS_HOME": str(home),
+            "DAGSTER_HOME": str(home / "dagster"),
+            "BESTBETS_DATA_DIR": str(DATA_DIR),
+        }
+    )
+    return env

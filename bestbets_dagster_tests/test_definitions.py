@@ -1,0 +1,44 @@
+import subprocess
+import sys
+
+from bestbets_dagster import settings
+from bestbets_dagster_tests.conftest import subprocess_env
+
+
+def test_dagster_definitions_validate_passes(tmp_path):
+    home = tmp_path / "home"
+    settings_env = subprocess_env(home)
+    (home / "dagster").mkdir(parents=True)
+    (home / "dagster" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "dagster", "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=settings.PROJECT_ROOT,
+        env=settings_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "All code locations passed validation" in output
+
+
+def test_defs_holds_the_ingestion_graph_and_local_resources(isolated_home):
+    from bestbets_dagster.definitions import defs
+    from bestbets_dagster.resources import DuckDBWarehouse, LocalArtifactStore
+
+    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert {"player_game_logs", "team_game_logs", "prop_lines", "player_game_lines"} <= keys
+    job = defs.resolve_job_def("ingest_job")
+    assert job.partitions_def is not None
+    resources = defs.resources
+    assert isinstance(resources["warehouse"], DuckDBWarehouse)
+    assert isinstance(resources["artifacts"], LocalArtifactStore)
+
+
+def test_dagster_home_defaults_under_bestbets_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("BESTBETS_HOME", str(tmp_path / "bb"))
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    home = settings.ensure_dagster_home()
+    assert home == (tmp_path / "bb" / "dagster").resolve()
+    assert (home / "dagster.yaml").read_text().startswith("telemetry")
