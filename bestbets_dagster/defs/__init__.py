@@ -2,10 +2,10 @@
 
 from dagster import AssetSelection, define_asset_job
 
-from bestbets_dagster.defs.ingestion import player_game_logs, prop_lines_assets, team_game_logs
+from bestbets_dagster.defs.ingestion import player_game_lines, player_game_logs, prop_lines, team_game_logs
 from bestbets_dagster.partitions import game_date_partitions
 
-ingest_assets = [player_game_logs, team_game_logs, prop_lines_assets]
+ingest_assets = [player_game_logs, team_game_logs, prop_lines, player_game_lines]
 
 ingest_job = define_asset_job(
     "ingest_job",

@@ -5,12 +5,10 @@ import datetime as dt
 
 from dagster import (
     AssetExecutionContext,
-    AssetSpec,
     BackfillPolicy,
     MaterializeResult,
     MetadataValue,
     asset,
-    multi_asset,
 )
 
 from bestbets_dagster.defs.partition_range import partition_dates
@@ -24,8 +22,9 @@ GROUP = "ingest"
 
 
 def _season_bounds(start: dt.date, end: dt.date) -> "tuple[dt.date, dt.date]":
-    """From August 1 of the season holding `start` to July 31 of the season holding `end`."""
-    first = start.year if start.month >= 8 else start.year - 1
+    """From August 1 of the season before the one holding `start` (the identity fallback) to July 31
+    of the season holding `end`."""
+    first = (start.year if start.month >= 8 else start.year - 1) - 1
     last = end.year + 1 if end.month >= 8 else end.year
     return dt.date(first, 8, 1), dt.date(last, 7, 31)
 
@@ -67,46 +66,17 @@ def team_game_logs(context: AssetExecutionContext, warehouse: Warehouse, nba_dat
     )
 
 
-@multi_asset(
-    specs=[
-        AssetSpec(
-            "prop_lines",
-            deps=["player_game_logs"],
-            partitions_def=game_date_partitions,
-            group_name=GROUP,
-            kinds={"python", "duckdb"},
-            description="Every book's main player_points line per player-game and snapshot, with person_id.",
-        ),
-        AssetSpec(
-            "player_game_lines",
-            deps=["prop_lines", "player_game_logs"],
-            partitions_def=game_date_partitions,
-            group_name=GROUP,
-            kinds={"python", "duckdb"},
-            description="Per lined player-game: consensus, selected (DK>FD>BetMGM) and opening line, book spread.",
-        ),
-    ],
-    backfill_policy=BackfillPolicy.single_run(),
-)
-def prop_lines_assets(context: AssetExecutionContext, warehouse: Warehouse, nba_data: NbaDataSource):
-    start, end = partition_dates(context)
-    offers = load_offers(nba_data.path)
-    in_range = offers[(offers["game_date"] >= str(start)) & (offers["game_date"] <= str(end))]
+def _rosters(warehouse: Warehouse, start: dt.date, end: dt.date):
+    """Everyone who appeared for any team in the seasons holding [start, end] and the season before:
+    identity is resolved against the players who appeared for either of an event's teams that season,
+    then the season before."""
     season_start, season_end = _season_bounds(start, end)
-    # Identity is resolved against everyone who appeared for either team that season.
-    rosters = warehouse.read("player_game_logs", season_start, season_end)
-    lines, _ = build_prop_lines(main_lines(in_range), rosters)
-    per_game = build_player_game_lines(lines, rosters)
-    summary = match_summary(per_game) if not per_game.empty else match_summary(per_game.reindex(
-        columns=["game_id", "match_status", "player_name"]))
-    written_lines = warehouse.replace_partitions("prop_lines", lines, start, end)
-    written_games = warehouse.replace_partitions("player_game_lines", per_game, start, end)
-    if summary["unresolved"] or summary["ambiguous"]:
-        context.log.warning(
-            f"{summary['unresolved']} unresolved and {summary['ambiguous']} ambiguous lined player-games; "
-            f"first: {summary['first_unresolved']}"
-        )
-    match_metadata = {
+    return warehouse.read("player_game_logs", season_start, season_end)
+
+
+def _match_metadata(per_game, lines, rosters) -> dict:
+    summary = match_summary(per_game)
+    return {
         "match_rate": summary["match_rate"],
         "lined_player_games": summary["lined_player_games"],
         "lined_player_games_with_box_score": summary["lined_player_games_with_box_score"],
@@ -114,15 +84,53 @@ def prop_lines_assets(context: AssetExecutionContext, warehouse: Warehouse, nba_
         "unresolved_player_games": summary["unresolved"],
         "ambiguous_player_games": summary["ambiguous"],
         "first_unresolved": MetadataValue.json(summary["first_unresolved"]),
-        "plain_name_join_rate": plain_join_rate(lines, rosters) if written_lines else None,
+        "plain_name_join_rate": plain_join_rate(lines, rosters),
     }
-    yield MaterializeResult(
-        asset_key="prop_lines",
+
+
+@asset(
+    deps=["player_game_logs"],
+    partitions_def=game_date_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    group_name=GROUP,
+    kinds={"python", "duckdb"},
+    description="Every book's main player_points line per player-game and snapshot, with person_id.",
+)
+def prop_lines(context: AssetExecutionContext, warehouse: Warehouse, nba_data: NbaDataSource) -> MaterializeResult:
+    start, end = partition_dates(context)
+    offers = load_offers(nba_data.path)
+    in_range = offers[(offers["game_date"] >= str(start)) & (offers["game_date"] <= str(end))]
+    rosters = _rosters(warehouse, start, end)
+    lines, _ = build_prop_lines(main_lines(in_range), rosters)
+    metadata = _match_metadata(build_player_game_lines(lines, rosters), lines, rosters)
+    written = warehouse.replace_partitions("prop_lines", lines, start, end)
+    if metadata["unresolved_player_games"] or metadata["ambiguous_player_games"]:
+        context.log.warning(
+            f"{metadata['unresolved_player_games']} unresolved and {metadata['ambiguous_player_games']} ambiguous "
+            f"lined player-games; first: {metadata['first_unresolved'].value}"
+        )
+    return MaterializeResult(
         metadata={
-            "dagster/row_count": written_lines,
+            "dagster/row_count": written,
             "books": MetadataValue.json(sorted(lines["bookmaker"].unique().tolist())),
-            "post_tipoff_rows_excluded_downstream": int((lines["snapshot_time"] >= lines["commence_time"]).sum()),
-            **match_metadata,
-        },
+            "post_tipoff_rows": int((lines["snapshot_time"] >= lines["commence_time"]).sum()),
+            **metadata,
+        }
     )
-    yield MaterializeResult(asset_key="player_game_lines", metadata={"dagster/row_count": written_games, **match_metadata})
+
+
+@asset(
+    deps=["prop_lines", "player_game_logs"],
+    partitions_def=game_date_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    group_name=GROUP,
+    kinds={"python", "duckdb"},
+    description="Per lined player-game: consensus, selected (DK>FD>BetMGM) and opening line, book spread.",
+)
+def player_game_lines(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+    start, end = partition_dates(context)
+    lines = warehouse.read("prop_lines", start, end)
+    rosters = _rosters(warehouse, start, end)
+    per_game = build_player_game_lines(lines, rosters)
+    written = warehouse.replace_partitions("player_game_lines", per_game, start, end)
+    return MaterializeResult(metadata={"dagster/row_count": written, **_match_metadata(per_game, lines, rosters)})

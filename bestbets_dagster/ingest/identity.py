@@ -1,7 +1,9 @@
 """Player identity: a book's player name -> NBA.com person_id.
 
 Matching is restricted to the players who have appeared (box-score rows, DNP rows included) for
-either of the event's two teams that season. On a roster of about 35 names a general matcher is
+either of the event's two teams that season; a name not found there is tried against the two teams'
+players of the previous season (early in a season, or a player back from a long injury, has no
+appearance yet). On a roster of about 35 names a general matcher is
 safe, so the rules are general, tried in order; the first rule that leaves exactly one candidate
 decides. Where a rule leaves several, the candidates with a box-score row in that very game are
 preferred; if still several, the name is reported ambiguous, never guessed.
@@ -208,16 +210,26 @@ def resolve_events(lines: pd.DataFrame, player_logs: pd.DataFrame) -> pd.DataFra
     )
     names_by_event = lines.groupby("event_id")["book_player_name"].unique()
     by_team_season = {key: grp for key, grp in logs.groupby(["season", "team_abbr"])}
+    empty = logs.iloc[0:0]
     results = []
     for event in events.itertuples(index=False):
         day = event.game_date.date()
+        teams = (event.home_team_abbr, event.away_team_abbr)
         season = season_of(day)
-        roster_rows = pd.concat(
-            [by_team_season.get((season, t), logs.iloc[0:0]) for t in (event.home_team_abbr, event.away_team_abbr)]
-        )
-        candidates = _candidates(roster_rows, day, event.game_id)
+        prior = season_of(dt.date(day.year - 1, day.month, min(day.day, 28)))
+        rosters = [
+            pd.concat([by_team_season.get((s, t), empty) for t in teams]) for s in (season, prior)
+        ]
+        candidates = _candidates(rosters[0], day, event.game_id)
+        prior_candidates = None
         for book_name in names_by_event[event.event_id]:
             res = resolve_name(book_name, candidates)
+            if res.status == "unresolved":
+                if prior_candidates is None:
+                    prior_candidates = _candidates(rosters[1], day, None)
+                res = resolve_name(book_name, prior_candidates)
+                if res.status == "resolved":
+                    res = dataclasses.replace(res, method=f"{res.method}+prior_season")
             cand = res.candidate
             results.append(
                 {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from bestbets_dagster import tables
 from bestbets_dagster.ingest.identity import resolve_events
 
 # The original's cascade: DraftKings, then FanDuel, then BetMGM, then any other book.
@@ -13,6 +14,8 @@ BOOK_PREFERENCE = ("draftkings", "fanduel", "betmgm")
 
 def build_prop_lines(main: pd.DataFrame, player_logs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Attach identity to every book's main line. Returns (prop_lines rows, per-name resolution)."""
+    if main.empty:
+        return tables.table("prop_lines").empty_frame(), pd.DataFrame()
     resolution = resolve_events(main, player_logs)
     rows = main.merge(resolution, on=["event_id", "book_player_name"], how="left", validate="many_to_one")
     rows = _flag_duplicate_persons(rows)
@@ -45,7 +48,7 @@ def build_player_game_lines(prop_lines: pd.DataFrame, player_logs: pd.DataFrame)
     """One row per lined player-game from the books' lines published before tip-off."""
     pre_game = prop_lines[prop_lines["snapshot_time"] < prop_lines["commence_time"]].copy()
     if pre_game.empty:
-        return pd.DataFrame()
+        return tables.table("player_game_lines").empty_frame()
     # Resolved players are keyed by person (two books may spell one player two ways); the others by name.
     pre_game["_player_key"] = pre_game["person_id"].astype("string").fillna("name:" + pre_game["player_lookup"])
     keys = ["game_date", "event_id", "_player_key"]

@@ -121,7 +121,7 @@ def _events(payload: Any, path: Path) -> tuple[list[dict], str | None]:
     if isinstance(payload, dict) and "data" in payload and "timestamp" in payload:
         snapshot, payload = payload["timestamp"], payload["data"]
     if isinstance(payload, dict):
-        payload = [payload]
+        payload = [payload] if ("id" in payload or "bookmakers" in payload) else None
     if not isinstance(payload, list) or not all(isinstance(e, dict) for e in payload):
         raise IngestError(path, "is not an Odds API v4 event-odds response (an event, a list of events, or {timestamp, data})")
     for i, event in enumerate(payload):
