@@ -184,9 +184,9 @@ def coerce_column(c: Column, values: pd.Series) -> pd.Series:
         values = pd.to_datetime(values)
         if getattr(values.dt, "tz", None) is not None:
             values = values.dt.tz_localize(None)
-        return values.dt.normalize()
+        return values.dt.normalize().astype("datetime64[ns]")
     if c.type == "TIMESTAMP":
-        return pd.to_datetime(values, utc=True)
+        return pd.to_datetime(values, utc=True).astype("datetime64[ns, UTC]")
     if c.type in ("STRING", "JSON"):
         return values.astype(object).where(values.notna(), None).astype(pd.StringDtype())
     if c.type == "INT64":

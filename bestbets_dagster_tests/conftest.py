@@ -52,3 +52,23 @@ def subprocess_env(home: Path) -> dict[str, str]:
         }
     )
     return env
+
+
+@pytest.fixture(scope="session")
+def ingested(tmp_path_factory, data_dir):
+    """Both seasons of the real data ingested through Dagster in one ranged run (ephemeral instance)."""
+    from dagster import DagsterInstance, materialize
+
+    from bestbets_dagster.defs import ingest_assets
+    from bestbets_dagster.defs.partition_range import range_tags
+    from bestbets_dagster.resources import DuckDBWarehouse, NbaDataSource
+
+    warehouse = DuckDBWarehouse(path=str(tmp_path_factory.mktemp("wh") / "warehouse.duckdb"))
+    result = materialize(
+        ingest_assets,
+        instance=DagsterInstance.ephemeral(),
+        resources={"warehouse": warehouse, "nba_data": NbaDataSource(data_dir=str(data_dir))},
+        tags=range_tags("2024-10-01", "2026-02-09"),
+    )
+    assert result.success
+    return warehouse, result

@@ -2,6 +2,7 @@
 
 from dagster import AssetSelection, define_asset_job
 
+from bestbets_dagster.defs.features import player_features
 from bestbets_dagster.defs.ingestion import player_game_lines, player_game_logs, prop_lines, team_game_logs
 from bestbets_dagster.partitions import game_date_partitions
 
@@ -14,7 +15,9 @@ ingest_job = define_asset_job(
     description="Box scores and prop lines for a game-date range.",
 )
 
-all_assets = [*ingest_assets]
+feature_assets = [player_features]
+
+all_assets = [*ingest_assets, *feature_assets]
 all_asset_checks: list = []
 all_jobs = [ingest_job]
 all_schedules: list = []

@@ -1,0 +1,58 @@
+"""The player_features asset: the V12 feature rows for a date range, in one vectorized pass."""
+
+import datetime as dt
+
+from dagster import AssetExecutionContext, BackfillPolicy, Config, MaterializeResult, MetadataValue, asset
+
+from bestbets_dagster.defs.partition_range import partition_dates
+from bestbets_dagster.features.build import FeatureSettings, build_features
+from bestbets_dagster.features.contract import V12_FEATURES
+from bestbets_dagster.partitions import game_date_partitions
+from bestbets_dagster.resources import Warehouse
+
+# The longest look-back of any feature: a year of games against the opponent, plus the season.
+HISTORY_DAYS = 400
+
+
+class PlayerFeaturesConfig(Config):
+    injury_proxy: bool = False
+    """Treat teammates whose box score of the date says DNP/DND - Injury/Illness or NWT as listed OUT
+    before the game (the data has no pre-game injury report). Off by default: it reads the box score
+    of the date itself."""
+
+
+@asset(
+    deps=["player_game_logs", "team_game_logs", "player_game_lines"],
+    partitions_def=game_date_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    group_name="features",
+    kinds={"python", "duckdb"},
+    description="One row per player expected to play: the 54 V12 features (V9, V12-noveg are subsets) and quality.",
+)
+def player_features(context: AssetExecutionContext, config: PlayerFeaturesConfig, warehouse: Warehouse) -> MaterializeResult:
+    start, end = partition_dates(context)
+    history_start = start - dt.timedelta(days=HISTORY_DAYS)
+    player_logs = warehouse.read("player_game_logs", history_start, end)
+    team_logs = warehouse.read("team_game_logs", history_start, end)
+    lines = warehouse.read("player_game_lines", history_start, end)
+    dates = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
+    features = build_features(dates, player_logs, team_logs, lines, settings=FeatureSettings(injury_proxy=config.injury_proxy))
+    written = warehouse.replace_partitions("player_features", features, start, end)
+    nan_share = features[list(V12_FEATURES)].isna().mean().round(4) if written else None
+    tiers = features["quality_tier"].value_counts().to_dict() if written else {}
+    return MaterializeResult(
+        metadata={
+            "dagster/row_count": written,
+            "game_dates": int(features["game_date"].nunique()) if written else 0,
+            "lined_rows": int(features["has_prop_line"].sum()) if written else 0,
+            "training_ready_share": round(float(features["is_training_ready"].mean()), 4) if written else None,
+            "quality_tier_histogram": MetadataValue.json({k: int(v) for k, v in tiers.items()}),
+            "nan_share_per_feature": MetadataValue.md(
+                "| feature | NaN share |\n|---|---|\n"
+                + "\n".join(f"| {name} | {share:.1%} |" for name, share in nan_share.items())
+            )
+            if nan_share is not None
+            else MetadataValue.md("no rows"),
+            "injury_proxy": config.injury_proxy,
+        }
+    )

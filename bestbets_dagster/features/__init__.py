@@ -1,0 +1,1 @@
+"""Feature sets and their vectorized, point-in-time computation."""
