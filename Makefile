@@ -16,7 +16,7 @@ $(BIN)/.installed: pyproject.toml setup.cfg
 	touch $@
 
 run: $(BIN)/.installed
-	$(BIN)/bestbets ingest
+	$(BIN)/bestbets build
 
 test: $(BIN)/.installed
 	$(BIN)/pytest

@@ -30,8 +30,8 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
-def run_ingest(start: dt.date | None, end: dt.date | None) -> dict:
-    """Materialize the ingestion assets for [start, end] in one run; return counts and the match rate."""
+def run_job(job_name: str, start: dt.date | None, end: dt.date | None) -> dict:
+    """Materialize a job's assets for [start, end] in one run; return row counts and the match rate."""
     from dagster import DagsterInstance
 
     from bestbets_dagster.defs.partition_range import range_tags
@@ -47,27 +47,39 @@ def run_ingest(start: dt.date | None, end: dt.date | None) -> dict:
     if start > end:
         raise SystemExit(f"--start {start} is after --end {end}")
     began = time.monotonic()
-    job = defs.resolve_job_def("ingest_job")
-    result = job.execute_in_process(instance=DagsterInstance.get(), tags=range_tags(start, end), raise_on_error=True)
+    job = defs.resolve_job_def(job_name)
+    result = job.execute_in_process(
+        instance=DagsterInstance.get(),
+        tags=range_tags(start, end),
+        run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        raise_on_error=True,
+    )
     warehouse = resources_for_env(settings.bestbets_env())["warehouse"]
-    counts = {
-        name: len(warehouse.read(name, start, end, columns=["game_date"]))
-        for name in ("player_game_logs", "team_game_logs", "prop_lines", "player_game_lines")
-    }
-    lines = warehouse.read("player_game_lines", start, end)
-    return {
+    tables = ["player_game_logs", "team_game_logs", "prop_lines", "player_game_lines"]
+    if job_name == "build_job":
+        tables.append("player_features")
+    counts = {name: len(warehouse.read(name, start, end, columns=["game_date"])) for name in tables}
+    report = {
         "start": str(start),
         "end": str(end),
         "data_dir": str(data_dir),
         "run_id": result.run_id,
         "rows": counts,
-        "match": match_summary(lines),
-        "wall_s": round(time.monotonic() - began, 1),
+        "match": match_summary(warehouse.read("player_game_lines", start, end)),
     }
+    if "player_features" in counts:
+        features = warehouse.read("player_features", start, end, columns=["quality_tier", "is_training_ready", "has_prop_line"])
+        report["features"] = {
+            "training_ready_share": round(float(features["is_training_ready"].mean()), 4) if len(features) else None,
+            "lined_rows": int(features["has_prop_line"].sum()),
+            "quality_tiers": features["quality_tier"].value_counts().to_dict(),
+        }
+    report["wall_s"] = round(time.monotonic() - began, 1)
+    return report
 
 
-def _print_ingest(report: dict) -> None:
-    print(f"Ingested {report['start']}..{report['end']} from {report['data_dir']} (run {report['run_id']})")
+def _print_report(report: dict) -> None:
+    print(f"Materialized {report['start']}..{report['end']} from {report['data_dir']} (run {report['run_id']})")
     for name, n in report["rows"].items():
         print(f"  {name:<20} {n:>8} rows")
     m = report["match"]
@@ -78,12 +90,24 @@ def _print_ingest(report: dict) -> None:
     )
     if m["first_unresolved"]:
         print(f"  unresolved or ambiguous: {m['unresolved'] + m['ambiguous']}, first: {', '.join(m['first_unresolved'])}")
+    if "features" in report:
+        f = report["features"]
+        print(
+            f"  player_features: {f['lined_rows']} rows with a line, training-ready share {f['training_ready_share']}, "
+            f"tiers {f['quality_tiers']}"
+        )
     print(f"  wall time {report['wall_s']} s")
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     _apply_environment(args)
-    _print_ingest(run_ingest(args.start, args.end))
+    _print_report(run_job("ingest_job", args.start, args.end))
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    _apply_environment(args)
+    _print_report(run_job("build_job", args.start, args.end))
     return 0
 
 
@@ -107,6 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("--start", type=_date)
     ingest.add_argument("--end", type=_date)
     ingest.set_defaults(func=cmd_ingest)
+
+    build = sub.add_parser("build", help="ingest and build player_features for a date range (default: all the data)")
+    common(build)
+    build.add_argument("--start", type=_date)
+    build.add_argument("--end", type=_date)
+    build.set_defaults(func=cmd_build)
 
     dev = sub.add_parser("dev", help="open the Dagster UI on this project's instance")
     common(dev)

@@ -1,11 +1,9 @@
 """The one Definitions object, `defs`. Resources are chosen by BESTBETS_ENV (local default, gcp)."""
 
-from __future__ import annotations
-
 from dagster import Definitions
 
 from bestbets_dagster import settings
-from bestbets_dagster.defs import all_assets, all_asset_checks, all_jobs, all_schedules, all_sensors
+from bestbets_dagster.defs import all_asset_checks, all_assets, all_jobs, all_schedules, all_sensors
 from bestbets_dagster.defs.resources import resources_for_env
 
 settings.ensure_dagster_home()

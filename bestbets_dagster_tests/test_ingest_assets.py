@@ -131,7 +131,7 @@ def test_bestbets_ingest_prints_counts_and_the_match_rate(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
-    assert "Ingested 2025-10-21..2025-10-23" in out
+    assert "Materialized 2025-10-21..2025-10-23" in out
     assert "player_game_lines" in out and "match rate" in out
     # Rosters are the season so far (three days), then last April's: every lined player resolves.
     assert "lined player-games 231, in games with box scores 231, resolved 231: match rate 100.00%" in out, out

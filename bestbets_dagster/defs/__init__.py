@@ -1,6 +1,14 @@
 """The Dagster layer: assets, checks, jobs, schedules and sensors. Domain logic lives elsewhere."""
 
-from dagster import AssetSelection, define_asset_job
+import warnings
+
+from dagster import AssetSelection, BetaWarning, define_asset_job
+
+# BackfillPolicy.single_run() is beta in Dagster 1.13; ranged runs are the point of it here.
+# Set before the asset modules are imported: the warning is raised when they are defined.
+warnings.filterwarnings("ignore", category=BetaWarning, message=".*backfill_policy.*")
+
+# isort: split
 
 from bestbets_dagster.defs.features import player_features
 from bestbets_dagster.defs.ingestion import player_game_lines, player_game_logs, prop_lines, team_game_logs
@@ -17,8 +25,15 @@ ingest_job = define_asset_job(
 
 feature_assets = [player_features]
 
+build_job = define_asset_job(
+    "build_job",
+    selection=AssetSelection.assets(*ingest_assets, *feature_assets),
+    partitions_def=game_date_partitions,
+    description="Ingestion and features for a game-date range.",
+)
+
 all_assets = [*ingest_assets, *feature_assets]
 all_asset_checks: list = []
-all_jobs = [ingest_job]
+all_jobs = [ingest_job, build_job]
 all_schedules: list = []
 all_sensors: list = []
