@@ -111,6 +111,129 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _warehouse():
+    from bestbets_dagster.defs.resources import resources_for_env
+
+    return resources_for_env(settings.bestbets_env())["warehouse"]
+
+
+def _print_frame(df, columns: list[str]) -> None:
+    import pandas as pd
+
+    if df.empty:
+        print("(none)")
+        return
+    with pd.option_context("display.width", 200, "display.max_columns", 30, "display.max_colwidth", 60):
+        print(df[columns].to_string(index=False))
+
+
+def cmd_family(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from bestbets_dagster.models.families import load_families, new_family, save_families
+
+    _apply_environment(args)
+    warehouse = _warehouse()
+    families = load_families(warehouse)
+    by_id = {f.model_family: f for f in families}
+    if args.action == "add":
+        fam = new_family(
+            args.feature_set, args.loss, training_window_days=args.window, retrain_cadence_days=args.cadence,
+            enabled=not args.disabled, auto_promote=args.auto_promote, auto_retrain=args.auto_retrain, notes=args.notes,
+        )
+        if fam.model_family in by_id:
+            raise SystemExit(f"family {fam.model_family} exists already")
+        save_families(warehouse, [*families, fam])
+        print(f"added {fam.model_family} ({fam.feature_set}, {fam.loss_function}, enabled={fam.enabled}); "
+              "its partitions follow on the next tick of model_family_partitions_sensor")
+    elif args.action in ("enable", "disable"):
+        if args.family not in by_id:
+            raise SystemExit(f"unknown family {args.family}; known: {', '.join(sorted(by_id))}")
+        by_id[args.family] = dataclasses.replace(by_id[args.family], enabled=args.action == "enable")
+        save_families(warehouse, list(by_id.values()))
+        print(f"{args.action}d {args.family}")
+    families = load_families(warehouse)
+    import pandas as pd
+
+    _print_frame(
+        pd.DataFrame([dataclasses.asdict(f) for f in families]),
+        ["model_family", "feature_set", "loss_function", "training_window_days", "retrain_cadence_days", "enabled",
+         "auto_promote", "auto_retrain"],
+    )
+    return 0
+
+
+def sync_family_partitions(instance, warehouse) -> tuple[list[str], list[str]]:
+    """What model_family_partitions_sensor requests, applied directly (for commands run without the daemon)."""
+    from bestbets_dagster.defs.models import partition_changes
+    from bestbets_dagster.models.families import enabled_family_ids
+    from bestbets_dagster.partitions import MODEL_FAMILY_PARTITIONS_NAME
+
+    existing = instance.get_dynamic_partitions(MODEL_FAMILY_PARTITIONS_NAME)
+    add, delete = partition_changes(existing, enabled_family_ids(warehouse))
+    if add:
+        instance.add_dynamic_partitions(MODEL_FAMILY_PARTITIONS_NAME, add)
+    for key in delete:
+        instance.delete_dynamic_partition(MODEL_FAMILY_PARTITIONS_NAME, key)
+    return add, delete
+
+
+def cmd_retrain(args: argparse.Namespace) -> int:
+    from dagster import DagsterInstance, MultiPartitionKey
+
+    from bestbets_dagster.defs.models import current_training_week
+    from bestbets_dagster.definitions import defs
+    from bestbets_dagster.models.families import load_families
+    from bestbets_dagster.timeutil import today_eastern
+
+    _apply_environment(args)
+    warehouse = _warehouse()
+    families = {f.model_family: f for f in load_families(warehouse)}
+    if args.all:
+        chosen = sorted(name for name, f in families.items() if f.enabled)
+    else:
+        if args.family not in families:
+            raise SystemExit(f"unknown family {args.family}; known: {', '.join(sorted(families))}")
+        if not families[args.family].enabled:
+            raise SystemExit(f"family {args.family} is disabled: `bestbets family enable {args.family}` first")
+        chosen = [args.family]
+    week = current_training_week(args.week or today_eastern())
+    print(f"training week {week}: {', '.join(chosen)}" + (" (dry run)" if args.dry_run else ""))
+    if args.dry_run:
+        return 0
+    instance = DagsterInstance.get()
+    sync_family_partitions(instance, warehouse)
+    job = defs.resolve_job_def("retrain_job")
+    for name in chosen:
+        job.execute_in_process(
+            instance=instance,
+            partition_key=MultiPartitionKey({"training_week": week, "model_family": name}),
+            run_config={
+                "ops": {"family_models": {"config": {"enable": args.enable}}},
+                "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+            },
+            raise_on_error=True,
+        )
+    return cmd_registry(argparse.Namespace(family=None if args.all else args.family, week=week, data_dir=None, home=None))
+
+
+def cmd_registry(args: argparse.Namespace) -> int:
+    from bestbets_dagster.models.registry import serving_periods
+
+    _apply_environment(args)
+    registry = _warehouse().read("model_registry", family=getattr(args, "family", None))
+    if getattr(args, "week", None):
+        registry = registry[registry["training_cutoff"] == str(args.week)]
+    periods = serving_periods(registry)[["model_id", "production_end_date"]].rename(columns={"production_end_date": "serves_until"})
+    registry = registry.merge(periods, on="model_id", how="left").sort_values(["model_family", "training_cutoff"])
+    _print_frame(
+        registry,
+        ["model_id", "training_cutoff", "status", "gates_passed", "training_samples", "evaluation_mae",
+         "evaluation_hit_rate_edge_3plus", "evaluation_n_edge_3plus", "production_start_date", "serves_until"],
+    )
+    return 0
+
+
 def cmd_dev(args: argparse.Namespace) -> int:
     _apply_environment(args)
     command = ["dagster", "dev", "-w", str(settings.PROJECT_ROOT / "workspace.yaml"), "-p", str(args.port)]
@@ -137,6 +260,41 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--start", type=_date)
     build.add_argument("--end", type=_date)
     build.set_defaults(func=cmd_build)
+
+    family = sub.add_parser("family", help="list, add, enable or disable model families")
+    common(family)
+    fam_sub = family.add_subparsers(dest="action", required=True)
+    fam_sub.add_parser("list", help="the family table")
+    add = fam_sub.add_parser("add", help="add a family: one row, no code change")
+    add.add_argument("--feature-set", required=True, choices=["v9", "v12", "v12_noveg"])
+    add.add_argument("--loss", required=True, help="CatBoost loss, e.g. MAE, Quantile:alpha=0.40, Huber:delta=5")
+    add.add_argument("--window", type=int, default=42, help="game days in the training window")
+    add.add_argument("--cadence", type=int, default=7, help="retrain cadence in days")
+    add.add_argument("--disabled", action="store_true")
+    add.add_argument("--no-auto-promote", dest="auto_promote", action="store_false")
+    add.add_argument("--no-auto-retrain", dest="auto_retrain", action="store_false")
+    add.add_argument("--notes")
+    for action in ("enable", "disable"):
+        p = fam_sub.add_parser(action)
+        p.add_argument("family")
+    family.set_defaults(func=cmd_family)
+
+    retrain = sub.add_parser("retrain", help="train family models for a training week (default: this week)")
+    common(retrain)
+    which = retrain.add_mutually_exclusive_group(required=True)
+    which.add_argument("--family")
+    which.add_argument("--all", action="store_true", help="every enabled family")
+    retrain.add_argument("--week", type=_date, help="any date of the training week (its Monday is the cutoff)")
+    retrain.add_argument("--enable", action="store_true", help="promote a model that passes the gates")
+    retrain.add_argument("--dry-run", action="store_true")
+    retrain.set_defaults(func=cmd_retrain)
+
+    registry = sub.add_parser("registry", help="the model registry")
+    common(registry)
+    reg_sub = registry.add_subparsers(dest="action", required=True)
+    listing = reg_sub.add_parser("list")
+    listing.add_argument("--family")
+    registry.set_defaults(func=cmd_registry)
 
     dev = sub.add_parser("dev", help="open the Dagster UI on this project's instance")
     common(dev)

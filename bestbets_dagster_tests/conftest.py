@@ -72,3 +72,21 @@ def ingested(tmp_path_factory, data_dir):
     )
     assert result.success
     return warehouse, result
+
+
+@pytest.fixture(scope="session")
+def built(ingested):
+    """`ingested` plus player_features over both seasons, in one ranged run."""
+    from dagster import DagsterInstance, materialize
+
+    from bestbets_dagster.defs import feature_assets
+    from bestbets_dagster.defs.partition_range import range_tags
+
+    warehouse, _ = ingested
+    if warehouse.read("player_features", "2026-02-09", "2026-02-09", columns=["game_date"]).empty:
+        result = materialize(
+            feature_assets, instance=DagsterInstance.ephemeral(), resources={"warehouse": warehouse},
+            tags=range_tags("2024-10-22", "2026-02-09"),
+        )
+        assert result.success
+    return warehouse

@@ -12,6 +12,12 @@ warnings.filterwarnings("ignore", category=BetaWarning, message=".*backfill_poli
 
 from bestbets_dagster.defs.features import player_features
 from bestbets_dagster.defs.ingestion import player_game_lines, player_game_logs, prop_lines, team_game_logs
+from bestbets_dagster.defs.models import (
+    family_models,
+    model_family_partitions_sensor,
+    retrain_job,
+    retrain_reminder_sensor,
+)
 from bestbets_dagster.partitions import game_date_partitions
 
 ingest_assets = [player_game_logs, team_game_logs, prop_lines, player_game_lines]
@@ -32,8 +38,10 @@ build_job = define_asset_job(
     description="Ingestion and features for a game-date range.",
 )
 
-all_assets = [*ingest_assets, *feature_assets]
+model_assets = [family_models]
+
+all_assets = [*ingest_assets, *feature_assets, *model_assets]
 all_asset_checks: list = []
-all_jobs = [ingest_job, build_job]
+all_jobs = [ingest_job, build_job, retrain_job]
 all_schedules: list = []
-all_sensors: list = []
+all_sensors = [model_family_partitions_sensor, retrain_reminder_sensor]

@@ -61,6 +61,10 @@ class Warehouse(ConfigurableResource):
     ) -> int:
         raise NotImplementedError
 
+    def replace_table(self, name: str, df: pd.DataFrame) -> int:
+        """Replace every row of a small unpartitioned table (the family table) atomically."""
+        raise NotImplementedError
+
     def query(self, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
         raise NotImplementedError
 
@@ -194,6 +198,19 @@ class DuckDBWarehouse(Warehouse):
         if family is not None:
             delete_sql += f' AND "{spec.family_column}" = $family'
             params["family"] = family
+        self._delete_then_insert(spec, delete_sql, params, frame)
+        return len(frame)
+
+    def replace_table(self, name, df) -> int:
+        spec = tables.table(name)
+        if spec.partition_column is not None:
+            raise DataValidationError(f"{name} is partitioned: replace its partitions, not the whole table")
+        frame = tables.validate(name, df)
+        self._delete_then_insert(spec, f"DELETE FROM {self.table_ref(name)}", {}, frame)
+        return len(frame)
+
+    def _delete_then_insert(self, spec: TableSpec, delete_sql: str, params: dict, frame: pd.DataFrame) -> None:
+        """One transaction: readers see the old rows or the new ones, never a mix or nothing."""
         with self._connect() as con:
             self._ensure(con, spec)
             con.execute("BEGIN TRANSACTION")
@@ -204,7 +221,6 @@ class DuckDBWarehouse(Warehouse):
             except BaseException:
                 con.execute("ROLLBACK")
                 raise
-        return len(frame)
 
     def _insert_frame(self, con: duckdb.DuckDBPyConnection, spec: TableSpec, frame: pd.DataFrame) -> None:
         if frame.empty:

@@ -1,0 +1,148 @@
+"""The model registry: one row per trained model, and which model serves a family on a date.
+
+A row records only facts of its own training run, so re-running one (week, family) partition
+replaces exactly one row. Serving is derived, point in time: the model of family F serving date D
+is the promoted model with the latest production_start_date (its training cutoff W) on or before
+D; it serves until the day before the next promoted model starts. A model can therefore never
+serve a date before its cutoff, and its evaluation week [W-7, W) lies before its first served date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+
+import numpy as np
+import pandas as pd
+
+from bestbets_dagster.models.families import Family
+from bestbets_dagster.models.training import TrainedModel
+
+SERVING_STATUSES = ("production",)
+
+
+def model_id(family: str, train_start: dt.date, train_end: dt.date) -> str:
+    """The original's shadow-model naming, which is also the system_id predictions carry."""
+    return f"catboost_{family}_train{train_start:%Y%m%d}_{train_end:%Y%m%d}"
+
+
+def artifact_key(family: str, model: str) -> str:
+    return f"models/{family}/{model}.cbm"
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _json(value) -> str:
+    return json.dumps(value, default=lambda v: None if isinstance(v, float) and np.isnan(v) else str(v), sort_keys=True)
+
+
+def registry_row(trained: TrainedModel, artifact_uri: str, sha256: str, promote: bool, created_at: pd.Timestamp) -> dict:
+    """A passing model of an auto-promote family (or one promoted by hand) serves from W on; a passing
+    model otherwise is registered active but disabled; a failing one is registered rejected."""
+    fam: Family = trained.family
+    w = trained.window
+    mid = model_id(fam.model_family, w.train_start, w.train_end)
+    serving = trained.gates_passed and promote
+    status = "production" if serving else ("active" if trained.gates_passed else "rejected")
+    m = trained.metrics
+    return {
+        "model_id": mid,
+        "model_family": fam.model_family,
+        "feature_set": fam.feature_set,
+        "loss_function": fam.loss_function,
+        "quantile_alpha": fam.quantile_alpha,
+        "model_version": fam.feature_set.split("_")[0],
+        "model_type": "catboost",
+        "artifact_uri": artifact_uri,
+        "sha256_hash": sha256,
+        "feature_count": len(trained.features),
+        "features_json": _json(trained.features),
+        "training_cutoff": w.cutoff,
+        "training_start_date": w.train_start,
+        "training_end_date": w.train_end,
+        "eval_start_date": w.eval_start,
+        "eval_end_date": w.eval_end,
+        "training_samples": trained.training_rows + trained.validation_rows,
+        "evaluation_mae": m["mae"],
+        "evaluation_hit_rate": m["hit_rate"],
+        "evaluation_hit_rate_edge_3plus": m["hit_rate_edge3"],
+        "evaluation_hit_rate_edge_5plus": m["hit_rate_edge5"],
+        "evaluation_n_edge_3plus": m["n_edge3"],
+        "gates_json": _json(trained.gates),
+        "gates_passed": trained.gates_passed,
+        "walkforward_json": _json(trained.walkforward),
+        "strengths_json": _json(trained.strengths),
+        "training_config_json": _json(trained.hyperparameters),
+        "status": status,
+        "is_production": serving,
+        "enabled": serving,
+        "production_start_date": w.cutoff if serving else None,
+        "production_end_date": None,
+        "experiment_id": None,
+        "git_commit": _git_commit(),
+        "notes": None if trained.gates_passed else "failed gates: " + ", ".join(
+            g["gate"] for g in trained.gates if g["status"] != "passed"
+        ),
+        "created_at": created_at,
+        "created_by": "family_models",
+    }
+
+
+def serving_periods(registry: pd.DataFrame) -> pd.DataFrame:
+    """Promoted models with their derived serving period [production_start_date, production_end_date]."""
+    promoted = registry[registry["status"].isin(SERVING_STATUSES) & registry["production_start_date"].notna()].copy()
+    promoted = promoted.sort_values(["model_family", "production_start_date", "created_at"])
+    promoted = promoted.drop_duplicates(["model_family", "production_start_date"], keep="last")
+    next_start = promoted.groupby("model_family")["production_start_date"].shift(-1)
+    promoted["production_end_date"] = next_start - pd.Timedelta(days=1)
+    return promoted.reset_index(drop=True)
+
+
+def serving_model(registry: pd.DataFrame, family: str, day: dt.date) -> pd.Series | None:
+    """The model that serves `family` on `day`, or None."""
+    periods = serving_periods(registry)
+    ts = pd.Timestamp(day)
+    hit = periods[
+        (periods["model_family"] == family)
+        & (periods["production_start_date"] <= ts)
+        & (periods["production_end_date"].isna() | (periods["production_end_date"] >= ts))
+    ]
+    return None if hit.empty else hit.iloc[-1]
+
+
+def staleness(families: list[Family], registry: pd.DataFrame, today: dt.date) -> pd.DataFrame:
+    """The retrain reminder: per enabled family, days since the newest enabled model's training end,
+    with urgency ROUTINE 7-10, OVERDUE 11-14, URGENT 15+ (and URGENT when never trained)."""
+    live = registry[registry["enabled"].astype(bool) & registry["status"].isin(["active", "production"])]
+    newest = live.groupby("model_family")["training_end_date"].max()
+    rows = []
+    for fam in families:
+        if not fam.enabled:
+            continue
+        end = newest.get(fam.model_family)
+        age = None if end is None or pd.isna(end) else (pd.Timestamp(today) - pd.Timestamp(end)).days
+        if age is None or age >= 15:
+            urgency = "URGENT"
+        elif age >= 11:
+            urgency = "OVERDUE"
+        elif age >= 7:
+            urgency = "ROUTINE"
+        else:
+            urgency = None
+        rows.append(
+            {
+                "model_family": fam.model_family,
+                "last_training_end": None if age is None else pd.Timestamp(end).date(),
+                "age_days": age,
+                "urgency": urgency,
+                "auto_retrain": fam.auto_retrain,
+            }
+        )
+    return pd.DataFrame(rows, columns=["model_family", "last_training_end", "age_days", "urgency", "auto_retrain"])
