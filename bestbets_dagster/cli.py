@@ -36,10 +36,11 @@ def run_job(job_name: str, start: dt.date | None, end: dt.date | None) -> dict:
 
     from bestbets_dagster.defs.partition_range import range_tags
     from bestbets_dagster.defs.resources import resources_for_env
-    from bestbets_dagster.definitions import defs
+    from bestbets_dagster.definitions import build_definitions
     from bestbets_dagster.ingest.box_scores import data_date_range
     from bestbets_dagster.ingest.lines import match_summary
 
+    defs = build_definitions()
     data_dir = settings.data_dir()
     if start is None or end is None:
         first, last = data_date_range(data_dir)
@@ -182,7 +183,7 @@ def cmd_retrain(args: argparse.Namespace) -> int:
     from dagster import DagsterInstance, MultiPartitionKey
 
     from bestbets_dagster.defs.models import current_training_week
-    from bestbets_dagster.definitions import defs
+    from bestbets_dagster.definitions import build_definitions
     from bestbets_dagster.models.families import load_families
     from bestbets_dagster.timeutil import today_eastern
 
@@ -203,7 +204,7 @@ def cmd_retrain(args: argparse.Namespace) -> int:
         return 0
     instance = DagsterInstance.get()
     sync_family_partitions(instance, warehouse)
-    job = defs.resolve_job_def("retrain_job")
+    job = build_definitions().resolve_job_def("retrain_job")
     for name in chosen:
         job.execute_in_process(
             instance=instance,
@@ -231,6 +232,93 @@ def cmd_registry(args: argparse.Namespace) -> int:
         ["model_id", "training_cutoff", "status", "gates_passed", "training_samples", "evaluation_mae",
          "evaluation_hit_rate_edge_3plus", "evaluation_n_edge_3plus", "production_start_date", "serves_until"],
     )
+    return 0
+
+
+def _mondays(start: dt.date, end: dt.date) -> list[dt.date]:
+    first = start - dt.timedelta(days=start.weekday())
+    return [first + dt.timedelta(weeks=i) for i in range((end - first).days // 7 + 1)]
+
+
+def run_replay(start: dt.date, end: dt.date, families_wanted: list[str] | None, instance=None) -> dict:
+    """Materialize the whole graph walk-forward over [start, end] through Dagster on the local
+    instance: ingest and features for all the data up to `end`, one model per family and training
+    week, predictions with the model of each date's week, grading; then the report."""
+    from dagster import DagsterInstance, MultiPartitionKey
+
+    from bestbets_dagster.defs.partition_range import range_tags
+    from bestbets_dagster.definitions import build_definitions
+    from bestbets_dagster.grading.report import family_figures
+    from bestbets_dagster.ingest.box_scores import data_date_range
+    from bestbets_dagster.ingest.lines import match_summary
+    from bestbets_dagster.models.families import load_families
+
+    began = time.monotonic()
+    data_dir = settings.data_dir()
+    first, _ = data_date_range(data_dir)
+    if start > end or start < first:
+        raise SystemExit(f"replay range {start}..{end} must be ordered and start on or after the data's {first}")
+    defs = build_definitions()
+    instance = instance or DagsterInstance.get()
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+    def run(job_name: str, tags: dict) -> None:
+        defs.resolve_job_def(job_name).execute_in_process(instance=instance, tags=tags, run_config=quiet, raise_on_error=True)
+
+    print(f"[1/4] ingest and features {first}..{end}", flush=True)
+    run("build_job", range_tags(first, end))
+    warehouse = _warehouse()
+    enabled = sorted(f.model_family for f in load_families(warehouse) if f.enabled)
+    chosen = families_wanted or enabled
+    unknown = sorted(set(chosen) - set(enabled))
+    if unknown:
+        raise SystemExit(f"not enabled families: {unknown}; enabled: {enabled}")
+    sync_family_partitions(instance, warehouse)
+    weeks = _mondays(start, end)
+    print(f"[2/4] train {len(chosen)} families x {len(weeks)} weeks {weeks[0]}..{weeks[-1]}", flush=True)
+    for family in chosen:
+        run("retrain_job", range_tags(MultiPartitionKey({"training_week": str(weeks[0]), "model_family": family}),
+                                      MultiPartitionKey({"training_week": str(weeks[-1]), "model_family": family})))
+    for step, job_name in (("[3/4] predict", "predictions_job"), ("[4/4] grade", "grading_job")):
+        print(f"{step} {start}..{end}", flush=True)
+        for family in chosen:
+            run(job_name, range_tags(MultiPartitionKey({"game_date": str(start), "model_family": family}),
+                                     MultiPartitionKey({"game_date": str(end), "model_family": family})))
+    graded = warehouse.read("prediction_accuracy", start, end)
+    graded = graded[graded["model_family"].isin(chosen)]
+    match = match_summary(warehouse.read("player_game_lines", start, end))
+    return {
+        "start": str(start),
+        "end": str(end),
+        "data_dir": str(data_dir),
+        "ingest": {
+            "lined_player_games": match["lined_player_games_with_box_score"],
+            "matched_player_games": match["matched_player_games"],
+            "match_rate": match["match_rate"],
+            "lined_player_games_all": match["lined_player_games"],
+        },
+        "families": family_figures(graded),
+        "timing": {"wall_s": round(time.monotonic() - began, 1)},
+    }
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    import json
+
+    from bestbets_dagster.grading.report import format_table
+
+    _apply_environment(args)
+    families = [f.strip() for f in args.families.split(",") if f.strip()] if args.families else None
+    report = run_replay(args.start, args.end, families)
+    path = settings.bestbets_home() / "reports" / f"replay_{args.start}_{args.end}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    ingest = report["ingest"]
+    print(f"\nReplay {report['start']}..{report['end']} ({report['data_dir']})")
+    print(f"match rate {ingest['match_rate']:.2%} ({ingest['matched_player_games']}/{ingest['lined_player_games']} "
+          "lined player-games in games with box scores)")
+    print(format_table(report["families"]))
+    print(f"wall time {report['timing']['wall_s']} s; report: {path}")
     return 0
 
 
@@ -295,6 +383,13 @@ def build_parser() -> argparse.ArgumentParser:
     listing = reg_sub.add_parser("list")
     listing.add_argument("--family")
     registry.set_defaults(func=cmd_registry)
+
+    replay = sub.add_parser("replay", help="the whole graph walk-forward over a date range, then a report")
+    common(replay)
+    replay.add_argument("--start", type=_date, required=True)
+    replay.add_argument("--end", type=_date, required=True)
+    replay.add_argument("--families", help="comma-separated families (default: every enabled family)")
+    replay.set_defaults(func=cmd_replay)
 
     dev = sub.add_parser("dev", help="open the Dagster UI on this project's instance")
     common(dev)

@@ -121,15 +121,23 @@ def test_validation_is_the_end_of_the_window_in_time(labeled):
     assert 0.10 < trained.validation_rows / (trained.training_rows + trained.validation_rows) <= 0.15
     assert trained.evaluation["game_date"].min() == pd.Timestamp("2025-11-24")
     assert trained.evaluation["prediction"].between(0, 60).all()
-    assert {g["gate"] for g in trained.gates} == {"mae", "hit_rate_edge3", "n_edge3", "vegas_bias", "tier_bias",
-                                                 "directional_balance"}
+    assert {g["gate"] for g in trained.gates} == {"eval_rows", "mae", "hit_rate_edge3", "n_edge3", "vegas_bias",
+                                                 "tier_bias", "directional_balance"}
     assert trained.walkforward[0]["week_start"] == "2025-11-24"
+
+
+def test_a_cutoff_whose_evaluation_week_has_no_games_registers_a_rejected_model(labeled):
+    trained = train_family_model(SEED_FAMILIES[0], labeled, dt.date(2025, 10, 20), hyperparameters={"iterations": 60})
+    assert trained.window.train_end == dt.date(2025, 4, 13)  # the end of the previous season
+    assert not trained.gates_passed
+    eval_gate = next(g for g in trained.gates if g["gate"] == "eval_rows")
+    assert (eval_gate["status"], eval_gate["value"]) == ("failed", 0)
 
 
 def test_gates_on_constructed_rows():
     rows = pd.DataFrame({"game_date": ["2025-11-24"] * 4, "prediction": [30.0, 10.0, 20.0, 15.0],
                          "actual": [31.0, 8.0, 20.0, 14.0], "line": [25.5, 14.5, 20.0, None], "season_avg": [26, 9, 19, 14]})
-    results, passed = gates.evaluate_gates(rows)
+    results, passed = gates.evaluate_gates(rows, min_eval_rows=4)
     by_name = {g["gate"]: g for g in results}
     assert not passed
     assert by_name["mae"]["status"] == "not_evaluated" and "only 3 graded lines" in by_name["mae"]["reason"]
@@ -159,7 +167,7 @@ def test_rematerializing_a_partition_replaces_its_row_and_artifact(built, tmp_pa
     rows = built.read("model_registry", "2025-12-01", "2025-12-01", family="v9_mae")
     assert len(rows) == 1
     row = rows.iloc[0]
-    assert row["model_id"] == "catboost_v9_mae_train20250405_20251123"
+    assert row["model_id"] == "catboost_v9_mae_train20250405_20251123_w20251201"
     assert row["loss_function"] == "MAE" and row["feature_count"] == 33
     files = list((tmp_path / "artifacts" / "models" / "v9_mae").glob("*.cbm"))
     assert [f.name for f in files] == [f"{row['model_id']}.cbm"]
@@ -247,7 +255,7 @@ def test_cli_family_retrain_and_registry(built, tmp_path):
     assert "training week 2025-12-01: v12_noveg_mae, v12_noveg_q43" in dry.stdout
     trained = _cli(home, "retrain", "--family", "v9_q43", "--week", "2025-12-01")
     assert trained.returncode == 0, trained.stderr[-2000:]
-    assert "catboost_v9_q43_train20250405_20251123" in trained.stdout
+    assert "catboost_v9_q43_train20250405_20251123_w20251201" in trained.stdout
     listing = _cli(home, "registry", "list", "--family", "v9_q43")
-    row = [line.split() for line in listing.stdout.splitlines() if "catboost_v9_q43_train20250405_20251123" in line]
+    row = [line.split() for line in listing.stdout.splitlines() if "catboost_v9_q43_train20250405_20251123_w20251201" in line]
     assert len(row) == 1 and row[0][1:4] == ["2025-12-01", "rejected", "False"]

@@ -18,6 +18,15 @@ from bestbets_dagster.defs.models import (
     retrain_job,
     retrain_reminder_sensor,
 )
+from bestbets_dagster.defs.predictions import (
+    grade_when_box_scores_land,
+    grading_job,
+    prediction_accuracy,
+    predictions,
+    predictions_job,
+    slate_build_schedule,
+    slate_predictions_schedule,
+)
 from bestbets_dagster.partitions import game_date_partitions
 
 ingest_assets = [player_game_logs, team_game_logs, prop_lines, player_game_lines]
@@ -40,8 +49,10 @@ build_job = define_asset_job(
 
 model_assets = [family_models]
 
-all_assets = [*ingest_assets, *feature_assets, *model_assets]
+prediction_assets = [predictions, prediction_accuracy]
+
+all_assets = [*ingest_assets, *feature_assets, *model_assets, *prediction_assets]
 all_asset_checks: list = []
-all_jobs = [ingest_job, build_job, retrain_job]
-all_schedules: list = []
-all_sensors = [model_family_partitions_sensor, retrain_reminder_sensor]
+all_jobs = [ingest_job, build_job, retrain_job, predictions_job, grading_job]
+all_schedules = [slate_build_schedule, slate_predictions_schedule]
+all_sensors = [model_family_partitions_sensor, retrain_reminder_sensor, grade_when_box_scores_land]

@@ -58,12 +58,14 @@ def _gate(name, value, threshold, passed, reason=None) -> dict:
     return {"gate": name, "status": "passed" if passed else "failed", "value": value, "threshold": threshold}
 
 
-def evaluate_gates(df: pd.DataFrame) -> tuple[list[dict], bool]:
-    """The six gates on the evaluation rows; all must pass. df: prediction, actual, line, season_avg."""
+def evaluate_gates(df: pd.DataFrame, min_eval_rows: int = 100) -> tuple[list[dict], bool]:
+    """The original's evaluation pre-check and six gates on the evaluation rows; all must pass.
+    df: prediction, actual, line, season_avg."""
     lined = df[df["line"].notna()]
     m = metrics(df)
     few_lines = f"only {len(lined)} graded lines (< {MIN_GRADED})" if len(lined) < MIN_GRADED else None
     gates = [
+        _gate("eval_rows", len(df), f">= {min_eval_rows}", len(df) >= min_eval_rows),
         _gate("mae", m["mae_lined"], f"< {V9_BASELINE_MAE}", (m["mae_lined"] or math.inf) < V9_BASELINE_MAE, few_lines),
         _gate(
             "hit_rate_edge3", m["hit_rate_edge3"], ">= 60.0", (m["hit_rate_edge3"] or 0) >= 60.0,

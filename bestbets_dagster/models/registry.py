@@ -22,9 +22,10 @@ from bestbets_dagster.models.training import TrainedModel
 SERVING_STATUSES = ("production",)
 
 
-def model_id(family: str, train_start: dt.date, train_end: dt.date) -> str:
-    """The original's shadow-model naming, which is also the system_id predictions carry."""
-    return f"catboost_{family}_train{train_start:%Y%m%d}_{train_end:%Y%m%d}"
+def model_id(family: str, train_start: dt.date, train_end: dt.date, cutoff: dt.date) -> str:
+    """The original's shadow-model naming plus the cutoff week: two weeks can share a training window
+    (no games between them), and each (week, family) partition must own its id and artifact."""
+    return f"catboost_{family}_train{train_start:%Y%m%d}_{train_end:%Y%m%d}_w{cutoff:%Y%m%d}"
 
 
 def artifact_key(family: str, model: str) -> str:
@@ -48,7 +49,7 @@ def registry_row(trained: TrainedModel, artifact_uri: str, sha256: str, promote:
     model otherwise is registered active but disabled; a failing one is registered rejected."""
     fam: Family = trained.family
     w = trained.window
-    mid = model_id(fam.model_family, w.train_start, w.train_end)
+    mid = model_id(fam.model_family, w.train_start, w.train_end, w.cutoff)
     serving = trained.gates_passed and promote
     status = "production" if serving else ("active" if trained.gates_passed else "rejected")
     m = trained.metrics

@@ -124,9 +124,9 @@ def train_family_model(
     train = labeled[in_window & labeled["is_training_ready"].astype(bool)].sort_values(["game_date", "person_id"])
     if len(train) < MIN_TRAINING_ROWS:
         raise NotEnoughData(f"{len(train)} training rows in {window.train_start}..{window.train_end} (< {MIN_TRAINING_ROWS})")
+    # Too few evaluation rows (the week before a season's first cutoff has no games) fails the
+    # eval_rows gate: the model is registered, rejected, rather than not at all.
     evaluation = labeled[(days >= window.eval_start) & (days <= window.eval_end)].sort_values(["game_date", "person_id"])
-    if len(evaluation) < MIN_EVAL_ROWS:
-        raise NotEnoughData(f"{len(evaluation)} evaluation rows in {window.eval_start}..{window.eval_end} (< {MIN_EVAL_ROWS})")
 
     # Early stopping on the last 15% of the window's rows in time, cut at a day boundary:
     # validation follows training (the original split at random).
@@ -154,7 +154,7 @@ def train_family_model(
             "season_avg": evaluation["points_avg_season"].astype("float64").to_numpy(),
         }
     )
-    gate_results, passed = gate_rules.evaluate_gates(scored)
+    gate_results, passed = gate_rules.evaluate_gates(scored, min_eval_rows=MIN_EVAL_ROWS)
     return TrainedModel(
         family=family,
         window=window,

@@ -1,0 +1,1 @@
+"""Grading and the model performance state machine (plain Python, no Dagster)."""

@@ -1,0 +1,132 @@
+"""Serving: each family's prediction for every resolved, lined player of a date.
+
+The model is the family's serving model on the date (a promoted model, see registry.serving_model);
+where the family has none, the newest model registered with a training cutoff on or before the
+date predicts as a shadow, flagged as such, so a family's predictions are graded from its first
+week whether or not a model has passed the gates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+from catboost import CatBoostRegressor
+
+from bestbets_dagster.models.families import Family, is_quantile
+from bestbets_dagster.models.registry import serving_model
+from bestbets_dagster.models.training import predict
+
+MAE_EDGE_THRESHOLD = 3.0
+QUANTILE_EDGE_THRESHOLD = 4.0
+
+
+def edge_threshold(family: Family) -> float:
+    """3 points for MAE-type families, 4 for quantile families (the original's rev 284 rule)."""
+    return QUANTILE_EDGE_THRESHOLD if is_quantile(family.loss_function) else MAE_EDGE_THRESHOLD
+
+
+def model_for_date(registry: pd.DataFrame, family: str, day: dt.date) -> tuple[pd.Series | None, str | None]:
+    promoted = serving_model(registry, family, day)
+    if promoted is not None:
+        return promoted, "production"
+    candidates = registry[(registry["model_family"] == family) & (registry["training_cutoff"] <= pd.Timestamp(day))]
+    if candidates.empty:
+        return None, None
+    return candidates.sort_values(["training_cutoff", "created_at"]).iloc[-1], "shadow"
+
+
+def recommend(edge: pd.Series, threshold: float) -> pd.Series:
+    return pd.Series(np.select([edge >= threshold, edge <= -threshold], ["OVER", "UNDER"], "PASS"), index=edge.index)
+
+
+def confidence(quality_score: pd.Series, points_std_last_10: pd.Series) -> pd.Series:
+    """The original's 75 + quality bonus + consistency bonus, on a 0-1 scale (it stored 0-100 and
+    compared with 0-1 thresholds)."""
+    quality_bonus = np.select([quality_score >= 90, quality_score >= 80, quality_score >= 70], [10, 7, 5], 2)
+    consistency = np.select([points_std_last_10 < 4, points_std_last_10 < 6, points_std_last_10 < 8], [10, 7, 5], 2)
+    return pd.Series((75 + quality_bonus + consistency) / 100.0, index=quality_score.index).clip(0, 1)
+
+
+def make_predictions(
+    family: Family,
+    dates: list[dt.date],
+    features: pd.DataFrame,
+    lines: pd.DataFrame,
+    registry: pd.DataFrame,
+    load_model: Callable[[pd.Series], CatBoostRegressor],
+    created_at: pd.Timestamp,
+) -> pd.DataFrame:
+    """Predictions of one family for the dates. features: player_features rows of the dates;
+    lines: player_game_lines of the dates (the selected line and book, prices, consensus)."""
+    lined = features[features["has_prop_line"].astype(bool)].copy()
+    lined["game_date"] = pd.to_datetime(lined["game_date"]).astype("datetime64[ns]")
+    lined["person_id"] = lined["person_id"].astype("int64")
+    book = lines[lines["person_id"].notna()][
+        ["game_date", "person_id", "selected_line", "selected_book", "selected_over_price", "selected_under_price",
+         "consensus_line"]
+    ].copy()
+    book["game_date"] = pd.to_datetime(book["game_date"]).astype("datetime64[ns]")
+    book["person_id"] = book["person_id"].astype("int64")
+    lined = lined.merge(book.drop_duplicates(["game_date", "person_id"]), on=["game_date", "person_id"], how="inner")
+    frames = []
+    models: dict[str, CatBoostRegressor] = {}
+    threshold = edge_threshold(family)
+    for day in sorted(set(dates)):
+        rows = lined[lined["game_date"] == pd.Timestamp(day)]
+        model_row, status = model_for_date(registry, family.model_family, day)
+        if rows.empty or model_row is None:
+            continue
+        if model_row["model_id"] not in models:
+            models[model_row["model_id"]] = load_model(model_row)
+        predicted = np.round(predict(models[model_row["model_id"]], rows, family.feature_set), 1)
+        # Rounded at the storage boundary first, so the stored edge is exactly prediction - line.
+        edge = np.round(predicted - rows["selected_line"].to_numpy(dtype=float), 1)
+        frame = pd.DataFrame(
+            {
+                "game_date": rows["game_date"].to_numpy(),
+                "model_family": family.model_family,
+                "model_id": model_row["model_id"],
+                "model_status": status,
+                "model_training_cutoff": model_row["training_cutoff"],
+                "person_id": rows["person_id"].to_numpy(),
+                "player_lookup": rows["player_lookup"].to_numpy(),
+                "player_name": rows["player_name"].to_numpy(),
+                "team_abbr": rows["team_abbr"].to_numpy(),
+                "opponent_abbr": rows["opponent_abbr"].to_numpy(),
+                "game_id": rows["game_id"].to_numpy(),
+                "predicted_points": predicted,
+                "line_value": rows["selected_line"].to_numpy(),
+                "line_book": rows["selected_book"].to_numpy(),
+                "line_over_price": rows["selected_over_price"].to_numpy(),
+                "line_under_price": rows["selected_under_price"].to_numpy(),
+                "consensus_line": rows["consensus_line"].to_numpy(),
+                "edge": edge,
+                "edge_threshold": threshold,
+                "feature_quality_score": rows["feature_quality_score"].to_numpy(),
+                "created_at": created_at,
+            }
+        )
+        frame["recommendation"] = recommend(frame["edge"], threshold)
+        frame["confidence"] = confidence(
+            frame["feature_quality_score"], pd.Series(rows["points_std_last_10"].to_numpy(dtype=float))
+        ).round(3)
+        frames.append(frame)
+    if not frames:
+        return pd.DataFrame()
+    return pd.concat(frames, ignore_index=True).sort_values(["game_date", "person_id"]).reset_index(drop=True)
+
+
+def load_model_bytes(data: bytes) -> CatBoostRegressor:
+    import os
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "model.cbm")
+        with open(path, "wb") as fh:
+            fh.write(data)
+        model = CatBoostRegressor()
+        model.load_model(path)
+        return model

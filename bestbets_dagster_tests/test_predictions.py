@@ -1,0 +1,184 @@
+"""Serving rules, grading on real box-score rows, and the walk-forward replay."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from dagster import DagsterInstance
+
+from bestbets_dagster import settings
+from bestbets_dagster.grading.grading import grade
+from bestbets_dagster.grading.report import family_figures
+from bestbets_dagster.models.families import new_family
+from bestbets_dagster.models.serving import confidence, edge_threshold, recommend
+from bestbets_dagster_tests.conftest import subprocess_env
+
+DAY = pd.Timestamp("2025-11-15")
+
+
+def _prediction(person_id, team, predicted, line, recommendation, consensus=None):
+    return {
+        "game_date": DAY, "model_family": "v9_mae", "model_id": "m1", "model_status": "shadow", "person_id": person_id,
+        "player_lookup": str(person_id), "team_abbr": team, "opponent_abbr": None, "game_id": None,
+        "predicted_points": predicted, "line_value": line, "line_book": "draftkings", "line_over_price": -110,
+        "line_under_price": -110, "consensus_line": consensus if consensus is not None else line,
+        "edge": round(predicted - line, 1), "recommendation": recommendation, "confidence": 0.84, "edge_threshold": 3.0,
+    }
+
+
+@pytest.fixture(scope="module")
+def graded(real_player_logs):
+    day_logs = real_player_logs[real_player_logs["game_date"] == DAY]
+    rows = [
+        _prediction(1629029, "LAL", 46.0, 40.5, "OVER"),  # Luka scored 41: an OVER that went over
+        _prediction(1628983, "OKC", 38.0, 33.0, "OVER"),  # SGA scored 33 on a 33 line: a push
+        _prediction(203507, "MIL", 30.0, 28.5, "PASS"),  # Giannis: edge 1.5 is a PASS
+        _prediction(1627783, "IND", 25.0, 30.5, "UNDER"),  # Siakam scored 30: an UNDER that won
+        _prediction(1628418, "CLE", 9.0, 5.5, "OVER"),  # Thomas Bryant: DNP - Coach's Decision
+        _prediction(1, "CLE", 12.0, 8.5, "OVER"),  # not in the box score at all
+        _prediction(1629029, "LAL", 46.0, 40.5, "OVER") | {"team_abbr": "BOS", "person_id": 2},  # BOS did not play
+        _prediction(203507, "MIL", 26.0, 33.5, "UNDER", consensus=29.5) | {"person_id": 203507, "model_family": "v9_q43"},
+    ]
+    return grade(pd.DataFrame(rows), day_logs, pd.Timestamp("2025-11-16T12:00:00Z")).set_index(["model_family", "person_id"])
+
+
+def test_an_over_that_went_over_is_correct(graded):
+    luka = graded.loc[("v9_mae", 1629029)]
+    assert (luka["actual_points"], luka["prediction_correct"], luka["is_voided"]) == (41, True, False)
+    assert luka["absolute_error"] == 5.0 and luka["signed_error"] == 5.0 and not luka["within_3_points"]
+    assert graded.loc[("v9_mae", 1627783), "prediction_correct"]  # 30 under 30.5
+
+
+def test_a_push_a_pass_and_a_dnp_are_null_never_a_loss(graded):
+    push = graded.loc[("v9_mae", 1628983)]
+    assert push["is_push"] and pd.isna(push["prediction_correct"]) and push["actual_points"] == 33
+    assert pd.isna(graded.loc[("v9_mae", 203507), "prediction_correct"])
+    dnp = graded.loc[("v9_mae", 1628418)]
+    assert dnp["is_voided"] and dnp["void_reason"] == "dnp_coach_decision" and pd.isna(dnp["prediction_correct"])
+    assert pd.isna(dnp["actual_points"])
+    missing = graded.loc[("v9_mae", 1)]
+    assert missing["is_voided"] and missing["void_reason"] == "dnp_not_in_box_score"
+
+
+def test_games_without_a_box_score_wait(graded):
+    assert ("v9_mae", 2) not in graded.index  # BOS had no game on 2025-11-15
+
+
+def test_grading_against_the_consensus_line(graded):
+    giannis = graded.loc[("v9_q43", 203507)]  # scored 32: UNDER 33.5 won; vs consensus 29.5 the UNDER lost
+    assert giannis["prediction_correct"] and giannis["consensus_recommendation"] == "UNDER"
+    assert giannis["consensus_correct"] == False  # noqa: E712
+
+
+def test_report_figures_exclude_pushes_and_voids(graded):
+    figures = family_figures(graded.reset_index())["v9_mae"]
+    assert figures["n_graded"] == 4  # Luka, SGA, Giannis, Siakam played; two voids
+    assert figures["n_edge3"] == 2 and figures["hit_rate_edge3"] == 1.0  # the push is out
+    assert figures["line_mae"] == round((0.5 + 0 + 3.5 + 0.5) / 4, 3)
+
+
+def test_edge_threshold_recommendation_and_confidence():
+    assert edge_threshold(new_family("v9", "MAE")) == 3.0
+    assert edge_threshold(new_family("v9", "Quantile:alpha=0.43")) == 4.0
+    assert recommend(pd.Series([3.0, 2.9, -3.0, -4.1]), 3.0).tolist() == ["OVER", "PASS", "UNDER", "UNDER"]
+    conf = confidence(pd.Series([69.0, 95.0, 75.0]), pd.Series([3.5, 9.0, float("nan")]))
+    assert conf.tolist() == [0.87, 0.87, 0.82]  # 0-1 scale only
+    assert conf.between(0, 1).all()
+
+
+# ------------------------------------------------------------------------------------ the replay
+
+
+@pytest.fixture(scope="module")
+def replay(tmp_path_factory):
+    """The README's main command, from a fresh BESTBETS_HOME."""
+    home = tmp_path_factory.mktemp("replay") / "home"
+    result = subprocess.run(
+        [sys.executable, "-m", "bestbets_dagster.cli", "replay", "--start", "2025-10-21", "--end", "2025-12-06"],
+        cwd=settings.PROJECT_ROOT, env=subprocess_env(home), capture_output=True, text=True, timeout=1200,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    return home, result.stdout
+
+
+@pytest.mark.slow
+def test_replay_prints_a_family_table_and_writes_the_report(replay):
+    home, stdout = replay
+    report = json.loads((home / "reports" / "replay_2025-10-21_2025-12-06.json").read_text())
+    assert report["ingest"] == {"lined_player_games": 5105, "matched_player_games": 5105, "match_rate": 1.0,
+                                "lined_player_games_all": 5105}
+    assert sorted(report["families"]) == ["v12_noveg_mae", "v12_noveg_q43", "v12_noveg_q45", "v9_mae", "v9_q43", "v9_q45"]
+    for family, figures in report["families"].items():
+        assert {"n_graded", "mae", "line_mae", "bias", "n_edge3", "hit_rate_edge3", "n_edge5", "hit_rate_edge5"} <= set(figures)
+        assert figures["n_graded"] > 4500, family
+        assert 4.0 < figures["line_mae"] < 6.0 and 4.0 < figures["mae"] < 7.0
+        line = next(l for l in stdout.splitlines() if l.startswith(family))
+        assert f"{figures['mae']:.3f}" in line and str(figures["n_edge3"]) in line
+    assert report["timing"]["wall_s"] > 0
+    assert "match rate 100.00%" in stdout
+
+
+@pytest.mark.slow
+def test_replay_is_walk_forward_and_repeatable(replay, monkeypatch):
+    from bestbets_dagster.cli import run_replay
+    from bestbets_dagster.resources import DuckDBWarehouse
+
+    home, _ = replay
+    warehouse = DuckDBWarehouse(path=str(home / "warehouse.duckdb"))
+    preds = warehouse.read("predictions", "2025-10-21", "2025-12-06")
+    registry = warehouse.read("model_registry")
+    joined = preds.merge(registry, on=["model_id", "model_family"], how="left", validate="many_to_one")
+    assert joined["training_end_date"].notna().all()
+    # No prediction for D uses a model whose training or evaluation window reaches D.
+    assert (joined["training_end_date"] < joined["game_date"]).all()
+    assert (joined["eval_end_date"] < joined["game_date"]).all()
+    assert (joined["training_cutoff"] <= joined["game_date"]).all()
+    # Each date uses its own week's model (the newest trained before the date).
+    week_start = joined["game_date"] - pd.to_timedelta(joined["game_date"].dt.weekday, unit="D")
+    assert (joined["training_cutoff"] == week_start).all()
+
+    for key, value in subprocess_env(home).items():
+        monkeypatch.setenv(key, value)
+    run_replay(pd.Timestamp("2025-10-21").date(), pd.Timestamp("2025-12-06").date(), None, instance=DagsterInstance.ephemeral())
+    again = warehouse.read("predictions", "2025-10-21", "2025-12-06")
+    pd.testing.assert_frame_equal(again.drop(columns="created_at"), preds.drop(columns="created_at"))
+
+
+@pytest.mark.slow
+def test_any_directory_laid_out_like_the_shared_data(tmp_path, data_dir, monkeypatch):
+    """Other books and other file shapes: v4 JSON only, a book the project has never seen, parquet box scores."""
+    from bestbets_dagster.cli import run_replay
+
+    other = tmp_path / "other_data"
+    (other / "box_scores").mkdir(parents=True)
+    for folder, name in (("box_scores", "player_game_logs"), ("team_game_logs", "team_game_logs")):
+        (other / folder).mkdir(exist_ok=True)
+        for season in ("2024-25", "2025-26"):
+            pd.read_csv(data_dir / folder / f"{name}_{season}.csv.gz", dtype=str).to_parquet(other / folder / f"{season}.parquet")
+    (other / "odds_api_v4").mkdir()
+    for path in sorted((data_dir / "odds_api_v4").glob("*.json.gz")):
+        import gzip
+
+        payload = json.loads(gzip.open(path, "rt").read())
+        for event in payload["data"]:
+            for book in event["bookmakers"]:
+                if book["key"] == "draftkings":
+                    book["key"], book["title"] = "caesars", "Caesars"  # a book this project has never seen
+        (other / "odds_api_v4" / path.name.replace(".gz", "")).write_text(json.dumps(payload))
+    home = tmp_path / "home"
+    for key, value in subprocess_env(home).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("BESTBETS_DATA_DIR", str(other))
+    report = run_replay(pd.Timestamp("2025-10-21").date(), pd.Timestamp("2025-10-25").date(), ["v9_mae", "v12_noveg_q43"],
+                        instance=DagsterInstance.ephemeral())
+    assert report["data_dir"] == str(other)
+    assert report["ingest"]["match_rate"] >= 0.99 and report["ingest"]["lined_player_games"] > 500
+    assert sorted(report["families"]) == ["v12_noveg_q43", "v9_mae"]
+    assert all(f["n_graded"] > 400 for f in report["families"].values())
+    from bestbets_dagster.resources import DuckDBWarehouse
+
+    books = DuckDBWarehouse(path=str(home / "warehouse.duckdb")).read("prop_lines", "2025-10-21", "2025-10-25")["bookmaker"]
+    assert "caesars" in set(books) and "draftkings" not in set(books)
