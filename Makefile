@@ -16,7 +16,7 @@ $(BIN)/.installed: pyproject.toml setup.cfg
 	touch $@
 
 run: $(BIN)/.installed
-	$(BIN)/bestbets build
+	$(BIN)/bestbets replay --start 2025-10-21 --end 2025-12-06
 
 test: $(BIN)/.installed
 	$(BIN)/pytest

@@ -136,9 +136,16 @@ def test_replay_is_walk_forward_and_repeatable(replay, monkeypatch):
     assert (joined["training_end_date"] < joined["game_date"]).all()
     assert (joined["eval_end_date"] < joined["game_date"]).all()
     assert (joined["training_cutoff"] <= joined["game_date"]).all()
-    # Each date uses its own week's model (the newest trained before the date).
+    # A promoted model serves its family from its cutoff on; otherwise the date's own week's model
+    # predicts as a shadow.
+    from bestbets_dagster.models.registry import serving_model
+
     week_start = joined["game_date"] - pd.to_timedelta(joined["game_date"].dt.weekday, unit="D")
-    assert (joined["training_cutoff"] == week_start).all()
+    shadow = joined["model_status"] == "shadow"
+    assert (joined.loc[shadow, "training_cutoff"] == week_start[shadow]).all()
+    for (day, family), rows in joined[~shadow].groupby(["game_date", "model_family"]):
+        assert rows["model_id"].unique().tolist() == [serving_model(registry, family, day.date())["model_id"]]
+    assert set(joined.loc[~shadow, "status"]) <= {"production"}
 
     for key, value in subprocess_env(home).items():
         monkeypatch.setenv(key, value)
@@ -175,7 +182,7 @@ def test_any_directory_laid_out_like_the_shared_data(tmp_path, data_dir, monkeyp
     report = run_replay(pd.Timestamp("2025-10-21").date(), pd.Timestamp("2025-10-25").date(), ["v9_mae", "v12_noveg_q43"],
                         instance=DagsterInstance.ephemeral())
     assert report["data_dir"] == str(other)
-    assert report["ingest"]["match_rate"] >= 0.99 and report["ingest"]["lined_player_games"] > 500
+    assert report["ingest"]["match_rate"] >= 0.99 and report["ingest"]["lined_player_games"] == 482  # 5 JSON days
     assert sorted(report["families"]) == ["v12_noveg_q43", "v9_mae"]
     assert all(f["n_graded"] > 400 for f in report["families"].values())
     from bestbets_dagster.resources import DuckDBWarehouse
