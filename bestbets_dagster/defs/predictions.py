@@ -167,11 +167,10 @@ def slate_predictions_schedule(context: ScheduleEvaluationContext, warehouse: Wa
     return RunRequest(run_key=f"slate-predictions:{day}", tags=all_families_tags(day, day, families))
 
 
-@sensor(job=grading_job, minimum_interval_seconds=600, default_status=DefaultSensorStatus.RUNNING)
-def grade_when_box_scores_land(context: SensorEvaluationContext, warehouse: Warehouse):
-    """Grades a (date, family) once box scores for the date are in, and again when more arrive."""
-    today = today_eastern()
-    since = today - dt.timedelta(days=14)
+def grading_requests(warehouse: Warehouse, families: set, today: dt.date, lookback_days: int = 14) -> list:
+    """A grading run per (date, family) with predictions and box scores in the look-back window;
+    the run key holds the date's box-score row count, so more box scores landing grade it again."""
+    since = today - dt.timedelta(days=lookback_days)
     pending = warehouse.query(
         """
         SELECT p.game_date, p.model_family, COUNT(*) AS n_predictions, MAX(b.n_box_rows) AS n_box_rows
@@ -184,16 +183,21 @@ def grade_when_box_scores_land(context: SensorEvaluationContext, warehouse: Ware
         """,
         {"since": since, "today": today},
     )
-    existing = set(context.instance.get_dynamic_partitions(MODEL_FAMILY_PARTITIONS_NAME))
-    requests = [
+    return [
         RunRequest(
-            # A new run when more box-score rows land for the date; the same run key is not repeated.
             run_key=f"grade:{row.game_date:%Y-%m-%d}:{row.model_family}:{row.n_box_rows}",
             partition_key=MultiPartitionKey({"game_date": f"{row.game_date:%Y-%m-%d}", "model_family": row.model_family}),
         )
         for row in pending.itertuples(index=False)
-        if row.model_family in existing
+        if row.model_family in families
     ]
+
+
+@sensor(job=grading_job, minimum_interval_seconds=600, default_status=DefaultSensorStatus.RUNNING)
+def grade_when_box_scores_land(context: SensorEvaluationContext, warehouse: Warehouse):
+    """Grades a (date, family) once box scores for the date are in, and again when more arrive."""
+    families = set(context.instance.get_dynamic_partitions(MODEL_FAMILY_PARTITIONS_NAME))
+    requests = grading_requests(warehouse, families, today_eastern())
     if not requests:
-        return SkipReason(f"no predictions with box scores since {since}")
+        return SkipReason("no predictions with box scores in the last 14 days")
     return SensorResult(run_requests=requests)
