@@ -29,6 +29,17 @@ def _season_bounds(start: dt.date, end: dt.date) -> "tuple[dt.date, dt.date]":
     return dt.date(first, 8, 1), dt.date(last, 7, 31)
 
 
+def _ingest_box_scores(context: AssetExecutionContext, warehouse: Warehouse, table: str, rows) -> MaterializeResult:
+    start, end = partition_dates(context)
+    df = rows(start, end)
+    written = warehouse.replace_partitions(table, df, start, end)
+    metadata = {"dagster/row_count": written, "games": int(df["game_id"].nunique()) if written else 0,
+                "date_range": f"{start}..{end}"}
+    if "is_dnp" in df.columns:
+        metadata["dnp_rows"] = int(df["is_dnp"].sum()) if written else 0
+    return MaterializeResult(metadata=metadata)
+
+
 @asset(
     partitions_def=game_date_partitions,
     backfill_policy=BackfillPolicy.single_run(),
@@ -37,17 +48,7 @@ def _season_bounds(start: dt.date, end: dt.date) -> "tuple[dt.date, dt.date]":
     description="Player box-score rows (DNP rows kept with their reason), one per player per game.",
 )
 def player_game_logs(context: AssetExecutionContext, warehouse: Warehouse, nba_data: NbaDataSource) -> MaterializeResult:
-    start, end = partition_dates(context)
-    df = load_player_game_logs(nba_data.path, start, end)
-    written = warehouse.replace_partitions("player_game_logs", df, start, end)
-    return MaterializeResult(
-        metadata={
-            "dagster/row_count": written,
-            "games": int(df["game_id"].nunique()) if written else 0,
-            "dnp_rows": int(df["is_dnp"].sum()) if written else 0,
-            "date_range": f"{start}..{end}",
-        }
-    )
+    return _ingest_box_scores(context, warehouse, "player_game_logs", lambda s, e: load_player_game_logs(nba_data.path, s, e))
 
 
 @asset(
@@ -58,12 +59,7 @@ def player_game_logs(context: AssetExecutionContext, warehouse: Warehouse, nba_d
     description="Team box scores, one row per team per game.",
 )
 def team_game_logs(context: AssetExecutionContext, warehouse: Warehouse, nba_data: NbaDataSource) -> MaterializeResult:
-    start, end = partition_dates(context)
-    df = load_team_game_logs(nba_data.path, start, end)
-    written = warehouse.replace_partitions("team_game_logs", df, start, end)
-    return MaterializeResult(
-        metadata={"dagster/row_count": written, "games": int(df["game_id"].nunique()) if written else 0}
-    )
+    return _ingest_box_scores(context, warehouse, "team_game_logs", lambda s, e: load_team_game_logs(nba_data.path, s, e))
 
 
 def _rosters(warehouse: Warehouse, start: dt.date, end: dt.date):

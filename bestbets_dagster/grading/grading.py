@@ -38,11 +38,11 @@ def grade(predictions: pd.DataFrame, player_logs: pd.DataFrame, graded_at: pd.Ti
                            person_id=predictions["person_id"].astype("int64"))
     boxed = logs[["game_date", "team_abbr"]].drop_duplicates()
     p = p.merge(boxed.assign(_boxed=True), on=["game_date", "team_abbr"], how="left")
-    p = p[p["_boxed"].fillna(False).astype(bool)].drop(columns="_boxed")
+    p = p[p["_boxed"].astype("boolean").fillna(False).astype(bool)].drop(columns="_boxed")
     box = logs[["game_date", "person_id", "points", "minutes", "is_dnp", "dnp_reason"]]
     g = p.merge(box, on=["game_date", "person_id"], how="left")
     in_box = g["is_dnp"].notna()
-    void = ~in_box | g["is_dnp"].fillna(True).astype(bool)
+    void = ~in_box | g["is_dnp"].astype("boolean").fillna(True).astype(bool)
     actual = g["points"].astype("float64").where(~void)
     line = g["line_value"].astype("float64")
     predicted = g["predicted_points"].astype("float64")

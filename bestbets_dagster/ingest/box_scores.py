@@ -87,8 +87,9 @@ def _in_range(df: pd.DataFrame, start: dt.date | None, end: dt.date | None) -> p
     return df[mask]
 
 
-def read_player_file(path: Path, start: dt.date | None = None, end: dt.date | None = None) -> pd.DataFrame:
-    raw = read_table_file(path, PLAYER_REQUIRED)
+def _game_rows(path: Path, required: list[str], start, end) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The source rows in [start, end] and the game columns player and team files share."""
+    raw = read_table_file(path, required)
     raw["game_date"] = _game_dates(raw, path)
     raw = _in_range(raw, start, end)
     out = pd.DataFrame(index=raw.index)
@@ -99,6 +100,11 @@ def read_player_file(path: Path, start: dt.date | None = None, end: dt.date | No
     out["team_abbr"] = raw["team_abbr"].str.strip()
     out["opp"] = raw["opp"].str.strip()
     out["is_home"] = parse_bools(raw, "is_home", path)
+    return raw, out
+
+
+def read_player_file(path: Path, start: dt.date | None = None, end: dt.date | None = None) -> pd.DataFrame:
+    raw, out = _game_rows(path, PLAYER_REQUIRED, start, end)
     out["wl"] = raw["wl"] if "wl" in raw.columns else None
     out["person_id"] = parse_numbers(raw, "person_id", path, integer=True)
     missing_name = raw["player_name"].isna()
@@ -131,17 +137,7 @@ def read_player_file(path: Path, start: dt.date | None = None, end: dt.date | No
 
 
 def read_team_file(path: Path, start: dt.date | None = None, end: dt.date | None = None) -> pd.DataFrame:
-    raw = read_table_file(path, TEAM_REQUIRED)
-    raw["game_date"] = _game_dates(raw, path)
-    raw = _in_range(raw, start, end)
-    out = pd.DataFrame(index=raw.index)
-    out["game_date"] = raw["game_date"]
-    out["season"] = raw["season"]
-    out["game_id"] = _game_ids(raw["game_id"])
-    out["team_id"] = parse_numbers(raw, "team_id", path, integer=True)
-    out["team_abbr"] = raw["team_abbr"].str.strip()
-    out["opp"] = raw["opp"].str.strip()
-    out["is_home"] = parse_bools(raw, "is_home", path)
+    raw, out = _game_rows(path, TEAM_REQUIRED, start, end)
     for optional in ("matchup", "wl"):
         out[optional] = raw[optional] if optional in raw.columns else None
     for optional in ("w", "l"):
