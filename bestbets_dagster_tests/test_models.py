@@ -1,13 +1,9 @@
 """Families, dynamic partitions, CatBoost training with gates, the registry and serving."""
 
 import datetime as dt
-import io
 import shutil
 import subprocess
 import sys
-import tempfile
-from contextlib import redirect_stdout
-from pathlib import Path
 
 import pandas as pd
 import pytest

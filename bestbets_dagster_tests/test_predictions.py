@@ -1,7 +1,6 @@
 """Serving rules, grading on real box-score rows, and the walk-forward replay."""
 
 import json
-import shutil
 import subprocess
 import sys
 

@@ -25,7 +25,6 @@ from bestbets_dagster.features.contract import (
     FEATURE_SOURCE,
     INJURY_REPORT_FEATURES,
     MATCHUP_FEATURES,
-    OPTIONAL_INDICES,
     QUALITY_TIERS,
     REQUIRED_FEATURES,
     SOURCE_WEIGHTS,
@@ -584,4 +583,4 @@ def _empty_frame() -> pd.DataFrame:
     return tables.table("player_features").empty_frame()
 
 
-__all__ = ["FeatureSettings", "build_features", "quality", "schedule_from_lines", "schedule_from_team_logs", "OPTIONAL_INDICES"]
+__all__ = ["FeatureSettings", "build_features", "quality", "schedule_from_lines", "schedule_from_team_logs"]

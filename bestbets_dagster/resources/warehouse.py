@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
-import os
 import random
 import re
 import time
@@ -242,6 +241,3 @@ class DuckDBWarehouse(Warehouse):
                 self._ensure(con, tables.table(name))
             return con.execute(duck_sql, params or {}).df()
 
-
-def default_duckdb_path(home: Path) -> str:
-    return os.fspath(home / "warehouse.duckdb")
