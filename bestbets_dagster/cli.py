@@ -284,6 +284,10 @@ def run_replay(start: dt.date, end: dt.date, families_wanted: list[str] | None, 
         for family in chosen:
             run(job_name, range_tags(MultiPartitionKey({"game_date": str(start), "model_family": family}),
                                      MultiPartitionKey({"game_date": str(end), "model_family": family})))
+    rows = {name: len(warehouse.read(name, first, end, columns=["game_date"]))
+            for name in ("player_game_logs", "team_game_logs", "prop_lines", "player_game_lines", "player_features")}
+    rows.update({name: len(warehouse.read(name, start, end, columns=["game_date"]))
+                 for name in ("predictions", "prediction_accuracy")})
     graded = warehouse.read("prediction_accuracy", start, end)
     graded = graded[graded["model_family"].isin(chosen)]
     match = match_summary(warehouse.read("player_game_lines", start, end))
@@ -297,6 +301,7 @@ def run_replay(start: dt.date, end: dt.date, families_wanted: list[str] | None, 
             "match_rate": match["match_rate"],
             "lined_player_games_all": match["lined_player_games"],
         },
+        "rows": rows,
         "families": family_figures(graded),
         "timing": {"wall_s": round(time.monotonic() - began, 1)},
     }
@@ -315,6 +320,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     path.write_text(json.dumps(report, indent=2, default=str) + "\n")
     ingest = report["ingest"]
     print(f"\nReplay {report['start']}..{report['end']} ({report['data_dir']})")
+    print("rows: " + ", ".join(f"{name} {n}" for name, n in report["rows"].items()))
     print(f"match rate {ingest['match_rate']:.2%} ({ingest['matched_player_games']}/{ingest['lined_player_games']} "
           "lined player-games in games with box scores)")
     print(format_table(report["families"]))

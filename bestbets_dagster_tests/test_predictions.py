@@ -118,6 +118,12 @@ def test_replay_prints_a_family_table_and_writes_the_report(replay):
         assert f"{figures['mae']:.3f}" in line and str(figures["n_edge3"]) in line
     assert report["timing"]["wall_s"] > 0
     assert "match rate 100.00%" in stdout
+    assert report["rows"]["player_game_logs"] == 53307 - 20792 + len(
+        pd.read_csv(settings.data_dir() / "box_scores" / "player_game_logs_2025-26.csv.gz", usecols=["game_date"])
+        .query("game_date <= '2025-12-06'")
+    )
+    assert report["rows"]["prop_lines"] == 35340 and report["rows"]["player_game_lines"] == 5105
+    assert f"player_game_lines {report['rows']['player_game_lines']}" in stdout
 
 
 @pytest.mark.slow
