@@ -127,10 +127,12 @@ def model_family_partitions_sensor(context: SensorEvaluationContext, warehouse: 
     return SensorResult(dynamic_partitions_requests=requests)
 
 
-@sensor(job=retrain_job, minimum_interval_seconds=6 * 3600, default_status=DefaultSensorStatus.RUNNING)
+@sensor(job=retrain_job, minimum_interval_seconds=6 * 3600, default_status=DefaultSensorStatus.STOPPED)
 def retrain_reminder_sensor(context: SensorEvaluationContext, warehouse: Warehouse):
     """Reports each enabled family's staleness (ROUTINE 7-10 days, OVERDUE 11-14, URGENT 15+) and
-    requests this week's training run for stale families that retrain automatically."""
+    requests this week's training run for stale families that retrain automatically. Stopped by
+    default, like the slate schedules: opening the UI on a replay's instance must not start training;
+    turn it on in production."""
     today = today_eastern()
     report = staleness(load_families(warehouse), warehouse.read("model_registry"), today)
     stale = report[report["urgency"].notna()]
