@@ -19,7 +19,9 @@ def _apply_environment(args: argparse.Namespace) -> None:
     if getattr(args, "data_dir", None):
         os.environ["BESTBETS_DATA_DIR"] = str(Path(args.data_dir).expanduser().resolve())
     if getattr(args, "home", None):
-        os.environ["BESTBETS_HOME"] = str(Path(args.home).expanduser().resolve())
+        home = Path(args.home).expanduser().resolve()
+        os.environ["BESTBETS_HOME"] = str(home)
+        os.environ["DAGSTER_HOME"] = str(home / "dagster")  # one home: warehouse and instance move together
     settings.ensure_dagster_home()
 
 
