@@ -40,6 +40,16 @@ def test_only_player_points_are_kept_and_both_folders_count_once(offers, data_di
     assert offers.drop_duplicates(["event_id", "book_player_name"]).shape[0] == 5105
 
 
+def test_a_date_range_reads_only_the_files_that_can_hold_it(offers, data_dir):
+    day = pd.Timestamp("2025-11-15")
+    ranged = load_offers(data_dir, day.date(), day.date())
+    assert set(ranged["source_file"]) < set(offers["source_file"])  # fewer files read ...
+    assert len(ranged["source_file"].unique()) == 9  # 2025-11-08..16
+    key = ["event_id", "bookmaker", "book_player_name", "line", "snapshot_time"]
+    in_range = lambda df: df[df["game_date"] == day].sort_values(key).reset_index(drop=True)  # noqa: E731
+    pd.testing.assert_frame_equal(in_range(ranged), in_range(offers))  # ... and not one line lost
+
+
 def test_main_line_is_the_one_closest_to_even(data_dir):
     raw = pd.read_csv(data_dir / "odds_api_snapshots" / "raw_20251022_170000.csv.gz")
     miller = raw[(raw["player"] == "Brandon Miller") & (raw["bookmaker"] == "bovada") & (raw["market"] == "player_points")]

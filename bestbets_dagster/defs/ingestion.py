@@ -94,7 +94,7 @@ def _match_metadata(per_game, lines, rosters) -> dict:
 )
 def prop_lines(context: AssetExecutionContext, warehouse: Warehouse, nba_data: NbaDataSource) -> MaterializeResult:
     start, end = partition_dates(context)
-    offers = load_offers(nba_data.path)
+    offers = load_offers(nba_data.path, start, end)
     in_range = offers[(offers["game_date"] >= str(start)) & (offers["game_date"] <= str(end))]
     rosters = _rosters(warehouse, start, end)
     lines, _ = build_prop_lines(main_lines(in_range), rosters)

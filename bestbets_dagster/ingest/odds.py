@@ -180,19 +180,46 @@ def read_v4_json(path: Path) -> pd.DataFrame:
     return _resolve_teams(wide, path)[OFFER_COLUMNS]
 
 
-def load_offers(data_dir: Path) -> pd.DataFrame:
-    """Every offered player_points line in the data directory, both shapes, deduplicated across files."""
+_FILE_DATE = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
+# Props are posted a day or two before tip-off; a file dated this long before the first game date
+# of a run, or more than a day after its last, cannot hold a pre-game line for it.
+LOOKBACK_DAYS = 7
+
+
+def _may_hold(path: Path, start: dt.date | None, end: dt.date | None) -> bool:
+    """Whether a snapshot file, by the date in its name, can hold lines for games in [start, end].
+    Files without a date in the name are always read."""
+    match = _FILE_DATE.search(path.name)
+    if match is None or (start is None and end is None):
+        return True
+    try:
+        day = dt.date(*(int(g) for g in match.groups()))
+    except ValueError:
+        return True
+    if start is not None and day < start - dt.timedelta(days=LOOKBACK_DAYS):
+        return False
+    return end is None or day <= end + dt.timedelta(days=1)
+
+
+def load_offers(data_dir: Path, start: dt.date | None = None, end: dt.date | None = None) -> pd.DataFrame:
+    """Every offered player_points line in the data directory, both shapes, deduplicated across files;
+    with start/end, only files whose name dates them near [start, end] are read (rows are not filtered)."""
     data_dir = Path(data_dir)
-    frames = [read_flat_snapshot(p) for p in table_files(data_dir / SNAPSHOT_DIR)]
+    frames = [read_flat_snapshot(p) for p in table_files(data_dir / SNAPSHOT_DIR) if _may_hold(p, start, end)]
     v4_dir = data_dir / V4_DIR
     if v4_dir.is_dir():
-        frames += [read_v4_json(p) for p in sorted(v4_dir.iterdir()) if p.name.endswith((".json", ".json.gz"))]
+        frames += [
+            read_v4_json(p) for p in sorted(v4_dir.iterdir())
+            if p.name.endswith((".json", ".json.gz")) and _may_hold(p, start, end)
+        ]
     frames = [f for f in frames if not f.empty]
     if not frames:
         return pd.DataFrame(columns=[*OFFER_COLUMNS, "game_date"])
     offers = pd.concat(frames, ignore_index=True)
     # The same snapshot may arrive as CSV and as JSON: keep its first copy (files in name order).
     offers = offers.drop_duplicates(["event_id", "bookmaker", "book_player_name", "line", "snapshot_time"])
+    for column in ("commence_time", "snapshot_time"):  # one unit, whatever files were read
+        offers[column] = pd.to_datetime(offers[column], utc=True).astype("datetime64[ns, UTC]")
     offers["game_date"] = pd.to_datetime(eastern_game_dates(offers["commence_time"]))
     return offers.reset_index(drop=True)
 
