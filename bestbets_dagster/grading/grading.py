@@ -48,10 +48,7 @@ def grade(predictions: pd.DataFrame, player_logs: pd.DataFrame, graded_at: pd.Ti
     predicted = g["predicted_points"].astype("float64")
     threshold = g["edge_threshold"] if "edge_threshold" in g.columns else 3.0
     consensus = g["consensus_line"].astype("float64")
-    consensus_rec = pd.Series(
-        np.select([predicted - consensus >= threshold, predicted - consensus <= -threshold], ["OVER", "UNDER"], "PASS"),
-        index=g.index,
-    )
+    consensus_rec = recommend(predicted - consensus, threshold)
     error = predicted - actual
     out = pd.DataFrame(
         {
@@ -90,5 +87,3 @@ def grade(predictions: pd.DataFrame, player_logs: pd.DataFrame, graded_at: pd.Ti
     )
     return out.sort_values(["game_date", "model_family", "person_id"]).reset_index(drop=True)
 
-
-__all__ = ["grade", "recommend"]

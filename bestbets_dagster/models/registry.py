@@ -40,8 +40,19 @@ def _git_commit() -> str | None:
         return None
 
 
+def _finite(value):
+    """NaN and infinity become null: json.dumps would write them as NaN, which no JSON reader accepts."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
 def _json(value) -> str:
-    return json.dumps(value, default=lambda v: None if isinstance(v, float) and np.isnan(v) else str(v), sort_keys=True)
+    return json.dumps(_finite(value), default=str, sort_keys=True, allow_nan=False)
 
 
 def registry_row(trained: TrainedModel, artifact_uri: str, sha256: str, promote: bool, created_at: pd.Timestamp) -> dict:
