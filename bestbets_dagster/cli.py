@@ -36,9 +36,9 @@ def run_job(job_name: str, start: dt.date | None, end: dt.date | None) -> dict:
     """Materialize a job's assets for [start, end] in one run; return row counts and the match rate."""
     from dagster import DagsterInstance
 
+    from bestbets_dagster.definitions import build_definitions
     from bestbets_dagster.defs.partition_range import range_tags
     from bestbets_dagster.defs.resources import resources_for_env
-    from bestbets_dagster.definitions import build_definitions
     from bestbets_dagster.ingest.box_scores import data_date_range
     from bestbets_dagster.ingest.lines import match_summary
 
@@ -133,7 +133,11 @@ def _print_frame(df, columns: list[str]) -> None:
 def cmd_family(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from bestbets_dagster.models.families import load_families, new_family, save_families
+    from bestbets_dagster.models.families import (
+        load_families,
+        new_family,
+        save_families,
+    )
 
     _apply_environment(args)
     warehouse = _warehouse()
@@ -184,8 +188,8 @@ def sync_family_partitions(instance, warehouse) -> tuple[list[str], list[str]]:
 def cmd_retrain(args: argparse.Namespace) -> int:
     from dagster import DagsterInstance, MultiPartitionKey
 
-    from bestbets_dagster.defs.models import current_training_week
     from bestbets_dagster.definitions import build_definitions
+    from bestbets_dagster.defs.models import current_training_week
     from bestbets_dagster.models.families import load_families
     from bestbets_dagster.timeutil import today_eastern
 
@@ -237,6 +241,26 @@ def cmd_registry(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_signal_backtest(args: argparse.Namespace) -> int:
+    import json
+
+    from bestbets_dagster.bestbets.history import graded_candidates
+    from bestbets_dagster.signals.backtest import format_backtest, signal_backtest
+
+    _apply_environment(args)
+    warehouse = _warehouse()
+    tags = warehouse.read("pick_signal_tags", args.start, args.end)
+    if tags.empty:
+        raise SystemExit(f"no pick_signal_tags rows in {args.start}..{args.end}: materialize best_bets_job first")
+    graded = graded_candidates(tags, warehouse.read("prediction_accuracy", args.start, args.end))
+    try:
+        results = signal_backtest(graded, args.start, args.end, args.signal, args.window_days)
+    except ValueError as error:
+        raise SystemExit(str(error)) from None
+    print(json.dumps(results, indent=1) if args.json else format_backtest(results))
+    return 0
+
+
 def _mondays(start: dt.date, end: dt.date) -> list[dt.date]:
     first = start - dt.timedelta(days=start.weekday())
     return [first + dt.timedelta(weeks=i) for i in range((end - first).days // 7 + 1)]
@@ -248,8 +272,8 @@ def run_replay(start: dt.date, end: dt.date, families_wanted: list[str] | None, 
     week, predictions with the model of each date's week, grading; then the report."""
     from dagster import DagsterInstance, MultiPartitionKey
 
-    from bestbets_dagster.defs.partition_range import range_tags
     from bestbets_dagster.definitions import build_definitions
+    from bestbets_dagster.defs.partition_range import range_tags
     from bestbets_dagster.grading.report import family_figures
     from bestbets_dagster.ingest.box_scores import data_date_range
     from bestbets_dagster.ingest.lines import match_summary
@@ -267,7 +291,7 @@ def run_replay(start: dt.date, end: dt.date, families_wanted: list[str] | None, 
     def run(job_name: str, tags: dict) -> None:
         defs.resolve_job_def(job_name).execute_in_process(instance=instance, tags=tags, run_config=quiet, raise_on_error=True)
 
-    print(f"[1/4] ingest and features {first}..{end}", flush=True)
+    print(f"[1/5] ingest and features {first}..{end}", flush=True)
     run("build_job", range_tags(first, end))
     warehouse = _warehouse()
     enabled = sorted(f.model_family for f in load_families(warehouse) if f.enabled)
@@ -277,19 +301,23 @@ def run_replay(start: dt.date, end: dt.date, families_wanted: list[str] | None, 
         raise SystemExit(f"not enabled families: {unknown}; enabled: {enabled}")
     sync_family_partitions(instance, warehouse)
     weeks = _mondays(start, end)
-    print(f"[2/4] train {len(chosen)} families x {len(weeks)} weeks {weeks[0]}..{weeks[-1]}", flush=True)
+    print(f"[2/5] train {len(chosen)} families x {len(weeks)} weeks {weeks[0]}..{weeks[-1]}", flush=True)
     for family in chosen:
         run("retrain_job", range_tags(MultiPartitionKey({"training_week": str(weeks[0]), "model_family": family}),
                                       MultiPartitionKey({"training_week": str(weeks[-1]), "model_family": family})))
-    for step, job_name in (("[3/4] predict", "predictions_job"), ("[4/4] grade", "grading_job")):
+    for step, job_name in (("[3/5] predict", "predictions_job"), ("[4/5] grade", "grading_job")):
         print(f"{step} {start}..{end}", flush=True)
         for family in chosen:
             run(job_name, range_tags(MultiPartitionKey({"game_date": str(start), "model_family": family}),
                                      MultiPartitionKey({"game_date": str(end), "model_family": family})))
+    print(f"[5/5] signals, best bets and their grading {start}..{end}", flush=True)
+    run("best_bets_job", range_tags(start, end))
+    run("best_bets_grading_job", range_tags(start, end))
     rows = {name: len(warehouse.read(name, first, end, columns=["game_date"]))
             for name in ("player_game_logs", "team_game_logs", "prop_lines", "player_game_lines", "player_features")}
     rows.update({name: len(warehouse.read(name, start, end, columns=["game_date"]))
-                 for name in ("predictions", "prediction_accuracy")})
+                 for name in ("predictions", "prediction_accuracy", "pick_signal_tags", "signal_best_bets_picks",
+                              "best_bets_accuracy")})
     graded = warehouse.read("prediction_accuracy", start, end)
     graded = graded[graded["model_family"].isin(chosen)]
     match = match_summary(warehouse.read("player_game_lines", start, end))
@@ -305,7 +333,25 @@ def run_replay(start: dt.date, end: dt.date, families_wanted: list[str] | None, 
         },
         "rows": rows,
         "families": family_figures(graded),
+        "best_bets": best_bets_report(warehouse, start, end),
         "timing": {"wall_s": round(time.monotonic() - began, 1)},
+    }
+
+
+def best_bets_report(warehouse, start: dt.date, end: dt.date) -> dict:
+    """The graded picks of [start, end]: totals with units and ROI at each pick's real odds, by
+    direction and by source family, and how many game days had picks."""
+    from bestbets_dagster.bestbets.results import summarize, summarize_by
+
+    results = warehouse.read("best_bets_accuracy", start, end)
+    picks = warehouse.read("signal_best_bets_picks", start, end, columns=["game_date"])
+    decisions = warehouse.read("best_bets_decisions", start, end, columns=["game_date", "n_candidates"])
+    return {
+        **summarize(results),
+        "game_days": int((decisions["n_candidates"] > 0).sum()),
+        "game_days_with_picks": int(picks["game_date"].nunique()),
+        "by_direction": summarize_by(results, "recommendation"),
+        "by_family": summarize_by(results, "source_model_family"),
     }
 
 
@@ -326,8 +372,18 @@ def cmd_replay(args: argparse.Namespace) -> int:
     print(f"match rate {ingest['match_rate']:.2%} ({ingest['matched_player_games']}/{ingest['lined_player_games']} "
           "lined player-games in games with box scores)")
     print(format_table(report["families"]))
+    bets = report["best_bets"]
+    print(f"best bets: {bets['n_picks']} graded picks on {bets['game_days_with_picks']}/{bets['game_days']} game days, "
+          f"{bets['wins']}-{bets['losses']} ({bets['pushes']} pushes, {bets['voids']} voids), "
+          f"hit rate {_pct(bets['hit_rate'])}, {bets['units']:+.2f} units, ROI {_pct(bets['roi'])}")
+    for direction, figures in bets["by_direction"].items():
+        print(f"  {direction:5} {figures['wins']}-{figures['losses']} {_pct(figures['hit_rate'])} {figures['units']:+.2f} u")
     print(f"wall time {report['timing']['wall_s']} s; report: {path}")
     return 0
+
+
+def _pct(value) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
@@ -399,6 +455,15 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--end", type=_date, required=True)
     replay.add_argument("--families", help="comma-separated families (default: every enabled family)")
     replay.set_defaults(func=cmd_replay)
+
+    backtest = sub.add_parser("signal-backtest", help="hit rate and N per signal, direction and window on graded data")
+    common(backtest)
+    backtest.add_argument("--start", type=_date, required=True)
+    backtest.add_argument("--end", type=_date, required=True)
+    backtest.add_argument("--signal", help="one signal tag (default: every signal, prototypes included)")
+    backtest.add_argument("--window-days", type=int, default=14)
+    backtest.add_argument("--json", action="store_true", help="print JSON instead of the table")
+    backtest.set_defaults(func=cmd_signal_backtest)
 
     dev = sub.add_parser("dev", help="open the Dagster UI on this project's instance")
     common(dev)

@@ -156,6 +156,11 @@ def table(name: str) -> TableSpec:
         raise KeyError(f"no table definition schemas/tables/{name}.yaml") from None
 
 
+def project(name: str, df: pd.DataFrame) -> pd.DataFrame:
+    """The table's columns of a working frame that carries more (missing ones are left to validation)."""
+    return df[[c for c in table(name).column_names if c in df.columns]]
+
+
 def conform(spec: TableSpec, df: pd.DataFrame) -> pd.DataFrame:
     """Order columns as defined, fill absent nullable columns, round NUMERIC at the schema's scale.
 

@@ -11,8 +11,22 @@ warnings.filterwarnings("ignore", category=BetaWarning, message=r".*(backfill_po
 
 # isort: split
 
+from bestbets_dagster.defs.bestbets import (
+    best_bets_accuracy,
+    best_bets_grading_job,
+    best_bets_grading_schedule,
+    best_bets_job,
+    pick_signal_tags,
+    signal_best_bets_picks,
+    slate_best_bets_schedule,
+)
 from bestbets_dagster.defs.features import player_features
-from bestbets_dagster.defs.ingestion import player_game_lines, player_game_logs, prop_lines, team_game_logs
+from bestbets_dagster.defs.ingestion import (
+    player_game_lines,
+    player_game_logs,
+    prop_lines,
+    team_game_logs,
+)
 from bestbets_dagster.defs.models import (
     family_models,
     model_family_partitions_sensor,
@@ -52,8 +66,10 @@ model_assets = [family_models]
 
 prediction_assets = [predictions, prediction_accuracy]
 
-all_assets = [*ingest_assets, *feature_assets, *model_assets, *prediction_assets]
+best_bets_assets = [pick_signal_tags, signal_best_bets_picks, best_bets_accuracy]
+
+all_assets = [*ingest_assets, *feature_assets, *model_assets, *prediction_assets, *best_bets_assets]
 all_asset_checks: list = []
-all_jobs = [ingest_job, build_job, retrain_job, predictions_job, grading_job]
-all_schedules = [slate_build_schedule, slate_predictions_schedule]
+all_jobs = [ingest_job, build_job, retrain_job, predictions_job, grading_job, best_bets_job, best_bets_grading_job]
+all_schedules = [slate_build_schedule, slate_predictions_schedule, slate_best_bets_schedule, best_bets_grading_schedule]
 all_sensors = [model_family_partitions_sensor, retrain_reminder_sensor, grade_when_box_scores_land]

@@ -545,25 +545,38 @@ def _names(player_logs, lines, t) -> pd.DataFrame:
     return names.fillna(fallback)
 
 
+def _quality_score(missing: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, pd.Series]:
+    """The original's score over `columns`: (score, required defaults among them)."""
+    weights = np.array([SOURCE_WEIGHTS[FEATURE_SOURCE[c]] for c in columns])
+    score = np.where(missing[columns].to_numpy(), SOURCE_WEIGHTS["default"], weights).mean(axis=1)
+    required_missing = missing[[c for c in REQUIRED_FEATURES if c in columns]].sum(axis=1)
+    score = np.where(required_missing >= 5, np.minimum(score, 49.0), np.where(required_missing >= 1, np.minimum(score, 69.0), score))
+    return score, required_missing
+
+
 def quality(features: pd.DataFrame) -> pd.DataFrame:
     """The original's feature-quality score: the mean of each feature's source weight (a missing
     feature weighs as a default, 40), capped at 69 with any required default and at 49 with 5 or
-    more; tiers gold >= 95, silver >= 85, bronze >= 70, poor >= 50, critical below."""
+    more; tiers gold >= 95, silver >= 85, bronze >= 70, poor >= 50, critical below.
+
+    The same score over the features this data can give (without DATA_GAP_FEATURES and the
+    injury-report features) is `available_quality_score`: the full score is capped at 69 for every
+    row here, so a filter on it could not tell a degraded row from a complete one."""
     values = features[list(V12_FEATURES)]
     missing = values.isna()
-    weights = np.array([SOURCE_WEIGHTS[FEATURE_SOURCE[c]] for c in V12_FEATURES])
-    score = np.where(missing.to_numpy(), SOURCE_WEIGHTS["default"], weights).mean(axis=1)
-    required_missing = missing[list(REQUIRED_FEATURES)].sum(axis=1)
-    score = np.where(required_missing >= 5, np.minimum(score, 49.0), np.where(required_missing >= 1, np.minimum(score, 69.0), score))
+    score, required_missing = _quality_score(missing, list(V12_FEATURES))
+    gap_features = DATA_GAP_FEATURES | INJURY_REPORT_FEATURES
+    available_score, _ = _quality_score(missing, [c for c in V12_FEATURES if c not in gap_features])
     tier = pd.Series("critical", index=features.index)
     for name, floor in reversed(QUALITY_TIERS):
         tier[score >= floor] = name
     matchup_pct = 100.0 * (~missing[list(MATCHUP_FEATURES)]).mean(axis=1)
-    gaps = [c for c in REQUIRED_FEATURES if c in DATA_GAP_FEATURES | INJURY_REPORT_FEATURES]
+    gaps = [c for c in REQUIRED_FEATURES if c in gap_features]
     history_missing = required_missing - missing[gaps].sum(axis=1)
     return pd.DataFrame(
         {
             "feature_quality_score": np.round(score, 2),
+            "available_quality_score": np.round(available_score, 2),
             "quality_tier": tier,
             "default_feature_count": missing.sum(axis=1).astype("int64"),
             "required_default_count": required_missing.astype("int64"),

@@ -106,12 +106,15 @@ def make_predictions(
                 "edge": edge,
                 "edge_threshold": threshold,
                 "feature_quality_score": rows["feature_quality_score"].to_numpy(),
+                "available_quality_score": rows["available_quality_score"].to_numpy(),
                 "created_at": created_at,
             }
         )
         frame["recommendation"] = recommend(frame["edge"], threshold)
+        # The full score is capped at 69 on this data (shot zones, injury report absent): the
+        # confidence reads the score over the features the data can give.
         frame["confidence"] = confidence(
-            frame["feature_quality_score"], pd.Series(rows["points_std_last_10"].to_numpy(dtype=float))
+            frame["available_quality_score"], pd.Series(rows["points_std_last_10"].to_numpy(dtype=float))
         ).round(3)
         frames.append(frame)
     if not frames:

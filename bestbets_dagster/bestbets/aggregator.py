@@ -1,0 +1,156 @@
+"""The best-bets aggregator: negative filters (first failure rejects, each rejection audited), the
+signal-count floor, scoring with the previous day's signal-health multipliers, ranking and sizing.
+
+`select_picks` is a pure function of the date's pick_signal_tags rows and a decision snapshot
+(config, signal multipliers, blacklist), so any stored day can be replayed exactly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from bestbets_dagster.bestbets.config import BestBetsConfig
+
+Frame = pd.DataFrame
+
+
+@dataclasses.dataclass(frozen=True)
+class DecisionSnapshot:
+    config: BestBetsConfig
+    signal_multipliers: dict  # {tag: multiplier} as of the day before
+    blacklist: frozenset  # player_lookups
+
+
+@dataclasses.dataclass(frozen=True)
+class Filter:
+    name: str
+    description: str
+    rejects: Callable[[Frame, DecisionSnapshot], pd.Series]
+
+
+def _num(df: Frame, col: str) -> pd.Series:
+    return pd.to_numeric(df[col], errors="coerce").astype("float64")
+
+
+def _under(df: Frame) -> pd.Series:
+    return df["recommendation"] == "UNDER"
+
+
+def _abs_edge(df: Frame) -> pd.Series:
+    return _num(df, "edge").abs()
+
+
+def _under_cap(df: Frame, s: DecisionSnapshot) -> pd.Series:
+    exempt = df["source_model_family"].isin(s.config.under_edge_cap_exempt_families)
+    return _under(df) & (_abs_edge(df) >= s.config.under_edge_cap) & ~exempt
+
+
+def _confidence_floor(df: Frame, s: DecisionSnapshot) -> pd.Series:
+    floors = df["source_model_family"].map(s.config.confidence_floor).astype("float64")
+    return _num(df, "confidence") < floors
+
+
+# The original's negative filters, in its code order (the signal-count floor sits between them).
+FILTERS: tuple[Filter, ...] = (
+    Filter("model_health_gate", "every family that bet on the player-game is blocked by model health",
+           lambda df, s: (df["model_health_status"] == "blocked") & s.config.model_health_gate),
+    Filter("player_blacklist", "the player's season record at edge 3+ is below 40% over 8+ decided picks",
+           lambda df, s: df["player_lookup"].isin(s.blacklist)),
+    Filter("edge_floor", "|edge| below the minimum (5)", lambda df, s: _abs_edge(df) < s.config.min_edge),
+    Filter("under_edge_cap", "UNDER with |edge| >= 7", _under_cap),
+    Filter("avoid_familiar", "6+ games against this opponent this season",
+           lambda df, s: _num(df, "games_vs_opponent_season") >= s.config.familiar_games),
+    Filter("feature_quality", "feature quality (over the features the data can give) below 85",
+           lambda df, s: _num(df, "available_quality_score") < s.config.min_feature_quality),
+    Filter("bench_under", "UNDER on a line below 12",
+           lambda df, s: _under(df) & (_num(df, "line_value") > 0) & (_num(df, "line_value") < s.config.bench_under_line)),
+    Filter("line_jumped_under", "UNDER after the line rose 2+ points",
+           lambda df, s: _under(df) & (_num(df, "line_delta") >= s.config.line_jump)),
+    Filter("line_dropped_under", "UNDER after the line fell 2+ points",
+           lambda df, s: _under(df) & (_num(df, "line_delta") <= -s.config.line_drop)),
+    Filter("negative_plus_minus_under", "UNDER after 3+ straight games with a negative plus/minus",
+           lambda df, s: _under(df) & (_num(df, "negative_plus_minus_streak") >= s.config.negative_plus_minus_games)),
+    Filter("signal_count", "fewer than MIN_SIGNAL_COUNT qualifying signals (model_health included)",
+           lambda df, s: _num(df, "signal_count") < s.config.min_signal_count),
+    Filter("confidence_floor", "confidence below the source family's floor", _confidence_floor),
+    Filter("anti_pattern", "the matched combo is an ANTI_PATTERN", lambda df, s: df["combo_classification"] == "ANTI_PATTERN"),
+)
+FILTER_NAMES: tuple[str, ...] = tuple(f.name for f in FILTERS)
+NEGATIVE_FILTERS: tuple[str, ...] = tuple(n for n in FILTER_NAMES if n not in ("signal_count", "model_health_gate"))
+assert len(NEGATIVE_FILTERS) == 11
+
+LINE_TIERS = ((25.0, "star"), (18.0, "starter"), (12.0, "role"), (0.0, "bench"))
+
+
+def apply_filters(candidates: Frame, snapshot: DecisionSnapshot) -> tuple[Frame, Frame]:
+    """(passed, audit): the audit has one row per rejected candidate naming the first filter it failed."""
+    remaining = candidates
+    rejected = []
+    for f in FILTERS:
+        mask = f.rejects(remaining, snapshot).fillna(False).astype(bool)
+        if mask.any():
+            rejected.append(remaining[mask].assign(filter_name=f.name))
+        remaining = remaining[~mask]
+    audit = pd.concat(rejected, ignore_index=True) if rejected else candidates.iloc[0:0].assign(filter_name=pd.Series(dtype=object))
+    return remaining, audit
+
+
+def health_factor(tags: list, multipliers: dict) -> float:
+    """Mean health multiplier of a pick's real signals (1.0 when no signal has health yet)."""
+    real = [t for t in tags if t != "model_health"]
+    if not real:
+        return 1.0
+    return float(np.mean([multipliers.get(t, 1.0) for t in real]))
+
+
+def _line_tier(line: float) -> str:
+    return next(name for floor, name in LINE_TIERS if line >= floor)
+
+
+def _angles(row, direction_health: dict) -> list[str]:
+    angles = []
+    if abs(row.edge) >= 5:
+        angles.append(f"High conviction: {abs(row.edge):.1f}-point edge")
+    angles.append(f"{row.recommendation} on a {_line_tier(row.line_value)} line ({row.line_value:g})")
+    if row.model_agreement_count >= 3:
+        angles.append(f"{row.model_agreement_count} models agree")
+    angles.extend(f"Signal: {t}" for t in row.signal_tags if t != "model_health")
+    angles.extend(f"Warning: {w}" for w in row.warning_tags)
+    hr = direction_health.get(f"{row.recommendation.lower()}_hr_14d")
+    if hr is not None and hr < 50.0:
+        angles.append(f"Warning: {row.recommendation} picks hit {hr:.1f}% over 14 days")
+    return angles[:5]
+
+
+def select_picks(tags: Frame, snapshot: DecisionSnapshot, direction_health: dict | None = None) -> tuple[Frame, Frame]:
+    """(picks, audit) for the candidates of one or more dates (ranked per date)."""
+    passed, audit = apply_filters(tags, snapshot)
+    picks = passed.copy()
+    if picks.empty:
+        return picks.assign(rank=pd.Series(dtype="int64")), audit
+    picks["health_multiplier"] = [health_factor(t, snapshot.signal_multipliers) for t in picks["signal_tags"]]
+    picks["composite_score"] = (_abs_edge(picks) * picks["health_multiplier"]).round(4)
+    picks["warning_tags"] = [
+        ["contradictory_signals"] if {"minutes_surge", "blowout_recovery"} <= set(t) else [] for t in picks["signal_tags"]
+    ]
+    picks = picks.sort_values(["game_date", "composite_score", "player_lookup"], ascending=[True, False, True], kind="mergesort")
+    picks["rank"] = picks.groupby("game_date").cumcount() + 1
+    cap = snapshot.config.max_picks_per_day
+    if cap is not None:
+        over_cap = picks[picks["rank"] > cap]
+        audit = pd.concat([audit, over_cap.assign(filter_name="max_picks_per_day")], ignore_index=True)
+        picks = picks[picks["rank"] <= cap]
+    picks["pick_angles"] = [_angles(r, direction_health or {}) for r in picks.itertuples(index=False)]
+    return picks.reset_index(drop=True), audit
+
+
+def filter_summary(total_candidates: int, n_picks: int, audit: Frame) -> dict:
+    """Candidates, picks and the rejections per filter (the model-health gate's included)."""
+    counts = audit["filter_name"].value_counts().to_dict() if len(audit) else {}
+    names = (*FILTER_NAMES, *(["max_picks_per_day"] if "max_picks_per_day" in counts else []))
+    return {"total_candidates": int(total_candidates), "passed_filters": int(n_picks),
+            "rejected": {name: int(counts.get(name, 0)) for name in names}}

@@ -1,0 +1,59 @@
+"""The best-bets configuration: every threshold of the candidates, filters and scoring in one place.
+
+Its version (a hash of its content) goes into every pick and decision snapshot, so a day's picks
+can always be traced to the exact rules that made them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+
+ALGORITHM_VERSION = "bb1_multi_source"
+
+
+@dataclasses.dataclass(frozen=True)
+class BestBetsConfig:
+    champion_family: str = "v9_mae"  # the original's catboost_v9: V9 features, MAE loss
+    min_edge: float = 5.0
+    min_signal_count: int = 2  # model_health always qualifies, so this means one real signal
+    under_edge_cap: float = 7.0
+    under_edge_cap_exempt_families: tuple[str, ...] = ()
+    blacklist_edge: float = 3.0
+    blacklist_min_picks: int = 8
+    blacklist_max_hit_rate: float = 40.0
+    familiar_games: int = 6
+    min_feature_quality: float = 85.0
+    bench_under_line: float = 12.0
+    line_jump: float = 2.0
+    line_drop: float = 2.0
+    negative_plus_minus_games: int = 3
+    confidence_floors: tuple[tuple[str, float], ...] = (("v12_mae", 0.90),)  # the original's catboost_v12 floor
+    # A family whose 7-day edge-3+ record is below 52.4% supplies no candidates. Off as at rev 307
+    # (the spec's revision: "picks are produced even when the model is BLOCKED"); rev 323 turned it on.
+    model_health_gate: bool = False
+    agreement_edge: float = 3.0
+    max_picks_per_day: int | None = None  # natural sizing unless capped
+    direction_health_days: int = 14
+
+    def confidence_floor(self, family: str) -> float:
+        return dict(self.confidence_floors).get(family, 0.0)
+
+    def as_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @property
+    def version(self) -> str:
+        text = json.dumps(self.as_dict(), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+    @classmethod
+    def from_dict(cls, values: dict) -> BestBetsConfig:
+        fields = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(values) - fields
+        if unknown:
+            raise ValueError(f"unknown best-bets settings: {sorted(unknown)}")
+        converted = {k: tuple(tuple(x) if isinstance(x, list) else x for x in v) if isinstance(v, list) else v
+                     for k, v in values.items()}
+        return cls(**converted)

@@ -1,0 +1,195 @@
+"""The day's best-bets decision from warehouse rows: candidates and their signals (pick_signal_tags),
+then picks, audit, decision snapshot and export. Plain functions; the Dagster layer reads and writes.
+
+Time rules: the tags of D read box scores, lines and grading before D only (and D's own pre-game
+lines and predictions); the picks of D read signal health, model health, the blacklist and the
+record as of D - 1. A range is processed date by date in order, so a backfill equals the daily runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+
+import pandas as pd
+
+from bestbets_dagster import tables
+from bestbets_dagster.bestbets.aggregator import (
+    DecisionSnapshot,
+    filter_summary,
+    select_picks,
+)
+from bestbets_dagster.bestbets.candidates import build_candidates
+from bestbets_dagster.bestbets.config import ALGORITHM_VERSION, BestBetsConfig
+from bestbets_dagster.bestbets.history import (
+    direction_health,
+    graded_candidates,
+    player_blacklist,
+)
+from bestbets_dagster.bestbets.tags import tag_candidates
+from bestbets_dagster.models.families import Family
+from bestbets_dagster.signals.context import signal_context
+from bestbets_dagster.signals.health import (
+    REGIME_LOOKBACK_DAYS,
+    family_health,
+    signal_health,
+)
+from bestbets_dagster.signals.registry import MODEL_DEPENDENT_TAGS, REGISTERED_TAGS
+
+# How far back the tags and picks of a date read: the season for the context, blacklist and record.
+SEASON_LOOKBACK_DAYS = 300
+HEALTH_LOOKBACK_DAYS = 30 + REGIME_LOOKBACK_DAYS
+
+
+def build_pick_signal_tags(
+    dates: list[dt.date],
+    predictions: pd.DataFrame,
+    accuracy: pd.DataFrame,
+    player_logs: pd.DataFrame,
+    team_logs: pd.DataFrame,
+    lines: pd.DataFrame,
+    families: list[Family],
+    config: BestBetsConfig,
+    evaluated_at: pd.Timestamp,
+) -> pd.DataFrame:
+    """pick_signal_tags rows of the dates. predictions: every family's rows of the dates; accuracy:
+    graded predictions before the dates (model health, miss streaks); player/team logs: the season
+    so far; lines: player_game_lines from 14 days before the first date through the last."""
+    if predictions.empty:
+        return pd.DataFrame()
+    health = family_health(accuracy, dates)
+    candidates = build_candidates(
+        predictions, health,
+        feature_sets={f.model_family: f.feature_set for f in families},
+        quantile_families={f.model_family for f in families if f.quantile_alpha is not None},
+        config=config,
+    )
+    if candidates.empty:
+        return pd.DataFrame()
+    targets = candidates[["game_date", "person_id", "opponent_abbr", "line_value"]].assign(
+        model_family=candidates["source_model_family"])
+    context = signal_context(targets, player_logs, team_logs, lines, accuracy)
+    return tag_candidates(candidates, context, lines, evaluated_at)
+
+
+@dataclasses.dataclass
+class DayDecision:
+    picks: pd.DataFrame
+    audit: pd.DataFrame
+    snapshot: dict  # JSON-able: config, signal_health, model_health, blacklist, direction_health, filter_summary
+
+
+def _signal_health_snapshot(health_rows: pd.DataFrame) -> dict:
+    cols = ["hr_7d", "hr_season", "picks_7d", "picks_season", "regime", "status", "multiplier", "is_model_dependent",
+            "days_in_current_regime"]
+    out = {}
+    for row in health_rows.itertuples(index=False):
+        values = {c: getattr(row, c) for c in cols}
+        out[row.signal_tag] = {k: (None if isinstance(v, float) and pd.isna(v) else
+                                   round(float(v), 2) if isinstance(v, float) else
+                                   v.item() if hasattr(v, "item") else v) for k, v in values.items()}
+    return out
+
+
+def _model_health_snapshot(family_rows: pd.DataFrame, families: list[str]) -> dict:
+    """{family: {status, hit_rate_7d, graded_count}} for every family graded in the 7 days before
+    and every family that made a candidate of the day (unknown when it has no record)."""
+    out = {
+        row.model_family: {"status": row.status,
+                           "hit_rate_7d": None if pd.isna(row.hr_7d) else round(float(row.hr_7d), 1),
+                           "graded_count": int(row.n_7d)}
+        for row in family_rows.itertuples(index=False)
+    }
+    for family in families:
+        out.setdefault(family, {"status": "unknown", "hit_rate_7d": None, "graded_count": 0})
+    return dict(sorted(out.items()))
+
+
+def decide(
+    day: dt.date,
+    tags_of_day: pd.DataFrame,
+    graded_history: pd.DataFrame,
+    accuracy: pd.DataFrame,
+    config: BestBetsConfig,
+) -> DayDecision:
+    """Picks of `day` from its tags and what was graded before it.
+
+    graded_history: graded_candidates() of earlier dates (the season, at least); accuracy: graded
+    predictions of the 8 days before `day` (model health)."""
+    before = graded_history[graded_history["game_date"] < pd.Timestamp(day)] if len(graded_history) else graded_history
+    yesterday = day - dt.timedelta(days=1)
+    health = signal_health(before, [yesterday], REGISTERED_TAGS) if len(before) else pd.DataFrame()
+    if health.empty:
+        health = pd.DataFrame({"signal_tag": list(REGISTERED_TAGS), "hr_7d": float("nan"), "hr_season": float("nan"),
+                               "picks_7d": 0, "picks_season": 0, "regime": "NORMAL", "status": "HEALTHY",
+                               "multiplier": 1.0, "days_in_current_regime": 0,
+                               "is_model_dependent": [t in MODEL_DEPENDENT_TAGS for t in REGISTERED_TAGS]})
+    listed, evaluated = player_blacklist(before, day, config)
+    snapshot = DecisionSnapshot(config=config,
+                                signal_multipliers=dict(zip(health["signal_tag"], health["multiplier"].astype(float))),
+                                blacklist=frozenset(listed["player_lookup"]))
+    directions = direction_health(before, day, config)
+    picks, audit = select_picks(tags_of_day, snapshot, directions)
+    created_at = pd.Timestamp.now(tz="UTC")
+    picks = tables.project("signal_best_bets_picks", picks.assign(config_version=config.version, created_at=created_at))
+    audit = tables.project("best_bets_filter_audit", audit.assign(config_version=config.version, created_at=created_at))
+    health_of_families = _model_health_snapshot(family_health(accuracy, [day]),
+                                                list(tags_of_day.get("source_model_family", [])))
+    summary = filter_summary(len(tags_of_day), len(picks), audit)
+    return DayDecision(
+        picks=picks,
+        audit=audit,
+        snapshot={
+            "game_date": f"{day:%Y-%m-%d}",
+            "algorithm_version": ALGORITHM_VERSION,
+            "config_version": config.version,
+            "config": config.as_dict(),
+            "registered_signals": list(REGISTERED_TAGS),
+            "signal_health": _signal_health_snapshot(health),
+            "model_health": health_of_families,
+            "blacklist": {"evaluated": evaluated, "players": [
+                {"player_lookup": r.player_lookup, "n": int(r.n), "hit_rate": round(float(r.hit_rate), 1)}
+                for r in listed.itertuples(index=False)]},
+            "direction_health": directions,
+            "filter_summary": summary,
+        },
+    )
+
+
+def decision_row(decision: DayDecision, created_at: pd.Timestamp) -> dict:
+    s = decision.snapshot
+    return {
+        "game_date": pd.Timestamp(s["game_date"]), "algorithm_version": s["algorithm_version"],
+        "config_version": s["config_version"], "config_json": json.dumps(s["config"], sort_keys=True),
+        "signal_health_json": json.dumps(s["signal_health"], sort_keys=True),
+        "model_health_json": json.dumps(s["model_health"], sort_keys=True),
+        "blacklist_json": json.dumps(s["blacklist"], sort_keys=True),
+        "direction_health_json": json.dumps(s["direction_health"], sort_keys=True),
+        "filter_summary_json": json.dumps(s["filter_summary"], sort_keys=True),
+        "n_candidates": s["filter_summary"]["total_candidates"], "n_picks": len(decision.picks), "created_at": created_at,
+    }
+
+
+def replay_picks(tags_of_day: pd.DataFrame, decision: dict) -> pd.DataFrame:
+    """The picks of a stored day, recomputed from its pick_signal_tags rows and decision snapshot."""
+    config = BestBetsConfig.from_dict(json.loads(decision["config_json"]))
+    health = json.loads(decision["signal_health_json"])
+    blacklist = json.loads(decision["blacklist_json"])
+    snapshot = DecisionSnapshot(config=config,
+                                signal_multipliers={t: h["multiplier"] for t, h in health.items()},
+                                blacklist=frozenset(p["player_lookup"] for p in blacklist["players"]))
+    picks, _ = select_picks(tags_of_day, snapshot, json.loads(decision["direction_health_json"]))
+    return picks
+
+
+__all__ = [
+    "HEALTH_LOOKBACK_DAYS",
+    "SEASON_LOOKBACK_DAYS",
+    "DayDecision",
+    "build_pick_signal_tags",
+    "decide",
+    "decision_row",
+    "graded_candidates",
+    "replay_picks",
+]

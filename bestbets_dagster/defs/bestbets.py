@@ -1,0 +1,225 @@
+"""Signals and best bets: pick_signal_tags, the aggregator's picks (with filter audit and decision
+snapshot, exported as JSON), and the picks graded at their real odds."""
+
+import datetime as dt
+import json
+
+import pandas as pd
+from dagster import (
+    AssetDep,
+    AssetExecutionContext,
+    AssetSpec,
+    BackfillPolicy,
+    DefaultScheduleStatus,
+    MaterializeResult,
+    MetadataValue,
+    MultiToSingleDimensionPartitionMapping,
+    RunRequest,
+    ScheduleEvaluationContext,
+    asset,
+    define_asset_job,
+    multi_asset,
+    schedule,
+)
+
+from bestbets_dagster.bestbets.config import BestBetsConfig
+from bestbets_dagster.bestbets.export import (
+    DATED_CACHE_CONTROL,
+    LATEST_CACHE_CONTROL,
+    LATEST_KEY,
+    build_export,
+    dumps,
+    export_key,
+)
+from bestbets_dagster.bestbets.pipeline import (
+    HEALTH_LOOKBACK_DAYS,
+    SEASON_LOOKBACK_DAYS,
+    build_pick_signal_tags,
+    decide,
+    decision_row,
+    graded_candidates,
+)
+from bestbets_dagster.bestbets.results import grade_picks, summarize, summarize_by
+from bestbets_dagster.defs.partition_range import partition_dates
+from bestbets_dagster.models.families import load_families
+from bestbets_dagster.partitions import game_date_partitions
+from bestbets_dagster.resources import ArtifactStore, Warehouse
+from bestbets_dagster.signals.registry import PROTOTYPE_TAGS, REGISTERED_TAGS
+
+_FROM_ALL_FAMILIES = MultiToSingleDimensionPartitionMapping(partition_dimension_name="game_date")
+DAY = dt.timedelta(days=1)
+# Enough lines before the first date for the 14-day line delta.
+LINE_LOOKBACK_DAYS = 15
+
+
+def _days(start: dt.date, end: dt.date) -> list[dt.date]:
+    return [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+def _on(df: pd.DataFrame, day: dt.date) -> pd.DataFrame:
+    return df[pd.to_datetime(df["game_date"]) == pd.Timestamp(day)] if len(df) else df
+
+
+@asset(
+    deps=[
+        AssetDep("predictions", partition_mapping=_FROM_ALL_FAMILIES),
+        AssetDep("prediction_accuracy", partition_mapping=_FROM_ALL_FAMILIES),
+        "player_game_logs",
+        "team_game_logs",
+        "player_game_lines",
+    ],
+    partitions_def=game_date_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    group_name="best_bets",
+    kinds={"python", "duckdb"},
+    description="One candidate per player-game from every enabled family, with every signal evaluated.",
+)
+def pick_signal_tags(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+    start, end = partition_dates(context)
+    families = [f for f in load_families(warehouse) if f.enabled]
+    predictions = warehouse.read("predictions", start, end)
+    predictions = predictions[predictions["model_family"].isin([f.model_family for f in families])]
+    accuracy = warehouse.read("prediction_accuracy", start - dt.timedelta(days=HEALTH_LOOKBACK_DAYS), end - DAY)
+    history_start = start - dt.timedelta(days=SEASON_LOOKBACK_DAYS)
+    tags = build_pick_signal_tags(
+        _days(start, end), predictions, accuracy,
+        warehouse.read("player_game_logs", history_start, end - DAY),
+        warehouse.read("team_game_logs", history_start, end - DAY),
+        warehouse.read("player_game_lines", start - dt.timedelta(days=LINE_LOOKBACK_DAYS), end),
+        families, BestBetsConfig(), pd.Timestamp.now(tz="UTC"),
+    )
+    written = warehouse.replace_partitions("pick_signal_tags", tags, start, end)
+    fired = tags["signal_tags"].explode().value_counts().to_dict() if written else {}
+    prototypes = tags["prototype_signal_tags"].explode().value_counts().to_dict() if written else {}
+    return MaterializeResult(
+        metadata={
+            "dagster/row_count": written,
+            "game_dates": int(tags["game_date"].nunique()) if written else 0,
+            "signals_fired": MetadataValue.json({t: int(fired.get(t, 0)) for t in REGISTERED_TAGS}),
+            "prototypes_fired": MetadataValue.json({t: int(prototypes.get(t, 0)) for t in PROTOTYPE_TAGS}),
+            "by_source_family": MetadataValue.json(
+                tags["source_model_family"].value_counts().to_dict() if written else {}),
+        }
+    )
+
+
+@multi_asset(
+    specs=[
+        AssetSpec("signal_best_bets_picks", deps=["pick_signal_tags", AssetDep("prediction_accuracy", partition_mapping=_FROM_ALL_FAMILIES)],
+                  description="The day's best bets, ranked, with provenance; exported as signal-best-bets/{date}.json.",
+                  group_name="best_bets", kinds={"python", "duckdb", "json"}),
+        AssetSpec("best_bets_filter_audit", deps=["pick_signal_tags"], group_name="best_bets", kinds={"python", "duckdb"},
+                  description="Every rejected candidate with the first filter it failed."),
+        AssetSpec("best_bets_decisions", deps=["pick_signal_tags"], group_name="best_bets", kinds={"python", "duckdb"},
+                  description="The decision snapshot per date: config, signal regimes, model health, blacklist."),
+    ],
+    partitions_def=game_date_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+)
+def signal_best_bets_picks(context: AssetExecutionContext, warehouse: Warehouse, artifacts: ArtifactStore):
+    start, end = partition_dates(context)
+    config = BestBetsConfig()
+    history_start = start - dt.timedelta(days=SEASON_LOOKBACK_DAYS)
+    tags = warehouse.read("pick_signal_tags", history_start, end)
+    accuracy = warehouse.read("prediction_accuracy", history_start, end - DAY)
+    earlier_picks = warehouse.read("signal_best_bets_picks", history_start, start - DAY)
+    predictions = warehouse.read("predictions", start, end, columns=["game_date", "model_family", "model_id", "edge"])
+    graded = graded_candidates(tags, accuracy)
+    picks_by_day, audits, decisions, exported = [], [], [], {}
+    for day in _days(start, end):
+        accuracy_before = accuracy[pd.to_datetime(accuracy["game_date"]) < pd.Timestamp(day)]
+        decision = decide(day, _on(tags, day), graded, accuracy_before, config)
+        created_at = pd.Timestamp.now(tz="UTC")
+        picks_so_far = pd.concat([earlier_picks, *picks_by_day], ignore_index=True)
+        results_before = grade_picks(picks_so_far, accuracy_before, created_at)
+        document = build_export(day, decision.picks, decision.snapshot, results_before, _on(predictions, day), created_at)
+        artifacts.put(export_key(day), dumps(document), content_type="application/json", cache_control=DATED_CACHE_CONTROL)
+        exported[f"{day}"] = document
+        picks_by_day.append(decision.picks)
+        audits.append(decision.audit)
+        decisions.append(decision_row(decision, created_at))
+    _write_latest(artifacts, exported)
+    picks = pd.concat(picks_by_day, ignore_index=True)
+    audit = pd.concat(audits, ignore_index=True)
+    written = warehouse.replace_partitions("signal_best_bets_picks", picks, start, end)
+    warehouse.replace_partitions("best_bets_filter_audit", audit, start, end)
+    warehouse.replace_partitions("best_bets_decisions", pd.DataFrame(decisions), start, end)
+    rejected = audit["filter_name"].value_counts().to_dict() if len(audit) else {}
+    per_day = picks.groupby(pd.to_datetime(picks["game_date"]).dt.strftime("%Y-%m-%d")).size().to_dict() if written else {}
+    yield MaterializeResult(
+        asset_key="signal_best_bets_picks",
+        metadata={
+            "dagster/row_count": written,
+            "days_with_picks": len(per_day),
+            "days": len(exported),
+            "by_direction": MetadataValue.json(picks["recommendation"].value_counts().to_dict() if written else {}),
+            "filter_summary": MetadataValue.json(
+                {"total_candidates": int(sum(d["n_candidates"] for d in decisions)), "passed_filters": written,
+                 "rejected": {k: int(v) for k, v in rejected.items()}}),
+            "exports": MetadataValue.json([artifacts.uri(export_key(dt.date.fromisoformat(d))) for d in sorted(exported)][-5:]),
+            "config_version": config.version,
+        },
+    )
+    yield MaterializeResult(asset_key="best_bets_filter_audit", metadata={
+        "dagster/row_count": len(audit), "rejected_per_filter": MetadataValue.json({k: int(v) for k, v in rejected.items()})})
+    yield MaterializeResult(asset_key="best_bets_decisions", metadata={"dagster/row_count": len(decisions)})
+
+
+def _write_latest(artifacts: ArtifactStore, exported: dict) -> None:
+    """latest.json follows the newest date exported so far; a backfill of older dates leaves it."""
+    if not exported:
+        return
+    newest = max(exported)
+    if artifacts.exists(LATEST_KEY) and json.loads(artifacts.get(LATEST_KEY))["date"] > newest:
+        return
+    artifacts.put(LATEST_KEY, dumps(exported[newest]), content_type="application/json", cache_control=LATEST_CACHE_CONTROL)
+
+
+@asset(
+    deps=["signal_best_bets_picks", AssetDep("prediction_accuracy", partition_mapping=_FROM_ALL_FAMILIES)],
+    partitions_def=game_date_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    group_name="best_bets",
+    kinds={"python", "duckdb"},
+    description="Each pick graded with its source model's graded prediction; units at the pick's real odds.",
+)
+def best_bets_accuracy(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+    start, end = partition_dates(context)
+    picks = warehouse.read("signal_best_bets_picks", start, end)
+    accuracy = warehouse.read("prediction_accuracy", start, end)
+    results = grade_picks(picks, accuracy, pd.Timestamp.now(tz="UTC"))
+    written = warehouse.replace_partitions("best_bets_accuracy", results, start, end)
+    return MaterializeResult(
+        metadata={
+            "dagster/row_count": written,
+            "ungraded_picks": int(len(picks) - written),
+            "summary": MetadataValue.json(summarize(results)),
+            "by_direction": MetadataValue.json(summarize_by(results, "recommendation")),
+        }
+    )
+
+
+best_bets_job = define_asset_job(
+    "best_bets_job", selection=["pick_signal_tags", "signal_best_bets_picks", "best_bets_filter_audit", "best_bets_decisions"],
+    partitions_def=game_date_partitions, description="Signals, filters and the day's best bets with their exports.",
+)
+best_bets_grading_job = define_asset_job(
+    "best_bets_grading_job", selection=["best_bets_accuracy"], partitions_def=game_date_partitions,
+    description="Grade the picks of a game-date range.",
+)
+
+
+@schedule(cron_schedule="30 13 * * *", execution_timezone="America/New_York", job=best_bets_job,
+          default_status=DefaultScheduleStatus.STOPPED)
+def slate_best_bets_schedule(context: ScheduleEvaluationContext):
+    """Today's best bets, half an hour after the slate's predictions."""
+    day = context.scheduled_execution_time.date()
+    return RunRequest(run_key=f"slate-best-bets:{day}", partition_key=str(day))
+
+
+@schedule(cron_schedule="0 11 * * *", execution_timezone="America/New_York", job=best_bets_grading_job,
+          default_status=DefaultScheduleStatus.STOPPED)
+def best_bets_grading_schedule(context: ScheduleEvaluationContext):
+    """Yesterday's picks graded in the morning, once the night's box scores are graded."""
+    day = context.scheduled_execution_time.date() - DAY
+    return RunRequest(run_key=f"grade-best-bets:{day}", partition_key=str(day))

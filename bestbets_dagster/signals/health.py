@@ -1,0 +1,122 @@
+"""Signal health (rolling hit rates, regime, status, the score multiplier) and model health tiers.
+
+A health row for date X counts graded rows with game_date in (X - N days, X] and, for the season,
+the season's rows up to X. Picks for D read the rows of X = D - 1 (nothing of D is known yet).
+Hit rates are in percent; a push or a void is not a decided bet and counts for nothing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from bestbets_dagster.signals.context import season_label
+from bestbets_dagster.signals.registry import MODEL_DEPENDENT_TAGS
+
+WINDOWS = (7, 14, 30)
+REGIME_DIVERGENCE = 10.0  # points of 7-day HR away from the season's
+WATCH_DIVERGENCE = 5.0
+MIN_REGIME_PICKS = 5  # fewer decided picks in 7 days than this says nothing about a regime: NORMAL
+REGIME_LOOKBACK_DAYS = 14
+MULTIPLIERS = {"HOT": 1.2, "NORMAL": 1.0, "COLD": 0.5}
+
+# Model health (a family's edge-3+ hit rate over the 7 days before the date).
+MODEL_HEALTH_EDGE = 3.0
+MODEL_HEALTH_DAYS = 7
+MODEL_HEALTH_MIN_N = 5
+BLOCKED_BELOW, WATCH_BELOW = 52.4, 58.0
+
+
+def regime_multiplier(regime: str, model_dependent: bool) -> float:
+    if regime == "COLD" and model_dependent:
+        return 0.0
+    return MULTIPLIERS[regime]
+
+
+def _dates(dates) -> list[pd.Timestamp]:
+    return sorted({pd.Timestamp(d) for d in dates})
+
+
+def _window_rates(rows: pd.DataFrame, end: pd.Timestamp, start_exclusive: pd.Timestamp | None, keys: list[str]):
+    window = rows[(rows["game_date"] <= end) & ((rows["game_date"] > start_exclusive) if start_exclusive is not None else True)]
+    g = window.groupby(keys)["correct"]
+    return pd.DataFrame({"n": g.size(), "hr": g.mean() * 100.0})
+
+
+def signal_health(graded_tags: pd.DataFrame, dates, tags: tuple[str, ...]) -> pd.DataFrame:
+    """One row per (date, tag) for every date in `dates` and every tag.
+
+    graded_tags: game_date, signal_tags (list), prediction_correct (NULL for push/void/PASS); it
+    must reach back 30 days plus REGIME_LOOKBACK_DAYS before the first date, and to the season's start.
+    """
+    targets = _dates(dates)
+    if not targets:
+        return pd.DataFrame()
+    rows = graded_tags[graded_tags["prediction_correct"].notna()][["game_date", "signal_tags", "prediction_correct"]]
+    rows = rows.assign(game_date=pd.to_datetime(rows["game_date"]).astype("datetime64[ns]"),
+                       correct=rows["prediction_correct"].astype(bool).astype(float))
+    exploded = rows.explode("signal_tags").rename(columns={"signal_tags": "signal_tag"}).dropna(subset=["signal_tag"])
+    exploded["season"] = season_label(exploded["game_date"])
+    lookback = pd.Timedelta(days=REGIME_LOOKBACK_DAYS)
+    all_dates = pd.date_range(targets[0] - lookback, targets[-1], freq="D")
+    frames = []
+    for day in all_dates:
+        frame = pd.DataFrame(index=pd.Index(list(tags), name="signal_tag"))
+        for n in WINDOWS:
+            rates = _window_rates(exploded, day, day - pd.Timedelta(days=n), ["signal_tag"])
+            frame[f"hr_{n}d"] = rates["hr"]
+            frame[f"picks_{n}d"] = rates["n"]
+        season = exploded[exploded["season"] == season_label(pd.Series([day])).iloc[0]]
+        rates = _window_rates(season, day, None, ["signal_tag"])
+        frame["hr_season"] = rates["hr"]
+        frame["picks_season"] = rates["n"]
+        frames.append(frame.reset_index().assign(game_date=day))
+    h = pd.concat(frames, ignore_index=True)
+    for col in ("picks_7d", "picks_14d", "picks_30d", "picks_season"):
+        h[col] = h[col].fillna(0).astype("int64")
+    h["divergence_7d_vs_season"] = h["hr_7d"] - h["hr_season"]
+    h["divergence_14d_vs_season"] = h["hr_14d"] - h["hr_season"]
+    div = h["divergence_7d_vs_season"]
+    judged = h["picks_7d"] >= MIN_REGIME_PICKS
+    h["regime"] = np.select([judged & (div < -REGIME_DIVERGENCE), judged & (div > REGIME_DIVERGENCE)], ["COLD", "HOT"], "NORMAL")
+    h["is_model_dependent"] = h["signal_tag"].isin(MODEL_DEPENDENT_TAGS)
+    h["status"] = np.select([(h["regime"] == "COLD") & h["is_model_dependent"], judged & (div < -WATCH_DIVERGENCE)],
+                            ["DEGRADING", "WATCH"], "HEALTHY")
+    h["multiplier"] = [regime_multiplier(r, m) for r, m in zip(h["regime"], h["is_model_dependent"])]
+    h = h.sort_values(["signal_tag", "game_date"]).reset_index(drop=True)
+    # Today plus the consecutive earlier days (within the look-back) in the same regime.
+    change = (h["regime"] != h.groupby("signal_tag")["regime"].shift()).astype(int)
+    h["days_in_current_regime"] = h.groupby([h["signal_tag"], change.groupby(h["signal_tag"]).cumsum()]).cumcount() + 1
+    h = h[h["game_date"].isin(targets)]
+    return h.sort_values(["game_date", "signal_tag"]).reset_index(drop=True)
+
+
+def model_health_status(hr: pd.Series, n: pd.Series) -> pd.Series:
+    return pd.Series(
+        np.select([n < MODEL_HEALTH_MIN_N, hr < BLOCKED_BELOW, hr < WATCH_BELOW], ["unknown", "blocked", "watch"], "healthy"),
+        index=hr.index,
+    )
+
+
+def family_health(accuracy: pd.DataFrame, dates) -> pd.DataFrame:
+    """Per date D and family: the edge-3+ hit rate of the family's graded predictions of the 7 days
+    before D (D excluded), N, and the tier (unknown / blocked / watch / healthy).
+
+    The record spans the family's weekly retrains, as the original's champion record did: a new
+    model of a family is a retrain of the same recipe, and judging it on its own few days would
+    open the gate every Monday."""
+    rows = accuracy[accuracy["prediction_correct"].notna()]
+    rows = rows.assign(game_date=pd.to_datetime(rows["game_date"]).astype("datetime64[ns]"),
+                       correct=rows["prediction_correct"].astype(bool).astype(float))
+    rows = rows[pd.to_numeric(rows["edge"]).abs() >= MODEL_HEALTH_EDGE]
+    frames = []
+    for day in _dates(dates):
+        rates = _window_rates(rows, day - pd.Timedelta(days=1), day - pd.Timedelta(days=MODEL_HEALTH_DAYS + 1),
+                              ["model_family"])
+        frames.append(rates.reset_index().assign(game_date=day))
+    columns = ["game_date", "model_family", "hr_7d", "n_7d", "status"]
+    if not frames or all(f.empty for f in frames):
+        return pd.DataFrame(columns=columns)
+    out = pd.concat(frames, ignore_index=True).rename(columns={"hr": "hr_7d", "n": "n_7d"})
+    out["status"] = model_health_status(out["hr_7d"], out["n_7d"])
+    return out[columns]
