@@ -38,6 +38,9 @@ def real_player_logs(data_dir) -> pd.DataFrame:
     return load_player_game_logs(data_dir)
 
 
+ACCURACY_COLUMNS = ["game_date", "model_family", "person_id", "prediction_correct", "recommendation"]
+
+
 def day(text: str) -> dt.date:
     return dt.date.fromisoformat(text)
 
@@ -90,3 +93,28 @@ def built(ingested):
         )
         assert result.success
     return warehouse
+
+
+@pytest.fixture(scope="session")
+def signal_rows(built):
+    """Every resolved lined player-game of 2025-11-01..12-06 with its signal context and features."""
+    warehouse = built
+    lines = warehouse.read("player_game_lines", "2025-10-15", "2025-12-06")
+    logs = warehouse.read("player_game_logs", "2024-10-01", "2025-12-06")
+    teams = warehouse.read("team_game_logs", "2024-10-01", "2025-12-06")
+    features = warehouse.read("player_features", "2025-11-01", "2025-12-06",
+                              columns=["game_date", "person_id", "available_quality_score"])
+    t = lines[lines["person_id"].notna() & (pd.to_datetime(lines["game_date"]) >= "2025-11-01")].copy()
+    t["person_id"] = t["person_id"].astype("int64")
+    t = t.rename(columns={"selected_line": "line_value", "line_std": "multi_book_line_std"})
+    t["line_value"] = t["line_value"].astype(float)
+    t["model_family"] = "v9_mae"
+    t = t.reset_index(drop=True)
+    from bestbets_dagster.signals.context import signal_context
+
+    context = signal_context(t, logs, teams, lines, pd.DataFrame(columns=ACCURACY_COLUMNS))
+    frame = pd.concat([t, context], axis=1)
+    frame = frame.merge(features.assign(game_date=pd.to_datetime(features["game_date"]).astype("datetime64[ns]")),
+                        on=["game_date", "person_id"], how="left")
+    frame["model_health_status"] = "healthy"
+    return frame, logs, lines

@@ -16,8 +16,10 @@ from bestbets_dagster.bestbets.config import BestBetsConfig
 KEY = ["game_date", "person_id"]
 
 
-def _agreement(bets: pd.DataFrame, feature_sets: dict[str, str], quantile_families: set[str], edge: float) -> pd.DataFrame:
-    """Per player-game and direction: the models with |edge| >= `edge` in that direction."""
+def _agreement(bets: pd.DataFrame, every: pd.DataFrame, feature_sets: dict[str, str], quantile_families: set[str],
+               edge: float) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Per player-game and direction: the models with |edge| >= `edge` in that direction; and per
+    player-game, how many quantile models predicted (PASS included) and how many bet UNDER."""
     strong = bets[bets["abs_edge"] >= edge]
     agree = strong.groupby([*KEY, "recommendation"]).agg(
         model_agreement_count=("model_family", "size"),
@@ -26,7 +28,7 @@ def _agreement(bets: pd.DataFrame, feature_sets: dict[str, str], quantile_famili
     ).reset_index()
     counts = strong.pivot_table(index=KEY, columns="recommendation", values="model_family", aggfunc="size", fill_value=0)
     counts = counts.reindex(columns=["OVER", "UNDER"], fill_value=0).rename(columns={"OVER": "n_over", "UNDER": "n_under"})
-    quantile = bets[bets["model_family"].isin(quantile_families)]
+    quantile = every[every["model_family"].isin(quantile_families)]
     q = quantile.assign(agrees_under=(quantile["recommendation"] == "UNDER") & (quantile["abs_edge"] >= edge))
     q = q.groupby(KEY).agg(n_quantile=("model_family", "size"), n_quantile_under=("agrees_under", "sum"))
     return agree, counts.reset_index(), q.reset_index()
@@ -41,11 +43,12 @@ def build_candidates(
 ) -> pd.DataFrame:
     """Candidates with the source prediction plus n_models_eligible, champion_edge,
     direction_conflict, model agreement and the consensus bonus."""
-    p = predictions[predictions["recommendation"].isin(["OVER", "UNDER"])].copy()
-    p["game_date"] = pd.to_datetime(p["game_date"]).astype("datetime64[ns]")
-    p["person_id"] = p["person_id"].astype("int64")
-    p["edge"] = p["edge"].astype("float64")
-    p["abs_edge"] = p["edge"].abs()
+    every = predictions.copy()
+    every["game_date"] = pd.to_datetime(every["game_date"]).astype("datetime64[ns]")
+    every["person_id"] = every["person_id"].astype("int64")
+    every["edge"] = every["edge"].astype("float64")
+    every["abs_edge"] = every["edge"].abs()
+    p = every[every["recommendation"].isin(["OVER", "UNDER"])].copy()
     health = family_health.assign(game_date=pd.to_datetime(family_health["game_date"]).astype("datetime64[ns]"))
     p = p.merge(health[["game_date", "model_family", "hr_7d", "status"]].rename(
         columns={"hr_7d": "model_health_hr_7d", "status": "model_health_status"}), on=["game_date", "model_family"], how="left")
@@ -59,7 +62,7 @@ def build_candidates(
     ).reset_index()
     facts["direction_conflict"] = facts["any_over"] & facts["any_under"]
     champion = eligible[eligible["model_family"] == config.champion_family][[*KEY, "edge"]].rename(columns={"edge": "champion_edge"})
-    agree, counts, quantile = _agreement(p, feature_sets, quantile_families, config.agreement_edge)
+    agree, counts, quantile = _agreement(p, every, feature_sets, quantile_families, config.agreement_edge)
 
     p["_blocked"] = (p["model_health_status"] == "blocked") & config.model_health_gate
     best = p.sort_values([*KEY, "_blocked", "abs_edge", "model_family"], ascending=[True, True, True, False, True],

@@ -37,8 +37,9 @@ from bestbets_dagster.signals.health import (
 )
 from bestbets_dagster.signals.registry import MODEL_DEPENDENT_TAGS, REGISTERED_TAGS
 
-# How far back the tags and picks of a date read: the season for the context, blacklist and record.
-SEASON_LOOKBACK_DAYS = 300
+# How far back the tags and picks of a date read: a year of games against the opponent, the season
+# for the other context, the blacklist and the record.
+HISTORY_LOOKBACK_DAYS = 400
 HEALTH_LOOKBACK_DAYS = 30 + REGIME_LOOKBACK_DAYS
 
 
@@ -185,7 +186,7 @@ def replay_picks(tags_of_day: pd.DataFrame, decision: dict) -> pd.DataFrame:
 
 __all__ = [
     "HEALTH_LOOKBACK_DAYS",
-    "SEASON_LOOKBACK_DAYS",
+    "HISTORY_LOOKBACK_DAYS",
     "DayDecision",
     "build_pick_signal_tags",
     "decide",

@@ -33,7 +33,7 @@ from bestbets_dagster.bestbets.export import (
 )
 from bestbets_dagster.bestbets.pipeline import (
     HEALTH_LOOKBACK_DAYS,
-    SEASON_LOOKBACK_DAYS,
+    HISTORY_LOOKBACK_DAYS,
     build_pick_signal_tags,
     decide,
     decision_row,
@@ -80,7 +80,7 @@ def pick_signal_tags(context: AssetExecutionContext, warehouse: Warehouse) -> Ma
     predictions = warehouse.read("predictions", start, end)
     predictions = predictions[predictions["model_family"].isin([f.model_family for f in families])]
     accuracy = warehouse.read("prediction_accuracy", start - dt.timedelta(days=HEALTH_LOOKBACK_DAYS), end - DAY)
-    history_start = start - dt.timedelta(days=SEASON_LOOKBACK_DAYS)
+    history_start = start - dt.timedelta(days=HISTORY_LOOKBACK_DAYS)
     tags = build_pick_signal_tags(
         _days(start, end), predictions, accuracy,
         warehouse.read("player_game_logs", history_start, end - DAY),
@@ -119,7 +119,7 @@ def pick_signal_tags(context: AssetExecutionContext, warehouse: Warehouse) -> Ma
 def signal_best_bets_picks(context: AssetExecutionContext, warehouse: Warehouse, artifacts: ArtifactStore):
     start, end = partition_dates(context)
     config = BestBetsConfig()
-    history_start = start - dt.timedelta(days=SEASON_LOOKBACK_DAYS)
+    history_start = start - dt.timedelta(days=HISTORY_LOOKBACK_DAYS)
     tags = warehouse.read("pick_signal_tags", history_start, end)
     accuracy = warehouse.read("prediction_accuracy", history_start, end - DAY)
     earlier_picks = warehouse.read("signal_best_bets_picks", history_start, start - DAY)

@@ -12,13 +12,14 @@ import pandas as pd
 
 DAY = pd.Timedelta(days=1)
 LINE_DELTA_LOOKBACK_DAYS = 14
+OPPONENT_LOOKBACK_DAYS = 365
 
 CONTEXT_COLUMNS = (
     "games_played_season", "minutes_last_3", "minutes_season", "prev_minutes", "starter_flag", "position",
     "three_pct_last_3", "three_pct_season", "three_pct_std", "three_pa_per_game",
     "fg_pct_last_3", "fg_pct_season", "fg_pct_std",
     "points_season", "usage_season", "fta_per_game", "unassisted_fgm_per_game", "points_std_last_5",
-    "negative_plus_minus_streak", "rest_days", "opponent_rest_days", "games_vs_opponent_season",
+    "negative_plus_minus_streak", "rest_days", "opponent_rest_days", "games_vs_opponent",
     "not_over_streak", "line_delta", "model_miss_streak", "last_miss_recommendation",
 )
 
@@ -97,8 +98,8 @@ def _played_games(player_logs: pd.DataFrame, team_logs: pd.DataFrame) -> pd.Data
 
 
 def _opponent_games(played: pd.DataFrame) -> pd.DataFrame:
-    o = played[["person_id", "season", "opp", "game_date"]].sort_values("game_date", kind="mergesort").copy()
-    o["games_vs_opponent_season"] = o.groupby(["person_id", "season", "opp"]).cumcount() + 1
+    o = played[["person_id", "opp", "game_date"]].sort_values("game_date", kind="mergesort").copy()
+    o["games_vs_opponent"] = o.groupby(["person_id", "opp"]).cumcount() + 1
     return o
 
 
@@ -135,7 +136,7 @@ def signal_context(
 ) -> pd.DataFrame:
     """CONTEXT_COLUMNS for each target row (game_date, person_id, opponent_abbr, line_value, model_family).
 
-    player_logs / team_logs: box scores of the season so far (rows on or after D are ignored);
+    player_logs / team_logs: box scores of the last year at least (rows on or after D are ignored);
     lines: player_game_lines from at least 14 days before the first date; accuracy: the families'
     graded predictions (for the prototype miss-streak signal). Nothing from D or later is read.
     """
@@ -177,9 +178,13 @@ def signal_context(
     opp = _asof(t, team_days, ["opponent_abbr"], ["last_team_game"], at="asof")
     out["opponent_rest_days"] = (t["game_date"] - opp["last_team_game"]).dt.days.astype("Int64")
 
-    vs = _asof(t.assign(opp=t["opponent_abbr"]), _opponent_games(played), ["person_id", "season", "opp"],
-               ["games_vs_opponent_season"], at="asof")
-    out["games_vs_opponent_season"] = vs["games_vs_opponent_season"].fillna(0).astype("int64")
+    # Games against this opponent over the last year (a season alone has at most 4 of them, so the
+    # original's "6+ this season" could never fire within one).
+    opponent_games = _opponent_games(played)
+    vs_t = t.assign(opp=t["opponent_abbr"], year_ago=t["game_date"] - pd.Timedelta(days=OPPONENT_LOOKBACK_DAYS + 1))
+    upto = _asof(vs_t, opponent_games, ["person_id", "opp"], ["games_vs_opponent"], at="asof")["games_vs_opponent"]
+    before = _asof(vs_t, opponent_games, ["person_id", "opp"], ["games_vs_opponent"], at="year_ago")["games_vs_opponent"]
+    out["games_vs_opponent"] = (upto.fillna(0) - before.fillna(0)).astype("int64")
 
     history, graded = _line_history(lines, player_logs)
     streak = _asof(t, graded, ["person_id"], ["not_over_streak"], at="asof")

@@ -1,0 +1,191 @@
+"""Candidates, filters, scoring and pick grading on real player-games of the shared window."""
+
+import dataclasses
+
+import pandas as pd
+import pytest
+
+from bestbets_dagster.bestbets.aggregator import FILTERS, NEGATIVE_FILTERS, DecisionSnapshot, apply_filters, select_picks
+from bestbets_dagster.bestbets.candidates import build_candidates
+from bestbets_dagster.bestbets.config import BestBetsConfig
+from bestbets_dagster.bestbets.results import grade_picks, payout, summarize
+
+CONFIG = BestBetsConfig()
+FILTERS_BY_NAME = {f.name: f for f in FILTERS}
+
+
+def _rows(signal_rows, n: int, min_games: int = 5, **values) -> pd.DataFrame:
+    """n real player-games as candidates: the real context, plus the pick's fields."""
+    frame, _, _ = signal_rows
+    rows = frame[frame["games_played_season"] >= min_games].head(n).copy().reset_index(drop=True)
+    defaults = {"recommendation": "OVER", "edge": 5.5, "confidence": 0.9, "source_model_family": "v9_mae",
+                "signal_count": 3, "combo_classification": None, "model_health_status": "healthy",
+                "model_agreement_count": 1}
+    for key, value in {**defaults, **values}.items():
+        rows[key] = value
+    return rows
+
+
+def _snapshot(config=CONFIG, multipliers=None, blacklist=()):
+    return DecisionSnapshot(config=config, signal_multipliers=multipliers or {}, blacklist=frozenset(blacklist))
+
+
+def test_the_eleven_negative_filters_and_the_gate_are_in_the_original_s_order():
+    assert NEGATIVE_FILTERS == ("player_blacklist", "edge_floor", "under_edge_cap", "avoid_familiar", "feature_quality",
+                                "bench_under", "line_jumped_under", "line_dropped_under", "negative_plus_minus_under",
+                                "confidence_floor", "anti_pattern")
+    assert [f.name for f in FILTERS][0] == "model_health_gate" and [f.name for f in FILTERS][10] == "signal_count"
+
+
+# filter: (rows it rejects: mask over the real frame, pick fields), (rows it passes: ...)
+FILTER_CASES = {
+    "player_blacklist": ({}, {}),
+    "edge_floor": ({"edge": -4.9, "recommendation": "UNDER"}, {"edge": -5.0, "recommendation": "UNDER"}),
+    "under_edge_cap": ({"edge": -7.0, "recommendation": "UNDER"}, {"edge": 7.5, "recommendation": "OVER"}),
+    "bench_under": ({"recommendation": "UNDER", "edge": -5.5}, {"recommendation": "OVER"}),
+    "line_jumped_under": ({"recommendation": "UNDER", "edge": -5.5}, {"recommendation": "OVER"}),
+    "line_dropped_under": ({"recommendation": "UNDER", "edge": -5.5}, {"recommendation": "OVER"}),
+    "negative_plus_minus_under": ({"recommendation": "UNDER", "edge": -5.5}, {"recommendation": "UNDER", "edge": -5.5}),
+    "signal_count": ({"signal_count": 1}, {"signal_count": 2}),
+    "confidence_floor": ({"source_model_family": "v12_mae", "confidence": 0.89}, {"source_model_family": "v9_mae", "confidence": 0.5}),
+    "anti_pattern": ({"combo_classification": "ANTI_PATTERN"}, {"combo_classification": "SYNERGISTIC"}),
+    "model_health_gate": ({"model_health_status": "blocked"}, {"model_health_status": "watch"}),
+    "avoid_familiar": ({}, {}),
+    "feature_quality": ({}, {}),
+}
+REAL_MASKS = {
+    "bench_under": (lambda f: f["line_value"] < 12, lambda f: f["line_value"] < 12),
+    "line_jumped_under": (lambda f: f["line_delta"] >= 2, lambda f: f["line_delta"] >= 2),
+    "line_dropped_under": (lambda f: f["line_delta"] <= -2, lambda f: f["line_delta"] <= -2),
+    "negative_plus_minus_under": (lambda f: f["negative_plus_minus_streak"] >= 3, lambda f: f["negative_plus_minus_streak"] == 2),
+    "avoid_familiar": (lambda f: f["games_vs_opponent"] >= 6, lambda f: f["games_vs_opponent"] == 5),
+    "feature_quality": (lambda f: f["available_quality_score"] < 85, lambda f: f["available_quality_score"] >= 85),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FILTER_CASES))
+def test_filter_rejects_a_real_row_and_passes_another(signal_rows, name):
+    frame, _, _ = signal_rows
+    reject_fields, pass_fields = FILTER_CASES[name]
+    reject_mask, pass_mask = REAL_MASKS.get(name, (lambda f: f["games_played_season"] >= 5,) * 2)
+    base = _rows(signal_rows, 10_000, min_games=0)
+    rejected_row = base[reject_mask(base).fillna(False).astype(bool)].head(1).assign(**reject_fields)
+    others = base[base["player_lookup"] != rejected_row["player_lookup"].iloc[0]]
+    passed_row = others[pass_mask(others).fillna(False).astype(bool)].head(1).assign(**pass_fields)
+    assert len(rejected_row) == 1 and len(passed_row) == 1, "no real row for the case"
+    config = dataclasses.replace(CONFIG, model_health_gate=True)
+    snapshot = _snapshot(config, blacklist=set(rejected_row["player_lookup"]))
+    rule = FILTERS_BY_NAME[name]
+    assert rule.rejects(rejected_row, snapshot).fillna(False).astype(bool).iloc[0]
+    assert not rule.rejects(passed_row, snapshot).fillna(False).astype(bool).iloc[0]
+
+
+def test_filters_audit_the_first_failure_only(signal_rows):
+    rows = _rows(signal_rows, 3, edge=-7.5, recommendation="UNDER")
+    rows.loc[0, "signal_count"] = 1  # fails the UNDER cap first, then the signal count
+    rows.loc[1, ["edge", "recommendation"]] = [6.0, "OVER"]
+    rows.loc[2, ["edge", "recommendation", "combo_classification"]] = [6.0, "OVER", "ANTI_PATTERN"]
+    rows["available_quality_score"] = 95.0
+    rows["line_delta"] = float("nan")
+    rows["games_vs_opponent"] = 1
+    passed, audit = apply_filters(rows, _snapshot())
+    assert audit.set_index("player_lookup")["filter_name"].to_dict() == {
+        rows.loc[0, "player_lookup"]: "under_edge_cap", rows.loc[2, "player_lookup"]: "anti_pattern"}
+    assert passed["player_lookup"].tolist() == [rows.loc[1, "player_lookup"]]
+
+
+def test_the_gate_is_a_setting_off_by_default_as_at_the_spec_s_revision(signal_rows):
+    rows = _rows(signal_rows, 1, model_health_status="blocked")
+    assert not FILTERS_BY_NAME["model_health_gate"].rejects(rows, _snapshot()).iloc[0]
+    gated = _snapshot(dataclasses.replace(CONFIG, model_health_gate=True))
+    assert FILTERS_BY_NAME["model_health_gate"].rejects(rows, gated).iloc[0]
+
+
+def test_health_multipliers_of_the_day_before_change_the_score_and_rank(signal_rows):
+    rows = _rows(signal_rows, 3, edge=6.0)
+    rows["available_quality_score"], rows["line_delta"], rows["games_vs_opponent"] = 95.0, float("nan"), 0
+    rows["signal_tags"] = [["model_health", "high_edge", "minutes_surge"], ["model_health", "high_edge", "prop_line_drop_over"],
+                           ["model_health", "high_edge", "bench_under"]]
+    rows.loc[2, "edge"] = 5.5
+    multipliers = {"high_edge": 0.0, "minutes_surge": 0.5, "prop_line_drop_over": 1.2, "bench_under": 1.2}
+    picks, _ = select_picks(rows, _snapshot(multipliers=multipliers))
+    scores = picks.set_index("player_lookup")["composite_score"]
+    lookups = rows["player_lookup"].tolist()
+    assert scores[lookups[0]] == pytest.approx(6.0 * (0.0 + 0.5) / 2)  # COLD model-dependent high_edge counts 0
+    assert scores[lookups[1]] == pytest.approx(6.0 * (0.0 + 1.2) / 2)
+    assert scores[lookups[2]] == pytest.approx(5.5 * 0.6)
+    assert picks["player_lookup"].tolist() == [lookups[1], lookups[2], lookups[0]] and picks["rank"].tolist() == [1, 2, 3]
+    # Natural sizing unless capped; the cap's rejections are audited.
+    capped, audit = select_picks(rows, _snapshot(dataclasses.replace(CONFIG, max_picks_per_day=2), multipliers))
+    assert len(capped) == 2 and audit["filter_name"].tolist() == ["max_picks_per_day"]
+
+
+def _predictions(signal_rows, edges: dict) -> pd.DataFrame:
+    frame, _, _ = signal_rows
+    row = frame[frame["games_played_season"] >= 5].iloc[0]
+    out = []
+    for family, edge in edges.items():
+        out.append({"game_date": row.game_date, "person_id": row.person_id, "player_lookup": row.player_lookup,
+                    "model_family": family, "model_id": f"catboost_{family}_x", "model_status": "shadow",
+                    "edge": edge, "recommendation": "OVER" if edge >= 3 else "UNDER" if edge <= -3 else "PASS",
+                    "line_value": row.line_value})
+    return pd.DataFrame(out)
+
+
+FEATURE_SETS = {"v9_mae": "v9", "v9_q43": "v9", "v12_noveg_mae": "v12_noveg", "v12_noveg_q43": "v12_noveg"}
+QUANTILE = {"v9_q43", "v12_noveg_q43"}
+NO_HEALTH = pd.DataFrame(columns=["game_date", "model_family", "hr_7d", "n_7d", "status"])
+
+
+def test_one_candidate_per_player_game_with_the_largest_edge_and_cross_model_facts(signal_rows):
+    predictions = _predictions(signal_rows, {"v9_mae": -5.2, "v9_q43": -6.1, "v12_noveg_mae": 5.0, "v12_noveg_q43": -2.0})
+    c = build_candidates(predictions, NO_HEALTH, FEATURE_SETS, QUANTILE, CONFIG)
+    assert len(c) == 1
+    row = c.iloc[0]
+    assert (row.source_model_family, row.edge, row.recommendation) == ("v9_q43", -6.1, "UNDER")
+    assert row.n_models_eligible == 3 and row.champion_edge == -5.2 and row.direction_conflict
+    assert row.model_agreement_count == 2 and row.feature_set_diversity == 1
+    assert row.agreeing_model_ids == ["catboost_v9_mae_x", "catboost_v9_q43_x"]
+    # Two models agree (no count bonus); v12_noveg_q43 passed, so the quantile models do not all bet UNDER.
+    assert row.consensus_bonus == 0.0 and not row.quantile_consensus_under
+
+
+def test_ties_go_to_the_family_id_and_the_gate_prefers_an_open_family(signal_rows):
+    predictions = _predictions(signal_rows, {"v9_q43": -6.0, "v12_noveg_q43": -6.0, "v9_mae": -5.5})
+    c = build_candidates(predictions, NO_HEALTH, FEATURE_SETS, QUANTILE, CONFIG)
+    assert c.iloc[0].source_model_family == "v12_noveg_q43"
+    assert c.iloc[0].consensus_bonus == pytest.approx(0.05 + 0.10)  # 3 agree UNDER, both quantile families too
+    day = predictions["game_date"].iloc[0]
+    health = pd.DataFrame({"game_date": [day, day], "model_family": ["v12_noveg_q43", "v9_q43"],
+                           "hr_7d": [45.0, 47.0], "n_7d": [60, 60], "status": ["blocked", "blocked"]})
+    gated = dataclasses.replace(CONFIG, model_health_gate=True)
+    assert build_candidates(predictions, health, FEATURE_SETS, QUANTILE, gated).iloc[0].source_model_family == "v9_mae"
+    ungated = build_candidates(predictions, health, FEATURE_SETS, QUANTILE, CONFIG).iloc[0]
+    assert ungated.source_model_family == "v12_noveg_q43" and ungated.model_health_status == "blocked"
+
+
+def test_units_are_paid_at_the_american_price_of_the_side_taken():
+    assert payout(pd.Series([150, -120, -110, 100])).round(4).tolist() == [1.5, 0.8333, 0.9091, 1.0]
+    results = pd.DataFrame({"result": ["WIN", "WIN", "LOSS", "PUSH", "VOID"], "units": [1.5, 0.8333, -1.0, 0.0, 0.0]})
+    assert summarize(results) == {"n_picks": 5, "wins": 2, "losses": 1, "pushes": 1, "voids": 1, "hit_rate": 0.6667,
+                                  "units": 1.333, "roi": round(1.3333 / 4, 4)}
+
+
+def test_a_pick_is_graded_with_its_source_model_s_row(real_player_logs):
+    day = pd.Timestamp("2025-11-15")
+    picks = pd.DataFrame([{  # Luka scored 41 on 2025-11-15; his over 40.5 at +105 won
+        "game_date": day, "person_id": 1629029, "player_lookup": "lukadoncic", "player_name": "Luka Doncic", "rank": 1,
+        "source_model_id": "catboost_v9_q43_a", "source_model_family": "v9_q43", "recommendation": "OVER", "edge": 5.5,
+        "line_value": 40.5, "line_book": "fanduel", "line_over_price": 105, "line_under_price": -125}])
+    accuracy = pd.DataFrame([
+        {"game_date": day, "person_id": 1629029, "model_family": "v9_q43", "model_id": "catboost_v9_q43_a", "line_value": 40.5,
+         "actual_points": 41, "is_voided": False, "is_push": False, "prediction_correct": True},
+        # The champion family's row of the same player-game says the opposite: it must not be used.
+        {"game_date": day, "person_id": 1629029, "model_family": "v9_mae", "model_id": "catboost_v9_mae_a", "line_value": 40.5,
+         "actual_points": 41, "is_voided": False, "is_push": False, "prediction_correct": False},
+    ])
+    graded = grade_picks(picks, accuracy, pd.Timestamp.now(tz="UTC"))
+    assert graded[["result", "price", "units", "actual_points"]].iloc[0].tolist() == ["WIN", 105, 1.05, 41]
+    stale = accuracy.assign(model_id="catboost_v9_q43_b")
+    with pytest.raises(ValueError, match="lukadoncic was made from catboost_v9_q43_a"):
+        grade_picks(picks, stale, pd.Timestamp.now(tz="UTC"))
