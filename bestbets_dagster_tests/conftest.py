@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -118,3 +120,15 @@ def signal_rows(built):
                         on=["game_date", "person_id"], how="left")
     frame["model_health_status"] = "healthy"
     return frame, logs, lines
+
+
+@pytest.fixture(scope="session")
+def replay(tmp_path_factory):
+    """The README's main command, from a fresh BESTBETS_HOME."""
+    home = tmp_path_factory.mktemp("replay") / "home"
+    result = subprocess.run(
+        [sys.executable, "-m", "bestbets_dagster.cli", "replay", "--start", "2025-10-21", "--end", "2025-12-06"],
+        cwd=settings.PROJECT_ROOT, env=subprocess_env(home), capture_output=True, text=True, timeout=1200,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    return home, result.stdout

@@ -1,8 +1,6 @@
 """Serving rules, grading on real box-score rows, and the walk-forward replay."""
 
 import json
-import subprocess
-import sys
 
 import pandas as pd
 import pytest
@@ -89,18 +87,6 @@ def test_edge_threshold_recommendation_and_confidence():
 
 
 # ------------------------------------------------------------------------------------ the replay
-
-
-@pytest.fixture(scope="module")
-def replay(tmp_path_factory):
-    """The README's main command, from a fresh BESTBETS_HOME."""
-    home = tmp_path_factory.mktemp("replay") / "home"
-    result = subprocess.run(
-        [sys.executable, "-m", "bestbets_dagster.cli", "replay", "--start", "2025-10-21", "--end", "2025-12-06"],
-        cwd=settings.PROJECT_ROOT, env=subprocess_env(home), capture_output=True, text=True, timeout=1200,
-    )
-    assert result.returncode == 0, result.stderr[-4000:]
-    return home, result.stdout
 
 
 @pytest.mark.slow

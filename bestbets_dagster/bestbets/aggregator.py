@@ -131,7 +131,9 @@ def select_picks(tags: Frame, snapshot: DecisionSnapshot, direction_health: dict
     passed, audit = apply_filters(tags, snapshot)
     picks = passed.copy()
     if picks.empty:
-        return picks.assign(rank=pd.Series(dtype="int64")), audit
+        empty = {"rank": "int64", "composite_score": "float64", "health_multiplier": "float64", "warning_tags": object,
+                 "pick_angles": object}
+        return picks.assign(**{c: pd.Series(dtype=t) for c, t in empty.items()}), audit
     picks["health_multiplier"] = [health_factor(t, snapshot.signal_multipliers) for t in picks["signal_tags"]]
     picks["composite_score"] = (_abs_edge(picks) * picks["health_multiplier"]).round(4)
     picks["warning_tags"] = [

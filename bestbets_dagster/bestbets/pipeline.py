@@ -30,17 +30,12 @@ from bestbets_dagster.bestbets.history import (
 from bestbets_dagster.bestbets.tags import tag_candidates
 from bestbets_dagster.models.families import Family
 from bestbets_dagster.signals.context import signal_context
-from bestbets_dagster.signals.health import (
-    REGIME_LOOKBACK_DAYS,
-    family_health,
-    signal_health,
-)
+from bestbets_dagster.signals.health import family_health, signal_health
 from bestbets_dagster.signals.registry import MODEL_DEPENDENT_TAGS, REGISTERED_TAGS
 
 # How far back the tags and picks of a date read: a year of games against the opponent, the season
 # for the other context, the blacklist and the record.
 HISTORY_LOOKBACK_DAYS = 400
-HEALTH_LOOKBACK_DAYS = 30 + REGIME_LOOKBACK_DAYS
 
 
 def build_pick_signal_tags(
@@ -55,8 +50,8 @@ def build_pick_signal_tags(
     evaluated_at: pd.Timestamp,
 ) -> pd.DataFrame:
     """pick_signal_tags rows of the dates. predictions: every family's rows of the dates; accuracy:
-    graded predictions before the dates (model health, miss streaks); player/team logs: the season
-    so far; lines: player_game_lines from 14 days before the first date through the last."""
+    graded predictions before the dates (model health, miss streaks); player/team logs and lines:
+    HISTORY_LOOKBACK_DAYS before the first date through the last (rows of D itself are not read for D)."""
     if predictions.empty:
         return pd.DataFrame()
     health = family_health(accuracy, dates)
@@ -185,7 +180,6 @@ def replay_picks(tags_of_day: pd.DataFrame, decision: dict) -> pd.DataFrame:
 
 
 __all__ = [
-    "HEALTH_LOOKBACK_DAYS",
     "HISTORY_LOOKBACK_DAYS",
     "DayDecision",
     "build_pick_signal_tags",

@@ -32,7 +32,6 @@ from bestbets_dagster.bestbets.export import (
     export_key,
 )
 from bestbets_dagster.bestbets.pipeline import (
-    HEALTH_LOOKBACK_DAYS,
     HISTORY_LOOKBACK_DAYS,
     build_pick_signal_tags,
     decide,
@@ -48,8 +47,6 @@ from bestbets_dagster.signals.registry import PROTOTYPE_TAGS, REGISTERED_TAGS
 
 _FROM_ALL_FAMILIES = MultiToSingleDimensionPartitionMapping(partition_dimension_name="game_date")
 DAY = dt.timedelta(days=1)
-# Enough lines before the first date for the 14-day line delta.
-LINE_LOOKBACK_DAYS = 15
 
 
 def _days(start: dt.date, end: dt.date) -> list[dt.date]:
@@ -79,13 +76,15 @@ def pick_signal_tags(context: AssetExecutionContext, warehouse: Warehouse) -> Ma
     families = [f for f in load_families(warehouse) if f.enabled]
     predictions = warehouse.read("predictions", start, end)
     predictions = predictions[predictions["model_family"].isin([f.model_family for f in families])]
-    accuracy = warehouse.read("prediction_accuracy", start - dt.timedelta(days=HEALTH_LOOKBACK_DAYS), end - DAY)
+    # The whole look-back for every input, so that a date computed alone or inside a range reads the
+    # same history (streaks and season figures must not depend on where a run starts).
     history_start = start - dt.timedelta(days=HISTORY_LOOKBACK_DAYS)
+    accuracy = warehouse.read("prediction_accuracy", history_start, end - DAY)
     tags = build_pick_signal_tags(
         _days(start, end), predictions, accuracy,
         warehouse.read("player_game_logs", history_start, end - DAY),
         warehouse.read("team_game_logs", history_start, end - DAY),
-        warehouse.read("player_game_lines", start - dt.timedelta(days=LINE_LOOKBACK_DAYS), end),
+        warehouse.read("player_game_lines", history_start, end),
         families, BestBetsConfig(), pd.Timestamp.now(tz="UTC"),
     )
     written = warehouse.replace_partitions("pick_signal_tags", tags, start, end)

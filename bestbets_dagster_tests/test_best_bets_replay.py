@@ -1,0 +1,185 @@
+"""The best bets of the README's replay (2025-10-21..12-06): volume, the report against a recount
+from the tables, the exports against their JSON schema, exact replays of stored days, re-runs."""
+
+import json
+import subprocess
+import sys
+
+import jsonschema
+import numpy as np
+import pandas as pd
+import pytest
+from dagster import DagsterInstance, materialize
+
+from bestbets_dagster import settings
+from bestbets_dagster.bestbets.export import load_schema
+from bestbets_dagster.bestbets.pipeline import replay_picks
+from bestbets_dagster.resources import DuckDBWarehouse, LocalArtifactStore
+from bestbets_dagster_tests.conftest import subprocess_env
+
+START, END = "2025-10-21", "2025-12-06"
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def home(replay):
+    return replay[0]
+
+
+@pytest.fixture(scope="module")
+def warehouse(home):
+    return DuckDBWarehouse(path=str(home / "warehouse.duckdb"))
+
+
+@pytest.fixture(scope="module")
+def report(home):
+    return json.loads((home / "reports" / f"replay_{START}_{END}.json").read_text())
+
+
+def test_picks_on_most_game_days_in_both_directions(report, warehouse, replay):
+    bets = report["best_bets"]
+    decisions = warehouse.read("best_bets_decisions", START, END)
+    game_days = int((decisions["n_candidates"] > 0).sum())
+    assert bets["game_days"] == game_days == 46  # every date of the window but Thanksgiving
+    assert bets["game_days_with_picks"] > game_days / 2
+    assert set(bets["by_direction"]) == {"OVER", "UNDER"}
+    assert bets["n_picks"] == report["rows"]["signal_best_bets_picks"] == report["rows"]["best_bets_accuracy"]
+    assert f"best bets: {bets['n_picks']} graded picks on {bets['game_days_with_picks']}/{game_days} game days" in replay[1]
+
+
+def _recount(picks: pd.DataFrame, box: pd.DataFrame) -> pd.DataFrame:
+    """Each pick settled from the box score alone, at its own line and price."""
+    played = box[~box["is_dnp"]][["game_date", "person_id", "points"]]
+    p = picks.merge(played, on=["game_date", "person_id"], how="left")
+    p["points"] = p["points"].astype(float)
+    p["line_value"] = p["line_value"].astype(float)
+    over = p["recommendation"] == "OVER"
+    won = np.where(over, p["points"] > p["line_value"], p["points"] < p["line_value"])
+    p["result"] = np.select([p["points"].isna(), p["points"] == p["line_value"], won], ["VOID", "PUSH", "WIN"], "LOSS")
+    price = np.where(over, p["line_over_price"], p["line_under_price"]).astype(float)
+    p["units"] = np.select([p["result"] == "WIN", p["result"] == "LOSS"], [np.where(price > 0, price / 100, 100 / np.abs(price)), -1.0], 0.0)
+    return p
+
+
+def _figures(rows: pd.DataFrame) -> dict:
+    wins, losses, pushes, voids = (int((rows["result"] == k).sum()) for k in ("WIN", "LOSS", "PUSH", "VOID"))
+    units = round(float(rows["units"].sum()), 3)
+    return {"n_picks": len(rows), "wins": wins, "losses": losses, "pushes": pushes, "voids": voids,
+            "hit_rate": round(wins / (wins + losses), 4), "units": units, "roi": round(rows["units"].sum() / (wins + losses + pushes), 4)}
+
+
+def test_report_figures_match_a_recount_from_the_tables(report, warehouse):
+    picks = warehouse.read("signal_best_bets_picks", START, END)
+    box = warehouse.read("player_game_logs", START, END)
+    recount = _recount(picks, box)
+    bets = report["best_bets"]
+    assert {k: bets[k] for k in _figures(recount)} == _figures(recount)
+    for direction, rows in recount.groupby("recommendation"):
+        assert bets["by_direction"][direction] == _figures(rows)
+    for family, rows in recount.groupby("source_model_family"):
+        assert bets["by_family"][family] == _figures(rows)
+    assert recount["line_over_price"].notna().all() and (recount["line_over_price"] != -110).any()
+
+
+def test_picks_are_graded_with_their_source_model_s_prediction(warehouse):
+    graded = warehouse.read("best_bets_accuracy", START, END)
+    accuracy = warehouse.read("prediction_accuracy", START, END)
+    joined = graded.merge(accuracy, left_on=["game_date", "person_id", "source_model_family"],
+                          right_on=["game_date", "person_id", "model_family"], how="left", validate="one_to_one")
+    assert (joined["model_id"] == joined["source_model_id"]).all()
+    assert (joined["line_value_x"] == joined["line_value_y"]).all()
+    decided = joined["prediction_correct_x"].notna()
+    assert (joined.loc[decided, "prediction_correct_x"] == joined.loc[decided, "prediction_correct_y"]).all()
+
+
+def test_every_export_validates_against_the_schema_and_matches_the_table(home, warehouse):
+    validator = jsonschema.Draft202012Validator(load_schema(), format_checker=jsonschema.FormatChecker())
+    picks = warehouse.read("signal_best_bets_picks", START, END)
+    exports = home / "artifacts" / "signal-best-bets"
+    dates = pd.date_range(START, END).strftime("%Y-%m-%d")
+    for day in dates:
+        document = json.loads((exports / f"{day}.json").read_text())
+        validator.validate(document)
+        of_day = picks[picks["game_date"] == pd.Timestamp(day)].sort_values("rank")
+        assert document["total_picks"] == len(of_day) == len(document["picks"])
+        assert [p["player_lookup"] for p in document["picks"]] == of_day["player_lookup"].tolist()
+        assert sum(document["filter_summary"]["rejected"].values()) + len(of_day) == document["filter_summary"]["total_candidates"]
+    latest = json.loads((exports / "latest.json").read_text())
+    validator.validate(latest)
+    assert latest["date"] == END
+    meta = json.loads((exports / "latest.json.meta.json").read_text())
+    assert meta["cache_control"] == "public, max-age=60"
+
+
+def test_a_stored_day_replays_exactly_from_its_tags_and_decision_snapshot(warehouse):
+    tags = warehouse.read("pick_signal_tags", START, END)
+    decisions = warehouse.read("best_bets_decisions", START, END)
+    picks = warehouse.read("signal_best_bets_picks", START, END)
+    assert len(decisions) == 47
+    for decision in decisions.to_dict("records"):
+        day = decision["game_date"]
+        again = replay_picks(tags[tags["game_date"] == day], decision)
+        stored = picks[picks["game_date"] == day].sort_values("rank")
+        assert again["player_lookup"].tolist() == stored["player_lookup"].tolist()
+        assert np.allclose(again["composite_score"].astype(float), stored["composite_score"].astype(float))
+
+
+def test_rerunning_a_date_replaces_its_picks_and_files(home, warehouse):
+    from bestbets_dagster.defs import best_bets_assets
+    from bestbets_dagster.defs.partition_range import range_tags
+
+    day = "2025-11-18"
+    before = {name: warehouse.read(name, day, day) for name in ("pick_signal_tags", "signal_best_bets_picks", "best_bets_filter_audit")}
+    export = home / "artifacts" / "signal-best-bets" / f"{day}.json"
+    first = json.loads(export.read_text())
+    latest_before = (home / "artifacts" / "signal-best-bets" / "latest.json").read_text()
+    result = materialize(
+        best_bets_assets[:2], instance=DagsterInstance.ephemeral(),
+        resources={"warehouse": warehouse, "artifacts": LocalArtifactStore(root=str(home / "artifacts"))},
+        tags=range_tags(day, day),
+    )
+    assert result.success
+    for name, rows in before.items():
+        after = warehouse.read(name, day, day)
+        assert len(after) == len(rows) > 0, name
+        key = ["person_id"]
+        pd.testing.assert_frame_equal(
+            after.drop(columns=[c for c in after.columns if c.endswith("_at")]).sort_values(key).reset_index(drop=True),
+            rows.drop(columns=[c for c in rows.columns if c.endswith("_at")]).sort_values(key).reset_index(drop=True))
+    second = json.loads(export.read_text())
+    assert second["generated_at"] > first["generated_at"]
+    assert second["picks"] == first["picks"] and second["record"] == first["record"]
+    assert (home / "artifacts" / "signal-best-bets" / "latest.json").read_text() == latest_before  # an older date
+
+
+def test_signal_backtest_reports_each_signal_on_graded_data(home, warehouse):
+    out = subprocess.run(
+        [sys.executable, "-m", "bestbets_dagster.cli", "signal-backtest", "--start", START, "--end", END, "--json"],
+        cwd=settings.PROJECT_ROOT, env=subprocess_env(home), capture_output=True, text=True, timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    results = {r["signal"]: r for r in json.loads(out.stdout)}
+    assert len(results) == 20 and not results["fg_cold_continuation"]["registered"]
+    # Recount one signal from the tables: candidates tagged bench_under, graded by their source model.
+    tags = warehouse.read("pick_signal_tags", START, END)
+    accuracy = warehouse.read("prediction_accuracy", START, END)
+    tagged = tags[[("bench_under" in list(t)) for t in tags["signal_tags"]]]
+    graded = tagged.merge(accuracy, left_on=["game_date", "person_id", "source_model_family"],
+                          right_on=["game_date", "person_id", "model_family"])
+    decided = graded["prediction_correct"].dropna().astype(bool)
+    bench = results["bench_under"]
+    assert bench["n"] == len(decided) > 20 and bench["wins"] == int(decided.sum())
+    assert bench["by_direction"]["OVER"]["n"] == 0  # an UNDER-only signal
+    assert [w["start"] for w in bench["windows"]] == ["2025-10-21", "2025-11-04", "2025-11-18", "2025-12-02"]
+    assert sum(w["n"] for w in bench["windows"]) == bench["n"]
+    assert bench["meets_promotion_rule"] == (bench["hit_rate"] >= 60 and not bench["last_window_collapsed"])
+    table = subprocess.run(
+        [sys.executable, "-m", "bestbets_dagster.cli", "signal-backtest", "--start", START, "--end", END, "--signal", "bench_under"],
+        cwd=settings.PROJECT_ROOT, env=subprocess_env(home), capture_output=True, text=True, timeout=300,
+    )
+    assert table.stdout.splitlines()[2].split()[:3] == ["bench_under", str(bench["n"]), f"{bench['hit_rate']:.1f}"]
+    unknown = subprocess.run(
+        [sys.executable, "-m", "bestbets_dagster.cli", "signal-backtest", "--start", START, "--end", END, "--signal", "nope"],
+        cwd=settings.PROJECT_ROOT, env=subprocess_env(home), capture_output=True, text=True, timeout=300,
+    )
+    assert unknown.returncode != 0 and "unknown signal 'nope'" in unknown.stderr
