@@ -191,6 +191,15 @@ def test_a_pick_is_graded_with_its_source_model_s_row(real_player_logs):
         grade_picks(picks, stale, pd.Timestamp.now(tz="UTC"))
 
 
+def test_settings_resource_builds_the_same_config_and_takes_overrides():
+    from bestbets_dagster.resources import BestBetsSettings
+
+    assert BestBetsSettings().config() == CONFIG and BestBetsSettings().config().version == CONFIG.version
+    custom = BestBetsSettings(max_picks_per_day=3, model_health_gate=True, confidence_floors={"v12_mae": 0.9, "v9_mae": 0.8}).config()
+    assert custom.max_picks_per_day == 3 and custom.model_health_gate and custom.confidence_floor("v9_mae") == 0.8
+    assert custom.version != CONFIG.version
+
+
 def test_best_bets_lineage_and_schedules(isolated_home):
     from dagster import AssetKey, build_schedule_context
 

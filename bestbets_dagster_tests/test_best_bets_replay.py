@@ -14,7 +14,7 @@ from dagster import DagsterInstance, materialize
 from bestbets_dagster import settings
 from bestbets_dagster.bestbets.export import load_schema
 from bestbets_dagster.bestbets.pipeline import replay_picks
-from bestbets_dagster.resources import DuckDBWarehouse, LocalArtifactStore
+from bestbets_dagster.resources import BestBetsSettings, DuckDBWarehouse, LocalArtifactStore
 from bestbets_dagster_tests.conftest import subprocess_env
 
 START, END = "2025-10-21", "2025-12-06"
@@ -135,7 +135,8 @@ def test_rerunning_a_date_replaces_its_picks_and_files(home, warehouse):
     latest_before = (home / "artifacts" / "signal-best-bets" / "latest.json").read_text()
     result = materialize(
         best_bets_assets[:2], instance=DagsterInstance.ephemeral(),
-        resources={"warehouse": warehouse, "artifacts": LocalArtifactStore(root=str(home / "artifacts"))},
+        resources={"warehouse": warehouse, "artifacts": LocalArtifactStore(root=str(home / "artifacts")),
+                   "best_bets": BestBetsSettings()},
         tags=range_tags(day, day),
     )
     assert result.success

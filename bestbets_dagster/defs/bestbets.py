@@ -22,7 +22,6 @@ from dagster import (
     schedule,
 )
 
-from bestbets_dagster.bestbets.config import BestBetsConfig
 from bestbets_dagster.bestbets.export import (
     DATED_CACHE_CONTROL,
     LATEST_CACHE_CONTROL,
@@ -42,7 +41,7 @@ from bestbets_dagster.bestbets.results import grade_picks, summarize, summarize_
 from bestbets_dagster.defs.partition_range import partition_dates
 from bestbets_dagster.models.families import load_families
 from bestbets_dagster.partitions import game_date_partitions
-from bestbets_dagster.resources import ArtifactStore, Warehouse
+from bestbets_dagster.resources import ArtifactStore, BestBetsSettings, Warehouse
 from bestbets_dagster.signals.registry import PROTOTYPE_TAGS, REGISTERED_TAGS
 
 _FROM_ALL_FAMILIES = MultiToSingleDimensionPartitionMapping(partition_dimension_name="game_date")
@@ -71,7 +70,7 @@ def _on(df: pd.DataFrame, day: dt.date) -> pd.DataFrame:
     kinds={"python", "duckdb"},
     description="One candidate per player-game from every enabled family, with every signal evaluated.",
 )
-def pick_signal_tags(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+def pick_signal_tags(context: AssetExecutionContext, warehouse: Warehouse, best_bets: BestBetsSettings) -> MaterializeResult:
     start, end = partition_dates(context)
     families = [f for f in load_families(warehouse) if f.enabled]
     predictions = warehouse.read("predictions", start, end)
@@ -85,7 +84,7 @@ def pick_signal_tags(context: AssetExecutionContext, warehouse: Warehouse) -> Ma
         warehouse.read("player_game_logs", history_start, end - DAY),
         warehouse.read("team_game_logs", history_start, end - DAY),
         warehouse.read("player_game_lines", history_start, end),
-        families, BestBetsConfig(), pd.Timestamp.now(tz="UTC"),
+        families, best_bets.config(), pd.Timestamp.now(tz="UTC"),
     )
     written = warehouse.replace_partitions("pick_signal_tags", tags, start, end)
     fired = tags["signal_tags"].explode().value_counts().to_dict() if written else {}
@@ -115,9 +114,10 @@ def pick_signal_tags(context: AssetExecutionContext, warehouse: Warehouse) -> Ma
     partitions_def=game_date_partitions,
     backfill_policy=BackfillPolicy.single_run(),
 )
-def signal_best_bets_picks(context: AssetExecutionContext, warehouse: Warehouse, artifacts: ArtifactStore):
+def signal_best_bets_picks(context: AssetExecutionContext, warehouse: Warehouse, artifacts: ArtifactStore,
+                           best_bets: BestBetsSettings):
     start, end = partition_dates(context)
-    config = BestBetsConfig()
+    config = best_bets.config()
     history_start = start - dt.timedelta(days=HISTORY_LOOKBACK_DAYS)
     tags = warehouse.read("pick_signal_tags", history_start, end)
     accuracy = warehouse.read("prediction_accuracy", history_start, end - DAY)

@@ -4,7 +4,7 @@
 from typing import Any
 
 from bestbets_dagster import settings
-from bestbets_dagster.resources import DuckDBWarehouse, LocalArtifactStore, NbaDataSource
+from bestbets_dagster.resources import BestBetsSettings, DuckDBWarehouse, LocalArtifactStore, NbaDataSource
 
 
 def local_resources() -> dict[str, Any]:
@@ -13,6 +13,7 @@ def local_resources() -> dict[str, Any]:
         "warehouse": DuckDBWarehouse(path=str(home / "warehouse.duckdb")),
         "artifacts": LocalArtifactStore(root=str(home / "artifacts")),
         "nba_data": NbaDataSource(data_dir=str(settings.data_dir())),
+        "best_bets": BestBetsSettings(),
     }
 
 

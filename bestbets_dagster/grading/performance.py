@@ -1,0 +1,144 @@
+"""model_performance_daily: rolling hit rates and the state machine per model, and the alerts.
+
+Rows are keyed by model_id, the key the predictions carry, so nothing goes unmatched (the original's
+registry ids did not match its graded system ids and the table got 0 rows for a week). A bet is an
+OVER/UNDER prediction at |edge| >= 3; a push or a void is not decided and is neither a win nor a loss
+(the original counted them as losses).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from bestbets_dagster.bestbets.results import payout
+
+EDGE = 3.0
+MIN_N_7D = 5
+BLOCKED_BELOW, ALERT_BELOW, WATCH_BELOW = 52.4, 55.0, 58.0
+SEVERITY = {"INSUFFICIENT_DATA": 0, "HEALTHY": 0, "WATCH": 1, "DEGRADING": 2, "BLOCKED": 3}
+CHALLENGER_MARGIN, CHALLENGER_MIN_N = 5.0, 30
+STALE_DAYS = 7
+
+
+def state_of(hr_7d: float, n_7d: int) -> str:
+    if n_7d < MIN_N_7D or pd.isna(hr_7d):
+        return "INSUFFICIENT_DATA"
+    if hr_7d < BLOCKED_BELOW:
+        return "BLOCKED"
+    if hr_7d < ALERT_BELOW:
+        return "DEGRADING"
+    if hr_7d < WATCH_BELOW:
+        return "WATCH"
+    return "HEALTHY"
+
+
+def _bets(accuracy: pd.DataFrame) -> pd.DataFrame:
+    a = accuracy.assign(game_date=pd.to_datetime(accuracy["game_date"]).astype("datetime64[ns]"))
+    a = a[a["recommendation"].isin(["OVER", "UNDER"]) & (pd.to_numeric(a["edge"]).abs() >= EDGE)].copy()
+    a["decided"] = a["prediction_correct"].notna()
+    a["win"] = a["prediction_correct"].astype("boolean").fillna(False).astype(bool) & a["decided"]
+    price = np.where(a["recommendation"] == "OVER", a["line_over_price"], a["line_under_price"]).astype(float)
+    a["units"] = np.where(a["win"], payout(pd.Series(price, index=a.index)), np.where(a["decided"], -1.0, 0.0))
+    return a
+
+
+def _rolling(decided: pd.DataFrame, day: pd.Timestamp) -> dict:
+    out = {}
+    for n, start in ((7, day - pd.Timedelta(days=7)), (14, day - pd.Timedelta(days=14))):
+        window = decided[(decided["game_date"] > start) & (decided["game_date"] <= day)]
+        out[f"rolling_n_{n}d"] = len(window)
+        out[f"rolling_hr_{n}d"] = 100.0 * window["win"].mean() if len(window) else np.nan
+    window = decided[(decided["game_date"] >= day - pd.Timedelta(days=30)) & (decided["game_date"] <= day)]
+    out["rolling_n_30d"] = len(window)
+    out["rolling_hr_30d"] = 100.0 * window["win"].mean() if len(window) else np.nan
+    return out
+
+
+def model_performance(accuracy: pd.DataFrame, registry: pd.DataFrame, dates, computed_at: pd.Timestamp) -> pd.DataFrame:
+    """One row per date in `dates` and model that predicted (and was graded) on it.
+
+    accuracy: graded predictions of every family from before each model's first date through the
+    last date (the counters and actions run over each model's whole life, so a date computed alone
+    or within a range is the same); registry: model_id, training_end_date."""
+    wanted = {pd.Timestamp(d) for d in dates}
+    bets = _bets(accuracy)
+    graded_days = accuracy.assign(game_date=pd.to_datetime(accuracy["game_date"]).astype("datetime64[ns]"))
+    graded_days = graded_days[["game_date", "model_id", "model_family", "model_status"]].drop_duplicates(["game_date", "model_id"])
+    trained = dict(zip(registry["model_id"], pd.to_datetime(registry["training_end_date"])))
+    rows = []
+    for model_id, days in graded_days.sort_values("game_date").groupby("model_id"):
+        mine = bets[bets["model_id"] == model_id]
+        decided = mine[mine["decided"]]
+        previous_state, below_watch, below_alert = None, 0, 0
+        for day in days.itertuples(index=False):
+            if day.game_date > max(wanted, default=day.game_date):
+                break
+            figures = _rolling(decided, day.game_date)
+            state = state_of(figures["rolling_hr_7d"], figures["rolling_n_7d"])
+            hr7 = figures["rolling_hr_7d"]
+            judged = state != "INSUFFICIENT_DATA"
+            below_watch = below_watch + 1 if judged and hr7 < WATCH_BELOW else 0
+            below_alert = below_alert + 1 if judged and hr7 < ALERT_BELOW else 0
+            action, reason = "NO_CHANGE", None
+            before = previous_state or "INSUFFICIENT_DATA"
+            if state in ("WATCH", "DEGRADING", "BLOCKED") and SEVERITY[state] > SEVERITY[before]:
+                action, reason = "DEGRADED", f"{before} -> {state}: 7-day HR {hr7:.1f}% on {figures['rolling_n_7d']} bets"
+            elif state == "HEALTHY" and before in ("WATCH", "DEGRADING", "BLOCKED"):
+                action, reason = "RECOVERED", f"{before} -> HEALTHY: 7-day HR {hr7:.1f}% on {figures['rolling_n_7d']} bets"
+            previous_state = state
+            if day.game_date not in wanted:
+                continue
+            today = mine[mine["game_date"] == day.game_date]
+            decided_today = today[today["decided"]]
+            wins = int(decided_today["win"].sum())
+            units = float(today["units"].sum())
+            end = trained.get(model_id)
+            rows.append({
+                "game_date": day.game_date, "model_id": model_id, "model_family": day.model_family,
+                "model_status": day.model_status, **figures,
+                "daily_picks": len(decided_today), "daily_wins": wins, "daily_losses": len(decided_today) - wins,
+                "daily_hr": 100.0 * wins / len(decided_today) if len(decided_today) else np.nan,
+                "daily_units": units if len(today) else np.nan,
+                "daily_roi": 100.0 * units / len(decided_today) if len(decided_today) else np.nan,
+                "state": state, "consecutive_days_below_watch": below_watch, "consecutive_days_below_alert": below_alert,
+                "action": action, "action_reason": reason,
+                "days_since_training": (day.game_date - end).days if end is not None and not pd.isna(end) else None,
+                "computed_at": computed_at,
+            })
+    if not rows:
+        return pd.DataFrame()
+    return pd.DataFrame(rows).sort_values(["game_date", "model_id"]).reset_index(drop=True)
+
+
+def alerts(performance: pd.DataFrame, signal_health: pd.DataFrame, staleness: pd.DataFrame, champion_family: str,
+           created_at: pd.Timestamp) -> pd.DataFrame:
+    """The operator's alerts of each date: a model entering BLOCKED (ERROR) or DEGRADING (WARN), a
+    signal turning COLD, a challenger 5+ points above the champion family's model on N >= 30 in 7
+    days, and families whose newest model was trained 7+ days before (staleness: game_date,
+    model_family, age_days)."""
+    rows = []
+    for r in performance.itertuples(index=False):
+        if r.action == "DEGRADED" and r.state in ("BLOCKED", "DEGRADING"):
+            rows.append((r.game_date, "model_state", r.model_id, "ERROR" if r.state == "BLOCKED" else "WARN", r.action_reason))
+    for r in signal_health.itertuples(index=False):
+        if r.regime == "COLD" and r.days_in_current_regime == 1:
+            rows.append((r.game_date, "signal_cold", r.signal_tag, "WARN",
+                         f"{r.signal_tag} turned COLD: 7-day HR {r.hr_7d:.1f}% vs season {r.hr_season:.1f}% ({r.picks_7d} picks)"))
+    for day, models in performance.groupby("game_date"):
+        champion = models[models["model_family"] == champion_family]
+        if champion.empty or pd.isna(champion["rolling_hr_7d"].iloc[0]):
+            continue
+        base = champion.iloc[0]
+        better = models[(models["model_family"] != champion_family) & (models["rolling_n_7d"] >= CHALLENGER_MIN_N)
+                        & (models["rolling_hr_7d"] >= base["rolling_hr_7d"] + CHALLENGER_MARGIN)]
+        for c in better.itertuples(index=False):
+            rows.append((day, "challenger", c.model_id, "WARN",
+                         f"{c.model_id} {c.rolling_hr_7d:.1f}% on {c.rolling_n_7d} bets beats {base['model_id']} "
+                         f"{base['rolling_hr_7d']:.1f}% over 7 days"))
+    for s in staleness.itertuples(index=False):
+        if s.age_days >= STALE_DAYS:
+            rows.append((s.game_date, "stale_family", s.model_family, "ERROR" if s.age_days >= 15 else "WARN",
+                         f"{s.model_family}: newest model trained {s.age_days} days before"))
+    frame = pd.DataFrame(rows, columns=["game_date", "alert_type", "subject", "severity", "message"])
+    return frame.assign(created_at=created_at)
