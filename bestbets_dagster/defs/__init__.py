@@ -27,6 +27,13 @@ from bestbets_dagster.defs.ingestion import (
     prop_lines,
     team_game_logs,
 )
+from bestbets_dagster.defs.monitoring import (
+    alerts_to_slack,
+    model_performance_daily,
+    monitoring_alerts,
+    monitoring_job,
+    signal_health_daily,
+)
 from bestbets_dagster.defs.models import (
     family_models,
     model_family_partitions_sensor,
@@ -68,8 +75,11 @@ prediction_assets = [predictions, prediction_accuracy]
 
 best_bets_assets = [pick_signal_tags, signal_best_bets_picks, best_bets_accuracy]
 
-all_assets = [*ingest_assets, *feature_assets, *model_assets, *prediction_assets, *best_bets_assets]
+monitoring_assets = [signal_health_daily, model_performance_daily, monitoring_alerts]
+
+all_assets = [*ingest_assets, *feature_assets, *model_assets, *prediction_assets, *best_bets_assets, *monitoring_assets]
 all_asset_checks: list = []
-all_jobs = [ingest_job, build_job, retrain_job, predictions_job, grading_job, best_bets_job, best_bets_grading_job]
+all_jobs = [ingest_job, build_job, retrain_job, predictions_job, grading_job, best_bets_job, best_bets_grading_job,
+            monitoring_job]
 all_schedules = [slate_build_schedule, slate_predictions_schedule, slate_best_bets_schedule, best_bets_grading_schedule]
-all_sensors = [model_family_partitions_sensor, retrain_reminder_sensor, grade_when_box_scores_land]
+all_sensors = [model_family_partitions_sensor, retrain_reminder_sensor, grade_when_box_scores_land, alerts_to_slack]

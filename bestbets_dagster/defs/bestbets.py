@@ -6,6 +6,8 @@ import json
 
 import pandas as pd
 from dagster import (
+    AssetCheckResult,
+    AssetCheckSpec,
     AssetDep,
     AssetExecutionContext,
     AssetSpec,
@@ -38,6 +40,7 @@ from bestbets_dagster.bestbets.pipeline import (
     graded_candidates,
 )
 from bestbets_dagster.bestbets.results import grade_picks, summarize, summarize_by
+from bestbets_dagster.defs.checks import lined_days, table_check_results, table_check_specs
 from bestbets_dagster.defs.partition_range import partition_dates
 from bestbets_dagster.models.families import load_families
 from bestbets_dagster.partitions import game_date_partitions
@@ -57,6 +60,9 @@ def _on(df: pd.DataFrame, day: dt.date) -> pd.DataFrame:
 
 
 @asset(
+    check_specs=[*table_check_specs("pick_signal_tags", blocking=True),
+                 AssetCheckSpec("predictions_from_every_enabled_family", asset="pick_signal_tags", blocking=True,
+                                description="every enabled family predicted on every lined day of the run")],
     deps=[
         AssetDep("predictions", partition_mapping=_FROM_ALL_FAMILIES),
         AssetDep("prediction_accuracy", partition_mapping=_FROM_ALL_FAMILIES),
@@ -87,6 +93,7 @@ def pick_signal_tags(context: AssetExecutionContext, warehouse: Warehouse, best_
         families, best_bets.config(), pd.Timestamp.now(tz="UTC"),
     )
     written = warehouse.replace_partitions("pick_signal_tags", tags, start, end)
+    lined = lined_days(warehouse, start, end)
     fired = tags["signal_tags"].explode().value_counts().to_dict() if written else {}
     prototypes = tags["prototype_signal_tags"].explode().value_counts().to_dict() if written else {}
     return MaterializeResult(
@@ -97,8 +104,19 @@ def pick_signal_tags(context: AssetExecutionContext, warehouse: Warehouse, best_
             "prototypes_fired": MetadataValue.json({t: int(prototypes.get(t, 0)) for t in PROTOTYPE_TAGS}),
             "by_source_family": MetadataValue.json(
                 tags["source_model_family"].value_counts().to_dict() if written else {}),
-        }
+        },
+        check_results=[
+            *table_check_results(warehouse, "pick_signal_tags", start, end, expected_days=lined),
+            _every_family_check(predictions, [f.model_family for f in families], lined),
+        ],
     )
+
+
+def _every_family_check(predictions: pd.DataFrame, families: list, lined: list) -> AssetCheckResult:
+    have = set(zip(pd.to_datetime(predictions["game_date"]).dt.date, predictions["model_family"]))
+    missing = [f"{day} {family}" for day in lined for family in families if (day, family) not in have]
+    return AssetCheckResult(check_name="predictions_from_every_enabled_family", asset_key="pick_signal_tags",
+                            passed=not missing, metadata={"missing": ", ".join(missing[:20]), "n_missing": len(missing)})
 
 
 @multi_asset(
@@ -111,6 +129,8 @@ def pick_signal_tags(context: AssetExecutionContext, warehouse: Warehouse, best_
         AssetSpec("best_bets_decisions", deps=["pick_signal_tags"], group_name="best_bets", kinds={"python", "duckdb"},
                   description="The decision snapshot per date: config, signal regimes, model health, blacklist."),
     ],
+    check_specs=[spec for name in ("signal_best_bets_picks", "best_bets_filter_audit", "best_bets_decisions")
+                 for spec in table_check_specs(name, blocking=False, game_days=False)],
     partitions_def=game_date_partitions,
     backfill_policy=BackfillPolicy.single_run(),
 )
@@ -158,6 +178,7 @@ def signal_best_bets_picks(context: AssetExecutionContext, warehouse: Warehouse,
             "exports": MetadataValue.json([artifacts.uri(export_key(dt.date.fromisoformat(d))) for d in sorted(exported)][-5:]),
             "config_version": config.version,
         },
+        check_results=table_check_results(warehouse, "signal_best_bets_picks", start, end),
     )
     yield MaterializeResult(asset_key="best_bets_filter_audit", metadata={
         "dagster/row_count": len(audit), "rejected_per_filter": MetadataValue.json({k: int(v) for k, v in rejected.items()})})
@@ -175,6 +196,7 @@ def _write_latest(artifacts: ArtifactStore, exported: dict) -> None:
 
 
 @asset(
+    check_specs=table_check_specs("best_bets_accuracy", blocking=False, game_days=False),
     deps=["signal_best_bets_picks", AssetDep("prediction_accuracy", partition_mapping=_FROM_ALL_FAMILIES)],
     partitions_def=game_date_partitions,
     backfill_policy=BackfillPolicy.single_run(),
@@ -194,7 +216,8 @@ def best_bets_accuracy(context: AssetExecutionContext, warehouse: Warehouse) -> 
             "ungraded_picks": int(len(picks) - written),
             "summary": MetadataValue.json(summarize(results)),
             "by_direction": MetadataValue.json(summarize_by(results, "recommendation")),
-        }
+        },
+        check_results=table_check_results(warehouse, "best_bets_accuracy", start, end),
     )
 
 

@@ -4,6 +4,7 @@ import datetime as dt
 
 from dagster import AssetExecutionContext, BackfillPolicy, Config, MaterializeResult, MetadataValue, asset
 
+from bestbets_dagster.defs.checks import game_days, table_check_results, table_check_specs
 from bestbets_dagster.defs.partition_range import partition_dates
 from bestbets_dagster.features.build import FeatureSettings, build_features
 from bestbets_dagster.features.contract import V12_FEATURES
@@ -22,6 +23,7 @@ class PlayerFeaturesConfig(Config):
 
 
 @asset(
+    check_specs=table_check_specs("player_features", blocking=True),
     deps=["player_game_logs", "team_game_logs", "player_game_lines"],
     partitions_def=game_date_partitions,
     backfill_policy=BackfillPolicy.single_run(),
@@ -54,5 +56,6 @@ def player_features(context: AssetExecutionContext, config: PlayerFeaturesConfig
             if nan_share is not None
             else MetadataValue.md("no rows"),
             "injury_proxy": config.injury_proxy,
-        }
+        },
+        check_results=table_check_results(warehouse, "player_features", start, end, expected_days=game_days(warehouse, start, end)),
     )

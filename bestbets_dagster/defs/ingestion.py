@@ -11,6 +11,7 @@ from dagster import (
     asset,
 )
 
+from bestbets_dagster.defs.checks import table_check_results, table_check_specs
 from bestbets_dagster.defs.partition_range import partition_dates
 from bestbets_dagster.ingest.box_scores import load_player_game_logs, load_team_game_logs
 from bestbets_dagster.ingest.lines import build_player_game_lines, build_prop_lines, match_summary, plain_join_rate
@@ -37,10 +38,11 @@ def _ingest_box_scores(context: AssetExecutionContext, warehouse: Warehouse, tab
                 "date_range": f"{start}..{end}"}
     if "is_dnp" in df.columns:
         metadata["dnp_rows"] = int(df["is_dnp"].sum()) if written else 0
-    return MaterializeResult(metadata=metadata)
+    return MaterializeResult(metadata=metadata, check_results=table_check_results(warehouse, table, start, end))
 
 
 @asset(
+    check_specs=table_check_specs("player_game_logs", blocking=True, game_days=False),
     partitions_def=game_date_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     group_name=GROUP,
@@ -52,6 +54,7 @@ def player_game_logs(context: AssetExecutionContext, warehouse: Warehouse, nba_d
 
 
 @asset(
+    check_specs=table_check_specs("team_game_logs", blocking=True, game_days=False),
     partitions_def=game_date_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     group_name=GROUP,
@@ -85,6 +88,7 @@ def _match_metadata(per_game, lines, rosters) -> dict:
 
 
 @asset(
+    check_specs=table_check_specs("prop_lines", blocking=True, game_days=False),
     deps=["player_game_logs"],
     partitions_def=game_date_partitions,
     backfill_policy=BackfillPolicy.single_run(),
@@ -111,11 +115,13 @@ def prop_lines(context: AssetExecutionContext, warehouse: Warehouse, nba_data: N
             "books": MetadataValue.json(sorted(lines["bookmaker"].unique().tolist())),
             "post_tipoff_rows": int((lines["snapshot_time"] >= lines["commence_time"]).sum()),
             **metadata,
-        }
+        },
+        check_results=table_check_results(warehouse, "prop_lines", start, end),
     )
 
 
 @asset(
+    check_specs=table_check_specs("player_game_lines", blocking=True, game_days=False),
     deps=["prop_lines", "player_game_logs"],
     partitions_def=game_date_partitions,
     backfill_policy=BackfillPolicy.single_run(),
@@ -129,4 +135,5 @@ def player_game_lines(context: AssetExecutionContext, warehouse: Warehouse) -> M
     rosters = _rosters(warehouse, start, end)
     per_game = build_player_game_lines(lines, rosters)
     written = warehouse.replace_partitions("player_game_lines", per_game, start, end)
-    return MaterializeResult(metadata={"dagster/row_count": written, **_match_metadata(per_game, lines, rosters)})
+    return MaterializeResult(metadata={"dagster/row_count": written, **_match_metadata(per_game, lines, rosters)},
+                             check_results=table_check_results(warehouse, "player_game_lines", start, end))

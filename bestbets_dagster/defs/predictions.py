@@ -5,6 +5,8 @@ import hashlib
 
 import pandas as pd
 from dagster import (
+    AssetCheckResult,
+    AssetCheckSpec,
     AssetDep,
     AssetExecutionContext,
     BackfillPolicy,
@@ -28,6 +30,7 @@ from dagster import (
     sensor,
 )
 
+from bestbets_dagster.defs.checks import lined_days, table_check_results, table_check_specs
 from bestbets_dagster.defs.partition_range import range_tags
 from bestbets_dagster.grading.grading import grade
 from bestbets_dagster.models.families import enabled_family_ids, load_families
@@ -51,6 +54,9 @@ def _keys(context: AssetExecutionContext) -> "dict[str, list[dt.date]]":
 
 
 @asset(
+    check_specs=[*table_check_specs("predictions", blocking=True),
+                 AssetCheckSpec("edge_consistent", asset="predictions", blocking=True,
+                                description="edge = predicted - line, within the schema's range")],
     deps=[
         AssetDep("player_features", partition_mapping=_BY_DATE),
         AssetDep("player_game_lines", partition_mapping=_BY_DATE),
@@ -98,12 +104,26 @@ def predictions(context: AssetExecutionContext, warehouse: Warehouse, artifacts:
         }
         if not written:
             context.log.warning(f"{family_name}: no predictions for {dates[0]}..{dates[-1]} (no model or no lines)")
+    first = min(d[0] for d in _keys(context).values())
+    last = max(d[-1] for d in _keys(context).values())
     return MaterializeResult(
-        metadata={"dagster/row_count": sum(s["rows"] for s in summary.values()), "by_family": summary}
+        metadata={"dagster/row_count": sum(s["rows"] for s in summary.values()), "by_family": summary},
+        check_results=[*table_check_results(warehouse, "predictions", first, last,
+                                            expected_days=lined_days(warehouse, first, last)),
+                       _edge_check(warehouse.read("predictions", first, last))],
     )
 
 
+def _edge_check(rows: pd.DataFrame) -> AssetCheckResult:
+    edge = rows["edge"].astype(float)
+    gap = (rows["predicted_points"].astype(float) - rows["line_value"].astype(float) - edge).abs()
+    bad = rows[(edge.abs() > 60) | (gap > 0.051)]
+    return AssetCheckResult(check_name="edge_consistent", asset_key="predictions", passed=bad.empty,
+                            metadata={"rows": len(rows), "bad_rows": len(bad), "max_abs_edge": float(edge.abs().max()) if len(rows) else 0.0})
+
+
 @asset(
+    check_specs=table_check_specs("prediction_accuracy", blocking=False),
     deps=["predictions", AssetDep("player_game_logs", partition_mapping=_BY_DATE)],
     partitions_def=game_date_x_family_partitions,
     backfill_policy=BackfillPolicy.single_run(),
@@ -126,8 +146,13 @@ def prediction_accuracy(context: AssetExecutionContext, warehouse: Warehouse) ->
             "hit_rate": round(float(decided.mean()), 4) if len(decided) else None,
             "decided_bets": int(len(decided)),
         }
+    first = min(d[0] for d in _keys(context).values())
+    last = max(d[-1] for d in _keys(context).values())
+    boxed = set(pd.to_datetime(warehouse.read("player_game_logs", first, last, columns=["game_date"])["game_date"]).dt.date)
     return MaterializeResult(
-        metadata={"dagster/row_count": sum(s["graded"] for s in summary.values()), "by_family": summary}
+        metadata={"dagster/row_count": sum(s["graded"] for s in summary.values()), "by_family": summary},
+        check_results=table_check_results(warehouse, "prediction_accuracy", first, last,
+                                          expected_days=sorted(boxed & set(lined_days(warehouse, first, last)))),
     )
 
 

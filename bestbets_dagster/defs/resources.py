@@ -1,10 +1,11 @@
 """Resources per environment: local (DuckDB + local disk) or gcp (BigQuery + GCS)."""
 
 
+import os
 from typing import Any
 
 from bestbets_dagster import settings
-from bestbets_dagster.resources import BestBetsSettings, DuckDBWarehouse, LocalArtifactStore, NbaDataSource
+from bestbets_dagster.resources import AlertNotifier, BestBetsSettings, DuckDBWarehouse, LocalArtifactStore, NbaDataSource
 
 
 def local_resources() -> dict[str, Any]:
@@ -14,6 +15,9 @@ def local_resources() -> dict[str, Any]:
         "artifacts": LocalArtifactStore(root=str(home / "artifacts")),
         "nba_data": NbaDataSource(data_dir=str(settings.data_dir())),
         "best_bets": BestBetsSettings(),
+        # Alerts go to Slack when SLACK_BOT_TOKEN is set, to the sensor log otherwise.
+        "notifier": AlertNotifier(slack_token=os.environ.get("SLACK_BOT_TOKEN") or None,
+                                  channel=os.environ.get("BESTBETS_SLACK_CHANNEL", "#bestbets-alerts")),
     }
 
 

@@ -1,0 +1,177 @@
+"""Monitoring: signal health, model performance and the operator's alerts, as daily assets with
+checks, and a sensor that sends new alerts to Slack (or to the run log without a token)."""
+
+import datetime as dt
+
+import pandas as pd
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetDep,
+    AssetExecutionContext,
+    BackfillPolicy,
+    DefaultSensorStatus,
+    MaterializeResult,
+    MetadataValue,
+    MultiToSingleDimensionPartitionMapping,
+    SensorEvaluationContext,
+    SkipReason,
+    asset,
+    define_asset_job,
+    sensor,
+)
+
+from bestbets_dagster.bestbets.history import graded_candidates
+from bestbets_dagster.bestbets.pipeline import HISTORY_LOOKBACK_DAYS
+from bestbets_dagster.defs.checks import table_check_results, table_check_specs
+from bestbets_dagster.defs.partition_range import partition_dates
+from bestbets_dagster.grading.performance import alerts, model_performance
+from bestbets_dagster.partitions import game_date_partitions
+from bestbets_dagster.resources import AlertNotifier, BestBetsSettings, Warehouse
+from bestbets_dagster.signals.health import signal_health
+from bestbets_dagster.signals.registry import PROTOTYPE_TAGS, REGISTERED_TAGS
+from bestbets_dagster.timeutil import today_eastern
+
+_FROM_ALL_FAMILIES = MultiToSingleDimensionPartitionMapping(partition_dimension_name="game_date")
+DAY = dt.timedelta(days=1)
+GROUP = "monitoring"
+RECENT_DAYS = 3
+
+
+def _graded_days(graded: pd.DataFrame, start: dt.date, end: dt.date) -> list[dt.date]:
+    days = pd.to_datetime(graded.loc[graded["prediction_correct"].notna(), "game_date"]).dt.date
+    return sorted(d for d in set(days) if start <= d <= end)
+
+
+@asset(
+    check_specs=[*table_check_specs("signal_health_daily", blocking=False),
+                 AssetCheckSpec("no_signal_turned_cold", asset="signal_health_daily",
+                                description="WARN when a signal enters the COLD regime")],
+    deps=["pick_signal_tags", AssetDep("prediction_accuracy", partition_mapping=_FROM_ALL_FAMILIES)],
+    partitions_def=game_date_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    group_name=GROUP,
+    kinds={"python", "duckdb"},
+    description="Per signal and game day: rolling hit rates, regime HOT / NORMAL / COLD, status, multiplier.",
+)
+def signal_health_daily(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+    start, end = partition_dates(context)
+    history_start = start - dt.timedelta(days=HISTORY_LOOKBACK_DAYS)
+    tags = warehouse.read("pick_signal_tags", history_start, end)
+    graded = graded_candidates(tags, warehouse.read("prediction_accuracy", history_start, end))
+    # Prototypes are tracked too (is_registered false): their health is what a promotion needs.
+    graded = graded.assign(signal_tags=[list(a) + list(b) for a, b in zip(graded["signal_tags"], graded["prototype_signal_tags"])])
+    days = _graded_days(graded, start, end)
+    health = signal_health(graded, days, (*REGISTERED_TAGS, *PROTOTYPE_TAGS)) if days else pd.DataFrame()
+    if len(health):
+        health["is_registered"] = health["signal_tag"].isin(REGISTERED_TAGS)
+        health["computed_at"] = pd.Timestamp.now(tz="UTC")
+    written = warehouse.replace_partitions("signal_health_daily", health, start, end)
+    turned_cold = health[(health["regime"] == "COLD") & (health["days_in_current_regime"] == 1)] if written else health
+    return MaterializeResult(
+        metadata={"dagster/row_count": written, "game_days": len(days),
+                  "regimes": MetadataValue.json(health["regime"].value_counts().to_dict() if written else {})},
+        check_results=[
+            *table_check_results(warehouse, "signal_health_daily", start, end, expected_days=days),
+            AssetCheckResult(check_name="no_signal_turned_cold", asset_key="signal_health_daily", passed=turned_cold.empty,
+                             severity=AssetCheckSeverity.WARN,
+                             metadata={"turned_cold": ", ".join(f"{r.game_date:%Y-%m-%d} {r.signal_tag}"
+                                                                for r in turned_cold.itertuples(index=False))[:2000]}),
+        ],
+    )
+
+
+@asset(
+    check_specs=[*table_check_specs("model_performance_daily", blocking=False),
+                 AssetCheckSpec("no_model_blocked_or_degrading", asset="model_performance_daily",
+                                description="ERROR when a model enters BLOCKED, WARN when it enters DEGRADING")],
+    deps=[AssetDep("prediction_accuracy", partition_mapping=_FROM_ALL_FAMILIES), "family_models"],
+    partitions_def=game_date_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    group_name=GROUP,
+    kinds={"python", "duckdb"},
+    description="Per model and game day: edge-3+ rolling hit rates (pushes and voids excluded) and the state machine.",
+)
+def model_performance_daily(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+    start, end = partition_dates(context)
+    accuracy = warehouse.read("prediction_accuracy", start - dt.timedelta(days=HISTORY_LOOKBACK_DAYS), end)
+    performance = model_performance(accuracy, warehouse.read("model_registry"), pd.date_range(start, end).date,
+                                    pd.Timestamp.now(tz="UTC"))
+    written = warehouse.replace_partitions("model_performance_daily", performance, start, end)
+    entered = performance[(performance["action"] == "DEGRADED") & performance["state"].isin(["BLOCKED", "DEGRADING"])] \
+        if written else performance
+    days = sorted(set(pd.to_datetime(performance["game_date"]).dt.date)) if written else []
+    return MaterializeResult(
+        metadata={"dagster/row_count": written, "models": int(performance["model_id"].nunique()) if written else 0,
+                  "states": MetadataValue.json(performance["state"].value_counts().to_dict() if written else {})},
+        check_results=[
+            *table_check_results(warehouse, "model_performance_daily", start, end, expected_days=days),
+            AssetCheckResult(
+                check_name="no_model_blocked_or_degrading", asset_key="model_performance_daily", passed=entered.empty,
+                severity=AssetCheckSeverity.ERROR if (entered.get("state", pd.Series(dtype=str)) == "BLOCKED").any()
+                else AssetCheckSeverity.WARN,
+                metadata={"entered": "; ".join(f"{r.game_date:%Y-%m-%d} {r.action_reason} ({r.model_id})"
+                                               for r in entered.itertuples(index=False))[:2000]}),
+        ],
+    )
+
+
+@asset(
+    check_specs=table_check_specs("monitoring_alerts", blocking=False, game_days=False),
+    deps=["signal_health_daily", "model_performance_daily"],
+    partitions_def=game_date_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    group_name=GROUP,
+    kinds={"python", "duckdb"},
+    description="The operator's alerts: model state changes, signals turning COLD, challengers, stale families.",
+)
+def monitoring_alerts(context: AssetExecutionContext, warehouse: Warehouse, best_bets: BestBetsSettings) -> MaterializeResult:
+    start, end = partition_dates(context)
+    performance = warehouse.read("model_performance_daily", start, end)
+    registry = warehouse.read("model_registry", columns=["model_id", "training_cutoff"])
+    serving = performance.merge(registry, on="model_id", how="left")
+    staleness = pd.DataFrame({
+        "game_date": serving["game_date"], "model_family": serving["model_family"],
+        "age_days": (pd.to_datetime(serving["game_date"]) - pd.to_datetime(serving["training_cutoff"])).dt.days,
+    }).sort_values("age_days").drop_duplicates(["game_date", "model_family"])  # the family's freshest model
+    found = alerts(performance, warehouse.read("signal_health_daily", start, end), staleness,
+                   best_bets.config().champion_family, pd.Timestamp.now(tz="UTC"))
+    # An alert raised before keeps its created_at, so a re-run does not send it again.
+    earlier = warehouse.read("monitoring_alerts", start, end)
+    if len(found) and len(earlier):
+        key = ["game_date", "alert_type", "subject", "message"]
+        kept = found.drop(columns="created_at").merge(earlier[[*key, "created_at"]].assign(
+            game_date=pd.to_datetime(earlier["game_date"]).astype("datetime64[ns]")), on=key, how="left")
+        found = kept.assign(created_at=kept["created_at"].fillna(pd.Timestamp.now(tz="UTC")))
+    written = warehouse.replace_partitions("monitoring_alerts", found, start, end)
+    return MaterializeResult(
+        metadata={"dagster/row_count": written,
+                  "by_type": MetadataValue.json(found["alert_type"].value_counts().to_dict() if written else {})},
+        check_results=table_check_results(warehouse, "monitoring_alerts", start, end),
+    )
+
+
+monitoring_job = define_asset_job(
+    "monitoring_job", selection=["signal_health_daily", "model_performance_daily", "monitoring_alerts"],
+    partitions_def=game_date_partitions,
+    description="Signal health, model performance and alerts for a game-date range (the monitoring backfill).",
+)
+
+
+@sensor(minimum_interval_seconds=300, default_status=DefaultSensorStatus.RUNNING)
+def alerts_to_slack(context: SensorEvaluationContext, warehouse: Warehouse, notifier: AlertNotifier):
+    """Sends alerts created since the last evaluation to Slack when a token is configured, and to the
+    sensor's log otherwise. The cursor is the newest created_at sent."""
+    since = pd.Timestamp(context.cursor) if context.cursor else pd.Timestamp("1970-01-01", tz="UTC")
+    new = warehouse.query(
+        "SELECT * FROM {monitoring_alerts} WHERE created_at > @since ORDER BY created_at, game_date, alert_type, subject",
+        {"since": since.to_pydatetime()},
+    )
+    if new.empty:
+        return SkipReason("no new alerts")
+    context.update_cursor(pd.Timestamp(new["created_at"].max()).isoformat())
+    # A backfill of old dates must not flood the channel: only alerts about the last few days are sent.
+    recent = new[pd.to_datetime(new["game_date"]).dt.date >= today_eastern() - dt.timedelta(days=RECENT_DAYS)]
+    sent = notifier.send(recent, context.log) if len(recent) else 0
+    return SkipReason(f"{sent} alert(s) sent via {notifier.channel_name()}; {len(new) - len(recent)} older ones only stored")
