@@ -291,7 +291,7 @@ def run_replay(start: dt.date, end: dt.date, families_wanted: list[str] | None, 
     def run(job_name: str, tags: dict) -> None:
         defs.resolve_job_def(job_name).execute_in_process(instance=instance, tags=tags, run_config=quiet, raise_on_error=True)
 
-    print(f"[1/5] ingest and features {first}..{end}", flush=True)
+    print(f"[1/6] ingest and features {first}..{end}", flush=True)
     run("build_job", range_tags(first, end))
     warehouse = _warehouse()
     enabled = sorted(f.model_family for f in load_families(warehouse) if f.enabled)
@@ -301,23 +301,25 @@ def run_replay(start: dt.date, end: dt.date, families_wanted: list[str] | None, 
         raise SystemExit(f"not enabled families: {unknown}; enabled: {enabled}")
     sync_family_partitions(instance, warehouse)
     weeks = _mondays(start, end)
-    print(f"[2/5] train {len(chosen)} families x {len(weeks)} weeks {weeks[0]}..{weeks[-1]}", flush=True)
+    print(f"[2/6] train {len(chosen)} families x {len(weeks)} weeks {weeks[0]}..{weeks[-1]}", flush=True)
     for family in chosen:
         run("retrain_job", range_tags(MultiPartitionKey({"training_week": str(weeks[0]), "model_family": family}),
                                       MultiPartitionKey({"training_week": str(weeks[-1]), "model_family": family})))
-    for step, job_name in (("[3/5] predict", "predictions_job"), ("[4/5] grade", "grading_job")):
+    for step, job_name in (("[3/6] predict", "predictions_job"), ("[4/6] grade", "grading_job")):
         print(f"{step} {start}..{end}", flush=True)
         for family in chosen:
             run(job_name, range_tags(MultiPartitionKey({"game_date": str(start), "model_family": family}),
                                      MultiPartitionKey({"game_date": str(end), "model_family": family})))
-    print(f"[5/5] signals, best bets and their grading {start}..{end}", flush=True)
+    print(f"[5/6] signals, best bets and their grading {start}..{end}", flush=True)
     run("best_bets_job", range_tags(start, end))
     run("best_bets_grading_job", range_tags(start, end))
+    print(f"[6/6] monitoring {start}..{end}", flush=True)
+    run("monitoring_job", range_tags(start, end))
     rows = {name: len(warehouse.read(name, first, end, columns=["game_date"]))
             for name in ("player_game_logs", "team_game_logs", "prop_lines", "player_game_lines", "player_features")}
     rows.update({name: len(warehouse.read(name, start, end, columns=["game_date"]))
                  for name in ("predictions", "prediction_accuracy", "pick_signal_tags", "signal_best_bets_picks",
-                              "best_bets_accuracy")})
+                              "best_bets_accuracy", "signal_health_daily", "model_performance_daily", "monitoring_alerts")})
     graded = warehouse.read("prediction_accuracy", start, end)
     graded = graded[graded["model_family"].isin(chosen)]
     match = match_summary(warehouse.read("player_game_lines", start, end))
@@ -334,6 +336,7 @@ def run_replay(start: dt.date, end: dt.date, families_wanted: list[str] | None, 
         "rows": rows,
         "families": family_figures(graded),
         "best_bets": best_bets_report(warehouse, start, end),
+        "monitoring": monitoring_report(warehouse, start, end),
         "timing": {"wall_s": round(time.monotonic() - began, 1)},
     }
 
@@ -352,6 +355,21 @@ def best_bets_report(warehouse, start: dt.date, end: dt.date) -> dict:
         "game_days_with_picks": int(picks["game_date"].nunique()),
         "by_direction": summarize_by(results, "recommendation"),
         "by_family": summarize_by(results, "source_model_family"),
+    }
+
+
+def monitoring_report(warehouse, start: dt.date, end: dt.date) -> dict:
+    """How the models and signals stood: state-days per model state, regime-days per signal regime,
+    alerts per type, and the last day's states."""
+    performance = warehouse.read("model_performance_daily", start, end)
+    health = warehouse.read("signal_health_daily", start, end)
+    alerts = warehouse.read("monitoring_alerts", start, end)
+    last = performance[performance["game_date"] == performance["game_date"].max()] if len(performance) else performance
+    return {
+        "model_state_days": performance["state"].value_counts().to_dict(),
+        "signal_regime_days": health[health["is_registered"].astype(bool)]["regime"].value_counts().to_dict(),
+        "alerts": alerts["alert_type"].value_counts().to_dict(),
+        "last_day_states": dict(zip(last["model_family"], last["state"])),
     }
 
 
@@ -378,6 +396,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
           f"hit rate {_pct(bets['hit_rate'])}, {bets['units']:+.2f} units, ROI {_pct(bets['roi'])}")
     for direction, figures in bets["by_direction"].items():
         print(f"  {direction:5} {figures['wins']}-{figures['losses']} {_pct(figures['hit_rate'])} {figures['units']:+.2f} u")
+    monitoring = report["monitoring"]
+    print("monitoring: model state-days " + ", ".join(f"{k} {v}" for k, v in sorted(monitoring["model_state_days"].items()))
+          + "; alerts " + ", ".join(f"{k} {v}" for k, v in sorted(monitoring["alerts"].items())))
     print(f"wall time {report['timing']['wall_s']} s; report: {path}")
     return 0
 

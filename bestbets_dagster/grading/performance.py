@@ -139,6 +139,6 @@ def alerts(performance: pd.DataFrame, signal_health: pd.DataFrame, staleness: pd
     for s in staleness.itertuples(index=False):
         if s.age_days >= STALE_DAYS:
             rows.append((s.game_date, "stale_family", s.model_family, "ERROR" if s.age_days >= 15 else "WARN",
-                         f"{s.model_family}: newest model trained {s.age_days} days before"))
+                         f"served by a model {s.age_days} days past its training cutoff"))
     frame = pd.DataFrame(rows, columns=["game_date", "alert_type", "subject", "severity", "message"])
     return frame.assign(created_at=created_at)
