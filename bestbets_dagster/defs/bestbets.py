@@ -24,6 +24,7 @@ from dagster import (
     schedule,
 )
 
+from bestbets_dagster import tables
 from bestbets_dagster.bestbets.export import (
     DATED_CACHE_CONTROL,
     LATEST_CACHE_CONTROL,
@@ -40,7 +41,11 @@ from bestbets_dagster.bestbets.pipeline import (
     graded_candidates,
 )
 from bestbets_dagster.bestbets.results import grade_picks, summarize, summarize_by
-from bestbets_dagster.defs.checks import lined_days, table_check_results, table_check_specs
+from bestbets_dagster.defs.checks import (
+    lined_days,
+    table_check_results,
+    table_check_specs,
+)
 from bestbets_dagster.defs.partition_range import partition_dates
 from bestbets_dagster.models.families import load_families
 from bestbets_dagster.partitions import game_date_partitions
@@ -151,18 +156,22 @@ def signal_best_bets_picks(context: AssetExecutionContext, warehouse: Warehouse,
         created_at = pd.Timestamp.now(tz="UTC")
         picks_so_far = pd.concat([earlier_picks, *picks_by_day], ignore_index=True)
         results_before = grade_picks(picks_so_far, accuracy_before, created_at)
-        document = build_export(day, decision.picks, decision.snapshot, results_before, _on(predictions, day), created_at)
-        artifacts.put(export_key(day), dumps(document), content_type="application/json", cache_control=DATED_CACHE_CONTROL)
-        exported[f"{day}"] = document
+        exported[f"{day}"] = build_export(day, decision.picks, decision.snapshot, results_before, _on(predictions, day),
+                                          created_at)
         picks_by_day.append(decision.picks)
         audits.append(decision.audit)
         decisions.append(decision_row(decision, created_at))
-    _write_latest(artifacts, exported)
     picks = pd.concat(picks_by_day, ignore_index=True)
     audit = pd.concat(audits, ignore_index=True)
-    written = warehouse.replace_partitions("signal_best_bets_picks", picks, start, end)
-    warehouse.replace_partitions("best_bets_filter_audit", audit, start, end)
-    warehouse.replace_partitions("best_bets_decisions", pd.DataFrame(decisions), start, end)
+    frames = {"signal_best_bets_picks": picks, "best_bets_filter_audit": audit, "best_bets_decisions": pd.DataFrame(decisions)}
+    # Validate all three before writing any, and write the files only once the tables hold the picks.
+    for name, frame in frames.items():
+        tables.validate(name, frame, source=f"{name} {start}..{end}")
+    written = {name: warehouse.replace_partitions(name, frame, start, end) for name, frame in frames.items()}["signal_best_bets_picks"]
+    for day, document in exported.items():
+        artifacts.put(export_key(dt.date.fromisoformat(day)), dumps(document), content_type="application/json",
+                      cache_control=DATED_CACHE_CONTROL)
+    _write_latest(artifacts, exported)
     rejected = audit["filter_name"].value_counts().to_dict() if len(audit) else {}
     per_day = picks.groupby(pd.to_datetime(picks["game_date"]).dt.strftime("%Y-%m-%d")).size().to_dict() if written else {}
     yield MaterializeResult(
@@ -180,9 +189,14 @@ def signal_best_bets_picks(context: AssetExecutionContext, warehouse: Warehouse,
         },
         check_results=table_check_results(warehouse, "signal_best_bets_picks", start, end),
     )
-    yield MaterializeResult(asset_key="best_bets_filter_audit", metadata={
-        "dagster/row_count": len(audit), "rejected_per_filter": MetadataValue.json({k: int(v) for k, v in rejected.items()})})
-    yield MaterializeResult(asset_key="best_bets_decisions", metadata={"dagster/row_count": len(decisions)})
+    yield MaterializeResult(
+        asset_key="best_bets_filter_audit",
+        metadata={"dagster/row_count": len(audit),
+                  "rejected_per_filter": MetadataValue.json({k: int(v) for k, v in rejected.items()})},
+        check_results=table_check_results(warehouse, "best_bets_filter_audit", start, end),
+    )
+    yield MaterializeResult(asset_key="best_bets_decisions", metadata={"dagster/row_count": len(decisions)},
+                            check_results=table_check_results(warehouse, "best_bets_decisions", start, end))
 
 
 def _write_latest(artifacts: ArtifactStore, exported: dict) -> None:
