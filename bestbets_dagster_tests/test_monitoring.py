@@ -137,3 +137,38 @@ def test_alerts_name_state_changes_cold_signals_challengers_and_stale_families()
     assert ("challenger", "m_q43") in found.index  # 56.0 >= 50.0 + 5 on 40 bets
     assert ("challenger", "m_q45") not in found.index  # N = 20 < 30
     assert found.loc[("stale_family", "v9_mae"), "severity"] == "ERROR" and ("stale_family", "v9_q43") not in found.index
+
+
+def test_table_checks_find_duplicate_keys_and_schema_breaks_in_stored_rows(tmp_path):
+    """Writes are validated before they land, so these checks catch what reached the table another
+    way (a manual insert, a migration): here a duplicated alert inserted by hand."""
+    from bestbets_dagster.defs.checks import table_check_results
+    from bestbets_dagster.resources import DuckDBWarehouse
+
+    warehouse = DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
+    day = pd.Timestamp("2025-11-19")
+    row = {"game_date": day, "alert_type": "signal_cold", "subject": "bench_under", "severity": "WARN",
+           "message": "bench_under turned COLD", "created_at": pd.Timestamp("2025-11-20T12:00:00Z")}
+    warehouse.replace_partitions("monitoring_alerts", pd.DataFrame([row]), day.date(), day.date())
+    clean = {r.check_name: r.passed for r in table_check_results(warehouse, "monitoring_alerts", day.date(), day.date(),
+                                                                  expected_days=[day.date(), dt.date(2025, 11, 20)])}
+    assert clean == {"schema": True, "unique_keys": True, "rows_on_game_days": False}  # the 20th has no rows
+    with warehouse._connect() as con:
+        con.execute("INSERT INTO monitoring_alerts SELECT * FROM monitoring_alerts")
+    results = {r.check_name: r for r in table_check_results(warehouse, "monitoring_alerts", day.date(), day.date())}
+    assert not results["unique_keys"].passed and results["unique_keys"].metadata["duplicate_rows"].value == 2
+    assert "bench_under" in results["unique_keys"].metadata["first"].value
+    assert not results["schema"].passed
+
+
+def test_checks_that_guard_downstream_assets_are_blocking():
+    from bestbets_dagster.defs import all_assets
+
+    blocking = {(key.asset_key.to_user_string(), key.name)
+                for asset in all_assets for key, spec in ((s.key, s) for s in asset.check_specs) if spec.blocking}
+    for table in ("player_game_logs", "team_game_logs", "prop_lines", "player_game_lines", "player_features",
+                  "predictions", "pick_signal_tags"):
+        assert {(table, "schema"), (table, "unique_keys")} <= blocking, table
+    assert ("predictions", "edge_consistent") in blocking
+    assert ("pick_signal_tags", "predictions_from_every_enabled_family") in blocking
+    assert ("family_models", "registry_schema") in blocking

@@ -4,6 +4,8 @@ import datetime as dt
 
 import pandas as pd
 from dagster import (
+    AssetCheckResult,
+    AssetCheckSpec,
     AssetExecutionContext,
     BackfillPolicy,
     Config,
@@ -20,6 +22,7 @@ from dagster import (
     sensor,
 )
 
+from bestbets_dagster import tables
 from bestbets_dagster.models.families import enabled_family_ids, load_families
 from bestbets_dagster.models.registry import artifact_key, registry_row, staleness
 from bestbets_dagster.models.training import NotEnoughData, labeled_rows, train_family_model
@@ -50,6 +53,8 @@ def current_training_week(today: dt.date) -> str:
 
 
 @asset(
+    check_specs=[AssetCheckSpec("registry_schema", asset="family_models", blocking=True,
+                                description="model_registry matches its schema, one row per model_id, every artifact present")],
     deps=["player_features", "player_game_logs"],
     partitions_def=training_week_x_family_partitions,
     backfill_policy=BackfillPolicy.single_run(),
@@ -99,8 +104,26 @@ def family_models(context: AssetExecutionContext, config: FamilyModelsConfig, wa
             "models_trained": len(trained_rows),
             "models_promoted": sum(s["status"] == "production" for s in trained_rows),
             "models": MetadataValue.json(summary),
-        }
+        },
+        check_results=[_registry_check(warehouse, artifacts)],
     )
+
+
+def _registry_check(warehouse: Warehouse, artifacts: ArtifactStore) -> AssetCheckResult:
+    registry = warehouse.read("model_registry")
+    problems = []
+    try:
+        tables.validate("model_registry", registry, source="model_registry")
+    except Exception as error:  # noqa: BLE001 - the finding is the check's result
+        problems.append(str(error)[:1000])
+    duplicated = registry[registry["model_id"].duplicated()]["model_id"].tolist()
+    if duplicated:
+        problems.append(f"duplicate model_id: {duplicated[:5]}")
+    missing = [r.model_id for r in registry.itertuples(index=False) if not artifacts.exists(artifact_key(r.model_family, r.model_id))]
+    if missing:
+        problems.append(f"artifacts missing: {missing[:5]}")
+    return AssetCheckResult(check_name="registry_schema", asset_key="family_models", passed=not problems,
+                            metadata={"models": len(registry), "problems": "; ".join(problems)})
 
 
 retrain_job = define_asset_job(

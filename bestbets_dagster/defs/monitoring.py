@@ -118,7 +118,11 @@ def model_performance_daily(context: AssetExecutionContext, warehouse: Warehouse
 
 
 @asset(
-    check_specs=table_check_specs("monitoring_alerts", blocking=False, game_days=False),
+    check_specs=[*table_check_specs("monitoring_alerts", blocking=False, game_days=False),
+                 AssetCheckSpec("no_challenger_ahead", asset="monitoring_alerts",
+                                description="WARN when a model beats the champion family's by 5+ points on N >= 30"),
+                 AssetCheckSpec("no_stale_family", asset="monitoring_alerts",
+                                description="WARN when a family is served by a model 7+ days past its cutoff, ERROR at 15+")],
     deps=["signal_health_daily", "model_performance_daily"],
     partitions_def=game_date_partitions,
     backfill_policy=BackfillPolicy.single_run(),
@@ -148,8 +152,17 @@ def monitoring_alerts(context: AssetExecutionContext, warehouse: Warehouse, best
     return MaterializeResult(
         metadata={"dagster/row_count": written,
                   "by_type": MetadataValue.json(found["alert_type"].value_counts().to_dict() if written else {})},
-        check_results=table_check_results(warehouse, "monitoring_alerts", start, end),
+        check_results=[*table_check_results(warehouse, "monitoring_alerts", start, end),
+                       _alert_check(found, "challenger", "no_challenger_ahead"),
+                       _alert_check(found, "stale_family", "no_stale_family")],
     )
+
+
+def _alert_check(found: pd.DataFrame, alert_type: str, check_name: str) -> AssetCheckResult:
+    rows = found[found["alert_type"] == alert_type] if len(found) else found
+    severity = AssetCheckSeverity.ERROR if len(rows) and (rows["severity"] == "ERROR").any() else AssetCheckSeverity.WARN
+    return AssetCheckResult(check_name=check_name, asset_key="monitoring_alerts", passed=rows.empty, severity=severity,
+                            metadata={"alerts": len(rows), "last": "; ".join(rows["message"].tail(5)) if len(rows) else ""})
 
 
 monitoring_job = define_asset_job(
