@@ -56,3 +56,19 @@ def ensure_dagster_home() -> Path:
         instance_config.write_text("telemetry:\n  enabled: false\n")
     os.environ["DAGSTER_HOME"] = str(home)
     return home
+
+
+def gcp_settings() -> dict[str, str | None]:
+    """BESTBETS_ENV=gcp: where the warehouse and the artifacts live. Credentials come from
+    Application Default Credentials; BIGQUERY_EMULATOR_HOST / STORAGE_EMULATOR_HOST point the clients
+    at local emulators instead."""
+    missing = [name for name in ("BESTBETS_GCP_PROJECT", "BESTBETS_GCS_BUCKET") if not os.environ.get(name)]
+    if missing:
+        raise RuntimeError(f"BESTBETS_ENV=gcp needs {', '.join(missing)} (see README: Production on GCP)")
+    return {
+        "project": os.environ["BESTBETS_GCP_PROJECT"],
+        "dataset": os.environ.get("BESTBETS_BQ_DATASET", "nba_predictions"),
+        "location": os.environ.get("BESTBETS_BQ_LOCATION", "US"),
+        "bucket": os.environ["BESTBETS_GCS_BUCKET"],
+        "prefix": os.environ.get("BESTBETS_GCS_PREFIX", ""),
+    }

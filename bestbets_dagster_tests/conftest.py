@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -132,3 +134,74 @@ def replay(tmp_path_factory):
     )
     assert result.returncode == 0, result.stderr[-4000:]
     return home, result.stdout
+
+
+class _EmulatorThread:
+    """bqemulator's server on its own thread and event loop (its bundled runner lives in a package
+    that imports testcontainers, which this project does not need)."""
+
+    def __init__(self, emulator_settings):
+        from bqemulator.server import EmulatorServer
+
+        self.server = EmulatorServer(emulator_settings)
+        self._loop = asyncio.new_event_loop()
+        self._started = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="bigquery-emulator", daemon=True)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._loop.run_until_complete(self.server.start())
+        except BaseException as error:  # noqa: BLE001 - surfaced by start()
+            self._error = error
+            self._started.set()
+            return
+        self._started.set()
+        self._loop.run_forever()
+
+    def start(self) -> None:
+        self._thread.start()
+        if not self._started.wait(timeout=90) or self._error is not None:
+            raise RuntimeError(f"the BigQuery emulator did not start: {self._error}")
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.server.stop(), self._loop).result(timeout=10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def gcp_emulators():
+    """BigQuery (bqemulator) and GCS (gcp-storage-emulator) in this process on 127.0.0.1, with the
+    environment BESTBETS_ENV=gcp reads. Two offline workarounds: the DuckDB spatial extension (a
+    download, needed only for GEOGRAPHY, which no table here has) is not loaded, and the upload route
+    accepts the google client's `*/*` media part."""
+    import socket
+
+    import bqemulator.api.routes.upload as upload
+    import bqemulator.storage.engine as engine
+    from bqemulator.config import PersistenceMode, Settings
+    from gcp_storage_emulator.server import create_server
+
+    engine.DuckDBEngine._load_spatial = lambda self: None
+    upload._PERMITTED_MEDIA_CONTENT_TYPES = (*upload._PERMITTED_MEDIA_CONTENT_TYPES, "*/*")
+    bq = _EmulatorThread(Settings(persistence_mode=PersistenceMode.EPHEMERAL, rest_host="127.0.0.1", rest_port=0,
+                                  grpc_host="127.0.0.1", grpc_port=0))
+    bq.start()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        gcs_port = sock.getsockname()[1]
+    gcs = create_server("127.0.0.1", gcs_port, in_memory=True, default_bucket="bestbets-test")
+    gcs.start()
+    env = {
+        "BIGQUERY_EMULATOR_HOST": f"http://127.0.0.1:{bq.server.rest_port}",
+        "STORAGE_EMULATOR_HOST": f"http://127.0.0.1:{gcs_port}",
+        "BESTBETS_GCP_PROJECT": "bestbets-test",
+        "BESTBETS_GCS_BUCKET": "bestbets-test",
+    }
+    try:
+        yield env
+    finally:
+        gcs.stop()
+        bq.stop()

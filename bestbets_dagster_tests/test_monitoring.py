@@ -170,5 +170,5 @@ def test_checks_that_guard_downstream_assets_are_blocking():
                   "predictions", "pick_signal_tags"):
         assert {(table, "schema"), (table, "unique_keys")} <= blocking, table
     assert ("predictions", "edge_consistent") in blocking
-    assert ("pick_signal_tags", "predictions_from_every_enabled_family") in blocking
+    assert ("pick_signal_tags", "predictions_from_every_enabled_family") not in blocking  # WARN only
     assert ("family_models", "registry_schema") in blocking

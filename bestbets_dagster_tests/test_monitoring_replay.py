@@ -35,8 +35,9 @@ def test_one_row_per_signal_and_per_model_per_game_day(replay, warehouse):
     assert len(health) == report["rows"]["signal_health_daily"] == 46 * (len(REGISTERED_TAGS) + len(PROTOTYPE_TAGS))
     assert health.groupby("game_date")["signal_tag"].nunique().eq(20).all() and sorted(health["game_date"].unique()) == game_days
     performance = warehouse.read("model_performance_daily", START, END)
-    expected = accuracy.drop_duplicates().groupby("game_date").size()
-    assert performance.groupby("game_date").size().equals(expected) and len(performance) == expected.sum()
+    day = lambda frame: pd.to_datetime(frame["game_date"]).dt.strftime("%Y-%m-%d")  # noqa: E731
+    expected = accuracy.drop_duplicates().groupby(day(accuracy.drop_duplicates())).size().to_dict()
+    assert performance.groupby(day(performance)).size().to_dict() == expected and len(performance) == sum(expected.values())
     # Keyed by the model ids the predictions carry: every row matches graded predictions.
     assert set(performance["model_id"]) == set(accuracy["model_id"])
     assert set(performance["state"]) <= {"INSUFFICIENT_DATA", "BLOCKED", "DEGRADING", "WATCH", "HEALTHY"}

@@ -140,9 +140,13 @@ def test_replay_is_walk_forward_and_repeatable(replay, monkeypatch):
 
     for key, value in subprocess_env(home).items():
         monkeypatch.setenv(key, value)
-    run_replay(pd.Timestamp("2025-10-21").date(), pd.Timestamp("2025-12-06").date(), None, instance=DagsterInstance.ephemeral())
+    picks = warehouse.read("signal_best_bets_picks", "2025-10-21", "2025-12-06")
+    # A second run over the last two weeks (retraining, predicting, picking again) changes nothing.
+    run_replay(pd.Timestamp("2025-11-24").date(), pd.Timestamp("2025-12-06").date(), None, instance=DagsterInstance.ephemeral())
     again = warehouse.read("predictions", "2025-10-21", "2025-12-06")
     pd.testing.assert_frame_equal(again.drop(columns="created_at"), preds.drop(columns="created_at"))
+    picks_again = warehouse.read("signal_best_bets_picks", "2025-10-21", "2025-12-06")
+    pd.testing.assert_frame_equal(picks_again.drop(columns="created_at"), picks.drop(columns="created_at"))
 
 
 @pytest.mark.slow

@@ -1,6 +1,7 @@
 """Model families as dynamic partitions, weekly training per family, and the retrain reminder."""
 
 import datetime as dt
+import hashlib
 
 import pandas as pd
 from dagster import (
@@ -54,7 +55,7 @@ def current_training_week(today: dt.date) -> str:
 
 @asset(
     check_specs=[AssetCheckSpec("registry_schema", asset="family_models", blocking=True,
-                                description="model_registry matches its schema, one row per model_id, every artifact present")],
+                                description="model_registry matches its schema, one row per model_id; the models written have their artifact")],
     deps=["player_features", "player_game_logs"],
     partitions_def=training_week_x_family_partitions,
     backfill_policy=BackfillPolicy.single_run(),
@@ -105,11 +106,13 @@ def family_models(context: AssetExecutionContext, config: FamilyModelsConfig, wa
             "models_promoted": sum(s["status"] == "production" for s in trained_rows),
             "models": MetadataValue.json(summary),
         },
-        check_results=[_registry_check(warehouse, artifacts)],
+        check_results=[_registry_check(warehouse, artifacts, [s["model_id"] for s in trained_rows])],
     )
 
 
-def _registry_check(warehouse: Warehouse, artifacts: ArtifactStore) -> AssetCheckResult:
+def _registry_check(warehouse: Warehouse, artifacts: ArtifactStore, written: list) -> AssetCheckResult:
+    """The registry's schema and unique ids, and for the models this run wrote, an artifact whose
+    sha256 is the registry's."""
     registry = warehouse.read("model_registry")
     problems = []
     try:
@@ -119,9 +122,12 @@ def _registry_check(warehouse: Warehouse, artifacts: ArtifactStore) -> AssetChec
     duplicated = registry[registry["model_id"].duplicated()]["model_id"].tolist()
     if duplicated:
         problems.append(f"duplicate model_id: {duplicated[:5]}")
-    missing = [r.model_id for r in registry.itertuples(index=False) if not artifacts.exists(artifact_key(r.model_family, r.model_id))]
+    mine = registry[registry["model_id"].isin(written)]
+    missing = [r.model_id for r in mine.itertuples(index=False)
+               if not artifacts.exists(artifact_key(r.model_family, r.model_id))
+               or hashlib.sha256(artifacts.get(artifact_key(r.model_family, r.model_id))).hexdigest() != r.sha256_hash]
     if missing:
-        problems.append(f"artifacts missing: {missing[:5]}")
+        problems.append(f"artifact missing or not the registered bytes: {missing[:5]}")
     return AssetCheckResult(check_name="registry_schema", asset_key="family_models", passed=not problems,
                             metadata={"models": len(registry), "problems": "; ".join(problems)})
 

@@ -21,11 +21,21 @@ def local_resources() -> dict[str, Any]:
     }
 
 
+def gcp_resources() -> dict[str, Any]:
+    from bestbets_dagster.resources.bigquery import BigQueryWarehouse
+    from bestbets_dagster.resources.gcs import GCSArtifactStore
+
+    gcp = settings.gcp_settings()
+    return {
+        **local_resources(),
+        "warehouse": BigQueryWarehouse(project=gcp["project"], dataset=gcp["dataset"], location=gcp["location"]),
+        "artifacts": GCSArtifactStore(bucket=gcp["bucket"], project=gcp["project"], prefix=gcp["prefix"]),
+    }
+
+
 def resources_for_env(env: str) -> dict[str, Any]:
     if env == "local":
         return local_resources()
     if env == "gcp":
-        raise NotImplementedError(
-            "BESTBETS_ENV=gcp: the BigQuery/GCS resources are not built yet (see the production-backend issue)"
-        )
+        return gcp_resources()
     raise ValueError(f"unknown BESTBETS_ENV {env!r}")
