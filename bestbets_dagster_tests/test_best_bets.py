@@ -10,6 +10,9 @@ from bestbets_dagster.bestbets.candidates import build_candidates
 from bestbets_dagster.bestbets.config import BestBetsConfig
 from bestbets_dagster.bestbets.results import grade_picks, payout, summarize
 
+# Tests that share the session's warehouse fixtures run on one xdist worker.
+pytestmark = pytest.mark.xdist_group("warehouse")
+
 CONFIG = BestBetsConfig()
 FILTERS_BY_NAME = {f.name: f for f in FILTERS}
 

@@ -18,7 +18,7 @@ from bestbets_dagster.resources import BestBetsSettings, DuckDBWarehouse, LocalA
 from bestbets_dagster_tests.conftest import subprocess_env
 
 START, END = "2025-10-21", "2025-12-06"
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("replay")]  # one worker builds the replay
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,10 @@ from dagster import DagsterInstance, materialize
 
 from bestbets_dagster.defs import feature_assets
 from bestbets_dagster.defs.partition_range import range_tags
+import pytest
+
+# Tests that share the session's warehouse fixtures run on one xdist worker.
+pytestmark = pytest.mark.xdist_group("warehouse")
 
 
 def _materialize(warehouse, tags=None, partition_key=None):

@@ -15,6 +15,9 @@ from bestbets_dagster.ingest.errors import IngestError
 from bestbets_dagster.resources import DuckDBWarehouse, NbaDataSource
 from bestbets_dagster_tests.conftest import subprocess_env
 
+# Tests that share the session's warehouse fixtures run on one xdist worker.
+pytestmark = pytest.mark.xdist_group("warehouse")
+
 TABLES = ["player_game_logs", "team_game_logs", "prop_lines", "player_game_lines"]
 
 

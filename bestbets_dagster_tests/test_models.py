@@ -28,6 +28,9 @@ from bestbets_dagster.partitions import MODEL_FAMILY_PARTITIONS_NAME
 from bestbets_dagster.resources import DuckDBWarehouse, LocalArtifactStore
 from bestbets_dagster_tests.conftest import subprocess_env
 
+# Tests that share the session's warehouse fixtures run on one xdist worker.
+pytestmark = pytest.mark.xdist_group("warehouse")
+
 CUTOFF = dt.date(2025, 12, 1)
 
 

@@ -10,6 +10,9 @@ from bestbets_dagster.grading.grading import grade
 from bestbets_dagster.grading.performance import alerts, model_performance
 from bestbets_dagster.signals.health import signal_health
 
+# Tests that share the session's warehouse fixtures run on one xdist worker.
+pytestmark = pytest.mark.xdist_group("warehouse")
+
 REGISTRY = pd.DataFrame({"model_id": ["m1"], "training_end_date": [pd.Timestamp("2025-10-25")]})
 
 

@@ -13,7 +13,7 @@ from bestbets_dagster.signals.registry import PROTOTYPE_TAGS, REGISTERED_TAGS
 
 START, END = "2025-10-21", "2025-12-06"
 TABLES = ("signal_health_daily", "model_performance_daily", "monitoring_alerts")
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("replay")]  # one worker builds the replay
 
 
 @pytest.fixture(scope="module")

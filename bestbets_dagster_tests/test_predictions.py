@@ -90,6 +90,7 @@ def test_edge_threshold_recommendation_and_confidence():
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("replay")
 def test_replay_prints_a_family_table_and_writes_the_report(replay):
     home, stdout = replay
     report = json.loads((home / "reports" / "replay_2025-10-21_2025-12-06.json").read_text())
@@ -113,6 +114,7 @@ def test_replay_prints_a_family_table_and_writes_the_report(replay):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("replay")
 def test_replay_is_walk_forward_and_repeatable(replay, monkeypatch):
     from bestbets_dagster.cli import run_replay
     from bestbets_dagster.resources import DuckDBWarehouse
@@ -187,6 +189,7 @@ def test_any_directory_laid_out_like_the_shared_data(tmp_path, data_dir, monkeyp
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("replay")
 def test_grading_sensor_requests_dates_whose_box_scores_landed(replay):
     from bestbets_dagster.defs.predictions import grading_requests
     from bestbets_dagster.resources import DuckDBWarehouse

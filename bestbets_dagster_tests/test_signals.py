@@ -16,6 +16,9 @@ from bestbets_dagster.signals.registry import (
 
 from bestbets_dagster_tests.conftest import ACCURACY_COLUMNS
 
+# Tests that share the session's warehouse fixtures run on one xdist worker.
+pytestmark = pytest.mark.xdist_group("warehouse")
+
 
 def _played_before(logs: pd.DataFrame, person_id: int, day) -> pd.DataFrame:
     """The player's games of the season before `day` in which he played, oldest first (the oracle)."""

@@ -157,7 +157,8 @@ def signal_best_bets_picks(context: AssetExecutionContext, warehouse: Warehouse,
         accuracy_before = accuracy[pd.to_datetime(accuracy["game_date"]) < pd.Timestamp(day)]
         decision = decide(day, _on(tags, day), graded, accuracy_before, config)
         created_at = pd.Timestamp.now(tz="UTC")
-        picks_so_far = pd.concat([earlier_picks, *picks_by_day], ignore_index=True)
+        made = [frame for frame in (earlier_picks, *picks_by_day) if len(frame)]
+        picks_so_far = pd.concat(made, ignore_index=True) if made else earlier_picks
         results_before = grade_picks(picks_so_far, accuracy_before, created_at)
         exported[f"{day}"] = build_export(day, decision.picks, decision.snapshot, results_before, _on(predictions, day),
                                           created_at)
