@@ -134,25 +134,7 @@ class BigQueryWarehouse(Warehouse):
     def read(self, name, start=None, end=None, family=None, columns=None) -> pd.DataFrame:
         spec = tables.table(name)
         wanted = columns or spec.column_names
-        for c in wanted:
-            spec.column(c)
-        where, params = [], {}
-        if start is not None or end is not None:
-            if spec.partition_column is None:
-                raise ValueError(f"{name} is not partitioned by date")
-            if start is not None:
-                where.append(f"`{spec.partition_column}` >= @start")
-                params["start"] = _as_date(start)
-            if end is not None:
-                where.append(f"`{spec.partition_column}` <= @end")
-                params["end"] = _as_date(end)
-        if family is not None:
-            where.append(f"`{spec.family_column}` = @family")
-            params["family"] = family
-        sql = f"SELECT {', '.join(f'`{c}`' for c in wanted)} FROM {self.table_ref(name)}"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY " + ", ".join(f"`{c}`" for c in spec.primary_key)
+        sql, params = self.select_sql(spec, start, end, family, columns, quote="`", marker="@")
         with self._client() as client:
             self._ensure(client, spec)
             raw = self._run(client, sql, params)

@@ -73,6 +73,32 @@ class Warehouse(ConfigurableResource):
         """Replace {table} placeholders with this warehouse's table references."""
         return _PLACEHOLDER.sub(lambda m: self.table_ref(m.group(1)), sql)
 
+    def select_sql(self, spec: TableSpec, start, end, family, columns, quote: str, marker: str) -> tuple[str, dict]:
+        """The parameterized SELECT of `read`: the columns (validated), the date range and the
+        family, ordered by the primary key; `quote` and `marker` are the engine's identifier quote
+        and parameter prefix."""
+        wanted = columns or spec.column_names
+        for c in wanted:
+            spec.column(c)
+        where, params = [], {}
+        if start is not None or end is not None:
+            if spec.partition_column is None:
+                raise ValueError(f"{spec.name} is not partitioned by date")
+            if start is not None:
+                where.append(f"{quote}{spec.partition_column}{quote} >= {marker}start")
+                params["start"] = _as_date(start)
+            if end is not None:
+                where.append(f"{quote}{spec.partition_column}{quote} <= {marker}end")
+                params["end"] = _as_date(end)
+        if family is not None:
+            where.append(f"{quote}{spec.family_column}{quote} = {marker}family")
+            params["family"] = family
+        sql = f"SELECT {', '.join(f'{quote}{c}{quote}' for c in wanted)} FROM {self.table_ref(spec.name)}"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY " + ", ".join(f"{quote}{c}{quote}" for c in spec.primary_key)
+        return sql, params
+
     @staticmethod
     def prepare_partition_frame(
         spec: TableSpec, df: pd.DataFrame, start: dt.date, end: dt.date, family: str | None
@@ -156,28 +182,7 @@ class DuckDBWarehouse(Warehouse):
 
     def read(self, name, start=None, end=None, family=None, columns=None) -> pd.DataFrame:
         spec = tables.table(name)
-        wanted = columns or spec.column_names
-        for c in wanted:
-            spec.column(c)
-        where, params = [], {}
-        if start is not None or end is not None:
-            if spec.partition_column is None:
-                raise ValueError(f"{name} is not partitioned by date")
-            if start is not None:
-                where.append(f'"{spec.partition_column}" >= $start')
-                params["start"] = _as_date(start)
-            if end is not None:
-                where.append(f'"{spec.partition_column}" <= $end')
-                params["end"] = _as_date(end)
-        if family is not None:
-            where.append(f'"{spec.family_column}" = $family')
-            params["family"] = family
-        select = ", ".join(f'"{c}"' for c in wanted)
-        order = ", ".join(f'"{c}"' for c in spec.primary_key)
-        sql = f"SELECT {select} FROM {self.table_ref(name)}"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += f" ORDER BY {order}"
+        sql, params = self.select_sql(spec, start, end, family, columns, quote='"', marker="$")
         with self._connect() as con:
             self._ensure(con, spec)
             raw = con.execute(sql, params).df()
