@@ -16,7 +16,6 @@ from dagster import (
     DefaultScheduleStatus,
     MaterializeResult,
     MetadataValue,
-    MultiToSingleDimensionPartitionMapping,
     RunRequest,
     ScheduleEvaluationContext,
     asset,
@@ -47,18 +46,13 @@ from bestbets_dagster.defs.checks import (
     table_check_results,
     table_check_specs,
 )
-from bestbets_dagster.defs.partition_range import partition_dates
+from bestbets_dagster.defs.partition_range import GAME_DATE_OF, days_between, partition_dates
 from bestbets_dagster.models.families import load_families
 from bestbets_dagster.partitions import game_date_partitions
 from bestbets_dagster.resources import ArtifactStore, BestBetsSettings, Warehouse
 from bestbets_dagster.signals.registry import PROTOTYPE_TAGS, REGISTERED_TAGS
 
-_FROM_ALL_FAMILIES = MultiToSingleDimensionPartitionMapping(partition_dimension_name="game_date")
 DAY = dt.timedelta(days=1)
-
-
-def _days(start: dt.date, end: dt.date) -> list[dt.date]:
-    return [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
 
 
 def _on(df: pd.DataFrame, day: dt.date) -> pd.DataFrame:
@@ -72,8 +66,8 @@ def _on(df: pd.DataFrame, day: dt.date) -> pd.DataFrame:
                  AssetCheckSpec("predictions_from_every_enabled_family", asset="pick_signal_tags",
                                 description="every enabled family predicted on every lined day of the run")],
     deps=[
-        AssetDep("predictions", partition_mapping=_FROM_ALL_FAMILIES),
-        AssetDep("prediction_accuracy", partition_mapping=_FROM_ALL_FAMILIES),
+        AssetDep("predictions", partition_mapping=GAME_DATE_OF),
+        AssetDep("prediction_accuracy", partition_mapping=GAME_DATE_OF),
         "player_game_logs",
         "team_game_logs",
         "player_game_lines",
@@ -94,7 +88,7 @@ def pick_signal_tags(context: AssetExecutionContext, warehouse: Warehouse, best_
     history_start = start - dt.timedelta(days=HISTORY_LOOKBACK_DAYS)
     accuracy = warehouse.read("prediction_accuracy", history_start, end - DAY)
     tags = build_pick_signal_tags(
-        _days(start, end), predictions, accuracy,
+        days_between(start, end), predictions, accuracy,
         warehouse.read("player_game_logs", history_start, end - DAY),
         warehouse.read("team_game_logs", history_start, end - DAY),
         warehouse.read("player_game_lines", history_start, end),
@@ -129,7 +123,7 @@ def _every_family_check(predictions: pd.DataFrame, families: list, lined: list) 
 
 @multi_asset(
     specs=[
-        AssetSpec("signal_best_bets_picks", deps=["pick_signal_tags", AssetDep("prediction_accuracy", partition_mapping=_FROM_ALL_FAMILIES)],
+        AssetSpec("signal_best_bets_picks", deps=["pick_signal_tags", AssetDep("prediction_accuracy", partition_mapping=GAME_DATE_OF)],
                   description="The day's best bets, ranked, with provenance; exported as signal-best-bets/{date}.json.",
                   group_name="best_bets", kinds={"python", "duckdb", "json"}),
         AssetSpec("best_bets_filter_audit", deps=["pick_signal_tags"], group_name="best_bets", kinds={"python", "duckdb"},
@@ -153,7 +147,7 @@ def signal_best_bets_picks(context: AssetExecutionContext, warehouse: Warehouse,
     predictions = warehouse.read("predictions", start, end, columns=["game_date", "model_family", "model_id", "edge"])
     graded = graded_candidates(tags, accuracy)
     picks_by_day, audits, decisions, exported = [], [], [], {}
-    for day in _days(start, end):
+    for day in days_between(start, end):
         accuracy_before = accuracy[pd.to_datetime(accuracy["game_date"]) < pd.Timestamp(day)]
         decision = decide(day, _on(tags, day), graded, accuracy_before, config)
         created_at = pd.Timestamp.now(tz="UTC")
@@ -215,7 +209,7 @@ def _write_latest(artifacts: ArtifactStore, exported: dict) -> None:
 
 @asset(
     check_specs=table_check_specs("best_bets_accuracy", blocking=False, game_days=False),
-    deps=["signal_best_bets_picks", AssetDep("prediction_accuracy", partition_mapping=_FROM_ALL_FAMILIES)],
+    deps=["signal_best_bets_picks", AssetDep("prediction_accuracy", partition_mapping=GAME_DATE_OF)],
     partitions_def=game_date_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     group_name="best_bets",

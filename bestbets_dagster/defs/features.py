@@ -5,7 +5,7 @@ import datetime as dt
 from dagster import AssetExecutionContext, BackfillPolicy, Config, MaterializeResult, MetadataValue, asset
 
 from bestbets_dagster.defs.checks import game_days, table_check_results, table_check_specs
-from bestbets_dagster.defs.partition_range import partition_dates
+from bestbets_dagster.defs.partition_range import days_between, partition_dates
 from bestbets_dagster.features.build import FeatureSettings, build_features
 from bestbets_dagster.features.contract import V12_FEATURES
 from bestbets_dagster.partitions import game_date_partitions
@@ -37,8 +37,7 @@ def player_features(context: AssetExecutionContext, config: PlayerFeaturesConfig
     player_logs = warehouse.read("player_game_logs", history_start, end)
     team_logs = warehouse.read("team_game_logs", history_start, end)
     lines = warehouse.read("player_game_lines", history_start, end)
-    dates = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
-    features = build_features(dates, player_logs, team_logs, lines, settings=FeatureSettings(injury_proxy=config.injury_proxy))
+    features = build_features(days_between(start, end), player_logs, team_logs, lines, settings=FeatureSettings(injury_proxy=config.injury_proxy))
     written = warehouse.replace_partitions("player_features", features, start, end)
     nan_share = features[list(V12_FEATURES)].isna().mean().round(4) if written else None
     tiers = features["quality_tier"].value_counts().to_dict() if written else {}

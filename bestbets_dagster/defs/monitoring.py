@@ -14,7 +14,6 @@ from dagster import (
     DefaultSensorStatus,
     MaterializeResult,
     MetadataValue,
-    MultiToSingleDimensionPartitionMapping,
     SensorEvaluationContext,
     SkipReason,
     asset,
@@ -25,7 +24,7 @@ from dagster import (
 from bestbets_dagster.bestbets.history import graded_candidates
 from bestbets_dagster.bestbets.pipeline import HISTORY_LOOKBACK_DAYS
 from bestbets_dagster.defs.checks import table_check_results, table_check_specs
-from bestbets_dagster.defs.partition_range import partition_dates
+from bestbets_dagster.defs.partition_range import GAME_DATE_OF, partition_dates
 from bestbets_dagster.grading.performance import alerts, model_performance
 from bestbets_dagster.partitions import game_date_partitions
 from bestbets_dagster.resources import AlertNotifier, BestBetsSettings, Warehouse
@@ -33,7 +32,6 @@ from bestbets_dagster.signals.health import signal_health
 from bestbets_dagster.signals.registry import PROTOTYPE_TAGS, REGISTERED_TAGS
 from bestbets_dagster.timeutil import today_eastern
 
-_FROM_ALL_FAMILIES = MultiToSingleDimensionPartitionMapping(partition_dimension_name="game_date")
 DAY = dt.timedelta(days=1)
 GROUP = "monitoring"
 RECENT_DAYS = 3
@@ -48,7 +46,7 @@ def _graded_days(graded: pd.DataFrame, start: dt.date, end: dt.date) -> list[dt.
     check_specs=[*table_check_specs("signal_health_daily", blocking=False),
                  AssetCheckSpec("no_signal_turned_cold", asset="signal_health_daily",
                                 description="WARN when a signal enters the COLD regime")],
-    deps=["pick_signal_tags", AssetDep("prediction_accuracy", partition_mapping=_FROM_ALL_FAMILIES)],
+    deps=["pick_signal_tags", AssetDep("prediction_accuracy", partition_mapping=GAME_DATE_OF)],
     partitions_def=game_date_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     group_name=GROUP,
@@ -86,7 +84,7 @@ def signal_health_daily(context: AssetExecutionContext, warehouse: Warehouse) ->
     check_specs=[*table_check_specs("model_performance_daily", blocking=False),
                  AssetCheckSpec("no_model_blocked_or_degrading", asset="model_performance_daily",
                                 description="ERROR when a model enters BLOCKED, WARN when it enters DEGRADING")],
-    deps=[AssetDep("prediction_accuracy", partition_mapping=_FROM_ALL_FAMILIES), "family_models"],
+    deps=[AssetDep("prediction_accuracy", partition_mapping=GAME_DATE_OF), "family_models"],
     partitions_def=game_date_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     group_name=GROUP,

@@ -3,10 +3,14 @@
 
 import datetime as dt
 
-from dagster import AssetExecutionContext
+from dagster import AssetExecutionContext, MultiToSingleDimensionPartitionMapping
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-__all__ = ["ASSET_PARTITION_RANGE_END_TAG", "ASSET_PARTITION_RANGE_START_TAG", "partition_dates", "range_tags"]
+__all__ = ["ASSET_PARTITION_RANGE_END_TAG", "ASSET_PARTITION_RANGE_START_TAG", "GAME_DATE_OF", "days_between",
+           "partition_dates", "range_tags"]
+
+# A daily asset and the (game_date, model_family) partitions of the same date.
+GAME_DATE_OF = MultiToSingleDimensionPartitionMapping(partition_dimension_name="game_date")
 
 
 def partition_dates(context: AssetExecutionContext) -> tuple[dt.date, dt.date]:
@@ -18,3 +22,8 @@ def partition_dates(context: AssetExecutionContext) -> tuple[dt.date, dt.date]:
 def range_tags(start: dt.date | str, end: dt.date | str) -> dict[str, str]:
     """Run tags that make one run materialize a partition range (what a single-run backfill sets)."""
     return {ASSET_PARTITION_RANGE_START_TAG: str(start), ASSET_PARTITION_RANGE_END_TAG: str(end)}
+
+
+def days_between(start: dt.date, end: dt.date) -> list[dt.date]:
+    """Every date of [start, end]."""
+    return [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]

@@ -17,7 +17,6 @@ from dagster import (
     MaterializeResult,
     MultiPartitionKey,
     MultiPartitionMapping,
-    MultiToSingleDimensionPartitionMapping,
     RunRequest,
     ScheduleEvaluationContext,
     SensorEvaluationContext,
@@ -31,7 +30,7 @@ from dagster import (
 )
 
 from bestbets_dagster.defs.checks import lined_days, table_check_results, table_check_specs
-from bestbets_dagster.defs.partition_range import range_tags
+from bestbets_dagster.defs.partition_range import GAME_DATE_OF, range_tags
 from bestbets_dagster.grading.grading import grade
 from bestbets_dagster.models.families import enabled_family_ids, load_families
 from bestbets_dagster.models.registry import artifact_key
@@ -40,7 +39,6 @@ from bestbets_dagster.partitions import MODEL_FAMILY_PARTITIONS_NAME, game_date_
 from bestbets_dagster.resources import ArtifactStore, Warehouse
 from bestbets_dagster.timeutil import today_eastern
 
-_BY_DATE = MultiToSingleDimensionPartitionMapping(partition_dimension_name="game_date")
 
 
 def _keys(context: AssetExecutionContext) -> "dict[str, list[dt.date]]":
@@ -58,8 +56,8 @@ def _keys(context: AssetExecutionContext) -> "dict[str, list[dt.date]]":
                  AssetCheckSpec("edge_consistent", asset="predictions", blocking=True,
                                 description="edge = predicted - line, within the schema's range")],
     deps=[
-        AssetDep("player_features", partition_mapping=_BY_DATE),
-        AssetDep("player_game_lines", partition_mapping=_BY_DATE),
+        AssetDep("player_features", partition_mapping=GAME_DATE_OF),
+        AssetDep("player_game_lines", partition_mapping=GAME_DATE_OF),
         # A date's model is the family's model of the training week holding that date.
         AssetDep(
             "family_models",
@@ -124,7 +122,7 @@ def _edge_check(rows: pd.DataFrame) -> AssetCheckResult:
 
 @asset(
     check_specs=table_check_specs("prediction_accuracy", blocking=False),
-    deps=["predictions", AssetDep("player_game_logs", partition_mapping=_BY_DATE)],
+    deps=["predictions", AssetDep("player_game_logs", partition_mapping=GAME_DATE_OF)],
     partitions_def=game_date_x_family_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     group_name="predictions",

@@ -156,11 +156,7 @@ class BigQueryWarehouse(Warehouse):
         start_date = _as_date(start)
         end_date = _as_date(end) if end is not None else start_date
         frame = self.prepare_partition_frame(spec, df, start_date, end_date, family)
-        condition = f"T.`{spec.partition_column}` BETWEEN @start AND @end"
-        params: dict[str, Any] = {"start": start_date, "end": end_date}
-        if family is not None:
-            condition += f" AND T.`{spec.family_column}` = @family"
-            params["family"] = family
+        condition, params = self.partition_condition(spec, start_date, end_date, family, quote="`", marker="@", alias="T.")
         self._merge(spec, frame, condition, params)
         return len(frame)
 

@@ -100,6 +100,17 @@ class Warehouse(ConfigurableResource):
         return sql, params
 
     @staticmethod
+    def partition_condition(spec: TableSpec, start: dt.date, end: dt.date, family: str | None, quote: str,
+                            marker: str, alias: str = "") -> tuple[str, dict]:
+        """The rows a partition write replaces: the date range, and the family when given."""
+        condition = f"{alias}{quote}{spec.partition_column}{quote} BETWEEN {marker}start AND {marker}end"
+        params: dict[str, Any] = {"start": start, "end": end}
+        if family is not None:
+            condition += f" AND {alias}{quote}{spec.family_column}{quote} = {marker}family"
+            params["family"] = family
+        return condition, params
+
+    @staticmethod
     def prepare_partition_frame(
         spec: TableSpec, df: pd.DataFrame, start: dt.date, end: dt.date, family: str | None
     ) -> pd.DataFrame:
@@ -195,14 +206,8 @@ class DuckDBWarehouse(Warehouse):
         start_date = _as_date(start)
         end_date = _as_date(end) if end is not None else start_date
         frame = self.prepare_partition_frame(spec, df, start_date, end_date, family)
-        delete_sql = (
-            f'DELETE FROM {self.table_ref(name)} WHERE "{spec.partition_column}" BETWEEN $start AND $end'
-        )
-        params: dict[str, Any] = {"start": start_date, "end": end_date}
-        if family is not None:
-            delete_sql += f' AND "{spec.family_column}" = $family'
-            params["family"] = family
-        self._delete_then_insert(spec, delete_sql, params, frame)
+        condition, params = self.partition_condition(spec, start_date, end_date, family, quote='"', marker="$")
+        self._delete_then_insert(spec, f"DELETE FROM {self.table_ref(name)} WHERE {condition}", params, frame)
         return len(frame)
 
     def replace_table(self, name, df) -> int:
