@@ -302,19 +302,24 @@ def run_replay(start: dt.date, end: dt.date, families_wanted: list[str] | None, 
     sync_family_partitions(instance, warehouse)
     weeks = _mondays(start, end)
     print(f"[2/6] train {len(chosen)} families x {len(weeks)} weeks {weeks[0]}..{weeks[-1]}", flush=True)
+    run("training_windows_job", range_tags(weeks[0], weeks[-1]))
     for family in chosen:
         run("retrain_job", range_tags(MultiPartitionKey({"training_week": str(weeks[0]), "model_family": family}),
                                       MultiPartitionKey({"training_week": str(weeks[-1]), "model_family": family})))
-    for step, job_name in (("[3/6] predict", "predictions_job"), ("[4/6] grade", "grading_job")):
-        print(f"{step} {start}..{end}", flush=True)
-        for family in chosen:
-            run(job_name, range_tags(MultiPartitionKey({"game_date": str(start), "model_family": family}),
-                                     MultiPartitionKey({"game_date": str(end), "model_family": family})))
-    print(f"[5/6] signals, best bets and their grading {start}..{end}", flush=True)
+    print(f"[3/6] predict {start}..{end}", flush=True)
+    for family in chosen:
+        run("predictions_job", range_tags(MultiPartitionKey({"game_date": str(start), "model_family": family}),
+                                          MultiPartitionKey({"game_date": str(end), "model_family": family})))
+    # The daily cycle's order over the whole range: a date's picks read the monitoring of the dates
+    # before it, which reads those dates' graded candidates.
+    print(f"[4/6] grade and evaluate the signals {start}..{end}", flush=True)
+    run("grading_job", range_tags(start, end))
+    run("signal_tags_job", range_tags(start, end))
+    print(f"[5/6] monitoring {start}..{end}", flush=True)
+    run("monitoring_job", range_tags(start, end))
+    print(f"[6/6] best bets and their grading {start}..{end}", flush=True)
     run("best_bets_job", range_tags(start, end))
     run("best_bets_grading_job", range_tags(start, end))
-    print(f"[6/6] monitoring {start}..{end}", flush=True)
-    run("monitoring_job", range_tags(start, end))
     rows = {name: len(warehouse.read(name, first, end, columns=["game_date"]))
             for name in ("player_game_logs", "team_game_logs", "prop_lines", "player_game_lines", "player_features")}
     rows.update({name: len(warehouse.read(name, start, end, columns=["game_date"]))

@@ -205,3 +205,54 @@ def gcp_emulators():
     finally:
         gcs.stop()
         bq.stop()
+
+
+def raw_points_offers(data_dir: Path) -> pd.DataFrame:
+    """Every player_points offer of the raw odds files, read without the project's ingest code: one row
+    per (event, book, player, snapshot) with the game's Eastern date and whether it was pre-game. The
+    row counts the tests expect are derived from this, so adding raw files changes them by itself."""
+    import gzip
+    import json
+    import re
+
+    frames = []
+    for path in sorted((data_dir / "odds_api_snapshots").glob("raw_*.csv*")):
+        raw = pd.read_csv(path, dtype=str)
+        raw = raw[raw["market"] == "player_points"]
+        stamp = re.search(r"(\d{8})_(\d{6})", path.name)
+        frames.append(pd.DataFrame({
+            "event_id": raw["event_id"], "bookmaker": raw["bookmaker"].str.strip().str.lower(),
+            "player": raw["player"].str.strip(), "snapshot_time": pd.Timestamp("".join(stamp.groups()), tz="UTC"),
+            "commence_time": pd.to_datetime(raw["game_time"], utc=True)}))
+    records = []
+    for path in sorted((data_dir / "odds_api_v4").glob("*.json*")):
+        with (gzip.open(path, "rt") if path.name.endswith(".gz") else open(path)) as fh:
+            document = json.load(fh)
+        for event in document["data"]:
+            for book in event["bookmakers"]:
+                for market in book["markets"]:
+                    if market["key"] == "player_points":
+                        records += [(event["id"], book["key"].lower(), outcome["description"].strip(),
+                                     document["timestamp"], event["commence_time"]) for outcome in market["outcomes"]]
+    frames.append(pd.DataFrame.from_records(
+        records, columns=["event_id", "bookmaker", "player", "snapshot_time", "commence_time"]))
+    offers = pd.concat(frames, ignore_index=True)
+    for column in ("snapshot_time", "commence_time"):
+        offers[column] = pd.to_datetime(offers[column], utc=True)
+    offers = offers.drop_duplicates(["event_id", "bookmaker", "player", "snapshot_time"]).reset_index(drop=True)
+    offers["game_date"] = offers["commence_time"].dt.tz_convert("America/New_York").dt.tz_localize(None).dt.normalize()
+    offers["pre_game"] = offers["snapshot_time"] < offers["commence_time"]
+    return offers
+
+
+def raw_counts(data_dir: Path, start: str | None = None, end: str | None = None) -> dict[str, int]:
+    """prop_lines rows (one main line per event, book, player and snapshot) and lined player-games
+    (distinct event and player with a pre-game line) of the raw files, game dates in [start, end]."""
+    offers = raw_points_offers(data_dir)
+    if start:
+        offers = offers[offers["game_date"] >= pd.Timestamp(start)]
+    if end:
+        offers = offers[offers["game_date"] <= pd.Timestamp(end)]
+    pre_game = offers[offers["pre_game"]]
+    return {"prop_lines": len(offers),
+            "lined_player_games": len(pre_game.drop_duplicates(["event_id", "player"]))}

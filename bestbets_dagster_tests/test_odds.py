@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from bestbets_dagster.ingest.errors import IngestError
+from bestbets_dagster_tests.conftest import raw_points_offers
 from bestbets_dagster.ingest.odds import (
     american_to_probability,
     load_offers,
@@ -34,10 +35,16 @@ def test_a_0200z_tipoff_lands_on_the_previous_eastern_date(offers, real_player_l
 def test_only_player_points_are_kept_and_both_folders_count_once(offers, data_dir):
     frames = [read_flat_snapshot(p) for p in sorted((data_dir / "odds_api_snapshots").glob("*.csv.gz"))]
     flat = pd.concat([f for f in frames if not f.empty])
-    assert len(flat) == 65548  # player_points rows of the 47 snapshots; other markets ignored
-    # The five v4 JSON days repeat the CSV snapshots of 2025-10-21..25: the union adds nothing.
-    assert len(offers) == len(flat)
-    assert offers.drop_duplicates(["event_id", "book_player_name"]).shape[0] == 5105
+    raw_flat = sum(int((pd.read_csv(p, usecols=["market"])["market"] == "player_points").sum())
+                   for p in sorted((data_dir / "odds_api_snapshots").glob("*.csv.gz")))
+    assert len(flat) == raw_flat  # every player_points row of the snapshots; other markets ignored
+    # The five sportsbook v4 JSON days repeat the CSV snapshots of 2025-10-21..25: they add nothing;
+    # the DFS files (player_props_dfs_*) add their own lines.
+    sportsbooks = offers[~offers["source_file"].str.startswith("player_props_dfs_")]
+    assert len(sportsbooks) == len(flat)
+    assert set(offers["bookmaker"]) - set(flat["bookmaker"]) == {"prizepicks", "underdog"}
+    raw = raw_points_offers(data_dir)
+    assert offers.drop_duplicates(["event_id", "book_player_name"]).shape[0] == len(raw.drop_duplicates(["event_id", "player"]))
 
 
 def test_a_date_range_reads_only_the_files_that_can_hold_it(offers, data_dir):

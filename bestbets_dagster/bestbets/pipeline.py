@@ -30,7 +30,7 @@ from bestbets_dagster.bestbets.history import (
 from bestbets_dagster.bestbets.tags import tag_candidates
 from bestbets_dagster.models.families import Family
 from bestbets_dagster.signals.context import signal_context
-from bestbets_dagster.signals.health import family_health, signal_health
+from bestbets_dagster.signals.health import family_health
 from bestbets_dagster.signals.registry import MODEL_DEPENDENT_TAGS, REGISTERED_TAGS
 
 # How far back the tags and picks of a date read: a year of games against the opponent, the season
@@ -102,25 +102,58 @@ def _model_health_snapshot(family_rows: pd.DataFrame, families: list[str]) -> di
     return dict(sorted(out.items()))
 
 
+DEFAULT_HEALTH = {"hr_7d": float("nan"), "hr_season": float("nan"), "picks_7d": 0, "picks_season": 0,
+                  "regime": "NORMAL", "status": "HEALTHY", "multiplier": 1.0, "days_in_current_regime": 0}
+
+
+def health_as_of(day: dt.date, stored: pd.DataFrame, lookback_days: int) -> pd.DataFrame:
+    """The signal_health_daily rows the picks of `day` read: registered signals, the newest stored
+    date before `day` within `lookback_days`. With none (the first days of the data, or monitoring
+    not run) every signal is NORMAL with multiplier 1, and `as_of` is None."""
+    rows = stored[stored["signal_tag"].isin(REGISTERED_TAGS)] if len(stored) else stored
+    if len(rows):
+        dates = pd.to_datetime(rows["game_date"])
+        rows = rows[(dates < pd.Timestamp(day)) & (dates >= pd.Timestamp(day) - pd.Timedelta(days=lookback_days))]
+    if len(rows):
+        newest = pd.to_datetime(rows["game_date"]).max()
+        return rows[pd.to_datetime(rows["game_date"]) == newest].reset_index(drop=True)
+    return pd.DataFrame({"signal_tag": list(REGISTERED_TAGS), "game_date": None, **DEFAULT_HEALTH,
+                         "is_model_dependent": [t in MODEL_DEPENDENT_TAGS for t in REGISTERED_TAGS]})
+
+
+def model_states_as_of(day: dt.date, stored: pd.DataFrame, lookback_days: int) -> dict:
+    """{family: state of its model on the newest model_performance_daily date before `day`}."""
+    if stored.empty:
+        return {}
+    dates = pd.to_datetime(stored["game_date"])
+    rows = stored[(dates < pd.Timestamp(day)) & (dates >= pd.Timestamp(day) - pd.Timedelta(days=lookback_days))]
+    if rows.empty:
+        return {}
+    rows = rows.assign(_date=pd.to_datetime(rows["game_date"])).sort_values(["model_family", "_date", "model_id"])
+    out = {}
+    for row in rows.drop_duplicates("model_family", keep="last").itertuples(index=False):
+        out[row.model_family] = {
+            "model_id": row.model_id, "as_of": f"{row._date:%Y-%m-%d}", "state": row.state,
+            "rolling_hr_7d": None if pd.isna(row.rolling_hr_7d) else round(float(row.rolling_hr_7d), 1),
+            "rolling_n_7d": int(row.rolling_n_7d)}
+    return dict(sorted(out.items()))
+
+
 def decide(
     day: dt.date,
     tags_of_day: pd.DataFrame,
     graded_history: pd.DataFrame,
     accuracy: pd.DataFrame,
     config: BestBetsConfig,
+    health: pd.DataFrame,
+    model_states: dict,
 ) -> DayDecision:
-    """Picks of `day` from its tags and what was graded before it.
+    """Picks of `day` from its tags and what was known before it.
 
     graded_history: graded_candidates() of earlier dates (the season, at least); accuracy: graded
-    predictions of the 8 days before `day` (model health)."""
+    predictions of the 8 days before `day` (model health tiers); health: the stored signal health
+    the picks read (`health_as_of`); model_states: the stored model performance (`model_states_as_of`)."""
     before = graded_history[graded_history["game_date"] < pd.Timestamp(day)] if len(graded_history) else graded_history
-    yesterday = day - dt.timedelta(days=1)
-    health = signal_health(before, [yesterday], REGISTERED_TAGS) if len(before) else pd.DataFrame()
-    if health.empty:
-        health = pd.DataFrame({"signal_tag": list(REGISTERED_TAGS), "hr_7d": float("nan"), "hr_season": float("nan"),
-                               "picks_7d": 0, "picks_season": 0, "regime": "NORMAL", "status": "HEALTHY",
-                               "multiplier": 1.0, "days_in_current_regime": 0,
-                               "is_model_dependent": [t in MODEL_DEPENDENT_TAGS for t in REGISTERED_TAGS]})
     listed, evaluated = player_blacklist(before, day, config)
     snapshot = DecisionSnapshot(config=config,
                                 signal_multipliers=dict(zip(health["signal_tag"], health["multiplier"].astype(float))),
@@ -144,6 +177,9 @@ def decide(
             "registered_signals": list(REGISTERED_TAGS),
             "signal_health": _signal_health_snapshot(health),
             "model_health": health_of_families,
+            "model_states": model_states,
+            "signal_health_as_of": None if health["game_date"].isna().all()
+            else f"{pd.to_datetime(health['game_date']).max():%Y-%m-%d}",
             "blacklist": {"evaluated": evaluated, "players": [
                 {"player_lookup": r.player_lookup, "n": int(r.n), "hit_rate": round(float(r.hit_rate), 1)}
                 for r in listed.itertuples(index=False)]},
@@ -160,6 +196,8 @@ def decision_row(decision: DayDecision, created_at: pd.Timestamp) -> dict:
         "config_version": s["config_version"], "config_json": json.dumps(s["config"], sort_keys=True),
         "signal_health_json": json.dumps(s["signal_health"], sort_keys=True),
         "model_health_json": json.dumps(s["model_health"], sort_keys=True),
+        "model_states_json": json.dumps(s["model_states"], sort_keys=True),
+        "signal_health_as_of": pd.Timestamp(s["signal_health_as_of"]) if s["signal_health_as_of"] else None,
         "blacklist_json": json.dumps(s["blacklist"], sort_keys=True),
         "direction_health_json": json.dumps(s["direction_health"], sort_keys=True),
         "filter_summary_json": json.dumps(s["filter_summary"], sort_keys=True),

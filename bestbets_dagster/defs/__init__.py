@@ -14,12 +14,12 @@ warnings.filterwarnings("ignore", category=BetaWarning, message=r".*(backfill_po
 from bestbets_dagster.defs.bestbets import (
     best_bets_accuracy,
     best_bets_grading_job,
-    best_bets_grading_schedule,
     best_bets_job,
     pick_signal_tags,
     signal_best_bets_picks,
-    slate_best_bets_schedule,
+    signal_tags_job,
 )
+from bestbets_dagster.defs.daily import daily_jobs, daily_schedules, daily_sensors
 from bestbets_dagster.defs.features import player_features
 from bestbets_dagster.defs.ingestion import (
     player_game_lines,
@@ -38,17 +38,10 @@ from bestbets_dagster.defs.models import (
     family_models,
     model_family_partitions_sensor,
     retrain_job,
-    retrain_reminder_sensor,
+    training_windows,
+    training_windows_job,
 )
-from bestbets_dagster.defs.predictions import (
-    grade_when_box_scores_land,
-    grading_job,
-    prediction_accuracy,
-    predictions,
-    predictions_job,
-    slate_build_schedule,
-    slate_predictions_schedule,
-)
+from bestbets_dagster.defs.predictions import grading_job, prediction_accuracy, predictions, predictions_job
 from bestbets_dagster.partitions import game_date_partitions
 
 ingest_assets = [player_game_logs, team_game_logs, prop_lines, player_game_lines]
@@ -69,7 +62,7 @@ build_job = define_asset_job(
     description="Ingestion and features for a game-date range.",
 )
 
-model_assets = [family_models]
+model_assets = [training_windows, family_models]
 
 prediction_assets = [predictions, prediction_accuracy]
 
@@ -79,7 +72,7 @@ monitoring_assets = [signal_health_daily, model_performance_daily, monitoring_al
 
 all_assets = [*ingest_assets, *feature_assets, *model_assets, *prediction_assets, *best_bets_assets, *monitoring_assets]
 all_asset_checks: list = []
-all_jobs = [ingest_job, build_job, retrain_job, predictions_job, grading_job, best_bets_job, best_bets_grading_job,
-            monitoring_job]
-all_schedules = [slate_build_schedule, slate_predictions_schedule, slate_best_bets_schedule, best_bets_grading_schedule]
-all_sensors = [model_family_partitions_sensor, retrain_reminder_sensor, grade_when_box_scores_land, alerts_to_slack]
+all_jobs = [ingest_job, build_job, training_windows_job, retrain_job, predictions_job, grading_job, signal_tags_job,
+            best_bets_job, best_bets_grading_job, monitoring_job, *daily_jobs]
+all_schedules = [*daily_schedules]
+all_sensors = [model_family_partitions_sensor, *daily_sensors, alerts_to_slack]

@@ -13,15 +13,11 @@ from dagster import (
     AssetExecutionContext,
     AssetSpec,
     BackfillPolicy,
-    DefaultScheduleStatus,
     MaterializeResult,
     MetadataValue,
-    RunRequest,
-    ScheduleEvaluationContext,
     asset,
     define_asset_job,
     multi_asset,
-    schedule,
 )
 
 from bestbets_dagster import tables
@@ -34,11 +30,12 @@ from bestbets_dagster.bestbets.export import (
     export_key,
 )
 from bestbets_dagster.bestbets.pipeline import (
-    HISTORY_LOOKBACK_DAYS,
     build_pick_signal_tags,
     decide,
     decision_row,
     graded_candidates,
+    health_as_of,
+    model_states_as_of,
 )
 from bestbets_dagster.bestbets.results import grade_picks, summarize, summarize_by
 from bestbets_dagster.defs.checks import (
@@ -46,13 +43,22 @@ from bestbets_dagster.defs.checks import (
     table_check_results,
     table_check_specs,
 )
-from bestbets_dagster.defs.partition_range import GAME_DATE_OF, days_between, partition_dates
+from bestbets_dagster.defs.partition_range import (
+    GAME_DATE_OF,
+    HISTORY_DAYS,
+    days_before,
+    days_between,
+    partition_dates,
+)
 from bestbets_dagster.models.families import load_families
 from bestbets_dagster.partitions import game_date_partitions
 from bestbets_dagster.resources import ArtifactStore, BestBetsSettings, Warehouse
 from bestbets_dagster.signals.registry import PROTOTYPE_TAGS, REGISTERED_TAGS
 
 DAY = dt.timedelta(days=1)
+# The picks of D read the newest stored signal health and model state before D within this many days
+# (D - 1 on a game day after a game day; further back across a break in the schedule).
+HEALTH_LOOKBACK_DAYS = 14
 
 
 def _on(df: pd.DataFrame, day: dt.date) -> pd.DataFrame:
@@ -67,10 +73,10 @@ def _on(df: pd.DataFrame, day: dt.date) -> pd.DataFrame:
                                 description="every enabled family predicted on every lined day of the run")],
     deps=[
         AssetDep("predictions", partition_mapping=GAME_DATE_OF),
-        AssetDep("prediction_accuracy", partition_mapping=GAME_DATE_OF),
-        "player_game_logs",
-        "team_game_logs",
-        "player_game_lines",
+        AssetDep("prediction_accuracy", partition_mapping=days_before(HISTORY_DAYS)),
+        AssetDep("player_game_logs", partition_mapping=days_before(HISTORY_DAYS)),
+        AssetDep("team_game_logs", partition_mapping=days_before(HISTORY_DAYS)),
+        AssetDep("player_game_lines", partition_mapping=days_before(HISTORY_DAYS, 0)),
     ],
     partitions_def=game_date_partitions,
     backfill_policy=BackfillPolicy.single_run(),
@@ -85,7 +91,7 @@ def pick_signal_tags(context: AssetExecutionContext, warehouse: Warehouse, best_
     predictions = predictions[predictions["model_family"].isin([f.model_family for f in families])]
     # The whole look-back for every input, so that a date computed alone or inside a range reads the
     # same history (streaks and season figures must not depend on where a run starts).
-    history_start = start - dt.timedelta(days=HISTORY_LOOKBACK_DAYS)
+    history_start = start - dt.timedelta(days=HISTORY_DAYS)
     accuracy = warehouse.read("prediction_accuracy", history_start, end - DAY)
     tags = build_pick_signal_tags(
         days_between(start, end), predictions, accuracy,
@@ -123,7 +129,14 @@ def _every_family_check(predictions: pd.DataFrame, families: list, lined: list) 
 
 @multi_asset(
     specs=[
-        AssetSpec("signal_best_bets_picks", deps=["pick_signal_tags", AssetDep("prediction_accuracy", partition_mapping=GAME_DATE_OF)],
+        AssetSpec("signal_best_bets_picks",
+                  deps=[AssetDep("pick_signal_tags", partition_mapping=days_before(HISTORY_DAYS, 0)),
+                        AssetDep("prediction_accuracy", partition_mapping=days_before(HISTORY_DAYS)),
+                        AssetDep("predictions", partition_mapping=GAME_DATE_OF),
+                        # the earlier picks and their record (the export's recent results)
+                        AssetDep("signal_best_bets_picks", partition_mapping=days_before(HISTORY_DAYS)),
+                        AssetDep("signal_health_daily", partition_mapping=days_before(HEALTH_LOOKBACK_DAYS)),
+                        AssetDep("model_performance_daily", partition_mapping=days_before(HEALTH_LOOKBACK_DAYS))],
                   description="The day's best bets, ranked, with provenance; exported as signal-best-bets/{date}.json.",
                   group_name="best_bets", kinds={"python", "duckdb", "json"}),
         AssetSpec("best_bets_filter_audit", deps=["pick_signal_tags"], group_name="best_bets", kinds={"python", "duckdb"},
@@ -140,16 +153,21 @@ def signal_best_bets_picks(context: AssetExecutionContext, warehouse: Warehouse,
                            best_bets: BestBetsSettings):
     start, end = partition_dates(context)
     config = best_bets.config()
-    history_start = start - dt.timedelta(days=HISTORY_LOOKBACK_DAYS)
+    history_start = start - dt.timedelta(days=HISTORY_DAYS)
     tags = warehouse.read("pick_signal_tags", history_start, end)
     accuracy = warehouse.read("prediction_accuracy", history_start, end - DAY)
     earlier_picks = warehouse.read("signal_best_bets_picks", history_start, start - DAY)
     predictions = warehouse.read("predictions", start, end, columns=["game_date", "model_family", "model_id", "edge"])
+    health_start = start - dt.timedelta(days=HEALTH_LOOKBACK_DAYS)
+    stored_health = warehouse.read("signal_health_daily", health_start, end - DAY)
+    stored_states = warehouse.read("model_performance_daily", health_start, end - DAY)
     graded = graded_candidates(tags, accuracy)
     picks_by_day, audits, decisions, exported = [], [], [], {}
     for day in days_between(start, end):
         accuracy_before = accuracy[pd.to_datetime(accuracy["game_date"]) < pd.Timestamp(day)]
-        decision = decide(day, _on(tags, day), graded, accuracy_before, config)
+        decision = decide(day, _on(tags, day), graded, accuracy_before, config,
+                          health_as_of(day, stored_health, HEALTH_LOOKBACK_DAYS),
+                          model_states_as_of(day, stored_states, HEALTH_LOOKBACK_DAYS))
         created_at = pd.Timestamp.now(tz="UTC")
         made = [frame for frame in (earlier_picks, *picks_by_day) if len(frame)]
         picks_so_far = pd.concat(made, ignore_index=True) if made else earlier_picks
@@ -209,7 +227,7 @@ def _write_latest(artifacts: ArtifactStore, exported: dict) -> None:
 
 @asset(
     check_specs=table_check_specs("best_bets_accuracy", blocking=False, game_days=False),
-    deps=["signal_best_bets_picks", AssetDep("prediction_accuracy", partition_mapping=GAME_DATE_OF)],
+    deps=["signal_best_bets_picks", "prediction_accuracy"],
     partitions_def=game_date_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     group_name="best_bets",
@@ -233,27 +251,16 @@ def best_bets_accuracy(context: AssetExecutionContext, warehouse: Warehouse) -> 
     )
 
 
+signal_tags_job = define_asset_job(
+    "signal_tags_job", selection=["pick_signal_tags"], partitions_def=game_date_partitions,
+    description="Candidates from every enabled family with every signal evaluated, for a game-date range.",
+)
 best_bets_job = define_asset_job(
-    "best_bets_job", selection=["pick_signal_tags", "signal_best_bets_picks", "best_bets_filter_audit", "best_bets_decisions"],
-    partitions_def=game_date_partitions, description="Signals, filters and the day's best bets with their exports.",
+    "best_bets_job", selection=["signal_best_bets_picks", "best_bets_filter_audit", "best_bets_decisions"],
+    partitions_def=game_date_partitions,
+    description="The filters and the day's best bets with their exports (reads the tags and the monitoring before).",
 )
 best_bets_grading_job = define_asset_job(
     "best_bets_grading_job", selection=["best_bets_accuracy"], partitions_def=game_date_partitions,
     description="Grade the picks of a game-date range.",
 )
-
-
-@schedule(cron_schedule="30 13 * * *", execution_timezone="America/New_York", job=best_bets_job,
-          default_status=DefaultScheduleStatus.STOPPED)
-def slate_best_bets_schedule(context: ScheduleEvaluationContext):
-    """Today's best bets, half an hour after the slate's predictions."""
-    day = context.scheduled_execution_time.date()
-    return RunRequest(run_key=f"slate-best-bets:{day}", partition_key=str(day))
-
-
-@schedule(cron_schedule="0 11 * * *", execution_timezone="America/New_York", job=best_bets_grading_job,
-          default_status=DefaultScheduleStatus.STOPPED)
-def best_bets_grading_schedule(context: ScheduleEvaluationContext):
-    """Yesterday's picks graded in the morning, once the night's box scores are graded."""
-    day = context.scheduled_execution_time.date() - DAY
-    return RunRequest(run_key=f"grade-best-bets:{day}", partition_key=str(day))

@@ -2,17 +2,14 @@
 
 import datetime as dt
 
-from dagster import AssetExecutionContext, BackfillPolicy, Config, MaterializeResult, MetadataValue, asset
+from dagster import AssetDep, AssetExecutionContext, BackfillPolicy, Config, MaterializeResult, MetadataValue, asset
 
 from bestbets_dagster.defs.checks import game_days, table_check_results, table_check_specs
-from bestbets_dagster.defs.partition_range import days_between, partition_dates
+from bestbets_dagster.defs.partition_range import HISTORY_DAYS, days_before, days_between, partition_dates
 from bestbets_dagster.features.build import FeatureSettings, build_features
 from bestbets_dagster.features.contract import V12_FEATURES
 from bestbets_dagster.partitions import game_date_partitions
 from bestbets_dagster.resources import Warehouse
-
-# The longest look-back of any feature: a year of games against the opponent, plus the season.
-HISTORY_DAYS = 400
 
 
 class PlayerFeaturesConfig(Config):
@@ -24,7 +21,10 @@ class PlayerFeaturesConfig(Config):
 
 @asset(
     check_specs=table_check_specs("player_features", blocking=True),
-    deps=["player_game_logs", "team_game_logs", "player_game_lines"],
+    # Box scores of D itself give the schedule of D (who plays whom) only; no feature reads them.
+    deps=[AssetDep("player_game_logs", partition_mapping=days_before(HISTORY_DAYS, 0)),
+          AssetDep("team_game_logs", partition_mapping=days_before(HISTORY_DAYS, 0)),
+          AssetDep("player_game_lines", partition_mapping=days_before(HISTORY_DAYS, 0))],
     partitions_def=game_date_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     group_name="features",

@@ -4,6 +4,7 @@
 import datetime as dt
 
 from dagster import (
+    AssetDep,
     AssetExecutionContext,
     BackfillPolicy,
     MaterializeResult,
@@ -12,7 +13,7 @@ from dagster import (
 )
 
 from bestbets_dagster.defs.checks import table_check_results, table_check_specs
-from bestbets_dagster.defs.partition_range import partition_dates
+from bestbets_dagster.defs.partition_range import days_before, partition_dates
 from bestbets_dagster.ingest.box_scores import load_player_game_logs, load_team_game_logs
 from bestbets_dagster.ingest.lines import build_player_game_lines, build_prop_lines, match_summary, plain_join_rate
 from bestbets_dagster.ingest.odds import load_offers, main_lines
@@ -20,14 +21,15 @@ from bestbets_dagster.partitions import game_date_partitions
 from bestbets_dagster.resources import NbaDataSource, Warehouse
 
 GROUP = "ingest"
+# Identity reads the box scores of the season of D and the season before, up to D itself: at most two
+# years back (from a July date to August 1 two seasons earlier).
+ROSTER_DAYS = 731
+ROSTERS = AssetDep("player_game_logs", partition_mapping=days_before(ROSTER_DAYS, 0))
 
 
-def _season_bounds(start: dt.date, end: dt.date) -> "tuple[dt.date, dt.date]":
-    """From August 1 of the season before the one holding `start` (the identity fallback) to July 31
-    of the season holding `end`."""
-    first = (start.year if start.month >= 8 else start.year - 1) - 1
-    last = end.year + 1 if end.month >= 8 else end.year
-    return dt.date(first, 8, 1), dt.date(last, 7, 31)
+def _previous_season_start(day: dt.date) -> dt.date:
+    """August 1 of the season before the one holding `day` (the identity fallback)."""
+    return dt.date((day.year if day.month >= 8 else day.year - 1) - 1, 8, 1)
 
 
 def _ingest_box_scores(context: AssetExecutionContext, warehouse: Warehouse, table: str, rows) -> MaterializeResult:
@@ -66,11 +68,10 @@ def team_game_logs(context: AssetExecutionContext, warehouse: Warehouse, nba_dat
 
 
 def _rosters(warehouse: Warehouse, start: dt.date, end: dt.date):
-    """Everyone who appeared for any team in the seasons holding [start, end] and the season before:
-    identity is resolved against the players who appeared for either of an event's teams that season,
-    then the season before."""
-    season_start, season_end = _season_bounds(start, end)
-    return warehouse.read("player_game_logs", season_start, season_end)
+    """Everyone who appeared for any team from the season before the one holding `start` through
+    `end`: identity for a game on D is resolved against the players who appeared for either of its
+    teams that season up to D, then the season before (never a later game)."""
+    return warehouse.read("player_game_logs", _previous_season_start(start), end)
 
 
 def _match_metadata(per_game, lines, rosters) -> dict:
@@ -89,7 +90,7 @@ def _match_metadata(per_game, lines, rosters) -> dict:
 
 @asset(
     check_specs=table_check_specs("prop_lines", blocking=True, game_days=False),
-    deps=["player_game_logs"],
+    deps=[ROSTERS],
     partitions_def=game_date_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     group_name=GROUP,
@@ -122,7 +123,7 @@ def prop_lines(context: AssetExecutionContext, warehouse: Warehouse, nba_data: N
 
 @asset(
     check_specs=table_check_specs("player_game_lines", blocking=True, game_days=False),
-    deps=["prop_lines", "player_game_logs"],
+    deps=["prop_lines", ROSTERS],
     partitions_def=game_date_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     group_name=GROUP,

@@ -7,17 +7,18 @@ import pandas as pd
 from dagster import (
     AssetCheckResult,
     AssetCheckSpec,
+    AssetDep,
     AssetExecutionContext,
     BackfillPolicy,
     Config,
     DefaultSensorStatus,
     MaterializeResult,
     MetadataValue,
-    MultiPartitionKey,
-    RunRequest,
+    MultiToSingleDimensionPartitionMapping,
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
+    TimeWindowPartitionMapping,
     asset,
     define_asset_job,
     sensor,
@@ -25,18 +26,29 @@ from dagster import (
 
 from bestbets_dagster import tables
 from bestbets_dagster.models.families import enabled_family_ids, load_families
-from bestbets_dagster.models.registry import artifact_key, registry_row, staleness
-from bestbets_dagster.models.training import NotEnoughData, labeled_rows, train_family_model
+from bestbets_dagster.models.registry import artifact_key, registry_row
+from bestbets_dagster.defs.checks import table_check_results, table_check_specs
+from bestbets_dagster.defs.partition_range import markdown_table, partition_dates
+from bestbets_dagster.models.training import (
+    TRAINING_HISTORY_WEEKS,
+    NotEnoughData,
+    labeled_fingerprint,
+    labeled_rows,
+    train_family_model,
+    training_history_start,
+    training_window_row,
+)
 from bestbets_dagster.partitions import (
     MODEL_FAMILY_PARTITIONS_NAME,
     model_family_partitions,
+    training_week_partitions,
     training_week_x_family_partitions,
 )
 from bestbets_dagster.resources import ArtifactStore, Warehouse
-from bestbets_dagster.timeutil import today_eastern
 
-# Enough look-back to reach 42 game days before the evaluation week across an off-season.
-TRAINING_HISTORY_DAYS = 400
+# A training week W reads the daily partitions [W - 58 weeks, W - 1]: weekly to daily, offsets in weeks.
+TRAINING_LOOKBACK = TimeWindowPartitionMapping(start_offset=-TRAINING_HISTORY_WEEKS, end_offset=-1,
+                                               allow_nonexistent_upstream_partitions=True)
 
 
 class FamilyModelsConfig(Config):
@@ -53,24 +65,68 @@ def current_training_week(today: dt.date) -> str:
     return (today - dt.timedelta(days=today.weekday())).isoformat()
 
 
+def _labeled(warehouse: Warehouse, first_week: dt.date, last_week: dt.date) -> pd.DataFrame:
+    """Labeled rows of every training week of [first_week, last_week]: features and box scores
+    before each week, as far back as the look-back reaches."""
+    start, end = training_history_start(first_week), last_week - dt.timedelta(days=1)
+    return labeled_rows(warehouse.read("player_features", start, end), warehouse.read("player_game_logs", start, end))
+
+
+def _of_week(labeled: pd.DataFrame, week: dt.date) -> pd.DataFrame:
+    days = pd.to_datetime(labeled["game_date"])
+    return labeled[(days >= pd.Timestamp(training_history_start(week))) & (days < pd.Timestamp(week))]
+
+
+@asset(
+    check_specs=table_check_specs("training_windows", blocking=True, game_days=False),
+    deps=[AssetDep("player_features", partition_mapping=TRAINING_LOOKBACK),
+          AssetDep("player_game_logs", partition_mapping=TRAINING_LOOKBACK)],
+    partitions_def=training_week_partitions,
+    backfill_policy=BackfillPolicy.single_run(),
+    group_name="models",
+    kinds={"python", "duckdb"},
+    description="Per training week W: the labeled rows before W that every family's model of W trains and is "
+                "evaluated on (counts and fingerprint).",
+)
+def training_windows(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+    first, last = partition_dates(context)
+    weeks = [first + dt.timedelta(weeks=i) for i in range((last - first).days // 7 + 1)]
+    labeled = _labeled(warehouse, weeks[0], weeks[-1])
+    now = pd.Timestamp.now(tz="UTC")
+    rows = pd.DataFrame([training_window_row(_of_week(labeled, week), week, now) for week in weeks])
+    written = warehouse.replace_partitions("training_windows", rows, weeks[0], weeks[-1])
+    return MaterializeResult(
+        metadata={"dagster/row_count": written,
+                  "weeks": MetadataValue.md(markdown_table(rows[["training_week", "n_game_days", "n_labeled_rows",
+                                                                  "n_eval_rows"]]))},
+        check_results=table_check_results(warehouse, "training_windows", weeks[0], weeks[-1]),
+    )
+
+
 @asset(
     check_specs=[AssetCheckSpec("registry_schema", asset="family_models", blocking=True,
                                 description="model_registry matches its schema, one row per model_id; the models written have their artifact")],
-    deps=["player_features", "player_game_logs"],
+    deps=[AssetDep("training_windows", partition_mapping=MultiToSingleDimensionPartitionMapping("training_week"))],
     partitions_def=training_week_x_family_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     group_name="models",
     kinds={"catboost", "duckdb"},
-    description="One CatBoost model per family and training week W, held to the six gates and registered.",
+    description="One CatBoost model per family and training week W, trained on the week's training window, held "
+                "to the six gates and registered in model_registry.",
 )
 def family_models(context: AssetExecutionContext, config: FamilyModelsConfig, warehouse: Warehouse,
                   artifacts: ArtifactStore) -> MaterializeResult:
     keys = [training_week_x_family_partitions.get_partition_key_from_str(str(k)) for k in context.partition_keys]
     weeks = sorted({dt.date.fromisoformat(k.keys_by_dimension["training_week"]) for k in keys})
     families = {f.model_family: f for f in load_families(warehouse)}
-    start = weeks[0] - dt.timedelta(days=TRAINING_HISTORY_DAYS)
-    end = weeks[-1] - dt.timedelta(days=1)
-    labeled = labeled_rows(warehouse.read("player_features", start, end), warehouse.read("player_game_logs", start, end))
+    labeled = _labeled(warehouse, weeks[0], weeks[-1])
+    windows = warehouse.read("training_windows", weeks[0], weeks[-1])
+    fingerprints = dict(zip(pd.to_datetime(windows["training_week"]).dt.date, windows["labeled_sha256"]))
+    for week in weeks:
+        if fingerprints.get(week) != labeled_fingerprint(_of_week(labeled, week)):
+            raise ValueError(f"training window {week}: the labeled rows differ from training_windows "
+                             f"({'no row' if week not in fingerprints else 'fingerprint differs'}): "
+                             "materialize training_windows of that week first")
     summary = []
     for key in sorted(keys, key=str):
         week = dt.date.fromisoformat(key.keys_by_dimension["training_week"])
@@ -79,7 +135,7 @@ def family_models(context: AssetExecutionContext, config: FamilyModelsConfig, wa
             raise ValueError(f"model_family partition {name!r} has no row in the model_family table")
         family = families[name]
         try:
-            trained = train_family_model(family, labeled, week)
+            trained = train_family_model(family, _of_week(labeled, week), week)
         except NotEnoughData as reason:
             # Clear any earlier model of this partition: a re-run must not leave a stale row.
             warehouse.replace_partitions("model_registry", pd.DataFrame(), week, family=name)
@@ -132,6 +188,10 @@ def _registry_check(warehouse: Warehouse, artifacts: ArtifactStore, written: lis
                             metadata={"models": len(registry), "problems": "; ".join(problems)})
 
 
+training_windows_job = define_asset_job(
+    "training_windows_job", selection=[training_windows], partitions_def=training_week_partitions,
+    description="The labeled rows of training weeks (run before their family models).",
+)
 retrain_job = define_asset_job(
     "retrain_job",
     selection=[family_models],
@@ -154,32 +214,3 @@ def model_family_partitions_sensor(context: SensorEvaluationContext, warehouse: 
         requests.append(model_family_partitions.build_delete_request(delete))
     context.log.info(f"model_family partitions: adding {add}, deleting {delete}")
     return SensorResult(dynamic_partitions_requests=requests)
-
-
-@sensor(job=retrain_job, minimum_interval_seconds=6 * 3600, default_status=DefaultSensorStatus.STOPPED)
-def retrain_reminder_sensor(context: SensorEvaluationContext, warehouse: Warehouse):
-    """Reports each enabled family's staleness (ROUTINE 7-10 days, OVERDUE 11-14, URGENT 15+) and
-    requests this week's training run for stale families that retrain automatically. Stopped by
-    default, like the slate schedules: opening the UI on a replay's instance must not start training;
-    turn it on in production."""
-    today = today_eastern()
-    report = staleness(load_families(warehouse), warehouse.read("model_registry"), today)
-    stale = report[report["urgency"].notna()]
-    if stale.empty:
-        return SkipReason(f"every enabled family trained within 7 days of {today}")
-    existing = set(context.instance.get_dynamic_partitions(MODEL_FAMILY_PARTITIONS_NAME))
-    week = current_training_week(today)
-    requests = []
-    for row in stale.itertuples(index=False):
-        age = "never trained" if row.age_days is None or pd.isna(row.age_days) else f"{int(row.age_days)} days old"
-        context.log.warning(f"retrain reminder: {row.model_family} {row.urgency} ({age}); "
-                            f"`bestbets retrain --family {row.model_family}`")
-        if row.auto_retrain and row.model_family in existing:
-            requests.append(
-                RunRequest(
-                    run_key=f"retrain:{row.model_family}:{week}",
-                    partition_key=MultiPartitionKey({"training_week": week, "model_family": row.model_family}),
-                    tags={"bestbets/retrain_urgency": row.urgency},
-                )
-            )
-    return SensorResult(run_requests=requests)

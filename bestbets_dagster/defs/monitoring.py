@@ -22,9 +22,8 @@ from dagster import (
 )
 
 from bestbets_dagster.bestbets.history import graded_candidates
-from bestbets_dagster.bestbets.pipeline import HISTORY_LOOKBACK_DAYS
 from bestbets_dagster.defs.checks import table_check_results, table_check_specs
-from bestbets_dagster.defs.partition_range import GAME_DATE_OF, partition_dates
+from bestbets_dagster.defs.partition_range import HISTORY_DAYS, days_before, partition_dates
 from bestbets_dagster.grading.performance import alerts, model_performance
 from bestbets_dagster.partitions import game_date_partitions
 from bestbets_dagster.resources import AlertNotifier, BestBetsSettings, Warehouse
@@ -46,7 +45,8 @@ def _graded_days(graded: pd.DataFrame, start: dt.date, end: dt.date) -> list[dt.
     check_specs=[*table_check_specs("signal_health_daily", blocking=False),
                  AssetCheckSpec("no_signal_turned_cold", asset="signal_health_daily",
                                 description="WARN when a signal enters the COLD regime")],
-    deps=["pick_signal_tags", AssetDep("prediction_accuracy", partition_mapping=GAME_DATE_OF)],
+    deps=[AssetDep("pick_signal_tags", partition_mapping=days_before(HISTORY_DAYS, 0)),
+          AssetDep("prediction_accuracy", partition_mapping=days_before(HISTORY_DAYS, 0))],
     partitions_def=game_date_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     group_name=GROUP,
@@ -55,7 +55,7 @@ def _graded_days(graded: pd.DataFrame, start: dt.date, end: dt.date) -> list[dt.
 )
 def signal_health_daily(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
     start, end = partition_dates(context)
-    history_start = start - dt.timedelta(days=HISTORY_LOOKBACK_DAYS)
+    history_start = start - dt.timedelta(days=HISTORY_DAYS)
     tags = warehouse.read("pick_signal_tags", history_start, end)
     graded = graded_candidates(tags, warehouse.read("prediction_accuracy", history_start, end))
     # Prototypes are tracked too (is_registered false): their health is what a promotion needs.
@@ -84,7 +84,9 @@ def signal_health_daily(context: AssetExecutionContext, warehouse: Warehouse) ->
     check_specs=[*table_check_specs("model_performance_daily", blocking=False),
                  AssetCheckSpec("no_model_blocked_or_degrading", asset="model_performance_daily",
                                 description="ERROR when a model enters BLOCKED, WARN when it enters DEGRADING")],
-    deps=[AssetDep("prediction_accuracy", partition_mapping=GAME_DATE_OF), "family_models"],
+    # It also reads model_registry (training_end_date of the models graded); that weekly x family table
+    # has no partition mapping from a day, so the dependency is not drawn.
+    deps=[AssetDep("prediction_accuracy", partition_mapping=days_before(HISTORY_DAYS, 0))],
     partitions_def=game_date_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     group_name=GROUP,
@@ -93,7 +95,7 @@ def signal_health_daily(context: AssetExecutionContext, warehouse: Warehouse) ->
 )
 def model_performance_daily(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
     start, end = partition_dates(context)
-    accuracy = warehouse.read("prediction_accuracy", start - dt.timedelta(days=HISTORY_LOOKBACK_DAYS), end)
+    accuracy = warehouse.read("prediction_accuracy", start - dt.timedelta(days=HISTORY_DAYS), end)
     performance = model_performance(accuracy, warehouse.read("model_registry"), pd.date_range(start, end).date,
                                     pd.Timestamp.now(tz="UTC"))
     written = warehouse.replace_partitions("model_performance_daily", performance, start, end)

@@ -3,14 +3,24 @@
 
 import datetime as dt
 
-from dagster import AssetExecutionContext, MultiToSingleDimensionPartitionMapping
+from dagster import AssetExecutionContext, MetadataValue, MultiToSingleDimensionPartitionMapping, TimeWindowPartitionMapping
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-__all__ = ["ASSET_PARTITION_RANGE_END_TAG", "ASSET_PARTITION_RANGE_START_TAG", "GAME_DATE_OF", "days_between",
-           "partition_dates", "range_tags"]
+from bestbets_dagster.bestbets.pipeline import HISTORY_LOOKBACK_DAYS
+
+__all__ = ["ASSET_PARTITION_RANGE_END_TAG", "ASSET_PARTITION_RANGE_START_TAG", "GAME_DATE_OF", "HISTORY_DAYS",
+           "days_between", "days_before", "partition_dates", "range_tags"]
 
 # A daily asset and the (game_date, model_family) partitions of the same date.
 GAME_DATE_OF = MultiToSingleDimensionPartitionMapping(partition_dimension_name="game_date")
+
+HISTORY_DAYS = HISTORY_LOOKBACK_DAYS
+
+
+def days_before(first: int, last: int = -1) -> TimeWindowPartitionMapping:
+    """A daily partition D reads the daily partitions [D - first, D + last] (last -1: up to D - 1;
+    0: D itself). Days before the first partition simply do not exist."""
+    return TimeWindowPartitionMapping(start_offset=-first, end_offset=last, allow_nonexistent_upstream_partitions=True)
 
 
 def partition_dates(context: AssetExecutionContext) -> tuple[dt.date, dt.date]:
@@ -27,3 +37,25 @@ def range_tags(start: dt.date | str, end: dt.date | str) -> dict[str, str]:
 def days_between(start: dt.date, end: dt.date) -> list[dt.date]:
     """Every date of [start, end]."""
     return [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+def markdown_table(frame) -> str:
+    """A small frame as a Markdown table for metadata (dates as YYYY-MM-DD)."""
+    if frame.empty:
+        return "no rows"
+    cells = frame.astype(object).map(lambda v: f"{v:%Y-%m-%d}" if hasattr(v, "strftime") else str(v))
+    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "---|" * len(frame.columns)]
+    lines += ["| " + " | ".join(row) + " |" for row in cells.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def range_metadata(start: dt.date, end: dt.date, written: int, rows) -> dict:
+    """Row counts that are true for the partitions they are shown on. A run of one partition reports
+    `dagster/row_count`; a ranged run (one materialization event per partition, all with the same
+    metadata) reports the range's total as `range_row_count` and a per-day table instead."""
+    if start == end:
+        return {"dagster/row_count": written}
+    per_day = (rows.groupby(rows["game_date"].astype(str).str[:10]).size() if written else None)
+    table = "| game_date | rows |\n|---|---|\n" + "\n".join(f"| {d} | {n} |" for d, n in per_day.items()) \
+        if per_day is not None else "no rows"
+    return {"range": f"{start}..{end}", "range_row_count": written, "rows_per_day": MetadataValue.md(table)}

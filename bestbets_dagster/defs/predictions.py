@@ -10,34 +10,23 @@ from dagster import (
     AssetDep,
     AssetExecutionContext,
     BackfillPolicy,
-    DefaultScheduleStatus,
-    DefaultSensorStatus,
     DimensionPartitionMapping,
     IdentityPartitionMapping,
     MaterializeResult,
-    MultiPartitionKey,
     MultiPartitionMapping,
-    RunRequest,
-    ScheduleEvaluationContext,
-    SensorEvaluationContext,
-    SensorResult,
-    SkipReason,
     TimeWindowPartitionMapping,
     asset,
     define_asset_job,
-    schedule,
-    sensor,
 )
 
 from bestbets_dagster.defs.checks import lined_days, table_check_results, table_check_specs
-from bestbets_dagster.defs.partition_range import GAME_DATE_OF, range_tags
+from bestbets_dagster.defs.partition_range import GAME_DATE_OF, partition_dates, range_metadata
 from bestbets_dagster.grading.grading import grade
-from bestbets_dagster.models.families import enabled_family_ids, load_families
+from bestbets_dagster.models.families import load_families
 from bestbets_dagster.models.registry import artifact_key
 from bestbets_dagster.models.serving import load_model_bytes, make_predictions
-from bestbets_dagster.partitions import MODEL_FAMILY_PARTITIONS_NAME, game_date_x_family_partitions
+from bestbets_dagster.partitions import game_date_partitions, game_date_x_family_partitions
 from bestbets_dagster.resources import ArtifactStore, Warehouse
-from bestbets_dagster.timeutil import today_eastern
 
 
 
@@ -122,35 +111,34 @@ def _edge_check(rows: pd.DataFrame) -> AssetCheckResult:
 
 @asset(
     check_specs=table_check_specs("prediction_accuracy", blocking=False),
-    deps=["predictions", AssetDep("player_game_logs", partition_mapping=GAME_DATE_OF)],
-    partitions_def=game_date_x_family_partitions,
+    deps=[AssetDep("predictions", partition_mapping=GAME_DATE_OF), "player_game_logs"],
+    partitions_def=game_date_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     group_name="predictions",
     kinds={"python", "duckdb"},
-    description="Every prediction graded: pushes, PASSes and players who did not play give NULL, never a loss.",
+    description="Every family's predictions of a date graded: pushes, PASSes and players who did not play give "
+                "NULL, never a loss.",
 )
 def prediction_accuracy(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+    start, end = partition_dates(context)
+    preds = warehouse.read("predictions", start, end)
+    graded = grade(preds, warehouse.read("player_game_logs", start, end), pd.Timestamp.now(tz="UTC"))
+    written = warehouse.replace_partitions("prediction_accuracy", graded, start, end)
     summary = {}
-    for family_name, dates in _keys(context).items():
-        preds = warehouse.read("predictions", dates[0], dates[-1], family=family_name)
-        logs = warehouse.read("player_game_logs", dates[0], dates[-1])
-        graded = grade(preds, logs, pd.Timestamp.now(tz="UTC"))
-        written = warehouse.replace_partitions("prediction_accuracy", graded, dates[0], dates[-1], family=family_name)
-        decided = graded["prediction_correct"].dropna() if written else pd.Series(dtype=bool)
+    for family_name, rows in (graded.groupby("model_family") if written else []):
+        decided = rows["prediction_correct"].dropna()
         summary[family_name] = {
-            "graded": written,
-            "voided": int(graded["is_voided"].sum()) if written else 0,
-            "ungraded_awaiting_box_score": int(len(preds) - written),
+            "graded": len(rows),
+            "voided": int(rows["is_voided"].sum()),
             "hit_rate": round(float(decided.mean()), 4) if len(decided) else None,
             "decided_bets": int(len(decided)),
         }
-    first = min(d[0] for d in _keys(context).values())
-    last = max(d[-1] for d in _keys(context).values())
-    boxed = set(pd.to_datetime(warehouse.read("player_game_logs", first, last, columns=["game_date"])["game_date"]).dt.date)
+    boxed = set(pd.to_datetime(warehouse.read("player_game_logs", start, end, columns=["game_date"])["game_date"]).dt.date)
     return MaterializeResult(
-        metadata={"dagster/row_count": sum(s["graded"] for s in summary.values()), "by_family": summary},
-        check_results=table_check_results(warehouse, "prediction_accuracy", first, last,
-                                          expected_days=sorted(boxed & set(lined_days(warehouse, first, last)))),
+        metadata={**range_metadata(start, end, written, graded),
+                  "ungraded_awaiting_box_score": int(len(preds) - written), "by_family": summary},
+        check_results=table_check_results(warehouse, "prediction_accuracy", start, end,
+                                          expected_days=sorted(boxed & set(lined_days(warehouse, start, end)))),
     )
 
 
@@ -159,68 +147,6 @@ predictions_job = define_asset_job(
     description="Predictions for (date, family) partitions.",
 )
 grading_job = define_asset_job(
-    "grading_job", selection=[prediction_accuracy], partitions_def=game_date_x_family_partitions,
-    description="Grade (date, family) partitions against the box scores.",
+    "grading_job", selection=[prediction_accuracy], partitions_def=game_date_partitions,
+    description="Grade every family's predictions of a game-date range against the box scores.",
 )
-
-
-def all_families_tags(day_start: dt.date, day_end: dt.date, families: list) -> dict:
-    """Run tags for one run over every family and every date of [day_start, day_end]."""
-    first = MultiPartitionKey({"game_date": str(day_start), "model_family": families[0]})
-    last = MultiPartitionKey({"game_date": str(day_end), "model_family": families[-1]})
-    return range_tags(str(first), str(last))
-
-
-@schedule(cron_schedule="30 12 * * *", execution_timezone="America/New_York", job_name="build_job",
-          default_status=DefaultScheduleStatus.STOPPED)
-def slate_build_schedule(context: ScheduleEvaluationContext):
-    """Today's slate, after the books' midday snapshot: ingest box scores and lines, build features."""
-    day = context.scheduled_execution_time.date()
-    return RunRequest(run_key=f"slate-build:{day}", partition_key=str(day))
-
-
-@schedule(cron_schedule="0 13 * * *", execution_timezone="America/New_York", job=predictions_job,
-          default_status=DefaultScheduleStatus.STOPPED)
-def slate_predictions_schedule(context: ScheduleEvaluationContext, warehouse: Warehouse):
-    """Today's predictions, every enabled family in one run, half an hour after the build."""
-    day = context.scheduled_execution_time.date()
-    families = enabled_family_ids(warehouse)
-    if not families:
-        return SkipReason("no enabled model families")
-    return RunRequest(run_key=f"slate-predictions:{day}", tags=all_families_tags(day, day, families))
-
-
-def grading_requests(warehouse: Warehouse, families: set, today: dt.date, lookback_days: int = 14) -> list:
-    """A grading run per (date, family) with predictions and box scores in the look-back window;
-    the run key holds the date's box-score row count, so more box scores landing grade it again."""
-    since = today - dt.timedelta(days=lookback_days)
-    pending = warehouse.query(
-        """
-        SELECT p.game_date, p.model_family, COUNT(*) AS n_predictions, MAX(b.n_box_rows) AS n_box_rows
-        FROM {predictions} AS p
-        JOIN (SELECT game_date, COUNT(*) AS n_box_rows FROM {player_game_logs}
-              WHERE game_date >= @since GROUP BY game_date) AS b ON b.game_date = p.game_date
-        WHERE p.game_date >= @since AND p.game_date < @today
-        GROUP BY p.game_date, p.model_family
-        ORDER BY p.game_date, p.model_family
-        """,
-        {"since": since, "today": today},
-    )
-    return [
-        RunRequest(
-            run_key=f"grade:{row.game_date:%Y-%m-%d}:{row.model_family}:{row.n_box_rows}",
-            partition_key=MultiPartitionKey({"game_date": f"{row.game_date:%Y-%m-%d}", "model_family": row.model_family}),
-        )
-        for row in pending.itertuples(index=False)
-        if row.model_family in families
-    ]
-
-
-@sensor(job=grading_job, minimum_interval_seconds=600, default_status=DefaultSensorStatus.RUNNING)
-def grade_when_box_scores_land(context: SensorEvaluationContext, warehouse: Warehouse):
-    """Grades a (date, family) once box scores for the date are in, and again when more arrive."""
-    families = set(context.instance.get_dynamic_partitions(MODEL_FAMILY_PARTITIONS_NAME))
-    requests = grading_requests(warehouse, families, today_eastern())
-    if not requests:
-        return SkipReason("no predictions with box scores in the last 14 days")
-    return SensorResult(run_requests=requests)

@@ -217,9 +217,11 @@ def resolve_events(lines: pd.DataFrame, player_logs: pd.DataFrame) -> pd.DataFra
         teams = (event.home_team_abbr, event.away_team_abbr)
         season = season_of(day)
         prior = season_of(dt.date(day.year - 1, day.month, min(day.day, 28)))
+        # Appearances up to the game's date only, so a date resolves the same alone or in any range.
         rosters = [
             pd.concat([by_team_season.get((s, t), empty) for t in teams]) for s in (season, prior)
         ]
+        rosters[0] = rosters[0][rosters[0]["game_date"] <= event.game_date]
         candidates = _candidates(rosters[0], day, event.game_id)
         prior_candidates = None
         for book_name in names_by_event[event.event_id]:

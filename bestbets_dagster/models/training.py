@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import os
 import tempfile
 
@@ -48,6 +49,40 @@ def labeled_rows(features: pd.DataFrame, player_logs: pd.DataFrame) -> pd.DataFr
     rows = features.assign(game_date=pd.to_datetime(features["game_date"]).astype("datetime64[ns]"),
                            person_id=features["person_id"].astype("int64"))
     return rows.merge(played.rename(columns={"points": "actual_points"}), on=["game_date", "person_id"], how="inner")
+
+
+# How far back a training week's labeled rows reach: 42 game days before W-7 across an off-season.
+TRAINING_HISTORY_WEEKS = 58
+
+
+def training_history_start(cutoff: dt.date) -> dt.date:
+    return cutoff - dt.timedelta(weeks=TRAINING_HISTORY_WEEKS)
+
+
+def labeled_fingerprint(labeled: pd.DataFrame) -> str:
+    """sha256 of the labeled rows (keys, label, every feature), independent of row order."""
+    if labeled.empty:
+        return hashlib.sha256(b"").hexdigest()
+    rows = labeled.sort_values(["game_date", "person_id"]).reset_index(drop=True)
+    rows = rows[sorted(rows.columns)]
+    hashed = pd.util.hash_pandas_object(rows.astype(str), index=False).to_numpy()
+    return hashlib.sha256(hashed.tobytes()).hexdigest()
+
+
+def training_window_row(labeled: pd.DataFrame, cutoff: dt.date, computed_at: pd.Timestamp) -> dict:
+    """The training_windows row of week `cutoff` from its labeled rows (everything before the cutoff)."""
+    days = pd.to_datetime(labeled["game_date"]).dt.date if len(labeled) else pd.Series(dtype=object)
+    eval_start = cutoff - dt.timedelta(days=EVAL_DAYS)
+    return {
+        "training_week": pd.Timestamp(cutoff),
+        "first_day": pd.Timestamp(min(days)) if len(days) else None,
+        "last_day": pd.Timestamp(max(days)) if len(days) else None,
+        "n_game_days": int(days[days < eval_start].nunique()),
+        "n_labeled_rows": len(labeled),
+        "n_eval_rows": int((days >= eval_start).sum()),
+        "labeled_sha256": labeled_fingerprint(labeled),
+        "computed_at": computed_at,
+    }
 
 
 @dataclasses.dataclass(frozen=True)

@@ -84,9 +84,11 @@ def signal_health(graded_tags: pd.DataFrame, dates, tags: tuple[str, ...]) -> pd
                             ["DEGRADING", "WATCH"], "HEALTHY")
     h["multiplier"] = [regime_multiplier(r, m) for r, m in zip(h["regime"], h["is_model_dependent"])]
     h = h.sort_values(["signal_tag", "game_date"]).reset_index(drop=True)
-    # Today plus the consecutive earlier days (within the look-back) in the same regime.
+    # Today plus the consecutive earlier days in the same regime, counted within the look-back only
+    # (at most REGIME_LOOKBACK_DAYS + 1), so a date's count is the same whatever range computes it.
     change = (h["regime"] != h.groupby("signal_tag")["regime"].shift()).astype(int)
-    h["days_in_current_regime"] = h.groupby([h["signal_tag"], change.groupby(h["signal_tag"]).cumsum()]).cumcount() + 1
+    streak = h.groupby([h["signal_tag"], change.groupby(h["signal_tag"]).cumsum()]).cumcount() + 1
+    h["days_in_current_regime"] = streak.clip(upper=REGIME_LOOKBACK_DAYS + 1)
     h = h[h["game_date"].isin(targets)]
     return h.sort_values(["game_date", "signal_tag"]).reset_index(drop=True)
 

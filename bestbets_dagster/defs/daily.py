@@ -1,0 +1,230 @@
+"""The daily cycle: each step is requested by a sensor once the data it needs is in, and the slate by
+a schedule at the books' midday snapshot (the one step whose trigger is a clock).
+
+Morning, after the games: `box_scores_sensor` ingests every box-score date of the data directory
+newer than the warehouse's (and rebuilds those dates' lines and features with them) ->
+`morning_sensor` grades every date whose box scores or predictions are newer than its grading, then
+grades its picks and computes its monitoring rows -> `alerts_to_slack` sends the new alerts.
+Weekly: `weekly_training_sensor` builds this week's training window once the box-score ingest has
+caught up with the data directory, then each enabled family's model of the week.
+Before tip-off: `slate_schedule` ingests today's lines and builds today's features ->
+`predictions_sensor` predicts today for every enabled family that has this week's model (a family
+added today included) -> `best_bets_sensor` tags and picks today (and exports) once every family
+has predicted and the morning's monitoring is in.
+
+Every step compares storage ids of the latest materializations: a step runs when an input is newer
+than its output, so a missed day catches up by itself and a re-run of an input reruns what follows.
+Sensors and the schedule are STOPPED by default: a replay home must not start work by itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from dagster import (
+    AssetKey,
+    DagsterEventType,
+    DefaultScheduleStatus,
+    DefaultSensorStatus,
+    MultiPartitionKey,
+    RunRequest,
+    ScheduleEvaluationContext,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    define_asset_job,
+    schedule,
+    sensor,
+)
+
+from bestbets_dagster.defs.models import current_training_week, retrain_job, training_windows_job
+from bestbets_dagster.defs.partition_range import days_between, range_tags
+from bestbets_dagster.defs.predictions import predictions_job
+from bestbets_dagster.ingest.box_scores import data_date_range
+from bestbets_dagster.partitions import MODEL_FAMILY_PARTITIONS_NAME, game_date_partitions
+from bestbets_dagster.resources import NbaDataSource, Warehouse
+from bestbets_dagster.timeutil import today_eastern
+
+DAY = dt.timedelta(days=1)
+# How far back the morning looks for dates to (re)grade: late box scores of the last two weeks.
+GRADING_LOOKBACK_DAYS = 14
+
+box_scores_job = define_asset_job(
+    "box_scores_job",
+    selection=["player_game_logs", "team_game_logs", "prop_lines", "player_game_lines", "player_features"],
+    partitions_def=game_date_partitions,
+    description="The box scores of a game-date range, and those dates' lines and features rebuilt with them.",
+)
+slate_job = define_asset_job(
+    "slate_job", selection=["prop_lines", "player_game_lines", "player_features"], partitions_def=game_date_partitions,
+    description="Today's slate before tip-off: the books' lines and the features of every expected player.",
+)
+morning_job = define_asset_job(
+    "morning_job",
+    selection=["prediction_accuracy", "best_bets_accuracy", "signal_health_daily", "model_performance_daily",
+               "monitoring_alerts"],
+    partitions_def=game_date_partitions,
+    description="After the games: grade the predictions and the picks, then signal health, model performance "
+                "and alerts.",
+)
+slate_best_bets_job = define_asset_job(
+    "slate_best_bets_job",
+    selection=["pick_signal_tags", "signal_best_bets_picks", "best_bets_filter_audit", "best_bets_decisions"],
+    partitions_def=game_date_partitions,
+    description="Today's candidates and signals, then the picks and their exports.",
+)
+
+
+def latest_ids(instance, asset: str, partitions: list[str]) -> dict[str, int]:
+    """{partition: storage id of its latest materialization} for the partitions materialized."""
+    return dict(instance.get_latest_storage_id_by_partition(
+        AssetKey(asset), DagsterEventType.ASSET_MATERIALIZATION, set(partitions)))
+
+
+def _one(instance, asset: str, partition: str) -> int | None:
+    return latest_ids(instance, asset, [partition]).get(partition)
+
+
+def _families(instance) -> list[str]:
+    return list(instance.get_dynamic_partitions(MODEL_FAMILY_PARTITIONS_NAME))
+
+
+def _stored_box_score_last(warehouse: Warehouse) -> dt.date | None:
+    last = warehouse.query("SELECT MAX(game_date) AS last FROM {player_game_logs}")["last"].iloc[0]
+    return None if last is None or last != last else dt.date.fromisoformat(str(last)[:10])
+
+
+def box_scores_pending(warehouse: Warehouse, nba_data: NbaDataSource) -> tuple[dt.date, dt.date] | None:
+    """The date range of the data directory's box scores that the warehouse does not have yet."""
+    first, last = data_date_range(nba_data.path)
+    stored = _stored_box_score_last(warehouse)
+    start = first if stored is None else stored + DAY
+    return (start, last) if start <= last else None
+
+
+@sensor(job=box_scores_job, minimum_interval_seconds=600, default_status=DefaultSensorStatus.STOPPED)
+def box_scores_sensor(context: SensorEvaluationContext, warehouse: Warehouse, nba_data: NbaDataSource):
+    """Ingests the box scores of every date the data directory has and the warehouse does not (the
+    night's games, or every date missed), with those dates' lines and features, in one ranged run."""
+    pending = box_scores_pending(warehouse, nba_data)
+    if pending is None:
+        return SkipReason("the warehouse has every box-score date of the data directory")
+    start, end = pending
+    return RunRequest(run_key=f"box-scores:{start}:{end}", tags=range_tags(start, end))
+
+
+def grading_pending(instance, today: dt.date) -> list[dt.date]:
+    """Dates of the look-back whose predictions or box scores are newer than their grading, or whose
+    grading is newer than their monitoring."""
+    days = [str(d) for d in days_between(today - dt.timedelta(days=GRADING_LOOKBACK_DAYS), today - DAY)]
+    boxed = latest_ids(instance, "player_game_logs", days)
+    graded = latest_ids(instance, "prediction_accuracy", days)
+    monitored = latest_ids(instance, "monitoring_alerts", days)
+    families = _families(instance)
+    predicted = latest_ids(instance, "predictions", [str(MultiPartitionKey({"game_date": d, "model_family": f}))
+                                                     for d in days for f in families])
+    newest_prediction: dict[str, int] = {}
+    for key, storage_id in predicted.items():
+        day = key.split("|")[0]
+        newest_prediction[day] = max(newest_prediction.get(day, 0), storage_id)
+    pending = []
+    for day in days:
+        if day not in boxed or day not in newest_prediction:
+            continue
+        grading = graded.get(day, 0)
+        if grading < max(boxed[day], newest_prediction[day]) or monitored.get(day, 0) < grading:
+            pending.append(dt.date.fromisoformat(day))
+    return pending
+
+
+@sensor(job=morning_job, minimum_interval_seconds=300, default_status=DefaultSensorStatus.STOPPED)
+def morning_sensor(context: SensorEvaluationContext):
+    """Grades the dates whose box scores landed (or were corrected) and everything after them through
+    yesterday: the predictions, the picks, then signal health, model performance and alerts."""
+    today = today_eastern()
+    pending = grading_pending(context.instance, today)
+    if not pending:
+        return SkipReason("every predicted date with box scores is graded and monitored")
+    start, end = pending[0], today - DAY
+    # The run key names the newest input, so the same state never asks twice.
+    newest = max(latest_ids(context.instance, "player_game_logs", [str(d) for d in pending]).values())
+    return RunRequest(run_key=f"morning:{start}:{end}:{newest}", tags=range_tags(start, end))
+
+
+@sensor(jobs=[training_windows_job, retrain_job], minimum_interval_seconds=900, default_status=DefaultSensorStatus.STOPPED)
+def weekly_training_sensor(context: SensorEvaluationContext, warehouse: Warehouse, nba_data: NbaDataSource):
+    """This week's training window once the box-score ingest has caught up with the data directory
+    (the window reaches the day before the week's Monday), then each enabled family's model of the
+    week, and again when the window's inputs change."""
+    if box_scores_pending(warehouse, nba_data) is not None:
+        return SkipReason("waiting for the box-score ingest to catch up")
+    week = current_training_week(today_eastern())
+    window_days = [str(d) for d in days_between(week - dt.timedelta(days=7), week - DAY)]
+    inputs = [*latest_ids(context.instance, "player_game_logs", window_days).values(),
+              *latest_ids(context.instance, "player_features", window_days).values()]
+    window = _one(context.instance, "training_windows", week)
+    if window is None or window < max(inputs, default=0):
+        return RunRequest(run_key=f"training-window:{week}:{max(inputs, default=0)}", job_name=training_windows_job.name,
+                          partition_key=str(week))
+    models = latest_ids(context.instance, "family_models",
+                        [str(MultiPartitionKey({"training_week": str(week), "model_family": f}))
+                         for f in _families(context.instance)])
+    requests = [
+        RunRequest(run_key=f"train:{week}:{family}:{window}", job_name=retrain_job.name,
+                   partition_key=MultiPartitionKey({"training_week": str(week), "model_family": family}))
+        for family in _families(context.instance)
+        if models.get(str(MultiPartitionKey({"training_week": str(week), "model_family": family})), 0) < window
+    ]
+    return SensorResult(run_requests=requests) if requests else SkipReason(f"every family has its model of {week}")
+
+
+@schedule(cron_schedule="30 12 * * *", execution_timezone="America/New_York", job=slate_job,
+          default_status=DefaultScheduleStatus.STOPPED)
+def slate_schedule(context: ScheduleEvaluationContext):
+    """Today's slate at 12:30 US Eastern, after the books' midday snapshot: lines and features."""
+    day = context.scheduled_execution_time.date()
+    return RunRequest(run_key=f"slate:{day}", partition_key=str(day))
+
+
+@sensor(job=predictions_job, minimum_interval_seconds=300, default_status=DefaultSensorStatus.STOPPED)
+def predictions_sensor(context: SensorEvaluationContext):
+    """Today's predictions, one run per enabled family, once today's features and the family's model
+    of this week are in (and again when either is newer than the family's predictions)."""
+    today = today_eastern()
+    features = _one(context.instance, "player_features", str(today))
+    if features is None:
+        return SkipReason(f"no player_features of {today} yet")
+    week = current_training_week(today)
+    requests = []
+    for family in _families(context.instance):
+        model = _one(context.instance, "family_models", str(MultiPartitionKey({"training_week": str(week), "model_family": family})))
+        key = MultiPartitionKey({"game_date": str(today), "model_family": family})
+        if model is None:
+            context.log.info(f"{family}: waiting for its model of {week}")
+            continue
+        if (_one(context.instance, "predictions", str(key)) or 0) < max(features, model):
+            requests.append(RunRequest(run_key=f"predict:{today}:{family}:{max(features, model)}", partition_key=key))
+    return SensorResult(run_requests=requests) if requests else SkipReason(f"every family has predicted {today}")
+
+
+@sensor(job=slate_best_bets_job, minimum_interval_seconds=300, default_status=DefaultSensorStatus.STOPPED)
+def best_bets_sensor(context: SensorEvaluationContext):
+    """Today's tags, picks and exports once every enabled family has predicted today (after today's
+    features) and the morning's grading and monitoring are in."""
+    today = today_eastern()
+    features = _one(context.instance, "player_features", str(today))
+    keys = [str(MultiPartitionKey({"game_date": str(today), "model_family": f})) for f in _families(context.instance)]
+    predicted = latest_ids(context.instance, "predictions", keys)
+    if features is None or not keys or any(predicted.get(k, 0) < features for k in keys):
+        return SkipReason(f"waiting for every family's predictions of {today}")
+    if grading_pending(context.instance, today):
+        return SkipReason("waiting for the morning's grading and monitoring")
+    newest = max(predicted.values())
+    if (_one(context.instance, "signal_best_bets_picks", str(today)) or 0) > newest:
+        return SkipReason(f"the picks of {today} are newer than its predictions")
+    return RunRequest(run_key=f"best-bets:{today}:{newest}", partition_key=str(today))
+
+
+daily_jobs = [box_scores_job, slate_job, morning_job, slate_best_bets_job]
+daily_schedules = [slate_schedule]
+daily_sensors = [box_scores_sensor, morning_sensor, weekly_training_sensor, predictions_sensor, best_bets_sensor]
