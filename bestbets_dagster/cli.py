@@ -134,6 +134,7 @@ def cmd_family(args: argparse.Namespace) -> int:
     import dataclasses
 
     from bestbets_dagster.models.families import (
+        check_loss,
         load_families,
         new_family,
         save_families,
@@ -144,6 +145,10 @@ def cmd_family(args: argparse.Namespace) -> int:
     families = load_families(warehouse)
     by_id = {f.model_family: f for f in families}
     if args.action == "add":
+        try:
+            check_loss(args.loss)
+        except ValueError as error:
+            raise SystemExit(f"family add: {error}") from None
         fam = new_family(
             args.feature_set, args.loss, training_window_days=args.window, retrain_cadence_days=args.cadence,
             enabled=not args.disabled, auto_promote=args.auto_promote, auto_retrain=args.auto_retrain, notes=args.notes,
@@ -153,6 +158,18 @@ def cmd_family(args: argparse.Namespace) -> int:
         save_families(warehouse, [*families, fam])
         print(f"added {fam.model_family} ({fam.feature_set}, {fam.loss_function}, enabled={fam.enabled}); "
               "its partitions follow on the next tick of model_family_partitions_sensor")
+    elif args.action == "remove":
+        if args.family not in by_id:
+            raise SystemExit(f"unknown family {args.family}; known: {', '.join(sorted(by_id))}")
+        stored = warehouse.read("model_registry", family=args.family, columns=["model_id"])
+        if len(stored):
+            raise SystemExit(f"family {args.family} has {len(stored)} stored models: "
+                             f"`bestbets family disable {args.family}` keeps their record")
+        save_families(warehouse, [f for f in families if f.model_family != args.family])
+        from dagster import DagsterInstance
+
+        sync_family_partitions(DagsterInstance.get(), warehouse)
+        print(f"removed {args.family}")
     elif args.action in ("enable", "disable"):
         if args.family not in by_id:
             raise SystemExit(f"unknown family {args.family}; known: {', '.join(sorted(by_id))}")
@@ -306,6 +323,7 @@ def run_replay(start: dt.date, end: dt.date, families_wanted: list[str] | None, 
     for family in chosen:
         run("retrain_job", range_tags(MultiPartitionKey({"training_week": str(weeks[0]), "model_family": family}),
                                       MultiPartitionKey({"training_week": str(weeks[-1]), "model_family": family})))
+    run("model_registry_job", {})
     print(f"[3/6] predict {start}..{end}", flush=True)
     for family in chosen:
         run("predictions_job", range_tags(MultiPartitionKey({"game_date": str(start), "model_family": family}),
@@ -453,8 +471,8 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--no-auto-promote", dest="auto_promote", action="store_false")
     add.add_argument("--no-auto-retrain", dest="auto_retrain", action="store_false")
     add.add_argument("--notes")
-    for action in ("enable", "disable"):
-        p = fam_sub.add_parser(action)
+    for action in ("enable", "disable", "remove"):
+        p = fam_sub.add_parser(action, help="remove: only a family with no stored models" if action == "remove" else None)
         p.add_argument("family")
     family.set_defaults(func=cmd_family)
 

@@ -129,11 +129,11 @@ def model_states_as_of(day: dt.date, stored: pd.DataFrame, lookback_days: int) -
     rows = stored[(dates < pd.Timestamp(day)) & (dates >= pd.Timestamp(day) - pd.Timedelta(days=lookback_days))]
     if rows.empty:
         return {}
-    rows = rows.assign(_date=pd.to_datetime(rows["game_date"])).sort_values(["model_family", "_date", "model_id"])
+    rows = rows.assign(as_of=pd.to_datetime(rows["game_date"])).sort_values(["model_family", "as_of", "model_id"])
     out = {}
     for row in rows.drop_duplicates("model_family", keep="last").itertuples(index=False):
         out[row.model_family] = {
-            "model_id": row.model_id, "as_of": f"{row._date:%Y-%m-%d}", "state": row.state,
+            "model_id": row.model_id, "as_of": f"{row.as_of:%Y-%m-%d}", "state": row.state,
             "rolling_hr_7d": None if pd.isna(row.rolling_hr_7d) else round(float(row.rolling_hr_7d), 1),
             "rolling_n_7d": int(row.rolling_n_7d)}
     return dict(sorted(out.items()))

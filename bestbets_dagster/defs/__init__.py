@@ -37,6 +37,8 @@ from bestbets_dagster.defs.monitoring import (
 from bestbets_dagster.defs.models import (
     family_models,
     model_family_partitions_sensor,
+    model_registry,
+    model_registry_job,
     retrain_job,
     training_windows,
     training_windows_job,
@@ -62,7 +64,7 @@ build_job = define_asset_job(
     description="Ingestion and features for a game-date range.",
 )
 
-model_assets = [training_windows, family_models]
+model_assets = [training_windows, family_models, model_registry]
 
 prediction_assets = [predictions, prediction_accuracy]
 
@@ -72,7 +74,7 @@ monitoring_assets = [signal_health_daily, model_performance_daily, monitoring_al
 
 all_assets = [*ingest_assets, *feature_assets, *model_assets, *prediction_assets, *best_bets_assets, *monitoring_assets]
 all_asset_checks: list = []
-all_jobs = [ingest_job, build_job, training_windows_job, retrain_job, predictions_job, grading_job, signal_tags_job,
+all_jobs = [ingest_job, build_job, training_windows_job, retrain_job, model_registry_job, predictions_job, grading_job, signal_tags_job,
             best_bets_job, best_bets_grading_job, monitoring_job, *daily_jobs]
 all_schedules = [*daily_schedules]
 all_sensors = [model_family_partitions_sensor, *daily_sensors, alerts_to_slack]

@@ -15,6 +15,9 @@ from dagster import (
     BackfillPolicy,
     MaterializeResult,
     MetadataValue,
+    TableColumn,
+    TableRecord,
+    TableSchema,
     asset,
     define_asset_job,
     multi_asset,
@@ -39,6 +42,7 @@ from bestbets_dagster.bestbets.pipeline import (
 )
 from bestbets_dagster.bestbets.results import grade_picks, summarize, summarize_by
 from bestbets_dagster.defs.checks import (
+    table_definition_metadata,
     lined_days,
     table_check_results,
     table_check_specs,
@@ -49,6 +53,7 @@ from bestbets_dagster.defs.partition_range import (
     days_before,
     days_between,
     partition_dates,
+    range_metadata,
 )
 from bestbets_dagster.models.families import load_families
 from bestbets_dagster.partitions import game_date_partitions
@@ -71,6 +76,7 @@ def _on(df: pd.DataFrame, day: dt.date) -> pd.DataFrame:
                  # lets the others' candidates through.
                  AssetCheckSpec("predictions_from_every_enabled_family", asset="pick_signal_tags",
                                 description="every enabled family predicted on every lined day of the run")],
+    metadata=table_definition_metadata("pick_signal_tags"),
     deps=[
         AssetDep("predictions", partition_mapping=GAME_DATE_OF),
         AssetDep("prediction_accuracy", partition_mapping=days_before(HISTORY_DAYS)),
@@ -106,7 +112,7 @@ def pick_signal_tags(context: AssetExecutionContext, warehouse: Warehouse, best_
     prototypes = tags["prototype_signal_tags"].explode().value_counts().to_dict() if written else {}
     return MaterializeResult(
         metadata={
-            "dagster/row_count": written,
+            **range_metadata(context, written, tags),
             "game_dates": int(tags["game_date"].nunique()) if written else 0,
             "signals_fired": MetadataValue.json({t: int(fired.get(t, 0)) for t in REGISTERED_TAGS}),
             "prototypes_fired": MetadataValue.json({t: int(prototypes.get(t, 0)) for t in PROTOTYPE_TAGS}),
@@ -138,10 +144,13 @@ def _every_family_check(predictions: pd.DataFrame, families: list, lined: list) 
                         AssetDep("signal_health_daily", partition_mapping=days_before(HEALTH_LOOKBACK_DAYS)),
                         AssetDep("model_performance_daily", partition_mapping=days_before(HEALTH_LOOKBACK_DAYS))],
                   description="The day's best bets, ranked, with provenance; exported as signal-best-bets/{date}.json.",
+                  metadata=table_definition_metadata("signal_best_bets_picks"),
                   group_name="best_bets", kinds={"python", "duckdb", "json"}),
         AssetSpec("best_bets_filter_audit", deps=["pick_signal_tags"], group_name="best_bets", kinds={"python", "duckdb"},
+                  metadata=table_definition_metadata("best_bets_filter_audit"),
                   description="Every rejected candidate with the first filter it failed."),
         AssetSpec("best_bets_decisions", deps=["pick_signal_tags"], group_name="best_bets", kinds={"python", "duckdb"},
+                  metadata=table_definition_metadata("best_bets_decisions"),
                   description="The decision snapshot per date: config, signal regimes, model health, blacklist."),
     ],
     check_specs=[spec for name in ("signal_best_bets_picks", "best_bets_filter_audit", "best_bets_decisions")
@@ -193,7 +202,8 @@ def signal_best_bets_picks(context: AssetExecutionContext, warehouse: Warehouse,
     yield MaterializeResult(
         asset_key="signal_best_bets_picks",
         metadata={
-            "dagster/row_count": written,
+            **range_metadata(context, written, picks),
+            **({"picks": picks_table(picks)} if start == end else {}),
             "days_with_picks": len(per_day),
             "days": len(exported),
             "by_direction": MetadataValue.json(picks["recommendation"].value_counts().to_dict() if written else {}),
@@ -207,12 +217,28 @@ def signal_best_bets_picks(context: AssetExecutionContext, warehouse: Warehouse,
     )
     yield MaterializeResult(
         asset_key="best_bets_filter_audit",
-        metadata={"dagster/row_count": len(audit),
+        metadata={**range_metadata(context, len(audit), audit),
                   "rejected_per_filter": MetadataValue.json({k: int(v) for k, v in rejected.items()})},
         check_results=table_check_results(warehouse, "best_bets_filter_audit", start, end),
     )
-    yield MaterializeResult(asset_key="best_bets_decisions", metadata={"dagster/row_count": len(decisions)},
+    yield MaterializeResult(asset_key="best_bets_decisions",
+                            metadata=range_metadata(context, len(decisions), pd.DataFrame(decisions)),
                             check_results=table_check_results(warehouse, "best_bets_decisions", start, end))
+
+
+PICK_COLUMNS = {"rank": "int", "player_name": "string", "recommendation": "string", "line_value": "float",
+                "line_book": "string", "edge": "float", "source_model_id": "string", "signal_tags": "string",
+                "composite_score": "float"}
+
+
+def picks_table(picks: pd.DataFrame) -> MetadataValue:
+    """The day's picks as a table on its partition; source_model_id is the model_id of model_registry
+    (the family_models partition `{family}|{training week}` of its family)."""
+    records = [TableRecord({c: (", ".join(row[c]) if c == "signal_tags" else
+                                round(float(row[c]), 2) if kind == "float" else int(row[c]) if kind == "int" else str(row[c]))
+                            for c, kind in PICK_COLUMNS.items()})
+               for _, row in picks.iterrows()]
+    return MetadataValue.table(records, schema=TableSchema(columns=[TableColumn(c, k) for c, k in PICK_COLUMNS.items()]))
 
 
 def _write_latest(artifacts: ArtifactStore, exported: dict) -> None:
@@ -227,6 +253,7 @@ def _write_latest(artifacts: ArtifactStore, exported: dict) -> None:
 
 @asset(
     check_specs=table_check_specs("best_bets_accuracy", blocking=False, game_days=False),
+    metadata=table_definition_metadata("best_bets_accuracy"),
     deps=["signal_best_bets_picks", "prediction_accuracy"],
     partitions_def=game_date_partitions,
     backfill_policy=BackfillPolicy.single_run(),
@@ -242,7 +269,7 @@ def best_bets_accuracy(context: AssetExecutionContext, warehouse: Warehouse) -> 
     written = warehouse.replace_partitions("best_bets_accuracy", results, start, end)
     return MaterializeResult(
         metadata={
-            "dagster/row_count": written,
+            **range_metadata(context, written, results),
             "ungraded_picks": int(len(picks) - written),
             "summary": MetadataValue.json(summarize(results)),
             "by_direction": MetadataValue.json(summarize_by(results, "recommendation")),

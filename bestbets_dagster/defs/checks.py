@@ -6,7 +6,7 @@ before bad rows flow into downstream assets."""
 import datetime as dt
 
 import pandas as pd
-from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec
+from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, TableColumn, TableColumnConstraints, TableSchema
 
 from bestbets_dagster import tables
 
@@ -63,3 +63,14 @@ def table_check_results(warehouse, table: str, start: dt.date, end: dt.date, fam
             check_name=GAME_DAYS, asset_key=asset, passed=not missing, severity=AssetCheckSeverity.WARN,
             metadata={"game_days": len(expected_days), "missing": ", ".join(missing[:20])}))
     return results
+
+
+def table_definition_metadata(table: str) -> dict:
+    """Definition metadata of a table asset: its column schema and descriptions from
+    schemas/tables (the catalog's column view) and the warehouse table it writes."""
+    spec = tables.table(table)
+    columns = [TableColumn(c.name, c.type.lower() + ("[]" if c.repeated else ""), description=c.description or None,
+                           constraints=TableColumnConstraints(nullable=c.nullable))
+               for c in spec.columns]
+    return {"dagster/column_schema": TableSchema(columns=columns), "dagster/table_name": table,
+            "primary_key": ", ".join(spec.primary_key)}

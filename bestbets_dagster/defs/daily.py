@@ -37,7 +37,7 @@ from dagster import (
     sensor,
 )
 
-from bestbets_dagster.defs.models import current_training_week, retrain_job, training_windows_job
+from bestbets_dagster.defs.models import current_training_week, model_registry_job, retrain_job, training_windows_job
 from bestbets_dagster.defs.partition_range import days_between, range_tags
 from bestbets_dagster.defs.predictions import predictions_job
 from bestbets_dagster.ingest.box_scores import data_date_range
@@ -81,7 +81,11 @@ def latest_ids(instance, asset: str, partitions: list[str]) -> dict[str, int]:
         AssetKey(asset), DagsterEventType.ASSET_MATERIALIZATION, set(partitions)))
 
 
-def _one(instance, asset: str, partition: str) -> int | None:
+def _one(instance, asset: str, partition: str | None) -> int | None:
+    """Storage id of the latest materialization of one partition (or of an unpartitioned asset)."""
+    if partition is None:
+        records = instance.fetch_materializations(AssetKey(asset), limit=1).records
+        return records[0].storage_id if records else None
     return latest_ids(instance, asset, [partition]).get(partition)
 
 
@@ -151,11 +155,12 @@ def morning_sensor(context: SensorEvaluationContext):
     return RunRequest(run_key=f"morning:{start}:{end}:{newest}", tags=range_tags(start, end))
 
 
-@sensor(jobs=[training_windows_job, retrain_job], minimum_interval_seconds=900, default_status=DefaultSensorStatus.STOPPED)
+@sensor(jobs=[training_windows_job, retrain_job, model_registry_job], minimum_interval_seconds=900,
+        default_status=DefaultSensorStatus.STOPPED)
 def weekly_training_sensor(context: SensorEvaluationContext, warehouse: Warehouse, nba_data: NbaDataSource):
     """This week's training window once the box-score ingest has caught up with the data directory
     (the window reaches the day before the week's Monday), then each enabled family's model of the
-    week, and again when the window's inputs change."""
+    week (again when the window's inputs change), then the registry's view in the catalog."""
     if box_scores_pending(warehouse, nba_data) is not None:
         return SkipReason("waiting for the box-score ingest to catch up")
     week = current_training_week(today_eastern())
@@ -175,7 +180,12 @@ def weekly_training_sensor(context: SensorEvaluationContext, warehouse: Warehous
         for family in _families(context.instance)
         if models.get(str(MultiPartitionKey({"training_week": str(week), "model_family": family})), 0) < window
     ]
-    return SensorResult(run_requests=requests) if requests else SkipReason(f"every family has its model of {week}")
+    if requests:
+        return SensorResult(run_requests=requests)
+    newest_model = max(models.values(), default=0)
+    if (_one(context.instance, "model_registry", None) or 0) < newest_model:
+        return RunRequest(run_key=f"registry:{newest_model}", job_name=model_registry_job.name)
+    return SkipReason(f"every family has its model of {week}")
 
 
 @schedule(cron_schedule="30 12 * * *", execution_timezone="America/New_York", job=slate_job,

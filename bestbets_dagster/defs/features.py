@@ -4,8 +4,8 @@ import datetime as dt
 
 from dagster import AssetDep, AssetExecutionContext, BackfillPolicy, Config, MaterializeResult, MetadataValue, asset
 
-from bestbets_dagster.defs.checks import game_days, table_check_results, table_check_specs
-from bestbets_dagster.defs.partition_range import HISTORY_DAYS, days_before, days_between, partition_dates
+from bestbets_dagster.defs.checks import game_days, table_check_results, table_check_specs, table_definition_metadata
+from bestbets_dagster.defs.partition_range import HISTORY_DAYS, days_before, days_between, partition_dates, range_metadata
 from bestbets_dagster.features.build import FeatureSettings, build_features
 from bestbets_dagster.features.contract import V12_FEATURES
 from bestbets_dagster.partitions import game_date_partitions
@@ -21,6 +21,7 @@ class PlayerFeaturesConfig(Config):
 
 @asset(
     check_specs=table_check_specs("player_features", blocking=True),
+    metadata=table_definition_metadata("player_features"),
     # Box scores of D itself give the schedule of D (who plays whom) only; no feature reads them.
     deps=[AssetDep("player_game_logs", partition_mapping=days_before(HISTORY_DAYS, 0)),
           AssetDep("team_game_logs", partition_mapping=days_before(HISTORY_DAYS, 0)),
@@ -43,7 +44,7 @@ def player_features(context: AssetExecutionContext, config: PlayerFeaturesConfig
     tiers = features["quality_tier"].value_counts().to_dict() if written else {}
     return MaterializeResult(
         metadata={
-            "dagster/row_count": written,
+            **range_metadata(context, written, features),
             "game_dates": int(features["game_date"].nunique()) if written else 0,
             "lined_rows": int(features["has_prop_line"].sum()) if written else 0,
             "training_ready_share": round(float(features["is_training_ready"].mean()), 4) if written else None,

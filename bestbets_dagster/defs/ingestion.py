@@ -12,8 +12,8 @@ from dagster import (
     asset,
 )
 
-from bestbets_dagster.defs.checks import table_check_results, table_check_specs
-from bestbets_dagster.defs.partition_range import days_before, partition_dates
+from bestbets_dagster.defs.checks import table_check_results, table_check_specs, table_definition_metadata
+from bestbets_dagster.defs.partition_range import days_before, partition_dates, range_metadata
 from bestbets_dagster.ingest.box_scores import load_player_game_logs, load_team_game_logs
 from bestbets_dagster.ingest.lines import build_player_game_lines, build_prop_lines, match_summary, plain_join_rate
 from bestbets_dagster.ingest.odds import load_offers, main_lines
@@ -36,7 +36,7 @@ def _ingest_box_scores(context: AssetExecutionContext, warehouse: Warehouse, tab
     start, end = partition_dates(context)
     df = rows(start, end)
     written = warehouse.replace_partitions(table, df, start, end)
-    metadata = {"dagster/row_count": written, "games": int(df["game_id"].nunique()) if written else 0,
+    metadata = {**range_metadata(context, written, df), "games": int(df["game_id"].nunique()) if written else 0,
                 "date_range": f"{start}..{end}"}
     if "is_dnp" in df.columns:
         metadata["dnp_rows"] = int(df["is_dnp"].sum()) if written else 0
@@ -45,6 +45,7 @@ def _ingest_box_scores(context: AssetExecutionContext, warehouse: Warehouse, tab
 
 @asset(
     check_specs=table_check_specs("player_game_logs", blocking=True, game_days=False),
+    metadata=table_definition_metadata("player_game_logs"),
     partitions_def=game_date_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     group_name=GROUP,
@@ -57,6 +58,7 @@ def player_game_logs(context: AssetExecutionContext, warehouse: Warehouse, nba_d
 
 @asset(
     check_specs=table_check_specs("team_game_logs", blocking=True, game_days=False),
+    metadata=table_definition_metadata("team_game_logs"),
     partitions_def=game_date_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     group_name=GROUP,
@@ -90,6 +92,7 @@ def _match_metadata(per_game, lines, rosters) -> dict:
 
 @asset(
     check_specs=table_check_specs("prop_lines", blocking=True, game_days=False),
+    metadata=table_definition_metadata("prop_lines"),
     deps=[ROSTERS],
     partitions_def=game_date_partitions,
     backfill_policy=BackfillPolicy.single_run(),
@@ -112,7 +115,7 @@ def prop_lines(context: AssetExecutionContext, warehouse: Warehouse, nba_data: N
         )
     return MaterializeResult(
         metadata={
-            "dagster/row_count": written,
+            **range_metadata(context, written, lines),
             "books": MetadataValue.json(sorted(lines["bookmaker"].unique().tolist())),
             "post_tipoff_rows": int((lines["snapshot_time"] >= lines["commence_time"]).sum()),
             **metadata,
@@ -123,6 +126,7 @@ def prop_lines(context: AssetExecutionContext, warehouse: Warehouse, nba_data: N
 
 @asset(
     check_specs=table_check_specs("player_game_lines", blocking=True, game_days=False),
+    metadata=table_definition_metadata("player_game_lines"),
     deps=["prop_lines", ROSTERS],
     partitions_def=game_date_partitions,
     backfill_policy=BackfillPolicy.single_run(),
@@ -136,5 +140,5 @@ def player_game_lines(context: AssetExecutionContext, warehouse: Warehouse) -> M
     rosters = _rosters(warehouse, start, end)
     per_game = build_player_game_lines(lines, rosters)
     written = warehouse.replace_partitions("player_game_lines", per_game, start, end)
-    return MaterializeResult(metadata={"dagster/row_count": written, **_match_metadata(per_game, lines, rosters)},
+    return MaterializeResult(metadata={**range_metadata(context, written, per_game), **_match_metadata(per_game, lines, rosters)},
                              check_results=table_check_results(warehouse, "player_game_lines", start, end))

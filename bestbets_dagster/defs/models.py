@@ -2,6 +2,7 @@
 
 import datetime as dt
 import hashlib
+import json
 
 import pandas as pd
 from dagster import (
@@ -18,6 +19,9 @@ from dagster import (
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
+    TableColumn,
+    TableRecord,
+    TableSchema,
     TimeWindowPartitionMapping,
     asset,
     define_asset_job,
@@ -27,8 +31,8 @@ from dagster import (
 from bestbets_dagster import tables
 from bestbets_dagster.models.families import enabled_family_ids, load_families
 from bestbets_dagster.models.registry import artifact_key, registry_row
-from bestbets_dagster.defs.checks import table_check_results, table_check_specs
-from bestbets_dagster.defs.partition_range import markdown_table, partition_dates
+from bestbets_dagster.defs.checks import table_check_results, table_check_specs, table_definition_metadata
+from bestbets_dagster.defs.partition_range import markdown_table, partition_dates, range_metadata
 from bestbets_dagster.models.training import (
     TRAINING_HISTORY_WEEKS,
     NotEnoughData,
@@ -79,6 +83,7 @@ def _of_week(labeled: pd.DataFrame, week: dt.date) -> pd.DataFrame:
 
 @asset(
     check_specs=table_check_specs("training_windows", blocking=True, game_days=False),
+    metadata=table_definition_metadata("training_windows"),
     deps=[AssetDep("player_features", partition_mapping=TRAINING_LOOKBACK),
           AssetDep("player_game_logs", partition_mapping=TRAINING_LOOKBACK)],
     partitions_def=training_week_partitions,
@@ -96,7 +101,7 @@ def training_windows(context: AssetExecutionContext, warehouse: Warehouse) -> Ma
     rows = pd.DataFrame([training_window_row(_of_week(labeled, week), week, now) for week in weeks])
     written = warehouse.replace_partitions("training_windows", rows, weeks[0], weeks[-1])
     return MaterializeResult(
-        metadata={"dagster/row_count": written,
+        metadata={**range_metadata(context, written, rows, "training_week"),
                   "weeks": MetadataValue.md(markdown_table(rows[["training_week", "n_game_days", "n_labeled_rows",
                                                                   "n_eval_rows"]]))},
         check_results=table_check_results(warehouse, "training_windows", weeks[0], weeks[-1]),
@@ -106,6 +111,7 @@ def training_windows(context: AssetExecutionContext, warehouse: Warehouse) -> Ma
 @asset(
     check_specs=[AssetCheckSpec("registry_schema", asset="family_models", blocking=True,
                                 description="model_registry matches its schema, one row per model_id; the models written have their artifact")],
+    metadata=table_definition_metadata("model_registry"),
     deps=[AssetDep("training_windows", partition_mapping=MultiToSingleDimensionPartitionMapping("training_week"))],
     partitions_def=training_week_x_family_partitions,
     backfill_policy=BackfillPolicy.single_run(),
@@ -166,6 +172,50 @@ def family_models(context: AssetExecutionContext, config: FamilyModelsConfig, wa
     )
 
 
+REGISTRY_COLUMNS = {"model_id": "string", "model_family": "string", "training_cutoff": "date",
+                    "training_start_date": "date", "training_end_date": "date", "eval_start_date": "date",
+                    "eval_end_date": "date", "training_samples": "int", "evaluation_mae": "float",
+                    "evaluation_hit_rate_edge_3plus": "float", "gates_passed": "bool", "failed_gates": "string",
+                    "status": "string", "production_start_date": "date", "production_end_date": "date",
+                    "sha256_hash": "string", "artifact_uri": "string"}
+
+
+def registry_records(registry: pd.DataFrame) -> list:
+    """Rows of the registry view: every model with its window, gates, status and artifact."""
+    records = []
+    for row in registry.sort_values(["model_family", "training_cutoff"]).to_dict("records"):
+        gates = json.loads(row["gates_json"]) if isinstance(row.get("gates_json"), str) else []
+        row["failed_gates"] = ", ".join(g["gate"] for g in gates if g.get("status") != "passed")
+        records.append(TableRecord({c: _cell(row.get(c), kind) for c, kind in REGISTRY_COLUMNS.items()}))
+    return records
+
+
+def _cell(value, kind: str):
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if kind == "date":
+        return f"{pd.Timestamp(value):%Y-%m-%d}"
+    return {"int": int, "float": lambda v: round(float(v), 4), "bool": bool}.get(kind, str)(value)
+
+
+@asset(
+    deps=["family_models"],
+    metadata=table_definition_metadata("model_registry"),
+    group_name="models",
+    kinds={"python", "duckdb"},
+    description="The model registry as a whole: every model any family has trained, with its training window, "
+                "gates, status, serving dates and artifact sha256. A pick's source_model_id is a model_id here.",
+)
+def model_registry(warehouse: Warehouse) -> MaterializeResult:
+    registry = warehouse.read("model_registry")
+    schema = TableSchema(columns=[TableColumn(c, k) for c, k in REGISTRY_COLUMNS.items()])
+    return MaterializeResult(metadata={
+        "dagster/row_count": len(registry),
+        "models": MetadataValue.table(registry_records(registry), schema=schema),
+        "by_status": MetadataValue.json(registry["status"].value_counts().to_dict() if len(registry) else {}),
+    })
+
+
 def _registry_check(warehouse: Warehouse, artifacts: ArtifactStore, written: list) -> AssetCheckResult:
     """The registry's schema and unique ids, and for the models this run wrote, an artifact whose
     sha256 is the registry's."""
@@ -191,6 +241,9 @@ def _registry_check(warehouse: Warehouse, artifacts: ArtifactStore, written: lis
 training_windows_job = define_asset_job(
     "training_windows_job", selection=[training_windows], partitions_def=training_week_partitions,
     description="The labeled rows of training weeks (run before their family models).",
+)
+model_registry_job = define_asset_job(
+    "model_registry_job", selection=["model_registry"], description="Refresh the model registry's view in the catalog.",
 )
 retrain_job = define_asset_job(
     "retrain_job",

@@ -22,8 +22,8 @@ from dagster import (
 )
 
 from bestbets_dagster.bestbets.history import graded_candidates
-from bestbets_dagster.defs.checks import table_check_results, table_check_specs
-from bestbets_dagster.defs.partition_range import HISTORY_DAYS, days_before, partition_dates
+from bestbets_dagster.defs.checks import table_check_results, table_check_specs, table_definition_metadata
+from bestbets_dagster.defs.partition_range import HISTORY_DAYS, days_before, partition_dates, range_metadata
 from bestbets_dagster.grading.performance import alerts, model_performance
 from bestbets_dagster.partitions import game_date_partitions
 from bestbets_dagster.resources import AlertNotifier, BestBetsSettings, Warehouse
@@ -45,6 +45,7 @@ def _graded_days(graded: pd.DataFrame, start: dt.date, end: dt.date) -> list[dt.
     check_specs=[*table_check_specs("signal_health_daily", blocking=False),
                  AssetCheckSpec("no_signal_turned_cold", asset="signal_health_daily",
                                 description="WARN when a signal enters the COLD regime")],
+    metadata=table_definition_metadata("signal_health_daily"),
     deps=[AssetDep("pick_signal_tags", partition_mapping=days_before(HISTORY_DAYS, 0)),
           AssetDep("prediction_accuracy", partition_mapping=days_before(HISTORY_DAYS, 0))],
     partitions_def=game_date_partitions,
@@ -68,7 +69,7 @@ def signal_health_daily(context: AssetExecutionContext, warehouse: Warehouse) ->
     written = warehouse.replace_partitions("signal_health_daily", health, start, end)
     turned_cold = health[(health["regime"] == "COLD") & (health["days_in_current_regime"] == 1)] if written else health
     return MaterializeResult(
-        metadata={"dagster/row_count": written, "game_days": len(days),
+        metadata={**range_metadata(context, written, health), "game_days": len(days),
                   "regimes": MetadataValue.json(health["regime"].value_counts().to_dict() if written else {})},
         check_results=[
             *table_check_results(warehouse, "signal_health_daily", start, end, expected_days=days),
@@ -86,6 +87,7 @@ def signal_health_daily(context: AssetExecutionContext, warehouse: Warehouse) ->
                                 description="ERROR when a model enters BLOCKED, WARN when it enters DEGRADING")],
     # It also reads model_registry (training_end_date of the models graded); that weekly x family table
     # has no partition mapping from a day, so the dependency is not drawn.
+    metadata=table_definition_metadata("model_performance_daily"),
     deps=[AssetDep("prediction_accuracy", partition_mapping=days_before(HISTORY_DAYS, 0))],
     partitions_def=game_date_partitions,
     backfill_policy=BackfillPolicy.single_run(),
@@ -103,7 +105,7 @@ def model_performance_daily(context: AssetExecutionContext, warehouse: Warehouse
         if written else performance
     days = sorted(set(pd.to_datetime(performance["game_date"]).dt.date)) if written else []
     return MaterializeResult(
-        metadata={"dagster/row_count": written, "models": int(performance["model_id"].nunique()) if written else 0,
+        metadata={**range_metadata(context, written, performance), "models": int(performance["model_id"].nunique()) if written else 0,
                   "states": MetadataValue.json(performance["state"].value_counts().to_dict() if written else {})},
         check_results=[
             *table_check_results(warehouse, "model_performance_daily", start, end, expected_days=days),
@@ -123,6 +125,7 @@ def model_performance_daily(context: AssetExecutionContext, warehouse: Warehouse
                                 description="WARN when a model beats the champion family's by 5+ points on N >= 30"),
                  AssetCheckSpec("no_stale_family", asset="monitoring_alerts",
                                 description="WARN when a family is served by a model 7+ days past its cutoff, ERROR at 15+")],
+    metadata=table_definition_metadata("monitoring_alerts"),
     deps=["signal_health_daily", "model_performance_daily"],
     partitions_def=game_date_partitions,
     backfill_policy=BackfillPolicy.single_run(),
@@ -150,7 +153,7 @@ def monitoring_alerts(context: AssetExecutionContext, warehouse: Warehouse, best
         found = kept.assign(created_at=kept["created_at"].fillna(pd.Timestamp.now(tz="UTC")))
     written = warehouse.replace_partitions("monitoring_alerts", found, start, end)
     return MaterializeResult(
-        metadata={"dagster/row_count": written,
+        metadata={**range_metadata(context, written, found),
                   "by_type": MetadataValue.json(found["alert_type"].value_counts().to_dict() if written else {})},
         check_results=[*table_check_results(warehouse, "monitoring_alerts", start, end),
                        _alert_check(found, "challenger", "no_challenger_ahead"),

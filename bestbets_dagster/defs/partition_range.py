@@ -49,13 +49,15 @@ def markdown_table(frame) -> str:
     return "\n".join(lines)
 
 
-def range_metadata(start: dt.date, end: dt.date, written: int, rows) -> dict:
+def range_metadata(context: AssetExecutionContext, written: int, rows, date_column: str = "game_date") -> dict:
     """Row counts that are true for the partitions they are shown on. A run of one partition reports
-    `dagster/row_count`; a ranged run (one materialization event per partition, all with the same
-    metadata) reports the range's total as `range_row_count` and a per-day table instead."""
-    if start == end:
+    `dagster/row_count`; a ranged run gives every partition the same metadata (Dagster attaches one
+    set per step), so it reports the run's total as `range_row_count`, labelled with the range, and
+    the rows of each day in a table instead."""
+    keys = context.partition_keys
+    if len(keys) == 1:
         return {"dagster/row_count": written}
-    per_day = (rows.groupby(rows["game_date"].astype(str).str[:10]).size() if written else None)
-    table = "| game_date | rows |\n|---|---|\n" + "\n".join(f"| {d} | {n} |" for d, n in per_day.items()) \
-        if per_day is not None else "no rows"
-    return {"range": f"{start}..{end}", "range_row_count": written, "rows_per_day": MetadataValue.md(table)}
+    per_day = rows.groupby(rows[date_column].astype(str).str[:10]).size() if written else {}
+    table = "| date | rows |\n|---|---|\n" + "\n".join(f"| {d} | {n} |" for d, n in per_day.items()) if written else "no rows"
+    return {"range": f"{min(keys)}..{max(keys)} ({len(keys)} partitions)", "range_row_count": written,
+            "rows_per_day": MetadataValue.md(table)}

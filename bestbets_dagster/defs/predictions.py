@@ -19,7 +19,7 @@ from dagster import (
     define_asset_job,
 )
 
-from bestbets_dagster.defs.checks import lined_days, table_check_results, table_check_specs
+from bestbets_dagster.defs.checks import lined_days, table_check_results, table_check_specs, table_definition_metadata
 from bestbets_dagster.defs.partition_range import GAME_DATE_OF, partition_dates, range_metadata
 from bestbets_dagster.grading.grading import grade
 from bestbets_dagster.models.families import load_families
@@ -44,6 +44,7 @@ def _keys(context: AssetExecutionContext) -> "dict[str, list[dt.date]]":
     check_specs=[*table_check_specs("predictions", blocking=True),
                  AssetCheckSpec("edge_consistent", asset="predictions", blocking=True,
                                 description="edge = predicted - line, within the schema's range")],
+    metadata=table_definition_metadata("predictions"),
     deps=[
         AssetDep("player_features", partition_mapping=GAME_DATE_OF),
         AssetDep("player_game_lines", partition_mapping=GAME_DATE_OF),
@@ -93,8 +94,10 @@ def predictions(context: AssetExecutionContext, warehouse: Warehouse, artifacts:
             context.log.warning(f"{family_name}: no predictions for {dates[0]}..{dates[-1]} (no model or no lines)")
     first = min(d[0] for d in _keys(context).values())
     last = max(d[-1] for d in _keys(context).values())
+    stored = warehouse.read("predictions", first, last, columns=["game_date", "model_family"])
+    stored = stored[stored["model_family"].isin(summary)]
     return MaterializeResult(
-        metadata={"dagster/row_count": sum(s["rows"] for s in summary.values()), "by_family": summary},
+        metadata={**range_metadata(context, len(stored), stored), "by_family": summary},
         check_results=[*table_check_results(warehouse, "predictions", first, last,
                                             expected_days=lined_days(warehouse, first, last)),
                        _edge_check(warehouse.read("predictions", first, last))],
@@ -111,6 +114,7 @@ def _edge_check(rows: pd.DataFrame) -> AssetCheckResult:
 
 @asset(
     check_specs=table_check_specs("prediction_accuracy", blocking=False),
+    metadata=table_definition_metadata("prediction_accuracy"),
     deps=[AssetDep("predictions", partition_mapping=GAME_DATE_OF), "player_game_logs"],
     partitions_def=game_date_partitions,
     backfill_policy=BackfillPolicy.single_run(),
@@ -135,7 +139,7 @@ def prediction_accuracy(context: AssetExecutionContext, warehouse: Warehouse) ->
         }
     boxed = set(pd.to_datetime(warehouse.read("player_game_logs", start, end, columns=["game_date"])["game_date"]).dt.date)
     return MaterializeResult(
-        metadata={**range_metadata(start, end, written, graded),
+        metadata={**range_metadata(context, written, graded),
                   "ungraded_awaiting_box_score": int(len(preds) - written), "by_family": summary},
         check_results=table_check_results(warehouse, "prediction_accuracy", start, end,
                                           expected_days=sorted(boxed & set(lined_days(warehouse, start, end)))),

@@ -35,6 +35,23 @@ def family_id(feature_set: str, loss_function: str) -> str:
     return f"{feature_set}_{loss_suffix(loss_function)}"
 
 
+def check_loss(loss_function: str) -> None:
+    """Raise a one-line ValueError for a loss a family cannot train with: a Quantile alpha outside
+    (0, 1), or a loss CatBoost's regressor refuses (CatBoost itself is asked, on three rows)."""
+    from catboost import CatBoostError, CatBoostRegressor
+
+    if loss_function.split(":", 1)[0].strip().lower() == "quantile":
+        alpha = quantile_alpha(loss_function)
+        if alpha is None or not 0 < alpha < 1:
+            raise ValueError(f"a Quantile loss needs an alpha in (0, 1), written Quantile:alpha=0.43; got {loss_function!r}")
+    try:
+        CatBoostRegressor(loss_function=loss_function, iterations=1, verbose=False, allow_writing_files=False,
+                          thread_count=1).fit([[0.0], [1.0], [2.0]], [0.0, 1.0, 2.0])
+    except (CatBoostError, ValueError, TypeError) as error:
+        reason = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
+        raise ValueError(f"CatBoost cannot train a regressor with the loss {loss_function!r}: {reason}") from None
+
+
 def is_quantile(loss_function: str) -> bool:
     return quantile_alpha(loss_function) is not None
 
