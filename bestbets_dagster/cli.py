@@ -227,7 +227,12 @@ def cmd_retrain(args: argparse.Namespace) -> int:
         return 0
     instance = DagsterInstance.get()
     sync_family_partitions(instance, warehouse)
-    job = build_definitions().resolve_job_def("retrain_job")
+    defs = build_definitions()
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    # The week's training window first: every family's model of the week trains on exactly its rows.
+    defs.resolve_job_def("training_windows_job").execute_in_process(instance=instance, partition_key=week,
+                                                                     run_config=quiet, raise_on_error=True)
+    job = defs.resolve_job_def("retrain_job")
     for name in chosen:
         job.execute_in_process(
             instance=instance,
@@ -238,6 +243,7 @@ def cmd_retrain(args: argparse.Namespace) -> int:
             },
             raise_on_error=True,
         )
+    defs.resolve_job_def("model_registry_job").execute_in_process(instance=instance, run_config=quiet, raise_on_error=True)
     return cmd_registry(argparse.Namespace(family=None if args.all else args.family, week=week, data_dir=None, home=None))
 
 

@@ -203,19 +203,3 @@ def test_settings_resource_builds_the_same_config_and_takes_overrides():
     assert custom.version != CONFIG.version
 
 
-def test_best_bets_lineage_and_schedules(isolated_home):
-    from dagster import AssetKey, build_schedule_context
-
-    from bestbets_dagster.defs.bestbets import best_bets_grading_schedule, slate_best_bets_schedule
-    from bestbets_dagster.definitions import build_definitions
-
-    graph = build_definitions().resolve_asset_graph()
-    parents = lambda key: {k.to_user_string() for k in graph.get(AssetKey(key)).parent_keys}  # noqa: E731
-    assert {"predictions", "prediction_accuracy", "player_game_logs", "player_game_lines"} <= parents("pick_signal_tags")
-    assert {"pick_signal_tags", "prediction_accuracy"} <= parents("signal_best_bets_picks")
-    assert parents("best_bets_filter_audit") == parents("best_bets_decisions") == {"pick_signal_tags"}
-    assert {"signal_best_bets_picks", "prediction_accuracy"} == parents("best_bets_accuracy")
-    morning = pd.Timestamp("2025-11-16T11:00:00", tz="America/New_York").to_pydatetime()
-    slate = pd.Timestamp("2025-11-15T13:30:00", tz="America/New_York").to_pydatetime()
-    assert slate_best_bets_schedule(build_schedule_context(scheduled_execution_time=slate)).partition_key == "2025-11-15"
-    assert best_bets_grading_schedule(build_schedule_context(scheduled_execution_time=morning)).partition_key == "2025-11-15"

@@ -13,7 +13,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from dagster import DagsterInstance, build_schedule_context, build_sensor_context
+from dagster import (
+    AddDynamicPartitionsRequest,
+    DagsterInstance,
+    build_schedule_context,
+    build_sensor_context,
+    partition_loading_context,
+)
 
 from bestbets_dagster.defs import daily
 from bestbets_dagster.defs.resources import local_resources
@@ -91,12 +97,16 @@ class Daemon:
             for sensor in sensors:
                 context = build_sensor_context(instance=self.instance, resources=self.resources, definitions=self.defs,
                                                sensor_name=sensor.name)
-                data = sensor.evaluate_tick(context)
+                # The daemon resolves dynamic partition keys against the instance.
+                with partition_loading_context(dynamic_partitions_store=self.instance):
+                    data = sensor.evaluate_tick(context)
                 for request in data.dynamic_partitions_requests or []:
-                    self.instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys)) \
-                        if type(request).__name__ == "AddDynamicPartitionsRequest" else \
-                        [self.instance.delete_dynamic_partition(request.partitions_def_name, k) for k in request.partition_keys]
-                launched += self._launch(sensor.name, sensor.job_name if sensor.has_job_def else None,
+                    if isinstance(request, AddDynamicPartitionsRequest):
+                        self.instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+                    else:
+                        for key in request.partition_keys:
+                            self.instance.delete_dynamic_partition(request.partitions_def_name, key)
+                launched += self._launch(sensor.name, sensor.job_name if len(sensor.targets) == 1 else None,
                                          data.run_requests or [])
             if not launched:
                 return
@@ -105,7 +115,9 @@ class Daemon:
     def slate(self, today: dt.date) -> None:
         schedule = self.defs.resolve_schedule_def("slate_schedule")
         when = dt.datetime.combine(today, dt.time(12, 30), tzinfo=EASTERN)
-        data = schedule.evaluate_tick(build_schedule_context(instance=self.instance, scheduled_execution_time=when))
+        context = build_schedule_context(instance=self.instance, scheduled_execution_time=when,
+                                         repository_def=self.defs.get_repository_def())
+        data = schedule.evaluate_tick(context)
         self._launch(schedule.name, schedule.job_name, data.run_requests or [])
 
 

@@ -42,3 +42,34 @@ def test_dagster_home_defaults_under_bestbets_home(tmp_path, monkeypatch):
     home = settings.ensure_dagster_home()
     assert home == (tmp_path / "bb" / "dagster").resolve()
     assert (home / "dagster.yaml").read_text().startswith("telemetry")
+
+
+def test_the_slack_token_never_reaches_the_definitions_snapshot(isolated_home, monkeypatch):
+    from dagster._core.remote_representation.external_data import RepositorySnap
+    from dagster_shared.serdes import serialize_value
+
+    from bestbets_dagster.definitions import build_definitions
+
+    secret = "xoxb-0123456789-not-a-real-token"
+    monkeypatch.setenv("SLACK_BOT_TOKEN", secret)
+    defs = build_definitions()
+    snapshot = serialize_value(RepositorySnap.from_def(defs.get_repository_def()))
+    assert secret not in snapshot
+    # The resource is listed as a consumer of the variable, by name only.
+    assert '"SLACK_BOT_TOKEN": [{"__class__": "EnvVarConsumer", "name": "notifier"' in snapshot
+    assert defs.resources["notifier"].channel_name() == "Slack #bestbets-alerts"
+
+
+def test_automation_is_off_until_an_operator_turns_it_on(isolated_home):
+    from dagster import DefaultScheduleStatus, DefaultSensorStatus
+
+    from bestbets_dagster.definitions import build_definitions
+
+    defs = build_definitions()
+    sensors = {s.name: s for s in defs.sensors}
+    running = sorted(n for n, s in sensors.items() if s.default_status == DefaultSensorStatus.RUNNING)
+    # Neither starts a run: one keeps the family partitions in step, one forwards new alerts.
+    assert running == ["alerts_to_slack", "model_family_partitions_sensor"]
+    assert all(s.default_status == DefaultScheduleStatus.STOPPED for s in defs.schedules)
+    for item in [*defs.sensors, *defs.schedules]:
+        assert item.description, item.name

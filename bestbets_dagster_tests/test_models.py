@@ -12,7 +12,7 @@ from dagster import DagsterInstance, MultiPartitionKey, SensorResult, build_sens
 
 from bestbets_dagster import settings
 from bestbets_dagster.defs import model_assets
-from bestbets_dagster.defs.models import model_family_partitions_sensor, retrain_reminder_sensor
+from bestbets_dagster.defs.models import model_family_partitions_sensor
 from bestbets_dagster.features.contract import feature_columns
 from bestbets_dagster.models import gates
 from bestbets_dagster.models.families import (
@@ -220,16 +220,6 @@ def test_staleness_urgency():
     assert staleness(families[:1], registry, dt.date(2025, 11, 28)).iloc[0]["urgency"] is None
 
 
-def test_retrain_reminder_requests_runs_for_stale_auto_retrain_families(tmp_path):
-    warehouse = DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
-    with DagsterInstance.ephemeral() as instance:
-        _tick(instance, warehouse)
-        result = retrain_reminder_sensor(build_sensor_context(instance=instance, resources={"warehouse": warehouse}))
-    keys = sorted(r.partition_key.keys_by_dimension["model_family"] for r in result.run_requests)
-    assert keys == ["v12_noveg_mae", "v12_noveg_q43", "v12_noveg_q45", "v9_mae", "v9_q43", "v9_q45"]
-    assert {r.tags["bestbets/retrain_urgency"] for r in result.run_requests} == {"URGENT"}  # never trained
-
-
 # ------------------------------------------------------------------------------------------- CLI
 
 
@@ -258,3 +248,23 @@ def test_cli_family_retrain_and_registry(built, tmp_path):
     listing = _cli(home, "registry", "list", "--family", "v9_q43")
     row = [line.split() for line in listing.stdout.splitlines() if "catboost_v9_q43_train20250405_20251123_w20251201" in line]
     assert len(row) == 1 and row[0][1:4] == ["2025-12-01", "rejected", "False"]
+    kept = _cli(home, "family", "remove", "v9_q43")
+    assert kept.returncode != 0 and "family v9_q43 has" in kept.stderr and "stored models" in kept.stderr
+
+
+def test_family_add_refuses_a_loss_catboost_cannot_train_and_remove_takes_only_unused_families(tmp_path):
+    home = tmp_path / "home"
+    before = _cli(home, "family", "list").stdout
+    banana = _cli(home, "family", "add", "--feature-set", "v9", "--loss", "Banana")
+    assert banana.returncode != 0
+    assert banana.stderr.strip().splitlines() == [
+        "family add: CatBoost cannot train a regressor with the loss 'Banana': "
+        "catboost/private/libs/options/loss_description.cpp:20: Banana loss is not supported"]
+    alpha = _cli(home, "family", "add", "--feature-set", "v9", "--loss", "Quantile:alpha=1.5")
+    assert alpha.returncode != 0 and "needs an alpha in (0, 1)" in alpha.stderr and len(alpha.stderr.splitlines()) == 1
+    assert _cli(home, "family", "list").stdout == before  # nothing written
+    added = _cli(home, "family", "add", "--feature-set", "v9", "--loss", "Quantile:alpha=0.40")
+    assert added.returncode == 0, added.stderr
+    removed = _cli(home, "family", "remove", "v9_q40")
+    assert removed.returncode == 0 and "removed v9_q40" in removed.stdout
+    assert "v9_q40" not in _cli(home, "family", "list").stdout

@@ -193,35 +193,3 @@ def test_any_directory_laid_out_like_the_shared_data(tmp_path, data_dir, monkeyp
     assert "caesars" in set(books) and "draftkings" not in set(books)
 
 
-@pytest.mark.slow
-@pytest.mark.xdist_group("replay")
-def test_grading_sensor_requests_dates_whose_box_scores_landed(replay):
-    from bestbets_dagster.defs.predictions import grading_requests
-    from bestbets_dagster.resources import DuckDBWarehouse
-
-    home, _ = replay
-    warehouse = DuckDBWarehouse(path=str(home / "warehouse.duckdb"))
-    requests = grading_requests(warehouse, {"v9_mae", "v9_q43"}, pd.Timestamp("2025-11-20").date(), lookback_days=3)
-    keys = sorted((r.partition_key.keys_by_dimension["game_date"], r.partition_key.keys_by_dimension["model_family"])
-                  for r in requests)
-    # 2025-11-17..19 had games and predictions; the 20th is "today" and waits.
-    assert keys == [(d, f) for d in ("2025-11-17", "2025-11-18", "2025-11-19") for f in ("v9_mae", "v9_q43")]
-    box_rows = len(warehouse.read("player_game_logs", "2025-11-17", "2025-11-17"))
-    assert requests[0].run_key == f"grade:2025-11-17:v9_mae:{box_rows}"
-
-
-def test_slate_predictions_schedule_runs_every_enabled_family_for_today(tmp_path):
-    from dagster import build_schedule_context
-
-    from bestbets_dagster.defs.predictions import slate_predictions_schedule
-    from bestbets_dagster.resources import DuckDBWarehouse
-
-    warehouse = DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
-    context = build_schedule_context(
-        scheduled_execution_time=pd.Timestamp("2025-11-15T13:00:00", tz="America/New_York").to_pydatetime(),
-        resources={"warehouse": warehouse},
-    )
-    request = slate_predictions_schedule(context)
-    assert request.run_key == "slate-predictions:2025-11-15"
-    assert request.tags["dagster/asset_partition_range_start"] == "2025-11-15|v12_noveg_mae"
-    assert request.tags["dagster/asset_partition_range_end"] == "2025-11-15|v9_q45"

@@ -106,7 +106,8 @@ def box_scores_pending(warehouse: Warehouse, nba_data: NbaDataSource) -> tuple[d
     return (start, last) if start <= last else None
 
 
-@sensor(job=box_scores_job, minimum_interval_seconds=600, default_status=DefaultSensorStatus.STOPPED)
+@sensor(job=box_scores_job, minimum_interval_seconds=600, default_status=DefaultSensorStatus.STOPPED,
+        description="Ingests the box scores of every date the data directory has and the warehouse does not (the night's games, or every date missed), with those dates' lines and features, in one ranged run.")
 def box_scores_sensor(context: SensorEvaluationContext, warehouse: Warehouse, nba_data: NbaDataSource):
     """Ingests the box scores of every date the data directory has and the warehouse does not (the
     night's games, or every date missed), with those dates' lines and features, in one ranged run."""
@@ -141,7 +142,8 @@ def grading_pending(instance, today: dt.date) -> list[dt.date]:
     return pending
 
 
-@sensor(job=morning_job, minimum_interval_seconds=300, default_status=DefaultSensorStatus.STOPPED)
+@sensor(job=morning_job, minimum_interval_seconds=300, default_status=DefaultSensorStatus.STOPPED,
+        description="Grades the dates whose box scores landed (or were corrected) and everything after them through yesterday: the predictions, the picks, then signal health, model performance and alerts.")
 def morning_sensor(context: SensorEvaluationContext):
     """Grades the dates whose box scores landed (or were corrected) and everything after them through
     yesterday: the predictions, the picks, then signal health, model performance and alerts."""
@@ -156,18 +158,19 @@ def morning_sensor(context: SensorEvaluationContext):
 
 
 @sensor(jobs=[training_windows_job, retrain_job, model_registry_job], minimum_interval_seconds=900,
-        default_status=DefaultSensorStatus.STOPPED)
+        default_status=DefaultSensorStatus.STOPPED,
+        description="This week's training window once the box-score ingest has caught up with the data directory (the window reaches the day before the week's Monday), then each enabled family's model of the week (again when the window's inputs change), then the registry's view in the catalog.")
 def weekly_training_sensor(context: SensorEvaluationContext, warehouse: Warehouse, nba_data: NbaDataSource):
     """This week's training window once the box-score ingest has caught up with the data directory
     (the window reaches the day before the week's Monday), then each enabled family's model of the
     week (again when the window's inputs change), then the registry's view in the catalog."""
     if box_scores_pending(warehouse, nba_data) is not None:
         return SkipReason("waiting for the box-score ingest to catch up")
-    week = current_training_week(today_eastern())
+    week = dt.date.fromisoformat(current_training_week(today_eastern()))
     window_days = [str(d) for d in days_between(week - dt.timedelta(days=7), week - DAY)]
     inputs = [*latest_ids(context.instance, "player_game_logs", window_days).values(),
               *latest_ids(context.instance, "player_features", window_days).values()]
-    window = _one(context.instance, "training_windows", week)
+    window = _one(context.instance, "training_windows", str(week))
     if window is None or window < max(inputs, default=0):
         return RunRequest(run_key=f"training-window:{week}:{max(inputs, default=0)}", job_name=training_windows_job.name,
                           partition_key=str(week))
@@ -189,14 +192,16 @@ def weekly_training_sensor(context: SensorEvaluationContext, warehouse: Warehous
 
 
 @schedule(cron_schedule="30 12 * * *", execution_timezone="America/New_York", job=slate_job,
-          default_status=DefaultScheduleStatus.STOPPED)
+          default_status=DefaultScheduleStatus.STOPPED,
+        description="Today's slate at 12:30 US Eastern, after the books' midday snapshot: lines and features.")
 def slate_schedule(context: ScheduleEvaluationContext):
     """Today's slate at 12:30 US Eastern, after the books' midday snapshot: lines and features."""
     day = context.scheduled_execution_time.date()
     return RunRequest(run_key=f"slate:{day}", partition_key=str(day))
 
 
-@sensor(job=predictions_job, minimum_interval_seconds=300, default_status=DefaultSensorStatus.STOPPED)
+@sensor(job=predictions_job, minimum_interval_seconds=300, default_status=DefaultSensorStatus.STOPPED,
+        description="Today's predictions, one run per enabled family, once today's features and the family's model of this week are in (and again when either is newer than the family's predictions).")
 def predictions_sensor(context: SensorEvaluationContext):
     """Today's predictions, one run per enabled family, once today's features and the family's model
     of this week are in (and again when either is newer than the family's predictions)."""
@@ -217,7 +222,8 @@ def predictions_sensor(context: SensorEvaluationContext):
     return SensorResult(run_requests=requests) if requests else SkipReason(f"every family has predicted {today}")
 
 
-@sensor(job=slate_best_bets_job, minimum_interval_seconds=300, default_status=DefaultSensorStatus.STOPPED)
+@sensor(job=slate_best_bets_job, minimum_interval_seconds=300, default_status=DefaultSensorStatus.STOPPED,
+        description="Today's tags, picks and exports once every enabled family has predicted today (after today's features) and the morning's grading and monitoring are in.")
 def best_bets_sensor(context: SensorEvaluationContext):
     """Today's tags, picks and exports once every enabled family has predicted today (after today's
     features) and the morning's grading and monitoring are in."""

@@ -253,7 +253,8 @@ retrain_job = define_asset_job(
 )
 
 
-@sensor(minimum_interval_seconds=60, default_status=DefaultSensorStatus.RUNNING)
+@sensor(minimum_interval_seconds=60, default_status=DefaultSensorStatus.RUNNING,
+        description="Keeps the model_family dynamic partitions equal to the registry's enabled families.")
 def model_family_partitions_sensor(context: SensorEvaluationContext, warehouse: Warehouse):
     """Keeps the model_family dynamic partitions equal to the registry's enabled families."""
     existing = context.instance.get_dynamic_partitions(MODEL_FAMILY_PARTITIONS_NAME)

@@ -175,7 +175,8 @@ monitoring_job = define_asset_job(
 )
 
 
-@sensor(minimum_interval_seconds=300, default_status=DefaultSensorStatus.RUNNING)
+@sensor(minimum_interval_seconds=300, default_status=DefaultSensorStatus.RUNNING,
+        description="Sends alerts created since the last evaluation to Slack when a token is configured, and to the sensor's log otherwise. The cursor is the newest created_at sent.")
 def alerts_to_slack(context: SensorEvaluationContext, warehouse: Warehouse, notifier: AlertNotifier):
     """Sends alerts created since the last evaluation to Slack when a token is configured, and to the
     sensor's log otherwise. The cursor is the newest created_at sent."""

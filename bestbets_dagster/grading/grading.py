@@ -36,8 +36,10 @@ def grade(predictions: pd.DataFrame, player_logs: pd.DataFrame, graded_at: pd.Ti
                               person_id=player_logs["person_id"].astype("int64"))
     p = predictions.assign(game_date=pd.to_datetime(predictions["game_date"]).astype("datetime64[ns]"),
                            person_id=predictions["person_id"].astype("int64"))
-    boxed = logs[["game_date", "team_abbr"]].drop_duplicates()
-    p = p.merge(boxed.assign(_boxed=True), on=["game_date", "team_abbr"], how="left")
+    # The game's id comes from its box score (a prediction is made before the id is known here).
+    boxed = logs[["game_date", "team_abbr", "game_id"]].drop_duplicates(["game_date", "team_abbr"])
+    p = p.drop(columns="game_id", errors="ignore").merge(boxed.assign(_boxed=True), on=["game_date", "team_abbr"],
+                                                         how="left")
     p = p[p["_boxed"].astype("boolean").fillna(False).astype(bool)].drop(columns="_boxed")
     box = logs[["game_date", "person_id", "points", "minutes", "is_dnp", "dnp_reason"]]
     g = p.merge(box, on=["game_date", "person_id"], how="left")

@@ -96,7 +96,9 @@ def make_predictions(
                 "player_name": rows["player_name"].to_numpy(),
                 "team_abbr": rows["team_abbr"].to_numpy(),
                 "opponent_abbr": rows["opponent_abbr"].to_numpy(),
-                "game_id": rows["game_id"].to_numpy(),
+                # Not known before tip-off in this data (no schedule feed): the lines' game id comes from
+                # the game's box score, which a replay has and the live slate does not.
+                "game_id": None,
                 "predicted_points": predicted,
                 "line_value": rows["selected_line"].to_numpy(),
                 "line_book": rows["selected_book"].to_numpy(),
