@@ -223,7 +223,8 @@ def raw_points_offers(data_dir: Path) -> pd.DataFrame:
         frames.append(pd.DataFrame({
             "event_id": raw["event_id"], "bookmaker": raw["bookmaker"].str.strip().str.lower(),
             "player": raw["player"].str.strip(), "snapshot_time": pd.Timestamp("".join(stamp.groups()), tz="UTC"),
-            "commence_time": pd.to_datetime(raw["game_time"], utc=True)}))
+            "commence_time": pd.to_datetime(raw["game_time"], utc=True),
+            "home_team": raw["game"].str.split(" @ ").str[1].str.strip()}))
     records = []
     for path in sorted((data_dir / "odds_api_v4").glob("*.json*")):
         with (gzip.open(path, "rt") if path.name.endswith(".gz") else open(path)) as fh:
@@ -233,9 +234,10 @@ def raw_points_offers(data_dir: Path) -> pd.DataFrame:
                 for market in book["markets"]:
                     if market["key"] == "player_points":
                         records += [(event["id"], book["key"].lower(), outcome["description"].strip(),
-                                     document["timestamp"], event["commence_time"]) for outcome in market["outcomes"]]
+                                     document["timestamp"], event["commence_time"], event["home_team"])
+                                    for outcome in market["outcomes"]]
     frames.append(pd.DataFrame.from_records(
-        records, columns=["event_id", "bookmaker", "player", "snapshot_time", "commence_time"]))
+        records, columns=["event_id", "bookmaker", "player", "snapshot_time", "commence_time", "home_team"]))
     offers = pd.concat(frames, ignore_index=True)
     for column in ("snapshot_time", "commence_time"):
         offers[column] = pd.to_datetime(offers[column], utc=True)
@@ -253,6 +255,12 @@ def raw_counts(data_dir: Path, start: str | None = None, end: str | None = None)
         offers = offers[offers["game_date"] >= pd.Timestamp(start)]
     if end:
         offers = offers[offers["game_date"] <= pd.Timestamp(end)]
-    pre_game = offers[offers["pre_game"]]
-    return {"prop_lines": len(offers),
-            "lined_player_games": len(pre_game.drop_duplicates(["event_id", "player"]))}
+    lined = offers[offers["pre_game"]].drop_duplicates(["event_id", "player"])
+    # Games with a box score (Cup finals and playoffs have none): the home team's box-score row that date.
+    from bestbets_dagster.ingest.teams import team_abbr
+
+    box = pd.concat(pd.read_csv(p, usecols=["game_date", "team_abbr"]) for p in sorted((data_dir / "box_scores").glob("*.csv*")))
+    boxed = set(zip(pd.to_datetime(box["game_date"]), box["team_abbr"]))
+    with_box = [(day, team_abbr(home)) in boxed for day, home in zip(lined["game_date"], lined["home_team"])]
+    return {"prop_lines": len(offers), "lined_player_games": len(lined),
+            "lined_player_games_with_box_score": int(sum(with_box))}

@@ -11,7 +11,7 @@ from catboost import CatBoostRegressor
 from dagster import DagsterInstance, MultiPartitionKey, SensorResult, build_sensor_context, materialize
 
 from bestbets_dagster import settings
-from bestbets_dagster.defs import model_assets
+from bestbets_dagster.defs.models import family_models, training_windows
 from bestbets_dagster.defs.models import model_family_partitions_sensor
 from bestbets_dagster.features.contract import feature_columns
 from bestbets_dagster.models import gates
@@ -151,8 +151,10 @@ def test_gates_on_constructed_rows():
 
 def _train(warehouse, artifacts, week, family, instance, enable=False):
     instance.add_dynamic_partitions(MODEL_FAMILY_PARTITIONS_NAME, [family])
+    assert materialize([training_windows], instance=instance, resources={"warehouse": warehouse},
+                       partition_key=week).success
     return materialize(
-        model_assets, instance=instance, resources={"warehouse": warehouse, "artifacts": artifacts},
+        [family_models], instance=instance, resources={"warehouse": warehouse, "artifacts": artifacts},
         partition_key=MultiPartitionKey({"training_week": week, "model_family": family}),
         run_config={"ops": {"family_models": {"config": {"enable": enable}}}},
     )

@@ -127,6 +127,11 @@ class TrainedModel:
     hyperparameters: dict
 
     def model_bytes(self) -> bytes:
+        """The .cbm bytes. CatBoost stamps a random model_guid and the finish time into the model;
+        both are fixed (to the cutoff) so that the same training rows give the same bytes."""
+        metadata = self.model.get_metadata()
+        metadata["model_guid"] = f"{self.window.cutoff:%Y%m%d}-{self.family.model_family}"
+        metadata["train_finish_time"] = f"{self.window.cutoff:%Y-%m-%d}T00:00:00Z"
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "model.cbm")
             self.model.save_model(path)
