@@ -4,8 +4,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import fcntl
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -25,11 +28,88 @@ def _apply_environment(args: argparse.Namespace) -> None:
     settings.ensure_dagster_home()
 
 
+PID_TAG, HOST_TAG = "bestbets/pid", "bestbets/host"
+
+
+def cli_run_tags() -> dict[str, str]:
+    """Tags of every run this command starts: which process on which machine runs it."""
+    return {PID_TAG: str(os.getpid()), HOST_TAG: socket.gethostname()}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def fail_dead_runs(instance) -> list[str]:
+    """Runs a bestbets command started on this machine that are still STARTED although their process
+    is gone (SIGKILL, a crash, a reboot) are marked failed, so the UI tells the truth. Returns their ids."""
+    from dagster import DagsterRunStatus, RunsFilter
+
+    runs = instance.get_runs(filters=RunsFilter(statuses=[DagsterRunStatus.STARTING, DagsterRunStatus.STARTED],
+                                                tags={HOST_TAG: socket.gethostname()}))
+    failed = []
+    for run in runs:
+        pid = int(run.tags.get(PID_TAG, "0"))
+        if pid and pid != os.getpid() and not _alive(pid):
+            instance.report_run_failed(run, f"marked failed by bestbets: the process that ran it (pid {pid}) is gone")
+            failed.append(run.run_id)
+    if failed:
+        print(f"marked {len(failed)} run(s) failed whose process is gone: {', '.join(failed)}", file=sys.stderr)
+    return failed
+
+
+@contextlib.contextmanager
+def writing_home(command: str):
+    """One writing command per home at a time: a second one refuses at once, naming the first (two
+    overlapping builds of one range with different inputs would leave a mix of both). Runs left
+    STARTED by a killed command are marked failed first."""
+    from dagster import DagsterInstance
+
+    home = settings.bestbets_home()
+    home.mkdir(parents=True, exist_ok=True)
+    with open(home / "bestbets.lock", "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.seek(0)
+            raise SystemExit(f"another bestbets command is writing to {home} ({lock.read().strip() or 'unknown'}): "
+                             "wait for it to finish, or stop it, and run again") from None
+        lock.seek(0)
+        lock.truncate()
+        lock.write(f"pid {os.getpid()}: bestbets {command}, since {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M:%S} UTC")
+        lock.flush()
+        try:
+            fail_dead_runs(DagsterInstance.get())
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def _date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def check_game_dates(start: dt.date, end: dt.date) -> None:
+    """Refuse a range outside the game-date partitions: before the first, or after today's slate."""
+    from bestbets_dagster.timeutil import today_eastern
+
+    first, last = dt.date.fromisoformat(settings.partition_start()), today_eastern() + dt.timedelta(days=1)
+    if start > end:
+        raise SystemExit(f"--start {start} is after --end {end}")
+    if end > last:
+        raise SystemExit(f"{end} is after the last game-date partition, {last} (today's slate): "
+                         "a date in the future has no partition yet")
+    if start < first:
+        raise SystemExit(f"{start} is before the first game-date partition, {first} (BESTBETS_PARTITION_START)")
 
 
 def run_job(job_name: str, start: dt.date | None, end: dt.date | None) -> dict:
@@ -47,13 +127,12 @@ def run_job(job_name: str, start: dt.date | None, end: dt.date | None) -> dict:
     if start is None or end is None:
         first, last = data_date_range(data_dir)
         start, end = start or first, end or last
-    if start > end:
-        raise SystemExit(f"--start {start} is after --end {end}")
+    check_game_dates(start, end)
     began = time.monotonic()
     job = defs.resolve_job_def(job_name)
     result = job.execute_in_process(
         instance=DagsterInstance.get(),
-        tags=range_tags(start, end),
+        tags={**range_tags(start, end), **cli_run_tags()},
         run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
         raise_on_error=True,
     )
@@ -104,13 +183,15 @@ def _print_report(report: dict) -> None:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     _apply_environment(args)
-    _print_report(run_job("ingest_job", args.start, args.end))
+    with writing_home("ingest"):
+        _print_report(run_job("ingest_job", args.start, args.end))
     return 0
 
 
 def cmd_build(args: argparse.Namespace) -> int:
     _apply_environment(args)
-    _print_report(run_job("build_job", args.start, args.end))
+    with writing_home("build"):
+        _print_report(run_job("build_job", args.start, args.end))
     return 0
 
 
@@ -203,9 +284,6 @@ def sync_family_partitions(instance, warehouse) -> tuple[list[str], list[str]]:
 
 
 def cmd_retrain(args: argparse.Namespace) -> int:
-    from dagster import DagsterInstance, MultiPartitionKey
-
-    from bestbets_dagster.definitions import build_definitions
     from bestbets_dagster.defs.models import current_training_week
     from bestbets_dagster.models.families import load_families
     from bestbets_dagster.timeutil import today_eastern
@@ -225,26 +303,37 @@ def cmd_retrain(args: argparse.Namespace) -> int:
     print(f"training week {week}: {', '.join(chosen)}" + (" (dry run)" if args.dry_run else ""))
     if args.dry_run:
         return 0
+    with writing_home("retrain"):
+        _train_week(week, chosen, args.enable, warehouse)
+    return cmd_registry(argparse.Namespace(family=None if args.all else args.family, week=week, data_dir=None, home=None))
+
+
+def _train_week(week: str, chosen: list[str], enable: bool, warehouse) -> None:
+    from dagster import DagsterInstance, MultiPartitionKey
+
+    from bestbets_dagster.definitions import build_definitions
+
     instance = DagsterInstance.get()
     sync_family_partitions(instance, warehouse)
     defs = build_definitions()
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     # The week's training window first: every family's model of the week trains on exactly its rows.
-    defs.resolve_job_def("training_windows_job").execute_in_process(instance=instance, partition_key=week,
+    defs.resolve_job_def("training_windows_job").execute_in_process(instance=instance, partition_key=week, tags=cli_run_tags(),
                                                                      run_config=quiet, raise_on_error=True)
     job = defs.resolve_job_def("retrain_job")
     for name in chosen:
         job.execute_in_process(
             instance=instance,
             partition_key=MultiPartitionKey({"training_week": week, "model_family": name}),
+            tags=cli_run_tags(),
             run_config={
-                "ops": {"family_models": {"config": {"enable": args.enable}}},
+                "ops": {"family_models": {"config": {"enable": enable}}},
                 "loggers": {"console": {"config": {"log_level": "WARNING"}}},
             },
             raise_on_error=True,
         )
-    defs.resolve_job_def("model_registry_job").execute_in_process(instance=instance, run_config=quiet, raise_on_error=True)
-    return cmd_registry(argparse.Namespace(family=None if args.all else args.family, week=week, data_dir=None, home=None))
+    defs.resolve_job_def("model_registry_job").execute_in_process(instance=instance, run_config=quiet, tags=cli_run_tags(),
+                                                                   raise_on_error=True)
 
 
 def cmd_registry(args: argparse.Namespace) -> int:
@@ -305,14 +394,16 @@ def run_replay(start: dt.date, end: dt.date, families_wanted: list[str] | None, 
     began = time.monotonic()
     data_dir = settings.data_dir()
     first, _ = data_date_range(data_dir)
-    if start > end or start < first:
-        raise SystemExit(f"replay range {start}..{end} must be ordered and start on or after the data's {first}")
+    check_game_dates(start, end)
+    if start < first:
+        raise SystemExit(f"replay range {start}..{end} must start on or after the data's first game date, {first}")
     defs = build_definitions()
     instance = instance or DagsterInstance.get()
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
     def run(job_name: str, tags: dict) -> None:
-        defs.resolve_job_def(job_name).execute_in_process(instance=instance, tags=tags, run_config=quiet, raise_on_error=True)
+        defs.resolve_job_def(job_name).execute_in_process(instance=instance, tags={**tags, **cli_run_tags()},
+                                                          run_config=quiet, raise_on_error=True)
 
     print(f"[1/6] ingest and features {first}..{end}", flush=True)
     run("build_job", range_tags(first, end))
@@ -409,7 +500,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
     _apply_environment(args)
     families = [f.strip() for f in args.families.split(",") if f.strip()] if args.families else None
-    report = run_replay(args.start, args.end, families)
+    with writing_home("replay"):
+        report = run_replay(args.start, args.end, families)
     path = settings.bestbets_home() / "reports" / f"replay_{args.start}_{args.end}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2, default=str) + "\n")

@@ -46,14 +46,24 @@ def dagster_home() -> Path:
     return Path(configured).expanduser().resolve() if configured else bestbets_home() / "dagster"
 
 
+# No network here or in CI: telemetry would only print a banner and try to send. The daemon launches
+# one run at a time: two runs writing the same tables never overlap (every write is one transaction,
+# but two overlapping runs of one range with different inputs would leave a mix of both).
+INSTANCE_CONFIG = """telemetry:
+  enabled: false
+concurrency:
+  runs:
+    max_concurrent_runs: 1
+"""
+
+
 def ensure_dagster_home() -> Path:
     """Create the instance directory and export DAGSTER_HOME so every Dagster entry point agrees."""
     home = dagster_home()
     home.mkdir(parents=True, exist_ok=True)
     instance_config = home / "dagster.yaml"
     if not instance_config.exists():
-        # No network here or in CI: telemetry would only print a banner and try to send.
-        instance_config.write_text("telemetry:\n  enabled: false\n")
+        instance_config.write_text(INSTANCE_CONFIG)
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 

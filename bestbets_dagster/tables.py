@@ -211,6 +211,10 @@ def pandera_model(name: str) -> type[pa.DataFrameModel]:
         dtype = object if c.repeated else _TYPES[c.type][1]
         annotations[c.name] = Series[dtype]
         checks = dict(c.checks)
+        abs_ge = checks.pop("abs_ge", None)
+        if abs_ge is not None:
+            attrs[f"_check_{c.name}_abs_ge"] = pa.check(c.name, name=f"abs_ge({abs_ge})")(
+                lambda cls, series, bound=abs_ge: series.isna() | (series.abs() >= bound))
         if c.type == "NUMERIC" and c.precision is not None:
             bound = 10 ** (c.precision - (c.scale or 0))
             checks.setdefault("gt", -bound)
@@ -223,6 +227,44 @@ def pandera_model(name: str) -> type[pa.DataFrameModel]:
     )
     class_name = "".join(part.capitalize() for part in spec.name.split("_")) + "Model"
     return type(class_name, (pa.DataFrameModel,), {"__annotations__": annotations, **attrs, "Config": config})
+
+
+_CHECKS = {
+    "gt": lambda v, b: v > b, "ge": lambda v, b: v >= b, "lt": lambda v, b: v < b, "le": lambda v, b: v <= b,
+    "isin": lambda v, b: v.isin(b), "abs_ge": lambda v, b: v.abs() >= b,
+}
+_CHECK_WORDS = {"gt": "more than", "ge": "at least", "lt": "less than", "le": "at most", "isin": "one of",
+                "abs_ge": "at least this far from 0:"}
+
+
+def check_values(name: str, column: str, values: pd.Series) -> tuple[pd.Series, str]:
+    """Where source values break a column's checks in schemas/tables (NULLs pass), and the rule in
+    words: readers use it to name the file and row of a bad value before anything is built."""
+    c = table(name).column(column)
+    bad = pd.Series(False, index=values.index)
+    rules = []
+    for check, bound in c.checks.items():
+        if check in _CHECKS:
+            bad |= values.notna() & ~_CHECKS[check](values, bound).fillna(False).astype(bool)
+            rules.append(f"{_CHECK_WORDS[check]} {bound}")
+    return bad, " and ".join(rules)
+
+
+def columns_to_add(spec: TableSpec, existing: dict[str, str], expected: dict[str, str], engine: str) -> list[Column]:
+    """The schema change an existing table needs to match its definition: the columns the definition
+    added (the engine adds them, NULL in the rows already stored). A column the table has and the
+    definition does not, or whose type differs, is refused: dropping or retyping would lose data, so
+    it is a manual migration. existing / expected: column -> type as the engine names it."""
+    removed = [name for name in existing if name not in expected]
+    retyped = [f"{name} is {existing[name]}, the definition says {expected[name]}"
+               for name in existing if name in expected and existing[name] != expected[name]]
+    if removed or retyped:
+        problems = "; ".join([*(f"column {name} is not in the definition" for name in removed), *retyped])
+        raise DataValidationError(
+            f"{engine} table {spec.name} differs from schemas/tables/{spec.name}.yaml: {problems}. Only added "
+            "columns migrate by themselves; restore the definition, or migrate the table by hand (copy the rows "
+            "to a new table, drop the old one) and run again")
+    return [c for c in spec.columns if c.name not in existing]
 
 
 def validate(name: str, df: pd.DataFrame, source: str | None = None) -> pd.DataFrame:

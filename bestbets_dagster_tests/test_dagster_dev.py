@@ -80,7 +80,7 @@ def test_a_backfill_launched_through_graphql_runs_on_the_daemon(replay, tmp_path
     (home / "dagster").mkdir(parents=True)
     shutil.copy(stored_home / "warehouse.duckdb", home / "warehouse.duckdb")
     shutil.copytree(stored_home / "artifacts", home / "artifacts")
-    (home / "dagster" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    (home / "dagster" / "dagster.yaml").write_text(settings.INSTANCE_CONFIG)  # as a new home has it
     warehouse = DuckDBWarehouse(path=str(home / "warehouse.duckdb"))
     expected = {t: warehouse.read(t, START, END) for t in MONITORING}
     for table in MONITORING:  # the backfill must write them again

@@ -3,6 +3,7 @@
 
 import datetime as dt
 
+import pandas as pd
 from dagster import (
     AssetDep,
     AssetExecutionContext,
@@ -32,12 +33,29 @@ def _previous_season_start(day: dt.date) -> dt.date:
     return dt.date((day.year if day.month >= 8 else day.year - 1) - 1, 8, 1)
 
 
+def replace_from_source(context: AssetExecutionContext, warehouse: Warehouse, table: str, rows: pd.DataFrame,
+                        start: dt.date, end: dt.date) -> tuple[int, list[str]]:
+    """Replace the partitions [start, end] of a table read from source files, except the dates for
+    which the source now has no row while the warehouse has some: those keep their stored rows (a
+    missing, truncated or empty file must never erase what was ingested). Returns the rows written
+    and the dates kept."""
+    stored = warehouse.read(table, start, end)
+    have = set(pd.to_datetime(rows["game_date"]).dt.date) if len(rows) else set()
+    kept = sorted(set(pd.to_datetime(stored["game_date"]).dt.date) - have) if len(stored) else []
+    if kept:
+        context.log.warning(f"{table}: the source has no rows for {len(kept)} date(s) with stored rows "
+                            f"({', '.join(map(str, kept[:5]))}{' ...' if len(kept) > 5 else ''}): their stored rows "
+                            "are kept; delete them by hand if the games really are gone")
+        rows = pd.concat([rows, stored[pd.to_datetime(stored["game_date"]).dt.date.isin(kept)]], ignore_index=True)
+    return warehouse.replace_partitions(table, rows, start, end), [str(d) for d in kept]
+
+
 def _ingest_box_scores(context: AssetExecutionContext, warehouse: Warehouse, table: str, rows) -> MaterializeResult:
     start, end = partition_dates(context)
     df = rows(start, end)
-    written = warehouse.replace_partitions(table, df, start, end)
+    written, kept = replace_from_source(context, warehouse, table, df, start, end)
     metadata = {**range_metadata(context, written, df), "games": int(df["game_id"].nunique()) if written else 0,
-                "date_range": f"{start}..{end}"}
+                "date_range": f"{start}..{end}", "kept_stored_dates": MetadataValue.json(kept)}
     if "is_dnp" in df.columns:
         metadata["dnp_rows"] = int(df["is_dnp"].sum()) if written else 0
     return MaterializeResult(metadata=metadata, check_results=table_check_results(warehouse, table, start, end))
@@ -107,7 +125,7 @@ def prop_lines(context: AssetExecutionContext, warehouse: Warehouse, nba_data: N
     rosters = _rosters(warehouse, start, end)
     lines, _ = build_prop_lines(main_lines(in_range), rosters)
     metadata = _match_metadata(build_player_game_lines(lines, rosters), lines, rosters)
-    written = warehouse.replace_partitions("prop_lines", lines, start, end)
+    written, kept = replace_from_source(context, warehouse, "prop_lines", lines, start, end)
     if metadata["unresolved_player_games"] or metadata["ambiguous_player_games"]:
         context.log.warning(
             f"{metadata['unresolved_player_games']} unresolved and {metadata['ambiguous_player_games']} ambiguous "
@@ -118,6 +136,7 @@ def prop_lines(context: AssetExecutionContext, warehouse: Warehouse, nba_data: N
             **range_metadata(context, written, lines),
             "books": MetadataValue.json(sorted(lines["bookmaker"].unique().tolist())),
             "post_tipoff_rows": int((lines["snapshot_time"] >= lines["commence_time"]).sum()),
+            "kept_stored_dates": MetadataValue.json(kept),
             **metadata,
         },
         check_results=table_check_results(warehouse, "prop_lines", start, end),
@@ -139,6 +158,12 @@ def player_game_lines(context: AssetExecutionContext, warehouse: Warehouse) -> M
     lines = warehouse.read("prop_lines", start, end)
     rosters = _rosters(warehouse, start, end)
     per_game = build_player_game_lines(lines, rosters)
+    outliers = per_game.attrs.get("outlier_lines", [])
+    if outliers:
+        context.log.warning(f"{len(outliers)} book line(s) far from the other books' never selected; first: {outliers[0]}")
     written = warehouse.replace_partitions("player_game_lines", per_game, start, end)
-    return MaterializeResult(metadata={**range_metadata(context, written, per_game), **_match_metadata(per_game, lines, rosters)},
+    return MaterializeResult(metadata={**range_metadata(context, written, per_game), **_match_metadata(per_game, lines, rosters),
+                                       "outlier_lines_dropped": len(outliers),
+                                       "outlier_lines": MetadataValue.json([{k: str(v) for k, v in o.items()}
+                                                                            for o in outliers[:20]])},
                              check_results=table_check_results(warehouse, "player_game_lines", start, end))

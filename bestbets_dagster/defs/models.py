@@ -150,7 +150,9 @@ def family_models(context: AssetExecutionContext, config: FamilyModelsConfig, wa
             continue
         row = registry_row(trained, "", "", promote=family.auto_promote or config.enable,
                            created_at=pd.Timestamp.now(tz="UTC"))
-        ref = artifacts.put(artifact_key(name, row["model_id"]), trained.model_bytes(), content_type="application/octet-stream")
+        model_bytes = trained.model_bytes()
+        key = artifact_key(name, row["model_id"], hashlib.sha256(model_bytes).hexdigest())
+        ref = artifacts.put(key, model_bytes, content_type="application/octet-stream")
         row.update(artifact_uri=ref.uri, sha256_hash=ref.sha256)
         warehouse.replace_partitions("model_registry", pd.DataFrame([row]), week, family=name)
         summary.append(
@@ -230,8 +232,9 @@ def _registry_check(warehouse: Warehouse, artifacts: ArtifactStore, written: lis
         problems.append(f"duplicate model_id: {duplicated[:5]}")
     mine = registry[registry["model_id"].isin(written)]
     missing = [r.model_id for r in mine.itertuples(index=False)
-               if not artifacts.exists(artifact_key(r.model_family, r.model_id))
-               or hashlib.sha256(artifacts.get(artifact_key(r.model_family, r.model_id))).hexdigest() != r.sha256_hash]
+               if not artifacts.exists(artifact_key(r.model_family, r.model_id, r.sha256_hash))
+               or hashlib.sha256(artifacts.get(artifact_key(r.model_family, r.model_id, r.sha256_hash))).hexdigest()
+               != r.sha256_hash]
     if missing:
         problems.append(f"artifact missing or not the registered bytes: {missing[:5]}")
     return AssetCheckResult(check_name="registry_schema", asset_key="family_models", passed=not problems,

@@ -6,6 +6,7 @@ import hashlib
 import pandas as pd
 from dagster import (
     AssetCheckResult,
+    AssetCheckSeverity,
     AssetCheckSpec,
     AssetDep,
     AssetExecutionContext,
@@ -13,6 +14,7 @@ from dagster import (
     DimensionPartitionMapping,
     IdentityPartitionMapping,
     MaterializeResult,
+    MetadataValue,
     MultiPartitionMapping,
     TimeWindowPartitionMapping,
     asset,
@@ -24,7 +26,7 @@ from bestbets_dagster.defs.partition_range import GAME_DATE_OF, partition_dates,
 from bestbets_dagster.grading.grading import grade
 from bestbets_dagster.models.families import load_families
 from bestbets_dagster.models.registry import artifact_key
-from bestbets_dagster.models.serving import load_model_bytes, make_predictions
+from bestbets_dagster.models.serving import ArtifactUnavailable, load_model_bytes, make_predictions
 from bestbets_dagster.partitions import game_date_partitions, game_date_x_family_partitions
 from bestbets_dagster.resources import ArtifactStore, Warehouse
 
@@ -43,7 +45,10 @@ def _keys(context: AssetExecutionContext) -> "dict[str, list[dt.date]]":
 @asset(
     check_specs=[*table_check_specs("predictions", blocking=True),
                  AssetCheckSpec("edge_consistent", asset="predictions", blocking=True,
-                                description="edge = predicted - line, within the schema's range")],
+                                description="edge = predicted - line, within the schema's range"),
+                 AssetCheckSpec("registered_artifacts_served", asset="predictions",
+                                description="ERROR when a model's artifact is missing or altered: the next model in "
+                                            "line served instead")],
     metadata=table_definition_metadata("predictions"),
     deps=[
         AssetDep("player_features", partition_mapping=GAME_DATE_OF),
@@ -70,17 +75,23 @@ def predictions(context: AssetExecutionContext, warehouse: Warehouse, artifacts:
     registry = warehouse.read("model_registry")
 
     def load(row: pd.Series):
-        data = artifacts.get(artifact_key(row["model_family"], row["model_id"]))
+        key = artifact_key(row["model_family"], row["model_id"], row["sha256_hash"])
+        if not artifacts.exists(key):
+            raise ArtifactUnavailable(f"{row['model_id']}: no artifact at {artifacts.uri(key)}")
+        data = artifacts.get(key)
         if hashlib.sha256(data).hexdigest() != row["sha256_hash"]:
-            raise ValueError(f"{row['model_id']}: artifact sha256 differs from the registry's")
+            raise ArtifactUnavailable(f"{row['model_id']}: the artifact's sha256 differs from the registry's")
         return load_model_bytes(data)
 
-    summary = {}
+    summary, unavailable = {}, {}
     for family_name, dates in _keys(context).items():
         family = families[family_name]
         features = warehouse.read("player_features", dates[0], dates[-1])
         lines = warehouse.read("player_game_lines", dates[0], dates[-1])
         rows = make_predictions(family, dates, features, lines, registry, load, pd.Timestamp.now(tz="UTC"))
+        for model_id, reason in rows.attrs.get("unavailable_models", {}).items():
+            context.log.error(f"{family_name}: model {model_id} is not served: {reason}")
+            unavailable[model_id] = reason
         written = warehouse.replace_partitions("predictions", rows, dates[0], dates[-1], family=family_name)
         summary[family_name] = {
             "rows": written,
@@ -100,7 +111,10 @@ def predictions(context: AssetExecutionContext, warehouse: Warehouse, artifacts:
         metadata={**range_metadata(context, len(stored), stored), "by_family": summary},
         check_results=[*table_check_results(warehouse, "predictions", first, last,
                                             expected_days=lined_days(warehouse, first, last)),
-                       _edge_check(warehouse.read("predictions", first, last))],
+                       _edge_check(warehouse.read("predictions", first, last)),
+                       AssetCheckResult(check_name="registered_artifacts_served", asset_key="predictions",
+                                        passed=not unavailable, severity=AssetCheckSeverity.ERROR,
+                                        metadata={"unavailable_models": MetadataValue.json(unavailable)})],
     )
 
 

@@ -16,6 +16,9 @@ import pandas as pd
 from bestbets_dagster.ingest.errors import IngestError
 from bestbets_dagster.ingest.files import check_unique, parse_bools, parse_numbers, read_table_file, table_files
 from bestbets_dagster.ingest.names import player_lookup
+from bestbets_dagster.ingest.teams import ABBREVIATIONS
+from bestbets_dagster.settings import partition_start
+from bestbets_dagster.timeutil import today_eastern
 
 PLAYER_DIR = "box_scores"
 TEAM_DIR = "team_game_logs"
@@ -51,7 +54,10 @@ def parse_minutes(value: str | None) -> float | None:
     iso = _ISO_MINUTES.match(text)
     if iso and (iso.group(1) or iso.group(2)):
         return int(iso.group(1) or 0) + float(iso.group(2) or 0) / 60.0
-    return float(text)
+    number = float(text)
+    if not np.isfinite(number) or number < 0:  # "nan" parses as a float and would read as "did not play"
+        raise ValueError(text)
+    return number
 
 
 def dnp_reason(comment: str | None) -> str | None:
@@ -70,7 +76,25 @@ def _game_dates(df: pd.DataFrame, path: Path) -> pd.Series:
     if bad.any():
         first = df.loc[bad].iloc[0]
         raise IngestError(path, f"game_date is not a date: {first['game_date']!r}", first["_row"])
+    # A box score is of a game that was played: never after today's slate, never before the partitions.
+    first_day, last_day = pd.Timestamp(partition_start()), pd.Timestamp(today_eastern() + dt.timedelta(days=1))
+    outside = (dates < first_day) | (dates > last_day)
+    if outside.any():
+        first = df.loc[outside].iloc[0]
+        raise IngestError(path, f"game_date {first['game_date']} is outside the game dates this system knows "
+                                f"({first_day:%Y-%m-%d} to today's slate {last_day:%Y-%m-%d})", first["_row"])
     return dates
+
+
+def _team_abbrs(df: pd.DataFrame, column: str, path: Path) -> pd.Series:
+    """NBA.com team abbreviations, upper-cased; anything else is an error (its games would lose their lines)."""
+    abbrs = df[column].astype("string").str.strip().str.upper()
+    bad = ~abbrs.isin(ABBREVIATIONS)
+    if bad.any():
+        first = df.loc[bad].iloc[0]
+        raise IngestError(path, f"{column} {first[column]!r} is not an NBA team abbreviation "
+                                f"({', '.join(sorted(ABBREVIATIONS))})", first["_row"])
+    return abbrs.astype(object)
 
 
 def _game_ids(raw: pd.Series) -> pd.Series:
@@ -97,8 +121,8 @@ def _game_rows(path: Path, required: list[str], start, end) -> tuple[pd.DataFram
     out["season"] = raw["season"]
     out["game_id"] = _game_ids(raw["game_id"])
     out["team_id"] = parse_numbers(raw, "team_id", path, integer=True)
-    out["team_abbr"] = raw["team_abbr"].str.strip()
-    out["opp"] = raw["opp"].str.strip()
+    out["team_abbr"] = _team_abbrs(raw, "team_abbr", path)
+    out["opp"] = _team_abbrs(raw, "opp", path)
     out["is_home"] = parse_bools(raw, "is_home", path)
     return raw, out
 
@@ -107,10 +131,12 @@ def read_player_file(path: Path, start: dt.date | None = None, end: dt.date | No
     raw, out = _game_rows(path, PLAYER_REQUIRED, start, end)
     out["wl"] = raw["wl"] if "wl" in raw.columns else None
     out["person_id"] = parse_numbers(raw, "person_id", path, integer=True)
-    missing_name = raw["player_name"].isna()
+    names = raw["player_name"].astype("string").str.strip()
+    missing_name = names.isna() | (names == "")
     if missing_name.any():
-        raise IngestError(path, "player_name is empty", raw.loc[missing_name].iloc[0]["_row"])
-    out["player_name"] = raw["player_name"].str.strip()
+        raise IngestError(path, f"player_name is empty: {raw.loc[missing_name].iloc[0]['player_name']!r}",
+                          raw.loc[missing_name].iloc[0]["_row"])
+    out["player_name"] = names.astype(object)
     out["player_lookup"] = out["player_name"].map(player_lookup)
     out["position"] = raw["position"] if "position" in raw.columns else None
     out["starter"] = parse_bools(raw, "starter", path)
@@ -124,6 +150,12 @@ def read_player_file(path: Path, start: dt.date | None = None, end: dt.date | No
     out["minutes"] = pd.Series(minutes, index=raw.index, dtype="float64")
     # A player did not play when he logged no time; the comment then says why.
     out["is_dnp"] = out["minutes"].isna() | (out["minutes"] == 0)
+    scored = parse_numbers(raw, "points", path, integer=True)
+    impossible = out["is_dnp"] & (scored > 0)
+    if impossible.any():
+        first = raw.loc[impossible].iloc[0]
+        raise IngestError(path, f"{first['player_name']} scored {first['points']} points with no minutes "
+                                f"({first['minutes']!r})", first["_row"])
     out["dnp_reason"] = [dnp_reason(c) if d else None for c, d in zip(out["comment"], out["is_dnp"])]
     for col in PLAYER_STAT_COLUMNS:
         out[col] = parse_numbers(raw, col, path, integer=True)

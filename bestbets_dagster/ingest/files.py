@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from pathlib import Path
 from typing import Iterable
 
@@ -31,8 +32,9 @@ def read_table_file(path: Path, required: Iterable[str]) -> pd.DataFrame:
             df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
             # Line 1 is the header, so data row i is on line i + 2.
             df["_row"] = [f"line {i + 2}" for i in range(len(df))]
-    except (ValueError, OSError, pd.errors.ParserError) as exc:
-        raise IngestError(path, f"cannot be read as a table: {exc}") from exc
+    except (ValueError, OSError, EOFError, zlib.error, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        # EOFError: a truncated .gz (an interrupted download)
+        raise IngestError(path, f"cannot be read as a table: {type(exc).__name__}: {exc or 'the file ends early'}") from exc
     missing = [c for c in required if c not in df.columns]
     if missing:
         raise IngestError(path, f"missing required column(s) {missing}; found {list(df.columns[:-1])}")

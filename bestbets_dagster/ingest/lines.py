@@ -10,6 +10,19 @@ from bestbets_dagster.ingest.identity import resolve_events
 
 # The original's cascade: DraftKings, then FanDuel, then BetMGM, then any other book.
 BOOK_PREFERENCE = ("draftkings", "fanduel", "betmgm")
+# A book's line this far from the books' median (given 3+ books) is a feed error or a stale line, never
+# the line we bet: books disagree by 0.5-2 points.
+OUTLIER_POINTS, OUTLIER_SHARE = 3.0, 0.25
+
+
+def outlier_lines(current: pd.DataFrame, keys: list[str]) -> pd.Series:
+    """Per book line of a player-game: whether it lies more than max(3 points, 25%) from the median
+    of the books' lines, judged only with 3+ books (the median of three or more is not moved by one
+    bad line)."""
+    grouped = current.groupby(keys)["line"]
+    median, books = grouped.transform("median").astype(float), grouped.transform("size")
+    gap = (current["line"].astype(float) - median).abs()
+    return (books >= 3) & (gap > (OUTLIER_SHARE * median).clip(lower=OUTLIER_POINTS))
 
 
 def build_prop_lines(main: pd.DataFrame, player_logs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -63,9 +76,9 @@ def build_player_game_lines(prop_lines: pd.DataFrame, player_logs: pd.DataFrame)
     rank = {book: i for i, book in enumerate(BOOK_PREFERENCE)}
     current["_book_rank"] = current["bookmaker"].map(rank).fillna(len(BOOK_PREFERENCE))
     current["_distance"] = (current["line"] - current["consensus_line"]).abs()
-    selected = current.sort_values([*keys, "_book_rank", "_distance", "bookmaker"], kind="mergesort").drop_duplicates(
-        keys, keep="first"
-    )
+    current["_outlier"] = outlier_lines(current, keys)
+    selected = current.sort_values([*keys, "_outlier", "_book_rank", "_distance", "bookmaker"], kind="mergesort")
+    selected = selected.drop_duplicates(keys, keep="first")
     selected = selected.merge(
         per_book_opening[[*keys, "bookmaker", "line"]].rename(columns={"line": "opening_line"}),
         on=[*keys, "bookmaker"],
@@ -103,7 +116,10 @@ def build_player_game_lines(prop_lines: pd.DataFrame, player_logs: pd.DataFrame)
     away = out["team_abbr"] == selected["away_team_abbr"]
     out["is_home"] = home.where(out["team_abbr"].notna(), None)
     out["opponent_abbr"] = selected["away_team_abbr"].where(home, selected["home_team_abbr"].where(away, None))
-    return out.sort_values(["game_date", "event_id", "player_lookup"]).reset_index(drop=True)
+    out = out.sort_values(["game_date", "event_id", "player_lookup"]).reset_index(drop=True)
+    out.attrs["outlier_lines"] = current.loc[current["_outlier"], ["game_date", "bookmaker", "book_player_name", "line",
+                                                                  "consensus_line"]].to_dict("records")
+    return out
 
 
 def match_summary(player_game_lines: pd.DataFrame) -> dict:

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from bestbets_dagster import tables
 from bestbets_dagster.ingest.errors import IngestError
 from bestbets_dagster.ingest.files import check_unique, parse_numbers, read_table_file, table_files
 from bestbets_dagster.ingest.teams import team_abbr
@@ -68,6 +69,20 @@ def _resolve_teams(df: pd.DataFrame, path: Path) -> pd.DataFrame:
     return df
 
 
+def _check_offers(offers: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """Names present, lines and prices inside the ranges prop_lines defines (schemas/tables)."""
+    blank = offers["book_player_name"].isna() | (offers["book_player_name"].astype(str).str.strip() == "")
+    if blank.any():
+        raise IngestError(path, "the player name is empty", offers.loc[blank].iloc[0]["_row"])
+    for column in ("line", "over_price", "under_price"):
+        bad, rule = tables.check_values("prop_lines", column, offers[column])
+        if bad.any():
+            first = offers.loc[bad].iloc[0]
+            raise IngestError(path, f"{column} {first[column]:g} of {first['book_player_name']} ({first['bookmaker']}) "
+                                    f"is not a plausible value: it must be {rule}", first["_row"])
+    return offers
+
+
 def read_flat_snapshot(path: Path) -> pd.DataFrame:
     raw = read_table_file(path, FLAT_REQUIRED)
     raw = raw[raw["market"] == POINTS_MARKET].copy()
@@ -101,7 +116,7 @@ def read_flat_snapshot(path: Path) -> pd.DataFrame:
         }
     )
     check_unique(out, ["event_id", "bookmaker", "book_player_name", "line", "snapshot_time"], path, "line")
-    return _resolve_teams(out, path)[OFFER_COLUMNS]
+    return _resolve_teams(_check_offers(out, path), path)[OFFER_COLUMNS]
 
 
 def _load_json(path: Path) -> Any:
@@ -154,7 +169,7 @@ def read_v4_json(path: Path) -> pd.DataFrame:
                             "home_team": event["home_team"],
                             "away_team": event["away_team"],
                             "bookmaker": str(book.get("key", "")).lower(),
-                            "book_player_name": str(outcome.get("description", "")).strip(),
+                            "book_player_name": str(outcome.get("description") or "").strip(),
                             "side": side,
                             "line": outcome.get("point"),
                             "price": outcome.get("price"),
@@ -177,7 +192,7 @@ def read_v4_json(path: Path) -> pd.DataFrame:
     wide["_row"] = wide["_row"].fillna(wide["_row_under"])
     wide = wide.drop(columns="_row_under")
     wide["source_file"] = path.name
-    return _resolve_teams(wide, path)[OFFER_COLUMNS]
+    return _resolve_teams(_check_offers(wide, path), path)[OFFER_COLUMNS]
 
 
 _FILE_DATE = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
@@ -201,17 +216,31 @@ def _may_hold(path: Path, start: dt.date | None, end: dt.date | None) -> bool:
     return end is None or day <= end + dt.timedelta(days=1)
 
 
+def odds_files(data_dir: Path) -> tuple[list[Path], list[Path]]:
+    """The flat snapshots and the v4 JSON files of a data directory. Either folder may be absent, not
+    both; a folder that is not a directory, or no snapshot file at all, is an error: an ingest must
+    never read "no lines" from a source that is not there."""
+    data_dir = Path(data_dir)
+    folders = [data_dir / SNAPSHOT_DIR, data_dir / V4_DIR]
+    for folder in folders:
+        if folder.exists() and not folder.is_dir():
+            raise IngestError(folder, "is not a folder (odds snapshots are files inside it)")
+    if not any(folder.is_dir() for folder in folders):
+        raise IngestError(data_dir, f"has no odds folder: neither {SNAPSHOT_DIR}/ nor {V4_DIR}/")
+    flat = table_files(folders[0])
+    v4 = sorted(p for p in folders[1].iterdir() if p.is_file() and p.name.endswith((".json", ".json.gz"))) \
+        if folders[1].is_dir() else []
+    if not flat and not v4:
+        raise IngestError(data_dir, f"has no odds snapshot files in {SNAPSHOT_DIR}/ (raw_*.csv[.gz]) or {V4_DIR}/ (*.json[.gz])")
+    return flat, v4
+
+
 def load_offers(data_dir: Path, start: dt.date | None = None, end: dt.date | None = None) -> pd.DataFrame:
     """Every offered player_points line in the data directory, both shapes, deduplicated across files;
     with start/end, only files whose name dates them near [start, end] are read (rows are not filtered)."""
-    data_dir = Path(data_dir)
-    frames = [read_flat_snapshot(p) for p in table_files(data_dir / SNAPSHOT_DIR) if _may_hold(p, start, end)]
-    v4_dir = data_dir / V4_DIR
-    if v4_dir.is_dir():
-        frames += [
-            read_v4_json(p) for p in sorted(v4_dir.iterdir())
-            if p.name.endswith((".json", ".json.gz")) and _may_hold(p, start, end)
-        ]
+    flat, v4 = odds_files(data_dir)
+    frames = [read_flat_snapshot(p) for p in flat if _may_hold(p, start, end)]
+    frames += [read_v4_json(p) for p in v4 if _may_hold(p, start, end)]
     frames = [f for f in frames if not f.empty]
     if not frames:
         return pd.DataFrame(columns=[*OFFER_COLUMNS, "game_date"])

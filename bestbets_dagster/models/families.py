@@ -104,10 +104,21 @@ def families_frame(families, updated_at: pd.Timestamp) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+class NoFamilies(ValueError):
+    """The family table is empty in a warehouse that has trained models: it is not re-seeded."""
+
+
 def load_families(warehouse) -> list[Family]:
-    """The family table, seeded with the original's families the first time it is read empty."""
+    """The family table. A new warehouse (no family, no model yet) is seeded with the original's
+    families; an emptied table in a warehouse with models is an error, never re-seeded, because the
+    seed would re-enable families an operator disabled."""
     table = warehouse.read("model_family")
     if table.empty:
+        trained = warehouse.read("model_registry", columns=["model_id"])
+        if len(trained):
+            raise NoFamilies(
+                f"the model_family table is empty while model_registry holds {len(trained)} models: the families "
+                "are not re-seeded over an operator's choices; add them back with `bestbets family add`")
         warehouse.replace_table("model_family", families_frame(SEED_FAMILIES, pd.Timestamp.now(tz="UTC")))
         table = warehouse.read("model_family")
     return [Family.from_row(r) for _, r in table.iterrows()]

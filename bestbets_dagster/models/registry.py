@@ -28,8 +28,12 @@ def model_id(family: str, train_start: dt.date, train_end: dt.date, cutoff: dt.d
     return f"catboost_{family}_train{train_start:%Y%m%d}_{train_end:%Y%m%d}_w{cutoff:%Y%m%d}"
 
 
-def artifact_key(family: str, model: str) -> str:
-    return f"models/{family}/{model}.cbm"
+def artifact_key(family: str, model: str, sha256: str) -> str:
+    """Where a model's bytes live: the key names their content, so bytes are written once and never
+    overwritten. A retrain that gives other bytes writes another key, and the registry row is
+    switched to it only after the bytes are stored; an interrupted retrain leaves the old row and
+    its bytes as they were."""
+    return f"models/{family}/{model}-{sha256[:16]}.cbm"
 
 
 def _git_commit() -> str | None:

@@ -73,14 +73,15 @@ def make_predictions(
     lined = lined.merge(book.drop_duplicates(["game_date", "person_id"]), on=["game_date", "person_id"], how="inner")
     frames = []
     models: dict[str, CatBoostRegressor] = {}
+    unavailable: dict[str, str] = {}
     threshold = edge_threshold(family)
     for day in sorted(set(dates)):
         rows = lined[lined["game_date"] == pd.Timestamp(day)]
-        model_row, status = model_for_date(registry, family.model_family, day)
-        if rows.empty or model_row is None:
+        if rows.empty:
             continue
-        if model_row["model_id"] not in models:
-            models[model_row["model_id"]] = load_model(model_row)
+        model_row, status = _loadable_model(registry, family.model_family, day, load_model, models, unavailable)
+        if model_row is None:
+            continue
         predicted = np.round(predict(models[model_row["model_id"]], rows, family.feature_set), 1)
         # Rounded at the storage boundary first, so the stored edge is exactly prediction - line.
         edge = np.round(predicted - rows["selected_line"].to_numpy(dtype=float), 1)
@@ -119,9 +120,30 @@ def make_predictions(
             frame["available_quality_score"], pd.Series(rows["points_std_last_10"].to_numpy(dtype=float))
         ).round(3)
         frames.append(frame)
-    if not frames:
-        return pd.DataFrame()
-    return pd.concat(frames, ignore_index=True).sort_values(["game_date", "person_id"]).reset_index(drop=True)
+    out = pd.concat(frames, ignore_index=True).sort_values(["game_date", "person_id"]).reset_index(drop=True) \
+        if frames else pd.DataFrame()
+    out.attrs["unavailable_models"] = unavailable
+    return out
+
+
+class ArtifactUnavailable(ValueError):
+    """A registered model's bytes are missing or are not the registered ones (sha256)."""
+
+
+def _loadable_model(registry: pd.DataFrame, family: str, day: dt.date, load_model, models: dict,
+                    unavailable: dict) -> tuple[pd.Series | None, str | None]:
+    """The model that serves the family on the day and whose artifact loads; a model whose artifact
+    is missing or altered is never served: the next one in line (the previous serving model, or a
+    shadow) serves instead, and the model is reported in `unavailable`."""
+    while True:
+        model_row, status = model_for_date(registry[~registry["model_id"].isin(unavailable)], family, day)
+        if model_row is None or model_row["model_id"] in models:
+            return model_row, status
+        try:
+            models[model_row["model_id"]] = load_model(model_row)
+            return model_row, status
+        except ArtifactUnavailable as error:
+            unavailable[model_row["model_id"]] = str(error)
 
 
 def load_model_bytes(data: bytes) -> CatBoostRegressor:

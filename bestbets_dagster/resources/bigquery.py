@@ -83,6 +83,10 @@ def _scalar_type(value: Any) -> str:
     return "STRING"
 
 
+# The legacy names the API may return for the standard SQL types of schemas/bigquery.
+_LEGACY_TYPES = {"INTEGER": "INT64", "FLOAT": "FLOAT64", "BOOLEAN": "BOOL"}
+
+
 class BigQueryWarehouse(Warehouse):
     project: str
     dataset: str
@@ -119,8 +123,25 @@ class BigQueryWarehouse(Warehouse):
                                                                 field=spec.partition_column)
         if spec.clustering:
             table.clustering_fields = list(spec.clustering)[:4]
-        client.create_table(table, exists_ok=True)
+        created = client.create_table(table, exists_ok=True)
+        self._migrate(client, spec, created)
         _ENSURED.add(key)
+
+    def _migrate(self, client: bigquery.Client, spec: TableSpec, table: bigquery.Table) -> None:
+        """Add the columns the definition gained since the table was created (NULL in stored rows)."""
+        def kind(field: bigquery.SchemaField) -> str:
+            name = _LEGACY_TYPES.get(field.field_type, field.field_type)
+            return f"{name}[]" if field.mode == "REPEATED" else name
+
+        wanted = self._schema(client, spec.name)
+        added = tables.columns_to_add(spec, {f.name: kind(f) for f in table.schema}, {f.name: kind(f) for f in wanted},
+                                      "BigQuery")
+        if added:
+            names = {c.name for c in added}
+            new_fields = [bigquery.SchemaField(f.name, f.field_type, mode="REPEATED" if f.mode == "REPEATED" else "NULLABLE",
+                                               description=f.description) for f in wanted if f.name in names]
+            table.schema = [*table.schema, *new_fields]
+            client.update_table(table, ["schema"])
 
     def create_tables(self, names: list[str] | None = None) -> None:
         with self._client() as client:

@@ -147,6 +147,10 @@ def _as_date(value: dt.date | str) -> dt.date:
     return dt.date.fromisoformat(str(value))
 
 
+# (database file, table) pairs checked against their definition in this process.
+_MIGRATED: set[tuple[str, str]] = set()
+
+
 class DuckDBWarehouse(Warehouse):
     """A DuckDB file. Connections are short-lived and every use holds an exclusive file lock, so
     several processes (Dagster's multiprocess executor, the CLI, tests) can share one file."""
@@ -186,7 +190,17 @@ class DuckDBWarehouse(Warehouse):
                 fcntl.flock(lock_file, fcntl.LOCK_UN)
 
     def _ensure(self, con: duckdb.DuckDBPyConnection, spec: TableSpec) -> None:
+        """Create the table, or migrate one created from an older definition (added columns only)."""
         con.execute(spec.duckdb_ddl(self.table_ref(spec.name)))
+        key = (str(Path(self.path).resolve()), spec.name)
+        if key in _MIGRATED:
+            return
+        existing = dict(con.execute("SELECT column_name, data_type FROM information_schema.columns "
+                                    "WHERE table_name = $name ORDER BY ordinal_position", {"name": spec.name}).fetchall())
+        expected = {c.name: c.duckdb_type.replace("TIMESTAMPTZ", "TIMESTAMP WITH TIME ZONE") for c in spec.columns}
+        for column in tables.columns_to_add(spec, existing, expected, "DuckDB"):
+            con.execute(f'ALTER TABLE {self.table_ref(spec.name)} ADD COLUMN "{column.name}" {column.duckdb_type}')
+        _MIGRATED.add(key)
 
     def create_tables(self, names: list[str] | None = None) -> None:
         with self._connect() as con:
