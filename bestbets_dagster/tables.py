@@ -166,6 +166,8 @@ def conform(spec: TableSpec, df: pd.DataFrame) -> pd.DataFrame:
 
     Rounding here (the storage boundary) is what keeps 5.600000000000001 out of a NUMERIC(5,1).
     """
+    if df.empty and len(df.columns) == 0:
+        return spec.empty_frame()  # "no rows" from a step that found nothing
     missing = [c.name for c in spec.columns if c.name not in df.columns and not c.nullable]
     if missing:
         raise DataValidationError(f"{spec.name}: required columns missing: {missing}")

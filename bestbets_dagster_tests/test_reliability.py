@@ -1,0 +1,376 @@
+"""Bad input and bad luck: every malformed source gets an error naming the file, the row and the
+value, and leaves every stored row as it was; a lost source never erases stored rows; a bad line is
+never selected; model bytes are immutable; tables migrate added columns; a killed command's runs are
+marked failed and a second writer refuses."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from dagster import DagsterInstance, materialize
+
+from bestbets_dagster import settings
+from bestbets_dagster.defs import ingest_assets
+from bestbets_dagster.defs.partition_range import range_tags
+from bestbets_dagster.ingest.errors import IngestError
+from bestbets_dagster.resources import DuckDBWarehouse, NbaDataSource
+from bestbets_dagster.tables import DataValidationError
+from bestbets_dagster_tests.conftest import DATA_DIR, subprocess_env
+
+START, END = "2025-11-14", "2025-11-16"
+TABLES = ["player_game_logs", "team_game_logs", "prop_lines", "player_game_lines"]
+PLAYERS = "box_scores/player_game_logs_2025-26.csv"
+TEAMS = "team_game_logs/team_game_logs_2025-26.csv"
+SNAPSHOT = "odds_api_snapshots/raw_20251115_170000.csv"
+JSON_DAY = "odds_api_v4/player_props_2025-10-23.json"
+
+
+def _small_data(target: Path) -> Path:
+    """Three days of the real data (with the season so far for identity) as plain CSV and JSON."""
+    for folder, name in (("box_scores", "player_game_logs_2025-26"), ("team_game_logs", "team_game_logs_2025-26")):
+        (target / folder).mkdir(parents=True)
+        rows = pd.read_csv(DATA_DIR / folder / f"{name}.csv.gz", dtype=str)
+        rows[rows["game_date"] <= END].to_csv(target / folder / f"{name}.csv", index=False)
+    (target / "odds_api_snapshots").mkdir()
+    for day in ("20251114", "20251115", "20251116"):
+        raw = pd.read_csv(DATA_DIR / "odds_api_snapshots" / f"raw_{day}_170000.csv.gz", dtype=str)
+        raw.to_csv(target / "odds_api_snapshots" / f"raw_{day}_170000.csv", index=False)
+    (target / "odds_api_v4").mkdir()
+    with gzip.open(DATA_DIR / JSON_DAY.replace(".json", ".json.gz"), "rt") as fh:
+        (target / JSON_DAY).write_text(fh.read())
+    return target
+
+
+def _ingest(warehouse, data_dir, start=START, end=END, assets=ingest_assets):
+    return materialize(assets, instance=DagsterInstance.ephemeral(), tags=range_tags(start, end),
+                       resources={"warehouse": warehouse, "nba_data": NbaDataSource(data_dir=str(data_dir))})
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    root = tmp_path_factory.mktemp("reliability")
+    data = _small_data(root / "data")
+    warehouse = DuckDBWarehouse(path=str(root / "warehouse.duckdb"))
+    assert _ingest(warehouse, data, "2025-10-21", END).success
+    return root, data
+
+
+@pytest.fixture()
+def copy(base, tmp_path):
+    """A copy of the small data directory and of the warehouse built from it, for one case."""
+    root, data = base
+    shutil.copytree(data, tmp_path / "data")
+    shutil.copy(root / "warehouse.duckdb", tmp_path / "warehouse.duckdb")
+    return tmp_path / "data", DuckDBWarehouse(path=str(tmp_path / "warehouse.duckdb"))
+
+
+def _stored(warehouse) -> dict[str, pd.DataFrame]:
+    return {t: warehouse.read(t, "2025-10-21", END) for t in TABLES}
+
+
+def _edit_csv(path: Path, edit) -> None:
+    rows = pd.read_csv(path, dtype=str, keep_default_na=False)
+    edit(rows)
+    rows.to_csv(path, index=False)
+
+
+def _set(column, value, where=None):
+    """Set one cell: the first row (of `where`, a column -> value filter) of the file."""
+    def edit(rows):
+        index = rows.index[0] if where is None else rows.index[(rows[list(where)] == pd.Series(where)).all(axis=1)][0]
+        rows.loc[index, column] = value
+        edit.line = index + 2  # the header is line 1
+    return edit
+
+
+def _first_scorer(rows) -> int:
+    return rows.index[(rows["game_date"] == START) & (rows["points"].astype(int) > 10)][0]
+
+
+def _scorer(column, value):
+    def edit(rows):
+        index = _first_scorer(rows)
+        rows.loc[index, column] = value
+        edit.line = index + 2
+    return edit
+
+
+def _duplicate_first(rows):
+    rows.loc[len(rows)] = rows.loc[rows.index[rows["game_date"] == START][0]]
+
+
+def _drop_column(name):
+    return lambda rows: rows.drop(columns=[name], inplace=True)
+
+
+def _truncate(path: Path) -> None:
+    data = gzip.compress(path.read_bytes())
+    path.unlink()
+    Path(f"{path}.gz").write_bytes(data[: len(data) // 2])
+
+
+def _edit_json(path: Path, edit) -> None:
+    document = json.loads(path.read_text())
+    edit(document)
+    path.write_text(json.dumps(document))
+
+
+def _first_outcome(document) -> dict:
+    for event in document["data"]:
+        for book in event["bookmakers"]:
+            for market in book["markets"]:
+                if market["key"] == "player_points":
+                    return market["outcomes"][0]
+    raise AssertionError("no player_points outcome")
+
+
+# (case, file to change, change, message expected; {line} is the changed row's line)
+CORPUS = [
+    ("minutes nan", PLAYERS, _scorer("minutes", "nan"), r"line {line}: minutes is not 'mm:ss': 'nan'"),
+    ("minutes negative", PLAYERS, _scorer("minutes", "-5"), r"line {line}: minutes is not 'mm:ss': '-5'"),
+    ("minutes text", PLAYERS, _scorer("minutes", "half"), r"line {line}: minutes is not 'mm:ss': 'half'"),
+    ("points without minutes", PLAYERS, _scorer("minutes", ""), r"line {line}: .* scored \d+ points with no minutes"),
+    ("name of spaces", PLAYERS, _scorer("player_name", "   "), r"line {line}: player_name is empty: '   '"),
+    ("empty name", PLAYERS, _scorer("player_name", ""), r"line {line}: player_name is empty"),
+    ("unknown team", PLAYERS, _scorer("team_abbr", "XYZ"), r"line {line}: team_abbr 'XYZ' is not an NBA team abbreviation"),
+    ("unknown opponent", PLAYERS, _scorer("opp", "Lakers"), r"line {line}: opp 'Lakers' is not an NBA team abbreviation"),
+    ("date far ahead", PLAYERS, _scorer("game_date", "2099-01-01"), r"line {line}: game_date 2099-01-01 is outside the game dates"),
+    ("date before the partitions", PLAYERS, _scorer("game_date", "2001-01-01"), r"line {line}: game_date 2001-01-01 is outside"),
+    ("date not ISO", PLAYERS, _scorer("game_date", "11/14/2025"), r"line {line}: game_date is not a date: '11/14/2025'"),
+    ("person id text", PLAYERS, _scorer("person_id", "abc"), r"line {line}: column person_id is not a number: 'abc'"),
+    ("fractional points", PLAYERS, _scorer("points", "12.5"), r"line {line}: column points is not a whole number: '12.5'"),
+    ("is_home not a bool", PLAYERS, _scorer("is_home", "maybe"), r"line {line}: column is_home is not true/false: 'maybe'"),
+    ("duplicated player row", PLAYERS, _duplicate_first, r"duplicated player-game"),
+    ("missing points column", PLAYERS, _drop_column("points"), r"missing required column\(s\) \['points'\]"),
+    ("team stat text", TEAMS, _set("fga", "x", {"game_date": START}), r"line {line}: column fga is not a number: 'x'"),
+    ("team file without pts", TEAMS, _drop_column("pts"), r"missing required column\(s\) \['pts'\]"),
+    ("line text", SNAPSHOT, _set("line", "twenty", {"market": "player_points"}), r"line {line}: column line is not a number"),
+    ("line 0", SNAPSHOT, _set("line", "0", {"market": "player_points"}),
+     r"line {line}: line 0 of .* is not a plausible value: it must be more than 0 and at most 100"),
+    ("line 999", SNAPSHOT, _set("line", "999", {"market": "player_points"}), r"line {line}: line 999 of .* not a plausible value"),
+    ("price 50", SNAPSHOT, _set("over_odds", "50", {"market": "player_points"}),
+     r"line {line}: over_price 50 of .* it must be at least this far from 0: 100"),
+    ("blank player", SNAPSHOT, _set("player", "  ", {"market": "player_points"}), r"line {line}: the player name is empty"),
+    ("game not away @ home", SNAPSHOT, _set("game", "Lakers vs Celtics", {"market": "player_points"}),
+     r"line {line}: game is not 'Away @ Home'"),
+    ("game time text", SNAPSHOT, _set("game_time", "soon", {"market": "player_points"}),
+     r"line {line}: game_time is not a timestamp: 'soon'"),
+    ("unknown book team", SNAPSHOT, _set("game", "Seattle SuperSonics @ Los Angeles Lakers", {"market": "player_points"}),
+     r"unknown NBA team 'Seattle SuperSonics'"),
+    ("duplicated line", SNAPSHOT, lambda rows: rows.loc.__setitem__(len(rows), rows.loc[rows.index[rows["market"] == "player_points"][0]]),
+     r"duplicated line"),
+    ("snapshot without line column", SNAPSHOT, _drop_column("line"), r"missing required column\(s\) \['line'\]"),
+]
+JSON_CORPUS = [
+    ("json point text", lambda d: _first_outcome(d).__setitem__("point", "x"), r"column line is not a number: 'x'"),
+    ("json no description", lambda d: _first_outcome(d).pop("description"), r"the player name is empty"),
+    ("json price 10", lambda d: _first_outcome(d).__setitem__("price", 10), r"price 10 of .* not a plausible value"),
+    ("json event without bookmakers", lambda d: d["data"][0].pop("bookmakers"), r"is not an Odds API v4 event: missing \['bookmakers'\]"),
+]
+
+
+@pytest.mark.parametrize("case, name, edit, message", CORPUS, ids=[c[0] for c in CORPUS])
+def test_a_malformed_table_file_names_file_row_and_value_and_writes_nothing(copy, case, name, edit, message):
+    data, warehouse = copy
+    before = _stored(warehouse)
+    _edit_csv(data / name, edit)
+    expected = message.format(line=getattr(edit, "line", ""))
+    with pytest.raises(IngestError, match=rf"{Path(name).name}, {expected}" if "{line}" in message else expected):
+        _ingest(warehouse, data)
+    for table, rows in _stored(warehouse).items():
+        pd.testing.assert_frame_equal(rows, before[table], obj=f"{case}: {table}")
+
+
+@pytest.mark.parametrize("case, edit, message", JSON_CORPUS, ids=[c[0] for c in JSON_CORPUS])
+def test_a_malformed_odds_json_names_the_event_and_writes_nothing(copy, case, edit, message):
+    data, warehouse = copy
+    before = _stored(warehouse)
+    _edit_json(data / JSON_DAY, edit)
+    with pytest.raises(IngestError, match=rf"{Path(JSON_DAY).name}, .*{message}"):
+        _ingest(warehouse, data, "2025-10-21", "2025-10-23")
+    for table, rows in _stored(warehouse).items():
+        pd.testing.assert_frame_equal(rows, before[table], obj=f"{case}: {table}")
+
+
+@pytest.mark.parametrize("case, change, message", [
+    ("truncated json", lambda d: (d / JSON_DAY).write_text('{"timestamp": "2025-10-23T17:00:00Z", "data": [{"id":'),
+     r"player_props_2025-10-23.json: is not valid JSON"),
+    ("truncated box scores", lambda d: _truncate(d / PLAYERS), r"player_game_logs_2025-26.csv.gz: cannot be read as a table: EOFError"),
+    ("garbage snapshot", lambda d: (d / SNAPSHOT).write_bytes(b"\x00\x01\xff\xfe" * 100), r"raw_20251115_170000.csv: cannot be read"),
+    ("no box-score folder", lambda d: shutil.rmtree(d / "box_scores"), r"box_scores: no player-game files"),
+    ("no odds folder", lambda d: [shutil.rmtree(d / f) for f in ("odds_api_snapshots", "odds_api_v4")],
+     r"has no odds folder: neither odds_api_snapshots/ nor odds_api_v4/"),
+    ("odds folder is a file", lambda d: (shutil.rmtree(d / "odds_api_snapshots"), (d / "odds_api_snapshots").write_text("x")),
+     r"odds_api_snapshots: is not a folder"),
+    ("empty odds folders", lambda d: [p.unlink() for f in ("odds_api_snapshots", "odds_api_v4") for p in (d / f).iterdir()],
+     r"has no odds snapshot files"),
+], ids=lambda value: value if isinstance(value, str) and " " in value and "(" not in value else None)
+def test_a_missing_or_unreadable_source_is_an_error_and_writes_nothing(copy, case, change, message):
+    data, warehouse = copy
+    before = _stored(warehouse)
+    change(data)
+    with pytest.raises(IngestError, match=message):
+        _ingest(warehouse, data, "2025-10-21", END)
+    for table, rows in _stored(warehouse).items():
+        pd.testing.assert_frame_equal(rows, before[table], obj=f"{case}: {table}")
+
+
+def test_a_snapshot_reduced_to_its_header_keeps_the_stored_lines_of_its_date(copy):
+    data, warehouse = copy
+    before = _stored(warehouse)
+    _edit_csv(data / SNAPSHOT, lambda rows: rows.drop(rows.index, inplace=True))  # a failed download: a header
+    result = _ingest(warehouse, data)
+    assert result.success
+    kept = [e for e in result.asset_materializations_for_node("prop_lines")][0].metadata["kept_stored_dates"].value
+    assert kept == ["2025-11-15"]
+    for table in ("prop_lines", "player_game_lines"):
+        pd.testing.assert_frame_equal(warehouse.read(table, "2025-11-15", "2025-11-15"),
+                                      before[table][before[table]["game_date"] == "2025-11-15"].reset_index(drop=True),
+                                      obj=table, check_like=True)
+
+
+def test_a_truncated_season_file_keeps_the_stored_box_scores_of_the_dates_it_lost(copy):
+    data, warehouse = copy
+    before = warehouse.read("player_game_logs", END, END)
+    _edit_csv(data / PLAYERS, lambda rows: rows.drop(rows.index[rows["game_date"] == END], inplace=True))
+    assert _ingest(warehouse, data, assets=[a for a in ingest_assets if a.key.path[-1] == "player_game_logs"]).success
+    assert len(before) > 0
+    pd.testing.assert_frame_equal(warehouse.read("player_game_logs", END, END), before)
+
+
+def test_a_line_far_from_the_other_books_is_never_selected(copy):
+    data, warehouse = copy
+    raw = pd.read_csv(data / SNAPSHOT, dtype=str)
+    points = raw[raw["market"] == "player_points"]
+    per_player = points.groupby(["event_id", "player"])["bookmaker"].nunique()
+    event, player = per_player[per_player >= 4].index[0]
+    mask = (raw["event_id"] == event) & (raw["player"] == player) & (raw["bookmaker"] == "draftkings") & (raw["market"] == "player_points")
+    assert mask.sum() >= 1
+    raw.loc[mask, "line"] = "1.5"  # plausible for some player, not for this one
+    raw.to_csv(data / SNAPSHOT, index=False)
+    result = _ingest(warehouse, data, "2025-11-15", "2025-11-15")
+    meta = result.asset_materializations_for_node("player_game_lines")[0].metadata
+    assert meta["outlier_lines_dropped"].value >= 1
+    selected = warehouse.read("player_game_lines", "2025-11-15", "2025-11-15")
+    row = selected[(selected["event_id"] == event) & (selected["player_name"].str.contains(player.split()[-1]))]
+    assert len(row) == 1 and row["selected_book"].iloc[0] != "draftkings" and float(row["selected_line"].iloc[0]) > 1.5
+
+
+def test_lower_case_team_abbreviations_are_normalized(copy):
+    data, warehouse = copy
+    _edit_csv(data / PLAYERS, lambda rows: rows.__setitem__("team_abbr", rows["team_abbr"].str.lower()))
+    assert _ingest(warehouse, data, assets=[a for a in ingest_assets if a.key.path[-1] == "player_game_logs"]).success
+    assert set(warehouse.read("player_game_logs", START, END)["team_abbr"]) <= {
+        "ATL", "BOS", "BKN", "CHA", "CHI", "CLE", "DAL", "DEN", "DET", "GSW", "HOU", "IND", "LAC", "LAL", "MEM", "MIA",
+        "MIL", "MIN", "NOP", "NYK", "OKC", "ORL", "PHI", "PHX", "POR", "SAC", "SAS", "TOR", "UTA", "WAS"}
+
+
+# ------------------------------------------------------------------------------ tables and models
+
+
+def test_a_column_added_to_a_definition_is_added_to_the_stored_table(tmp_path):
+    import duckdb
+
+    from bestbets_dagster import tables
+
+    path = tmp_path / "old.duckdb"
+    spec = tables.table("training_windows")
+    with duckdb.connect(str(path)) as con:  # the table as an older definition created it
+        con.execute(spec.duckdb_ddl('"training_windows"').replace(',\n  "labeled_sha256" VARCHAR NOT NULL', ""))
+        con.execute("INSERT INTO training_windows (training_week, n_game_days, n_labeled_rows, n_eval_rows, computed_at) "
+                    "VALUES ('2025-11-17', 42, 9000, 700, now())")
+    rows = DuckDBWarehouse(path=str(path)).read("training_windows")
+    assert len(rows) == 1 and rows["n_labeled_rows"].iloc[0] == 9000 and pd.isna(rows["labeled_sha256"].iloc[0])
+
+
+@pytest.mark.parametrize("change, message", [
+    ('ALTER TABLE training_windows ADD COLUMN "legacy" VARCHAR', r"column legacy is not in the definition"),
+    ('ALTER TABLE training_windows ALTER n_game_days TYPE VARCHAR', r"n_game_days is VARCHAR, the definition says BIGINT"),
+])
+def test_a_removed_or_retyped_column_is_refused_with_what_to_do(tmp_path, change, message):
+    import duckdb
+
+    from bestbets_dagster.resources import warehouse as warehouse_module
+
+    path = tmp_path / "w.duckdb"
+    DuckDBWarehouse(path=str(path)).create_tables(["training_windows"])
+    with duckdb.connect(str(path)) as con:
+        con.execute(change)
+    warehouse_module._MIGRATED.clear()  # a new process
+    with pytest.raises(DataValidationError, match=rf"DuckDB table training_windows differs .*{message}.*migrate the table by hand"):
+        DuckDBWarehouse(path=str(path)).read("training_windows")
+
+
+def test_an_emptied_family_table_is_not_reseeded_over_trained_models(tmp_path):
+    from bestbets_dagster.models.families import NoFamilies, load_families
+
+    warehouse = DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
+    seeded = load_families(warehouse)  # a new warehouse is seeded
+    assert sorted(f.model_family for f in seeded if f.enabled) == ["v12_noveg_mae", "v12_noveg_q43", "v12_noveg_q45",
+                                                                   "v9_mae", "v9_q43", "v9_q45"]
+    cutoff = pd.Timestamp("2025-11-17")
+    warehouse.replace_partitions("model_registry", pd.DataFrame([{
+        "model_id": "catboost_v9_mae_w20251117", "model_family": "v9_mae", "feature_set": "v9", "loss_function": "MAE",
+        "model_type": "catboost", "artifact_uri": "file:///m.cbm", "sha256_hash": "0" * 64, "feature_count": 33,
+        "features_json": "[]", "training_cutoff": cutoff, "training_start_date": cutoff - pd.Timedelta(days=60),
+        "training_end_date": cutoff - pd.Timedelta(days=8), "training_samples": 9000, "gates_passed": False,
+        "status": "rejected", "is_production": False, "enabled": False, "created_at": pd.Timestamp.now(tz="UTC")}]),
+        cutoff, family="v9_mae")
+    warehouse.replace_table("model_family", pd.DataFrame())  # an operator's DELETE FROM model_family
+    with pytest.raises(NoFamilies, match="the model_family table is empty while model_registry holds 1 models: "
+                                         "the families are not re-seeded"):
+        load_families(warehouse)
+    assert warehouse.read("model_family").empty
+
+
+def test_a_future_partition_is_refused(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "bestbets_dagster.cli", "build", "--start", "2030-01-01", "--end", "2030-01-01"],
+                            cwd=settings.PROJECT_ROOT, env=subprocess_env(tmp_path / "home"), capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode != 0
+    assert "2030-01-01 is after the last game-date partition" in result.stderr
+
+
+# ------------------------------------------------------------------------- processes and the home
+
+
+def test_a_second_writer_refuses_and_a_killed_commands_run_is_marked_failed(tmp_path):
+    home = tmp_path / "home"
+    env = subprocess_env(home)
+    command = [sys.executable, "-m", "bestbets_dagster.cli", "build", "--start", "2025-11-01", "--end", "2025-11-20"]
+    first = subprocess.Popen(command, cwd=settings.PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+    deadline = time.monotonic() + 120
+    while not (home / "bestbets.lock").exists() or "pid" not in (home / "bestbets.lock").read_text():
+        assert time.monotonic() < deadline and first.poll() is None, first.communicate()
+        time.sleep(0.2)
+    second = subprocess.run(command, cwd=settings.PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert second.returncode != 0 and f"another bestbets command is writing to {home}" in second.stderr
+    assert f"pid {first.pid}: bestbets build" in second.stderr
+    from dagster import DagsterRunStatus, RunsFilter
+
+    instance_dir = home / "dagster"
+    while True:  # kill it once its run has started
+        with DagsterInstance.from_config(str(instance_dir)) as instance:
+            started = instance.get_runs(filters=RunsFilter(statuses=[DagsterRunStatus.STARTED]))
+        if started:
+            break
+        assert time.monotonic() < deadline and first.poll() is None, first.communicate()
+        time.sleep(0.5)
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=30)
+    third = subprocess.run([sys.executable, "-m", "bestbets_dagster.cli", "build", "--start", "2025-11-20", "--end", "2025-11-20"],
+                           cwd=settings.PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert third.returncode == 0, third.stderr[-2000:]
+    assert f"marked 1 run(s) failed whose process is gone: {started[0].run_id}" in third.stderr
+    with DagsterInstance.from_config(str(instance_dir)) as instance:
+        assert instance.get_run_by_id(started[0].run_id).status == DagsterRunStatus.FAILURE
