@@ -11,8 +11,7 @@ from catboost import CatBoostRegressor
 from dagster import DagsterInstance, MultiPartitionKey, SensorResult, build_sensor_context, materialize
 
 from bestbets_dagster import settings
-from bestbets_dagster.defs.models import family_models, training_windows
-from bestbets_dagster.defs.models import model_family_partitions_sensor
+from bestbets_dagster.defs.models import family_models, model_family_partitions_sensor, training_windows
 from bestbets_dagster.features.contract import feature_columns
 from bestbets_dagster.models import gates
 from bestbets_dagster.models.families import (
@@ -178,6 +177,61 @@ def test_rematerializing_a_partition_replaces_its_row_and_artifact(built, tmp_pa
     assert row["status"] == "rejected" and not row["gates_passed"] and not row["enabled"]
     assert row["production_start_date"] is pd.NaT or pd.isna(row["production_start_date"])
     assert "hit_rate_edge3" in row["notes"]
+
+
+def test_an_interrupted_retrain_leaves_the_served_model_and_its_bytes(built, tmp_path, monkeypatch):
+    from bestbets_dagster.models import training
+
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copy(built.path, home / "warehouse.duckdb")
+    warehouse = DuckDBWarehouse(path=str(home / "warehouse.duckdb"))
+    artifacts = LocalArtifactStore(root=str(tmp_path / "artifacts"))
+    with DagsterInstance.ephemeral() as instance:
+        assert _train(warehouse, artifacts, "2025-12-01", "v9_mae", instance).success
+        before = warehouse.read("model_registry", family="v9_mae")
+        old_file = artifacts.get(f"models/v9_mae/{before['model_id'].iloc[0]}-{before['sha256_hash'].iloc[0][:16]}.cbm")
+        # A retrain that makes other bytes and dies before its registry row is written (kill -9, a full disk).
+        original_bytes = training.TrainedModel.model_bytes
+        monkeypatch.setattr(training.TrainedModel, "model_bytes", lambda self: original_bytes(self) + b"other")
+        original_replace = DuckDBWarehouse.replace_partitions
+
+        def dies_on_the_registry(self, name, *args, **kwargs):
+            if name == "model_registry":
+                raise OSError(28, "No space left on device")
+            return original_replace(self, name, *args, **kwargs)
+
+        monkeypatch.setattr(DuckDBWarehouse, "replace_partitions", dies_on_the_registry)
+        with pytest.raises(OSError, match="No space left"):
+            _train(warehouse, artifacts, "2025-12-01", "v9_mae", instance)
+    after = warehouse.read("model_registry", family="v9_mae")
+    pd.testing.assert_frame_equal(after, before)
+    key = f"models/v9_mae/{after['model_id'].iloc[0]}-{after['sha256_hash'].iloc[0][:16]}.cbm"
+    assert artifacts.get(key) == old_file  # the served bytes were never overwritten
+    assert len(list((tmp_path / "artifacts" / "models" / "v9_mae").glob("*.cbm"))) == 2  # the new bytes beside them
+
+
+def test_a_model_whose_artifact_is_missing_is_never_served(built, tmp_path):
+    from bestbets_dagster.defs.predictions import predictions
+
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copy(built.path, home / "warehouse.duckdb")
+    warehouse = DuckDBWarehouse(path=str(home / "warehouse.duckdb"))
+    artifacts = LocalArtifactStore(root=str(tmp_path / "artifacts"))
+    with DagsterInstance.ephemeral() as instance:
+        for week in ("2025-11-24", "2025-12-01"):
+            assert _train(warehouse, artifacts, week, "v9_mae", instance).success
+        registry = warehouse.read("model_registry", family="v9_mae").set_index("training_cutoff")
+        newest = registry.loc[pd.Timestamp("2025-12-01")]
+        (tmp_path / "artifacts" / "models" / "v9_mae" / f"{newest['model_id']}-{newest['sha256_hash'][:16]}.cbm").unlink()
+        result = materialize([predictions], instance=instance, resources={"warehouse": warehouse, "artifacts": artifacts},
+                             partition_key=MultiPartitionKey({"game_date": "2025-12-02", "model_family": "v9_mae"}),
+                             raise_on_error=False)
+    check = [c for c in result.get_asset_check_evaluations() if c.check_name == "registered_artifacts_served"][0]
+    assert not check.passed and newest["model_id"] in check.metadata["unavailable_models"].value
+    served = warehouse.read("predictions", "2025-12-02", "2025-12-02", family="v9_mae")
+    assert len(served) > 0 and set(served["model_id"]) == {registry.loc[pd.Timestamp("2025-11-24"), "model_id"]}
 
 
 def _registry_row(model_id, family, cutoff, status="production"):
