@@ -148,3 +148,41 @@ def test_the_replay_on_bigquery_and_gcs_gives_the_duckdb_picks(gcp_env, tmp_path
         assert store.exists(f"signal-best-bets/{day}.json")
     assert store.metadata("signal-best-bets/latest.json")["cache_control"] == "public, max-age=60"
     assert os.environ["BESTBETS_ENV"] == "gcp"
+
+
+def test_a_column_added_to_a_definition_is_added_to_the_bigquery_table(gcp_env):
+    from google.cloud import bigquery
+
+    from bestbets_dagster.resources import bigquery as bigquery_module
+
+    warehouse = _warehouse("migration_test")
+    with warehouse._client() as client:  # the table as an older definition created it, with one stored row
+        client.create_dataset("bestbets-test.migration_test", exists_ok=True)
+        fields = [f for f in warehouse._schema(client, "monitoring_alerts") if f.name != "message"]
+        client.create_table(bigquery.Table("bestbets-test.migration_test.monitoring_alerts", schema=fields))
+        client.query("INSERT INTO `bestbets-test.migration_test.monitoring_alerts` (game_date, alert_type, subject, "
+                     "severity, created_at) VALUES (DATE '2025-11-19', 'signal_cold', 'old_row', 'WARN', "
+                     "TIMESTAMP '2025-11-20 12:00:00+00')").result()
+    bigquery_module._ENSURED.clear()  # a new process
+    stored = warehouse.read("monitoring_alerts", DAY.date(), DAY.date())
+    assert stored["subject"].tolist() == ["old_row"] and pd.isna(stored["message"].iloc[0])
+    assert warehouse.replace_partitions("monitoring_alerts", _alerts(2, "new column"), DAY.date()) == 2
+    assert warehouse.read("monitoring_alerts", DAY.date(), DAY.date())["message"].tolist() == ["new column"] * 2
+
+
+def test_a_retyped_bigquery_column_is_refused(gcp_env):
+    from google.cloud import bigquery
+
+    from bestbets_dagster.resources import bigquery as bigquery_module
+    from bestbets_dagster.tables import DataValidationError
+
+    warehouse = _warehouse("retype_test")
+    with warehouse._client() as client:
+        client.create_dataset("bestbets-test.retype_test", exists_ok=True)
+        fields = [bigquery.SchemaField(f.name, "INT64" if f.name == "subject" else f.field_type, mode=f.mode)
+                  for f in warehouse._schema(client, "monitoring_alerts")]
+        client.create_table(bigquery.Table("bestbets-test.retype_test.monitoring_alerts", schema=fields))
+    bigquery_module._ENSURED.clear()
+    with pytest.raises(DataValidationError, match="BigQuery table monitoring_alerts differs .* subject is INT64, the "
+                                                  "definition says STRING"):
+        warehouse.read("monitoring_alerts", DAY.date(), DAY.date())

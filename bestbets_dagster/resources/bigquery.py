@@ -136,12 +136,11 @@ class BigQueryWarehouse(Warehouse):
         wanted = self._schema(client, spec.name)
         added = tables.columns_to_add(spec, {f.name: kind(f) for f in table.schema}, {f.name: kind(f) for f in wanted},
                                       "BigQuery")
-        if added:
-            names = {c.name for c in added}
-            new_fields = [bigquery.SchemaField(f.name, f.field_type, mode="REPEATED" if f.mode == "REPEATED" else "NULLABLE",
-                                               description=f.description) for f in wanted if f.name in names]
-            table.schema = [*table.schema, *new_fields]
-            client.update_table(table, ["schema"])
+        for column in added:  # DDL, so the rows already stored read the new column as NULL
+            kind = f"NUMERIC({column.precision}, {column.scale or 0})" if column.type == "NUMERIC" and column.precision \
+                else column.type
+            kind = f"ARRAY<{kind}>" if column.repeated else kind
+            client.query(f"ALTER TABLE {self.table_ref(spec.name)} ADD COLUMN IF NOT EXISTS `{column.name}` {kind}").result()
 
     def create_tables(self, names: list[str] | None = None) -> None:
         with self._client() as client:

@@ -242,7 +242,10 @@ class DuckDBWarehouse(Warehouse):
                 self._insert_frame(con, spec, frame)
                 con.execute("COMMIT")
             except BaseException:
-                con.execute("ROLLBACK")
+                try:
+                    con.execute("ROLLBACK")
+                except duckdb.Error:
+                    pass  # DuckDB already ended the transaction (a full disk): the first error is the one to see
                 raise
 
     def _insert_frame(self, con: duckdb.DuckDBPyConnection, spec: TableSpec, frame: pd.DataFrame) -> None:
