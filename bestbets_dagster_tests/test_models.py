@@ -234,6 +234,40 @@ def test_a_model_whose_artifact_is_missing_is_never_served(built, tmp_path):
     assert len(served) > 0 and set(served["model_id"]) == {registry.loc[pd.Timestamp("2025-11-24"), "model_id"]}
 
 
+def test_serving_falls_back_on_the_pinned_models_when_the_registry_cannot_be_read(built, tmp_path, monkeypatch):
+    from bestbets_dagster.defs.models import model_registry
+    from bestbets_dagster.defs.predictions import predictions
+
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copy(built.path, home / "warehouse.duckdb")
+    warehouse = DuckDBWarehouse(path=str(home / "warehouse.duckdb"))
+    artifacts = LocalArtifactStore(root=str(tmp_path / "artifacts"))
+    resources = {"warehouse": warehouse, "artifacts": artifacts}
+    key = MultiPartitionKey({"game_date": "2025-12-02", "model_family": "v9_mae"})
+    with DagsterInstance.ephemeral() as instance:
+        assert _train(warehouse, artifacts, "2025-12-01", "v9_mae", instance).success
+        assert materialize([model_registry], instance=instance, resources=resources).success
+        assert materialize([predictions], instance=instance, resources=resources, partition_key=key).success
+        expected = warehouse.read("predictions", "2025-12-02", "2025-12-02", family="v9_mae")
+        original_read = DuckDBWarehouse.read
+
+        def registry_unreadable(self, name, *args, **kwargs):
+            if name == "model_registry":
+                raise OSError("permission denied: model_registry")
+            return original_read(self, name, *args, **kwargs)
+
+        monkeypatch.setattr(DuckDBWarehouse, "read", registry_unreadable)
+        result = materialize([predictions], instance=instance, resources=resources, partition_key=key,
+                             raise_on_error=False)
+        monkeypatch.undo()
+    check = [c for c in result.get_asset_check_evaluations() if c.check_name == "served_from_the_registry"][0]
+    assert not check.passed and "permission denied: model_registry" in check.metadata["problem"].value
+    served = warehouse.read("predictions", "2025-12-02", "2025-12-02", family="v9_mae")
+    columns = ["person_id", "model_id", "predicted_points", "edge", "recommendation"]
+    pd.testing.assert_frame_equal(served[columns], expected[columns])
+
+
 def _registry_row(model_id, family, cutoff, status="production"):
     cutoff = pd.Timestamp(cutoff)
     return {"model_id": model_id, "model_family": family, "status": status, "training_cutoff": cutoff,

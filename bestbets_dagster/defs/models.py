@@ -30,7 +30,7 @@ from dagster import (
 
 from bestbets_dagster import tables
 from bestbets_dagster.models.families import enabled_family_ids, load_families
-from bestbets_dagster.models.registry import artifact_key, registry_row
+from bestbets_dagster.models.registry import PINNED_MODELS_KEY, artifact_key, pinned_models, registry_row
 from bestbets_dagster.defs.checks import table_check_results, table_check_specs, table_definition_metadata
 from bestbets_dagster.defs.partition_range import markdown_table, partition_dates, range_metadata
 from bestbets_dagster.models.training import (
@@ -206,13 +206,18 @@ def _cell(value, kind: str):
     group_name="models",
     kinds={"python", "duckdb"},
     description="The model registry as a whole: every model any family has trained, with its training window, "
-                "gates, status, serving dates and artifact sha256. A pick's source_model_id is a model_id here.",
+                "gates, status, serving dates and artifact sha256. A pick's source_model_id is a model_id here. "
+                "Also pins each enabled family's serving models in the artifact store for serving to fall back on.",
 )
-def model_registry(warehouse: Warehouse) -> MaterializeResult:
+def model_registry(warehouse: Warehouse, artifacts: ArtifactStore) -> MaterializeResult:
     registry = warehouse.read("model_registry")
     schema = TableSchema(columns=[TableColumn(c, k) for c, k in REGISTRY_COLUMNS.items()])
+    pinned = pinned_models(registry, [f.model_family for f in load_families(warehouse) if f.enabled])
+    ref = artifacts.put(PINNED_MODELS_KEY, pinned.to_json(orient="records", date_format="iso").encode(),
+                        content_type="application/json")
     return MaterializeResult(metadata={
         "dagster/row_count": len(registry),
+        "pinned_models": MetadataValue.json({"uri": ref.uri, "models": pinned["model_id"].tolist()}),
         "models": MetadataValue.table(registry_records(registry), schema=schema),
         "by_status": MetadataValue.json(registry["status"].value_counts().to_dict() if len(registry) else {}),
     })

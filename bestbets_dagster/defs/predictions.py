@@ -2,6 +2,7 @@
 
 import datetime as dt
 import hashlib
+import io
 
 import pandas as pd
 from dagster import (
@@ -21,11 +22,12 @@ from dagster import (
     define_asset_job,
 )
 
+from bestbets_dagster import tables
 from bestbets_dagster.defs.checks import lined_days, table_check_results, table_check_specs, table_definition_metadata
 from bestbets_dagster.defs.partition_range import GAME_DATE_OF, partition_dates, range_metadata
 from bestbets_dagster.grading.grading import grade
 from bestbets_dagster.models.families import load_families
-from bestbets_dagster.models.registry import artifact_key
+from bestbets_dagster.models.registry import PINNED_MODELS_KEY, artifact_key
 from bestbets_dagster.models.serving import ArtifactUnavailable, load_model_bytes, make_predictions
 from bestbets_dagster.partitions import game_date_partitions, game_date_x_family_partitions
 from bestbets_dagster.resources import ArtifactStore, Warehouse
@@ -46,6 +48,8 @@ def _keys(context: AssetExecutionContext) -> "dict[str, list[dt.date]]":
     check_specs=[*table_check_specs("predictions", blocking=True),
                  AssetCheckSpec("edge_consistent", asset="predictions", blocking=True,
                                 description="edge = predicted - line, within the schema's range"),
+                 AssetCheckSpec("served_from_the_registry", asset="predictions",
+                                description="ERROR when the registry could not be read and the pinned models served"),
                  AssetCheckSpec("registered_artifacts_served", asset="predictions",
                                 description="ERROR when a model's artifact is missing or altered: the next model in "
                                             "line served instead")],
@@ -72,7 +76,7 @@ def _keys(context: AssetExecutionContext) -> "dict[str, list[dt.date]]":
 )
 def predictions(context: AssetExecutionContext, warehouse: Warehouse, artifacts: ArtifactStore) -> MaterializeResult:
     families = {f.model_family: f for f in load_families(warehouse)}
-    registry = warehouse.read("model_registry")
+    registry, registry_problem = _registry_or_pinned(context, warehouse, artifacts)
 
     def load(row: pd.Series):
         key = artifact_key(row["model_family"], row["model_id"], row["sha256_hash"])
@@ -114,8 +118,26 @@ def predictions(context: AssetExecutionContext, warehouse: Warehouse, artifacts:
                        _edge_check(warehouse.read("predictions", first, last)),
                        AssetCheckResult(check_name="registered_artifacts_served", asset_key="predictions",
                                         passed=not unavailable, severity=AssetCheckSeverity.ERROR,
-                                        metadata={"unavailable_models": MetadataValue.json(unavailable)})],
+                                        metadata={"unavailable_models": MetadataValue.json(unavailable)}),
+                       AssetCheckResult(check_name="served_from_the_registry", asset_key="predictions",
+                                        passed=registry_problem is None, severity=AssetCheckSeverity.ERROR,
+                                        metadata={"problem": registry_problem or ""})],
     )
+
+
+def _registry_or_pinned(context, warehouse: Warehouse, artifacts: ArtifactStore) -> tuple[pd.DataFrame, str | None]:
+    """The registry table; when it cannot be read, the models pinned by the model_registry asset
+    (an ERROR check and log say so). Returns the rows and the problem, if any."""
+    try:
+        return warehouse.read("model_registry"), None
+    except Exception as error:  # noqa: BLE001 - any failure to read falls back, and is reported
+        problem = f"model_registry cannot be read ({type(error).__name__}: {error}); serving the pinned models"
+        if not artifacts.exists(PINNED_MODELS_KEY):
+            raise RuntimeError(f"model_registry cannot be read and no models are pinned at "
+                               f"{artifacts.uri(PINNED_MODELS_KEY)}: {error}") from error
+        context.log.error(problem)
+        pinned = pd.read_json(io.BytesIO(artifacts.get(PINNED_MODELS_KEY)), orient="records", dtype=False)
+        return tables.conform(tables.table("model_registry"), pinned), problem
 
 
 def _edge_check(rows: pd.DataFrame) -> AssetCheckResult:

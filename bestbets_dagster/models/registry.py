@@ -162,3 +162,17 @@ def staleness(families: list[Family], registry: pd.DataFrame, today: dt.date) ->
             }
         )
     return pd.DataFrame(rows, columns=["model_family", "last_training_end", "age_days", "urgency", "auto_retrain"])
+
+
+# Where the model_registry asset pins the models serving can fall back on when the registry table
+# cannot be read: a JSON list of registry rows (an operator may edit it).
+PINNED_MODELS_KEY = "registry/pinned_models.json"
+
+
+def pinned_models(registry: pd.DataFrame, families: list[str]) -> pd.DataFrame:
+    """Per family, the rows serving needs from its newest week on: its newest promoted model and its
+    newest model of any status (the shadow), so `model_for_date` chooses as it would on the table."""
+    rows = registry[registry["model_family"].isin(families)].sort_values(["training_cutoff", "created_at"])
+    promoted = rows[rows["status"] == "production"].groupby("model_family").tail(1)
+    newest = rows.groupby("model_family").tail(1)
+    return pd.concat([promoted, newest]).drop_duplicates("model_id").reset_index(drop=True)
