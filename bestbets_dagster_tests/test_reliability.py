@@ -374,3 +374,30 @@ def test_a_second_writer_refuses_and_a_killed_commands_run_is_marked_failed(tmp_
     assert f"marked 1 run(s) failed whose process is gone: {started[0].run_id}" in third.stderr
     with DagsterInstance.from_config(str(instance_dir)) as instance:
         assert instance.get_run_by_id(started[0].run_id).status == DagsterRunStatus.FAILURE
+
+
+def test_read_only_commands_work_on_a_read_only_home(tmp_path):
+    """The home made immutable (chattr +i: not even root may write), as a read-only mount would be."""
+    home = tmp_path / "home"
+    env = subprocess_env(home)
+
+    def cli(*argv):
+        return subprocess.run([sys.executable, "-m", "bestbets_dagster.cli", *argv], cwd=settings.PROJECT_ROOT, env=env,
+                              capture_output=True, text=True, timeout=300)
+
+    assert cli("family", "list").returncode == 0  # creates the warehouse and seeds the families
+    subprocess.run(["chattr", "-R", "+i", str(home)], check=True)
+    try:
+        with pytest.raises(OSError):
+            (home / "probe").write_text("x")
+        families = cli("family", "list")
+        assert families.returncode == 0, families.stderr[-2000:]
+        assert "v12_noveg_q45" in families.stdout
+        registry = cli("registry", "list")
+        assert registry.returncode == 0 and "(none)" in registry.stdout, registry.stderr[-2000:]
+        backtest = cli("signal-backtest", "--start", "2025-11-01", "--end", "2025-11-07")
+        assert backtest.returncode != 0 and "no pick_signal_tags rows in 2025-11-01..2025-11-07" in backtest.stderr
+        build = cli("build", "--start", "2025-11-01", "--end", "2025-11-01")
+        assert build.returncode != 0  # writing is refused, not silently skipped
+    finally:
+        subprocess.run(["chattr", "-R", "-i", str(home)], check=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import fcntl
 import random
 import re
@@ -147,6 +148,8 @@ def _as_date(value: dt.date | str) -> dt.date:
 
 # (database file, table) pairs checked against their definition in this process.
 _MIGRATED: set[tuple[str, str]] = set()
+# Connections opened read-only (a read-only home).
+_READ_ONLY: set[int] = set()
 
 
 class DuckDBWarehouse(Warehouse):
@@ -165,7 +168,24 @@ class DuckDBWarehouse(Warehouse):
         db_path = Path(self.path)
         db_path.parent.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + self.lock_timeout_s
-        with open(f"{db_path}.lock", "a+") as lock_file:
+        try:
+            lock_file = open(f"{db_path}.lock", "a+")
+        except OSError as error:
+            if error.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+                raise
+            # A read-only home (a mounted backup, another user's home): reading needs no lock, since
+            # nothing can write there either.
+            if not db_path.exists():
+                raise FileNotFoundError(f"no warehouse at {db_path} (and its folder is read-only)") from error
+            con = duckdb.connect(str(db_path), read_only=True)
+            _READ_ONLY.add(id(con))
+            try:
+                yield con
+            finally:
+                _READ_ONLY.discard(id(con))
+                con.close()
+            return
+        with lock_file:
             # Serialize this project's processes on one advisory lock ...
             fcntl.flock(lock_file, fcntl.LOCK_EX)
             try:
@@ -189,6 +209,8 @@ class DuckDBWarehouse(Warehouse):
 
     def _ensure(self, con: duckdb.DuckDBPyConnection, spec: TableSpec) -> None:
         """Create the table, or migrate one created from an older definition (added columns only)."""
+        if id(con) in _READ_ONLY:
+            return  # nothing to create or migrate in a read-only warehouse: a missing table fails the read
         con.execute(spec.duckdb_ddl(self.table_ref(spec.name)))
         key = (str(Path(self.path).resolve()), spec.name)
         if key in _MIGRATED:
@@ -210,7 +232,12 @@ class DuckDBWarehouse(Warehouse):
         sql, params = self.select_sql(spec, start, end, family, columns, quote='"', marker="$")
         with self._connect() as con:
             self._ensure(con, spec)
-            raw = con.execute(sql, params).df()
+            try:
+                raw = con.execute(sql, params).df()
+            except duckdb.CatalogException:
+                if id(con) not in _READ_ONLY:
+                    raise
+                raw = spec.empty_frame()[columns or spec.column_names]  # never created: it has no rows
         if columns is None:
             return tables.conform(spec, raw)
         return raw
