@@ -179,14 +179,19 @@ def test_rematerializing_a_partition_replaces_its_row_and_artifact(built, tmp_pa
     assert "hit_rate_edge3" in row["notes"]
 
 
-def test_an_interrupted_retrain_leaves_the_served_model_and_its_bytes(built, tmp_path, monkeypatch):
-    from bestbets_dagster.models import training
-
+@pytest.fixture()
+def trained_home(built, tmp_path):
+    """A copy of the built warehouse and an empty artifact store, for tests that train models."""
     home = tmp_path / "home"
     home.mkdir()
     shutil.copy(built.path, home / "warehouse.duckdb")
-    warehouse = DuckDBWarehouse(path=str(home / "warehouse.duckdb"))
-    artifacts = LocalArtifactStore(root=str(tmp_path / "artifacts"))
+    return DuckDBWarehouse(path=str(home / "warehouse.duckdb")), LocalArtifactStore(root=str(tmp_path / "artifacts"))
+
+
+def test_an_interrupted_retrain_leaves_the_served_model_and_its_bytes(trained_home, tmp_path, monkeypatch):
+    from bestbets_dagster.models import training
+
+    warehouse, artifacts = trained_home
     with DagsterInstance.ephemeral() as instance:
         assert _train(warehouse, artifacts, "2025-12-01", "v9_mae", instance).success
         before = warehouse.read("model_registry", family="v9_mae")
@@ -211,14 +216,10 @@ def test_an_interrupted_retrain_leaves_the_served_model_and_its_bytes(built, tmp
     assert len(list((tmp_path / "artifacts" / "models" / "v9_mae").glob("*.cbm"))) == 2  # the new bytes beside them
 
 
-def test_a_model_whose_artifact_is_missing_is_never_served(built, tmp_path):
+def test_a_model_whose_artifact_is_missing_is_never_served(trained_home, tmp_path):
     from bestbets_dagster.defs.predictions import predictions
 
-    home = tmp_path / "home"
-    home.mkdir()
-    shutil.copy(built.path, home / "warehouse.duckdb")
-    warehouse = DuckDBWarehouse(path=str(home / "warehouse.duckdb"))
-    artifacts = LocalArtifactStore(root=str(tmp_path / "artifacts"))
+    warehouse, artifacts = trained_home
     with DagsterInstance.ephemeral() as instance:
         for week in ("2025-11-24", "2025-12-01"):
             assert _train(warehouse, artifacts, week, "v9_mae", instance).success
@@ -234,15 +235,11 @@ def test_a_model_whose_artifact_is_missing_is_never_served(built, tmp_path):
     assert len(served) > 0 and set(served["model_id"]) == {registry.loc[pd.Timestamp("2025-11-24"), "model_id"]}
 
 
-def test_serving_falls_back_on_the_pinned_models_when_the_registry_cannot_be_read(built, tmp_path, monkeypatch):
+def test_serving_falls_back_on_the_pinned_models_when_the_registry_cannot_be_read(trained_home, monkeypatch):
     from bestbets_dagster.defs.models import model_registry
     from bestbets_dagster.defs.predictions import predictions
 
-    home = tmp_path / "home"
-    home.mkdir()
-    shutil.copy(built.path, home / "warehouse.duckdb")
-    warehouse = DuckDBWarehouse(path=str(home / "warehouse.duckdb"))
-    artifacts = LocalArtifactStore(root=str(tmp_path / "artifacts"))
+    warehouse, artifacts = trained_home
     resources = {"warehouse": warehouse, "artifacts": artifacts}
     key = MultiPartitionKey({"game_date": "2025-12-02", "model_family": "v9_mae"})
     with DagsterInstance.ephemeral() as instance:
