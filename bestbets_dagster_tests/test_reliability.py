@@ -415,3 +415,19 @@ def test_a_replay_from_the_datas_first_week_records_why_nothing_was_trained(tmp_
     warehouse = DuckDBWarehouse(path=str(home / "warehouse.duckdb"))
     assert warehouse.read("model_registry").empty
     assert len(warehouse.read("training_windows")) == 3  # the weeks of 2024-10-21, 10-28 and 11-04
+
+
+def test_the_command_line_exits_non_zero_with_the_file_row_and_value(copy, tmp_path):
+    data, warehouse = copy
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copy(warehouse.path, home / "warehouse.duckdb")
+    before = DuckDBWarehouse(path=str(home / "warehouse.duckdb")).read("prop_lines", START, END)
+    edit = _set("line", "999", {"market": "player_points"})
+    _edit_csv(data / SNAPSHOT, edit)
+    env = {**subprocess_env(home), "BESTBETS_DATA_DIR": str(data)}
+    result = subprocess.run([sys.executable, "-m", "bestbets_dagster.cli", "build", "--start", START, "--end", END],
+                            cwd=settings.PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 1
+    assert f"raw_20251115_170000.csv, line {edit.line}: line 999 of" in result.stderr
+    pd.testing.assert_frame_equal(DuckDBWarehouse(path=str(home / "warehouse.duckdb")).read("prop_lines", START, END), before)
