@@ -346,6 +346,11 @@ def test_a_future_partition_is_refused(tmp_path):
 def test_a_second_writer_refuses_and_a_killed_commands_run_is_marked_failed(tmp_path):
     home = tmp_path / "home"
     env = subprocess_env(home)
+    instance_dir = home / "dagster"
+    instance_dir.mkdir(parents=True)
+    (instance_dir / "dagster.yaml").write_text(settings.INSTANCE_CONFIG)
+    with DagsterInstance.from_config(str(instance_dir)):
+        pass  # the instance's storage exists before two processes open it
     command = [sys.executable, "-m", "bestbets_dagster.cli", "build", "--start", "2025-11-01", "--end", "2025-11-20"]
     first = subprocess.Popen(command, cwd=settings.PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                              text=True)
@@ -358,7 +363,6 @@ def test_a_second_writer_refuses_and_a_killed_commands_run_is_marked_failed(tmp_
     assert f"pid {first.pid}: bestbets build" in second.stderr
     from dagster import DagsterRunStatus, RunsFilter
 
-    instance_dir = home / "dagster"
     while True:  # kill it once its run has started
         with DagsterInstance.from_config(str(instance_dir)) as instance:
             started = instance.get_runs(filters=RunsFilter(statuses=[DagsterRunStatus.STARTED]))
