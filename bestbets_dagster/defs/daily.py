@@ -41,6 +41,8 @@ from bestbets_dagster.defs.models import current_training_week, model_registry_j
 from bestbets_dagster.defs.partition_range import days_between, range_tags
 from bestbets_dagster.defs.predictions import predictions_job
 from bestbets_dagster.ingest.box_scores import data_date_range
+from bestbets_dagster.models.families import load_families
+from bestbets_dagster.models.registry import staleness
 from bestbets_dagster.partitions import MODEL_FAMILY_PARTITIONS_NAME, game_date_partitions
 from bestbets_dagster.resources import NbaDataSource, Warehouse
 from bestbets_dagster.timeutil import today_eastern
@@ -107,10 +109,9 @@ def box_scores_pending(warehouse: Warehouse, nba_data: NbaDataSource) -> tuple[d
 
 
 @sensor(job=box_scores_job, minimum_interval_seconds=600, default_status=DefaultSensorStatus.STOPPED,
-        description="Ingests the box scores of every date the data directory has and the warehouse does not (the night's games, or every date missed), with those dates' lines and features, in one ranged run.")
+        description=("Ingests the box scores of every date the data directory has and the warehouse does not (the "
+                     "night's games, or every date missed), with those dates' lines and features, in one ranged run."))
 def box_scores_sensor(context: SensorEvaluationContext, warehouse: Warehouse, nba_data: NbaDataSource):
-    """Ingests the box scores of every date the data directory has and the warehouse does not (the
-    night's games, or every date missed), with those dates' lines and features, in one ranged run."""
     pending = box_scores_pending(warehouse, nba_data)
     if pending is None:
         return SkipReason("the warehouse has every box-score date of the data directory")
@@ -143,10 +144,9 @@ def grading_pending(instance, today: dt.date) -> list[dt.date]:
 
 
 @sensor(job=morning_job, minimum_interval_seconds=300, default_status=DefaultSensorStatus.STOPPED,
-        description="Grades the dates whose box scores landed (or were corrected) and everything after them through yesterday: the predictions, the picks, then signal health, model performance and alerts.")
+        description=("Grades the dates whose box scores landed (or were corrected) and everything after them through "
+                     "yesterday: the predictions, the picks, then signal health, model performance and alerts."))
 def morning_sensor(context: SensorEvaluationContext):
-    """Grades the dates whose box scores landed (or were corrected) and everything after them through
-    yesterday: the predictions, the picks, then signal health, model performance and alerts."""
     today = today_eastern()
     pending = grading_pending(context.instance, today)
     if not pending:
@@ -159,14 +159,18 @@ def morning_sensor(context: SensorEvaluationContext):
 
 @sensor(jobs=[training_windows_job, retrain_job, model_registry_job], minimum_interval_seconds=900,
         default_status=DefaultSensorStatus.STOPPED,
-        description="This week's training window once the box-score ingest has caught up with the data directory (the window reaches the day before the week's Monday), then each enabled family's model of the week (again when the window's inputs change), then the registry's view in the catalog.")
+        description=("This week's training window once the box-score ingest has caught up with the data directory (the"
+                     " window reaches the day before the week's Monday), then each enabled family's model of the week "
+                     "(again when the window's inputs change), then the registry's view in the catalog."))
 def weekly_training_sensor(context: SensorEvaluationContext, warehouse: Warehouse, nba_data: NbaDataSource):
-    """This week's training window once the box-score ingest has caught up with the data directory
-    (the window reaches the day before the week's Monday), then each enabled family's model of the
-    week (again when the window's inputs change), then the registry's view in the catalog."""
+    today = today_eastern()
+    # The original's retrain reminder: ROUTINE 7-10 days since a family's newest model, OVERDUE 11-14, URGENT 15+.
+    report = staleness(load_families(warehouse), warehouse.read("model_registry"), today)
+    for row in report[report["urgency"].notna()].itertuples(index=False):
+        context.log.warning(f"retrain reminder: {row.model_family} {row.urgency}")
     if box_scores_pending(warehouse, nba_data) is not None:
         return SkipReason("waiting for the box-score ingest to catch up")
-    week = dt.date.fromisoformat(current_training_week(today_eastern()))
+    week = dt.date.fromisoformat(current_training_week(today))
     window_days = [str(d) for d in days_between(week - dt.timedelta(days=7), week - DAY)]
     inputs = [*latest_ids(context.instance, "player_game_logs", window_days).values(),
               *latest_ids(context.instance, "player_features", window_days).values()]
@@ -193,18 +197,16 @@ def weekly_training_sensor(context: SensorEvaluationContext, warehouse: Warehous
 
 @schedule(cron_schedule="30 12 * * *", execution_timezone="America/New_York", job=slate_job,
           default_status=DefaultScheduleStatus.STOPPED,
-        description="Today's slate at 12:30 US Eastern, after the books' midday snapshot: lines and features.")
+        description=("Today's slate at 12:30 US Eastern, after the books' midday snapshot: lines and features."))
 def slate_schedule(context: ScheduleEvaluationContext):
-    """Today's slate at 12:30 US Eastern, after the books' midday snapshot: lines and features."""
     day = context.scheduled_execution_time.date()
     return RunRequest(run_key=f"slate:{day}", partition_key=str(day))
 
 
 @sensor(job=predictions_job, minimum_interval_seconds=300, default_status=DefaultSensorStatus.STOPPED,
-        description="Today's predictions, one run per enabled family, once today's features and the family's model of this week are in (and again when either is newer than the family's predictions).")
+        description=("Today's predictions, one run per enabled family, once today's features and the family's model of"
+                     " this week are in (and again when either is newer than the family's predictions)."))
 def predictions_sensor(context: SensorEvaluationContext):
-    """Today's predictions, one run per enabled family, once today's features and the family's model
-    of this week are in (and again when either is newer than the family's predictions)."""
     today = today_eastern()
     features = _one(context.instance, "player_features", str(today))
     if features is None:
@@ -223,10 +225,9 @@ def predictions_sensor(context: SensorEvaluationContext):
 
 
 @sensor(job=slate_best_bets_job, minimum_interval_seconds=300, default_status=DefaultSensorStatus.STOPPED,
-        description="Today's tags, picks and exports once every enabled family has predicted today (after today's features) and the morning's grading and monitoring are in.")
+        description=("Today's tags, picks and exports once every enabled family has predicted today (after today's "
+                     "features) and the morning's grading and monitoring are in."))
 def best_bets_sensor(context: SensorEvaluationContext):
-    """Today's tags, picks and exports once every enabled family has predicted today (after today's
-    features) and the morning's grading and monitoring are in."""
     today = today_eastern()
     features = _one(context.instance, "player_features", str(today))
     keys = [str(MultiPartitionKey({"game_date": str(today), "model_family": f})) for f in _families(context.instance)]

@@ -262,9 +262,8 @@ retrain_job = define_asset_job(
 
 
 @sensor(minimum_interval_seconds=60, default_status=DefaultSensorStatus.RUNNING,
-        description="Keeps the model_family dynamic partitions equal to the registry's enabled families.")
+        description=("Keeps the model_family dynamic partitions equal to the registry's enabled families."))
 def model_family_partitions_sensor(context: SensorEvaluationContext, warehouse: Warehouse):
-    """Keeps the model_family dynamic partitions equal to the registry's enabled families."""
     existing = context.instance.get_dynamic_partitions(MODEL_FAMILY_PARTITIONS_NAME)
     add, delete = partition_changes(existing, enabled_family_ids(warehouse))
     if not add and not delete:

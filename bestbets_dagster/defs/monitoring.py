@@ -176,10 +176,9 @@ monitoring_job = define_asset_job(
 
 
 @sensor(minimum_interval_seconds=300, default_status=DefaultSensorStatus.RUNNING,
-        description="Sends alerts created since the last evaluation to Slack when a token is configured, and to the sensor's log otherwise. The cursor is the newest created_at sent.")
+        description=("Sends alerts created since the last evaluation to Slack when a token is configured, and to the "
+                     "sensor's log otherwise. The cursor is the newest created_at sent."))
 def alerts_to_slack(context: SensorEvaluationContext, warehouse: Warehouse, notifier: AlertNotifier):
-    """Sends alerts created since the last evaluation to Slack when a token is configured, and to the
-    sensor's log otherwise. The cursor is the newest created_at sent."""
     since = pd.Timestamp(context.cursor) if context.cursor else pd.Timestamp("1970-01-01", tz="UTC")
     new = warehouse.query(
         "SELECT * FROM {monitoring_alerts} WHERE created_at > @since ORDER BY created_at, game_date, alert_type, subject",
