@@ -33,6 +33,7 @@ from bestbets_dagster.bestbets.export import (
     export_key,
 )
 from bestbets_dagster.bestbets.pipeline import (
+    HISTORY_LOOKBACK_DAYS,
     build_pick_signal_tags,
     decide,
     decision_row,
@@ -49,7 +50,6 @@ from bestbets_dagster.defs.checks import (
 )
 from bestbets_dagster.defs.partition_range import (
     GAME_DATE_OF,
-    HISTORY_DAYS,
     days_before,
     days_between,
     partition_dates,
@@ -79,10 +79,10 @@ def _on(df: pd.DataFrame, day: dt.date) -> pd.DataFrame:
     metadata=table_definition_metadata("pick_signal_tags"),
     deps=[
         AssetDep("predictions", partition_mapping=GAME_DATE_OF),
-        AssetDep("prediction_accuracy", partition_mapping=days_before(HISTORY_DAYS)),
-        AssetDep("player_game_logs", partition_mapping=days_before(HISTORY_DAYS)),
-        AssetDep("team_game_logs", partition_mapping=days_before(HISTORY_DAYS)),
-        AssetDep("player_game_lines", partition_mapping=days_before(HISTORY_DAYS, 0)),
+        AssetDep("prediction_accuracy", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS)),
+        AssetDep("player_game_logs", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS)),
+        AssetDep("team_game_logs", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS)),
+        AssetDep("player_game_lines", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS, 0)),
     ],
     partitions_def=game_date_partitions,
     backfill_policy=BackfillPolicy.single_run(),
@@ -97,7 +97,7 @@ def pick_signal_tags(context: AssetExecutionContext, warehouse: Warehouse, best_
     predictions = predictions[predictions["model_family"].isin([f.model_family for f in families])]
     # The whole look-back for every input, so that a date computed alone or inside a range reads the
     # same history (streaks and season figures must not depend on where a run starts).
-    history_start = start - dt.timedelta(days=HISTORY_DAYS)
+    history_start = start - dt.timedelta(days=HISTORY_LOOKBACK_DAYS)
     accuracy = warehouse.read("prediction_accuracy", history_start, end - DAY)
     tags = build_pick_signal_tags(
         days_between(start, end), predictions, accuracy,
@@ -136,11 +136,11 @@ def _every_family_check(predictions: pd.DataFrame, families: list, lined: list) 
 @multi_asset(
     specs=[
         AssetSpec("signal_best_bets_picks",
-                  deps=[AssetDep("pick_signal_tags", partition_mapping=days_before(HISTORY_DAYS, 0)),
-                        AssetDep("prediction_accuracy", partition_mapping=days_before(HISTORY_DAYS)),
+                  deps=[AssetDep("pick_signal_tags", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS, 0)),
+                        AssetDep("prediction_accuracy", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS)),
                         AssetDep("predictions", partition_mapping=GAME_DATE_OF),
                         # the earlier picks and their record (the export's recent results)
-                        AssetDep("signal_best_bets_picks", partition_mapping=days_before(HISTORY_DAYS)),
+                        AssetDep("signal_best_bets_picks", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS)),
                         AssetDep("signal_health_daily", partition_mapping=days_before(HEALTH_LOOKBACK_DAYS)),
                         AssetDep("model_performance_daily", partition_mapping=days_before(HEALTH_LOOKBACK_DAYS))],
                   description="The day's best bets, ranked, with provenance; exported as signal-best-bets/{date}.json.",
@@ -162,7 +162,7 @@ def signal_best_bets_picks(context: AssetExecutionContext, warehouse: Warehouse,
                            best_bets: BestBetsSettings):
     start, end = partition_dates(context)
     config = best_bets.config()
-    history_start = start - dt.timedelta(days=HISTORY_DAYS)
+    history_start = start - dt.timedelta(days=HISTORY_LOOKBACK_DAYS)
     tags = warehouse.read("pick_signal_tags", history_start, end)
     accuracy = warehouse.read("prediction_accuracy", history_start, end - DAY)
     earlier_picks = warehouse.read("signal_best_bets_picks", history_start, start - DAY)

@@ -95,6 +95,12 @@ def _families(instance) -> list[str]:
     return list(instance.get_dynamic_partitions(MODEL_FAMILY_PARTITIONS_NAME))
 
 
+def family_keys(instance, **dimension) -> dict[str, str]:
+    """{family: partition key} of every enabled family with the other dimension given, e.g.
+    family_keys(instance, game_date="2025-11-18") -> {"v9_mae": "2025-11-18|v9_mae", ...}."""
+    return {family: str(MultiPartitionKey({**dimension, "model_family": family})) for family in _families(instance)}
+
+
 def _stored_box_score_last(warehouse: Warehouse) -> dt.date | None:
     last = warehouse.query("SELECT MAX(game_date) AS last FROM {player_game_logs}")["last"].iloc[0]
     return None if last is None or last != last else dt.date.fromisoformat(str(last)[:10])
@@ -126,9 +132,8 @@ def grading_pending(instance, today: dt.date) -> list[dt.date]:
     boxed = latest_ids(instance, "player_game_logs", days)
     graded = latest_ids(instance, "prediction_accuracy", days)
     monitored = latest_ids(instance, "monitoring_alerts", days)
-    families = _families(instance)
-    predicted = latest_ids(instance, "predictions", [str(MultiPartitionKey({"game_date": d, "model_family": f}))
-                                                     for d in days for f in families])
+    predicted = latest_ids(instance, "predictions",
+                           [key for day in days for key in family_keys(instance, game_date=day).values()])
     newest_prediction: dict[str, int] = {}
     for key, storage_id in predicted.items():
         day = key.split("|")[0]
@@ -178,15 +183,10 @@ def weekly_training_sensor(context: SensorEvaluationContext, warehouse: Warehous
     if window is None or window < max(inputs, default=0):
         return RunRequest(run_key=f"training-window:{week}:{max(inputs, default=0)}", job_name=training_windows_job.name,
                           partition_key=str(week))
-    models = latest_ids(context.instance, "family_models",
-                        [str(MultiPartitionKey({"training_week": str(week), "model_family": f}))
-                         for f in _families(context.instance)])
-    requests = [
-        RunRequest(run_key=f"train:{week}:{family}:{window}", job_name=retrain_job.name,
-                   partition_key=MultiPartitionKey({"training_week": str(week), "model_family": family}))
-        for family in _families(context.instance)
-        if models.get(str(MultiPartitionKey({"training_week": str(week), "model_family": family})), 0) < window
-    ]
+    keys = family_keys(context.instance, training_week=str(week))
+    models = latest_ids(context.instance, "family_models", list(keys.values()))
+    requests = [RunRequest(run_key=f"train:{week}:{family}:{window}", job_name=retrain_job.name, partition_key=key)
+                for family, key in keys.items() if models.get(key, 0) < window]
     if requests:
         return SensorResult(run_requests=requests)
     newest_model = max(models.values(), default=0)
@@ -212,14 +212,15 @@ def predictions_sensor(context: SensorEvaluationContext):
     if features is None:
         return SkipReason(f"no player_features of {today} yet")
     week = current_training_week(today)
+    model_keys, keys = family_keys(context.instance, training_week=week), family_keys(context.instance, game_date=str(today))
+    models = latest_ids(context.instance, "family_models", list(model_keys.values()))
+    predicted = latest_ids(context.instance, "predictions", list(keys.values()))
     requests = []
-    for family in _families(context.instance):
-        model = _one(context.instance, "family_models", str(MultiPartitionKey({"training_week": str(week), "model_family": family})))
-        key = MultiPartitionKey({"game_date": str(today), "model_family": family})
+    for family, key in keys.items():
+        model = models.get(model_keys[family])
         if model is None:
             context.log.info(f"{family}: waiting for its model of {week}")
-            continue
-        if (_one(context.instance, "predictions", str(key)) or 0) < max(features, model):
+        elif predicted.get(key, 0) < max(features, model):
             requests.append(RunRequest(run_key=f"predict:{today}:{family}:{max(features, model)}", partition_key=key))
     return SensorResult(run_requests=requests) if requests else SkipReason(f"every family has predicted {today}")
 
@@ -230,7 +231,7 @@ def predictions_sensor(context: SensorEvaluationContext):
 def best_bets_sensor(context: SensorEvaluationContext):
     today = today_eastern()
     features = _one(context.instance, "player_features", str(today))
-    keys = [str(MultiPartitionKey({"game_date": str(today), "model_family": f})) for f in _families(context.instance)]
+    keys = list(family_keys(context.instance, game_date=str(today)).values())
     predicted = latest_ids(context.instance, "predictions", keys)
     if features is None or not keys or any(predicted.get(k, 0) < features for k in keys):
         return SkipReason(f"waiting for every family's predictions of {today}")

@@ -4,8 +4,9 @@ import datetime as dt
 
 from dagster import AssetDep, AssetExecutionContext, BackfillPolicy, Config, MaterializeResult, MetadataValue, asset
 
+from bestbets_dagster.bestbets.pipeline import HISTORY_LOOKBACK_DAYS
 from bestbets_dagster.defs.checks import game_days, table_check_results, table_check_specs, table_definition_metadata
-from bestbets_dagster.defs.partition_range import HISTORY_DAYS, days_before, days_between, partition_dates, range_metadata
+from bestbets_dagster.defs.partition_range import days_before, days_between, partition_dates, range_metadata
 from bestbets_dagster.features.build import FeatureSettings, build_features
 from bestbets_dagster.features.contract import V12_FEATURES
 from bestbets_dagster.partitions import game_date_partitions
@@ -23,9 +24,9 @@ class PlayerFeaturesConfig(Config):
     check_specs=table_check_specs("player_features", blocking=True),
     metadata=table_definition_metadata("player_features"),
     # Box scores of D itself give the schedule of D (who plays whom) only; no feature reads them.
-    deps=[AssetDep("player_game_logs", partition_mapping=days_before(HISTORY_DAYS, 0)),
-          AssetDep("team_game_logs", partition_mapping=days_before(HISTORY_DAYS, 0)),
-          AssetDep("player_game_lines", partition_mapping=days_before(HISTORY_DAYS, 0))],
+    deps=[AssetDep("player_game_logs", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS, 0)),
+          AssetDep("team_game_logs", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS, 0)),
+          AssetDep("player_game_lines", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS, 0))],
     partitions_def=game_date_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     group_name="features",
@@ -34,7 +35,7 @@ class PlayerFeaturesConfig(Config):
 )
 def player_features(context: AssetExecutionContext, config: PlayerFeaturesConfig, warehouse: Warehouse) -> MaterializeResult:
     start, end = partition_dates(context)
-    history_start = start - dt.timedelta(days=HISTORY_DAYS)
+    history_start = start - dt.timedelta(days=HISTORY_LOOKBACK_DAYS)
     player_logs = warehouse.read("player_game_logs", history_start, end)
     team_logs = warehouse.read("team_game_logs", history_start, end)
     lines = warehouse.read("player_game_lines", history_start, end)

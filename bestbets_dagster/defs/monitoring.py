@@ -22,8 +22,9 @@ from dagster import (
 )
 
 from bestbets_dagster.bestbets.history import graded_candidates
+from bestbets_dagster.bestbets.pipeline import HISTORY_LOOKBACK_DAYS
 from bestbets_dagster.defs.checks import table_check_results, table_check_specs, table_definition_metadata
-from bestbets_dagster.defs.partition_range import HISTORY_DAYS, days_before, partition_dates, range_metadata
+from bestbets_dagster.defs.partition_range import days_before, partition_dates, range_metadata
 from bestbets_dagster.grading.performance import alerts, model_performance
 from bestbets_dagster.partitions import game_date_partitions
 from bestbets_dagster.resources import AlertNotifier, BestBetsSettings, Warehouse
@@ -46,8 +47,8 @@ def _graded_days(graded: pd.DataFrame, start: dt.date, end: dt.date) -> list[dt.
                  AssetCheckSpec("no_signal_turned_cold", asset="signal_health_daily",
                                 description="WARN when a signal enters the COLD regime")],
     metadata=table_definition_metadata("signal_health_daily"),
-    deps=[AssetDep("pick_signal_tags", partition_mapping=days_before(HISTORY_DAYS, 0)),
-          AssetDep("prediction_accuracy", partition_mapping=days_before(HISTORY_DAYS, 0))],
+    deps=[AssetDep("pick_signal_tags", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS, 0)),
+          AssetDep("prediction_accuracy", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS, 0))],
     partitions_def=game_date_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     group_name=GROUP,
@@ -56,7 +57,7 @@ def _graded_days(graded: pd.DataFrame, start: dt.date, end: dt.date) -> list[dt.
 )
 def signal_health_daily(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
     start, end = partition_dates(context)
-    history_start = start - dt.timedelta(days=HISTORY_DAYS)
+    history_start = start - dt.timedelta(days=HISTORY_LOOKBACK_DAYS)
     tags = warehouse.read("pick_signal_tags", history_start, end)
     graded = graded_candidates(tags, warehouse.read("prediction_accuracy", history_start, end))
     # Prototypes are tracked too (is_registered false): their health is what a promotion needs.
@@ -88,7 +89,7 @@ def signal_health_daily(context: AssetExecutionContext, warehouse: Warehouse) ->
     # It also reads model_registry (training_end_date of the models graded); that weekly x family table
     # has no partition mapping from a day, so the dependency is not drawn.
     metadata=table_definition_metadata("model_performance_daily"),
-    deps=[AssetDep("prediction_accuracy", partition_mapping=days_before(HISTORY_DAYS, 0))],
+    deps=[AssetDep("prediction_accuracy", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS, 0))],
     partitions_def=game_date_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     group_name=GROUP,
@@ -97,7 +98,7 @@ def signal_health_daily(context: AssetExecutionContext, warehouse: Warehouse) ->
 )
 def model_performance_daily(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
     start, end = partition_dates(context)
-    accuracy = warehouse.read("prediction_accuracy", start - dt.timedelta(days=HISTORY_DAYS), end)
+    accuracy = warehouse.read("prediction_accuracy", start - dt.timedelta(days=HISTORY_LOOKBACK_DAYS), end)
     performance = model_performance(accuracy, warehouse.read("model_registry"), pd.date_range(start, end).date,
                                     pd.Timestamp.now(tz="UTC"))
     written = warehouse.replace_partitions("model_performance_daily", performance, start, end)

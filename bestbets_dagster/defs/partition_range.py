@@ -3,19 +3,15 @@
 
 import datetime as dt
 
+import pandas as pd
 from dagster import AssetExecutionContext, MetadataValue, MultiToSingleDimensionPartitionMapping, TimeWindowPartitionMapping
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from bestbets_dagster.bestbets.pipeline import HISTORY_LOOKBACK_DAYS
-
-__all__ = ["ASSET_PARTITION_RANGE_END_TAG", "ASSET_PARTITION_RANGE_START_TAG", "GAME_DATE_OF", "HISTORY_DAYS",
+__all__ = ["ASSET_PARTITION_RANGE_END_TAG", "ASSET_PARTITION_RANGE_START_TAG", "GAME_DATE_OF",
            "days_between", "days_before", "partition_dates", "range_tags"]
 
 # A daily asset and the (game_date, model_family) partitions of the same date.
 GAME_DATE_OF = MultiToSingleDimensionPartitionMapping(partition_dimension_name="game_date")
-
-HISTORY_DAYS = HISTORY_LOOKBACK_DAYS
-
 
 def days_before(first: int, last: int = -1) -> TimeWindowPartitionMapping:
     """A daily partition D reads the daily partitions [D - first, D + last] (last -1: up to D - 1;
@@ -57,7 +53,7 @@ def range_metadata(context: AssetExecutionContext, written: int, rows, date_colu
     keys = context.partition_keys
     if len(keys) == 1:
         return {"dagster/row_count": written}
-    per_day = rows.groupby(rows[date_column].astype(str).str[:10]).size() if written else {}
-    table = "| date | rows |\n|---|---|\n" + "\n".join(f"| {d} | {n} |" for d, n in per_day.items()) if written else "no rows"
+    per_day = rows.groupby(rows[date_column].astype(str).str[:10]).size().rename_axis("date").reset_index(name="rows") \
+        if written else pd.DataFrame()
     return {"range": f"{min(keys)}..{max(keys)} ({len(keys)} partitions)", "range_row_count": written,
-            "rows_per_day": MetadataValue.md(table)}
+            "rows_per_day": MetadataValue.md(markdown_table(per_day))}
