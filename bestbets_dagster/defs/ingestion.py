@@ -39,10 +39,11 @@ def replace_from_source(context: AssetExecutionContext, warehouse: Warehouse, ta
     which the source now has no row while the warehouse has some: those keep their stored rows (a
     missing, truncated or empty file must never erase what was ingested). Returns the rows written
     and the dates kept."""
-    stored = warehouse.read(table, start, end)
+    stored_days = set(pd.to_datetime(warehouse.read(table, start, end, columns=["game_date"])["game_date"]).dt.date)
     have = set(pd.to_datetime(rows["game_date"]).dt.date) if len(rows) else set()
-    kept = sorted(set(pd.to_datetime(stored["game_date"]).dt.date) - have) if len(stored) else []
+    kept = sorted(stored_days - have)
     if kept:
+        stored = warehouse.read(table, kept[0], kept[-1])
         context.log.warning(f"{table}: the source has no rows for {len(kept)} date(s) with stored rows "
                             f"({', '.join(map(str, kept[:5]))}{' ...' if len(kept) > 5 else ''}): their stored rows "
                             "are kept; delete them by hand if the games really are gone")
