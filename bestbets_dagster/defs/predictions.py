@@ -87,8 +87,9 @@ def predictions(context: AssetExecutionContext, warehouse: Warehouse, artifacts:
             raise ArtifactUnavailable(f"{row['model_id']}: the artifact's sha256 differs from the registry's")
         return load_model_bytes(data)
 
-    summary, unavailable = {}, {}
-    for family_name, dates in _keys(context).items():
+    summary, unavailable, written_rows = {}, {}, []
+    keys = _keys(context)
+    for family_name, dates in keys.items():
         family = families[family_name]
         features = warehouse.read("player_features", dates[0], dates[-1])
         lines = warehouse.read("player_game_lines", dates[0], dates[-1])
@@ -97,6 +98,8 @@ def predictions(context: AssetExecutionContext, warehouse: Warehouse, artifacts:
             context.log.error(f"{family_name}: model {model_id} is not served: {reason}")
             unavailable[model_id] = reason
         written = warehouse.replace_partitions("predictions", rows, dates[0], dates[-1], family=family_name)
+        if written:
+            written_rows.append(rows[["game_date", "model_family"]])
         summary[family_name] = {
             "rows": written,
             "dates": len(dates),
@@ -107,12 +110,11 @@ def predictions(context: AssetExecutionContext, warehouse: Warehouse, artifacts:
         }
         if not written:
             context.log.warning(f"{family_name}: no predictions for {dates[0]}..{dates[-1]} (no model or no lines)")
-    first = min(d[0] for d in _keys(context).values())
-    last = max(d[-1] for d in _keys(context).values())
-    stored = warehouse.read("predictions", first, last, columns=["game_date", "model_family"])
-    stored = stored[stored["model_family"].isin(summary)]
+    first = min(d[0] for d in keys.values())
+    last = max(d[-1] for d in keys.values())
+    written = pd.concat(written_rows, ignore_index=True) if written_rows else pd.DataFrame()
     return MaterializeResult(
-        metadata={**range_metadata(context, len(stored), stored), "by_family": summary},
+        metadata={**range_metadata(context, len(written), written), "by_family": summary},
         check_results=[*table_check_results(warehouse, "predictions", first, last,
                                             expected_days=lined_days(warehouse, first, last)),
                        _edge_check(warehouse.read("predictions", first, last)),
