@@ -386,7 +386,17 @@ def run_replay(start: dt.date, end: dt.date, families_wanted: list[str] | None, 
 
     from bestbets_dagster.definitions import build_definitions
     from bestbets_dagster.defs.partition_range import range_tags
-    from bestbets_dagster.grading.report import family_figures
+    import pandas as pd
+
+    from bestbets_dagster.bestbets.probability import CALIBRATION_DAYS, walk_forward_probabilities
+    from bestbets_dagster.defs.partition_range import days_between
+    from bestbets_dagster.grading.report import (
+        bucket_tables,
+        calibration_table,
+        family_figures,
+        shrunk_mae,
+        weekly_rows,
+    )
     from bestbets_dagster.ingest.box_scores import data_date_range
     from bestbets_dagster.ingest.lines import match_summary
     from bestbets_dagster.models.families import load_families
@@ -440,9 +450,12 @@ def run_replay(start: dt.date, end: dt.date, families_wanted: list[str] | None, 
     rows.update({name: len(warehouse.read(name, start, end, columns=["game_date"]))
                  for name in ("predictions", "prediction_accuracy", "pick_signal_tags", "signal_best_bets_picks",
                               "best_bets_accuracy", "signal_health_daily", "model_performance_daily", "monitoring_alerts")})
-    graded = warehouse.read("prediction_accuracy", start, end)
+    graded = warehouse.read("prediction_accuracy", start - dt.timedelta(days=CALIBRATION_DAYS), end)
     graded = graded[graded["model_family"].isin(chosen)]
+    priced = walk_forward_probabilities(graded, days_between(start, end))
+    graded = graded[pd.to_datetime(graded["game_date"]) >= pd.Timestamp(start)]
     match = match_summary(warehouse.read("player_game_lines", start, end))
+    pick_results = warehouse.read("best_bets_accuracy", start, end)
     return {
         "start": str(start),
         "end": str(end),
@@ -455,6 +468,10 @@ def run_replay(start: dt.date, end: dt.date, families_wanted: list[str] | None, 
         },
         "rows": rows,
         "families": family_figures(graded),
+        "line_shrunk": shrunk_mae(graded),
+        "calibration": calibration_table(priced),
+        "buckets": bucket_tables(priced),
+        "weeks": weekly_rows(graded, pick_results),
         "best_bets": best_bets_report(warehouse, start, end),
         "monitoring": monitoring_report(warehouse, start, end),
         "timing": {"wall_s": round(time.monotonic() - began, 1)},
@@ -469,8 +486,12 @@ def best_bets_report(warehouse, start: dt.date, end: dt.date) -> dict:
     results = warehouse.read("best_bets_accuracy", start, end)
     picks = warehouse.read("signal_best_bets_picks", start, end, columns=["game_date"])
     decisions = warehouse.read("best_bets_decisions", start, end, columns=["game_date", "n_candidates"])
+    selected = results.assign(result=results["selected_result"], units=results["selected_units"]) if len(results) else results
     return {
         **summarize(results),
+        # The same picks at the selected book's line and price: what line shopping added.
+        "at_selected_book": summarize(selected),
+        "nominal_price_share": round(float(results["price_is_nominal"].astype(bool).mean()), 4) if len(results) else None,
         "game_days": int((decisions["n_candidates"] > 0).sum()),
         "game_days_with_picks": int(picks["game_date"].nunique()),
         "by_direction": summarize_by(results, "recommendation"),
@@ -496,7 +517,7 @@ def monitoring_report(warehouse, start: dt.date, end: dt.date) -> dict:
 def cmd_replay(args: argparse.Namespace) -> int:
     import json
 
-    from bestbets_dagster.grading.report import format_table
+    from bestbets_dagster.grading.report import format_buckets, format_calibration, format_table
 
     _apply_environment(args)
     families = [f.strip() for f in args.families.split(",") if f.strip()] if args.families else None
@@ -511,10 +532,21 @@ def cmd_replay(args: argparse.Namespace) -> int:
     print(f"match rate {ingest['match_rate']:.2%} ({ingest['matched_player_games']}/{ingest['lined_player_games']} "
           "lined player-games in games with box scores)")
     print(format_table(report["families"]))
+    print("line-shrunk forecast (line + k (prediction - line), k walk-forward), weeks after the first: " + "; ".join(
+        f"{family} {f['mae_shrunk']:.3f} (model {f['mae_model']:.3f}, line {f['mae_line']:.3f})"
+        for family, f in report["line_shrunk"].items()))
+    print("calibration of P(over), every family's graded predictions, by decile:")
+    print(format_calibration(report["calibration"]))
+    print(format_buckets(report["buckets"]["by_p_win"], "bets on the edge's side by P(win)"))
+    print(format_buckets(report["buckets"]["by_abs_edge"], "bets on the edge's side by |edge|"))
     bets = report["best_bets"]
+    nominal = " at the nominal price" if bets["nominal_price_share"] else ""
     print(f"best bets: {bets['n_picks']} graded picks on {bets['game_days_with_picks']}/{bets['game_days']} game days, "
           f"{bets['wins']}-{bets['losses']} ({bets['pushes']} pushes, {bets['voids']} voids), "
-          f"hit rate {_pct(bets['hit_rate'])}, {bets['units']:+.2f} units, ROI {_pct(bets['roi'])}")
+          f"hit rate {_pct(bets['hit_rate'])}, {bets['units']:+.2f} units, ROI {_pct(bets['roi'])}{nominal} (shopped line)")
+    selected = bets["at_selected_book"]
+    print(f"  at the selected book's line: {selected['wins']}-{selected['losses']} ({selected['pushes']} pushes), "
+          f"hit rate {_pct(selected['hit_rate'])}, {selected['units']:+.2f} units, ROI {_pct(selected['roi'])}{nominal}")
     for direction, figures in bets["by_direction"].items():
         print(f"  {direction:5} {figures['wins']}-{figures['losses']} {_pct(figures['hit_rate'])} {figures['units']:+.2f} u")
     monitoring = report["monitoring"]

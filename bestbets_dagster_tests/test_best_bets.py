@@ -2,6 +2,7 @@
 
 import dataclasses
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -14,6 +15,7 @@ from bestbets_dagster.bestbets.results import grade_picks, payout, summarize
 pytestmark = pytest.mark.xdist_group("warehouse")
 
 CONFIG = BestBetsConfig()
+EDGE_RULE = dataclasses.replace(CONFIG, selection="edge")  # the original's: largest |edge|, floor 5
 FILTERS_BY_NAME = {f.name: f for f in FILTERS}
 
 
@@ -23,7 +25,8 @@ def _rows(signal_rows, n: int, min_games: int = 5, **values) -> pd.DataFrame:
     rows = frame[frame["games_played_season"] >= min_games].head(n).copy().reset_index(drop=True)
     defaults = {"recommendation": "OVER", "edge": 5.5, "confidence": 0.9, "source_model_family": "v9_mae",
                 "signal_count": 3, "combo_classification": None, "model_health_status": "healthy",
-                "model_agreement_count": 1}
+                "model_agreement_count": 1, "expected_value": 0.05, "p_win": 0.55, "bet_line": 20.5,
+                "bet_book": "draftkings", "bet_price": -110}
     for key, value in {**defaults, **values}.items():
         rows[key] = value
     return rows
@@ -43,7 +46,7 @@ def test_the_eleven_negative_filters_and_the_gate_are_in_the_original_s_order():
 # filter: (rows it rejects: mask over the real frame, pick fields), (rows it passes: ...)
 FILTER_CASES = {
     "player_blacklist": ({}, {}),
-    "edge_floor": ({"edge": -4.9, "recommendation": "UNDER"}, {"edge": -5.0, "recommendation": "UNDER"}),
+    "edge_floor": ({"expected_value": 0.0299}, {"expected_value": 0.03}),
     "under_edge_cap": ({"edge": -7.0, "recommendation": "UNDER"}, {"edge": 7.5, "recommendation": "OVER"}),
     "bench_under": ({"recommendation": "UNDER", "edge": -5.5}, {"recommendation": "OVER"}),
     "line_jumped_under": ({"recommendation": "UNDER", "edge": -5.5}, {"recommendation": "OVER"}),
@@ -83,6 +86,15 @@ def test_filter_rejects_a_real_row_and_passes_another(signal_rows, name):
     assert not rule.rejects(passed_row, snapshot).fillna(False).astype(bool).iloc[0]
 
 
+def test_the_floor_follows_the_selection_rule(signal_rows):
+    rows = _rows(signal_rows, 3, recommendation="UNDER")
+    rows["edge"], rows["expected_value"] = [-4.9, -5.0, -8.0], [0.10, 0.10, float("nan")]
+    floor = FILTERS_BY_NAME["edge_floor"]
+    assert floor.rejects(rows, _snapshot(EDGE_RULE)).tolist() == [True, False, False]
+    # Under EV selection the edge does not matter; a bet without a probability never passes.
+    assert floor.rejects(rows, _snapshot()).tolist() == [False, False, True]
+
+
 def test_filters_audit_the_first_failure_only(signal_rows):
     rows = _rows(signal_rows, 3, edge=-7.5, recommendation="UNDER")
     rows.loc[0, "signal_count"] = 1  # fails the UNDER cap first, then the signal count
@@ -111,7 +123,7 @@ def test_health_multipliers_of_the_day_before_change_the_score_and_rank(signal_r
                            ["model_health", "high_edge", "bench_under"]]
     rows.loc[2, "edge"] = 5.5
     multipliers = {"high_edge": 0.0, "minutes_surge": 0.5, "prop_line_drop_over": 1.2, "bench_under": 1.2}
-    picks, _ = select_picks(rows, _snapshot(multipliers=multipliers))
+    picks, _ = select_picks(rows, _snapshot(EDGE_RULE, multipliers=multipliers))
     scores = picks.set_index("player_lookup")["composite_score"]
     lookups = rows["player_lookup"].tolist()
     assert scores[lookups[0]] == pytest.approx(6.0 * (0.0 + 0.5) / 2)  # COLD model-dependent high_edge counts 0
@@ -119,7 +131,7 @@ def test_health_multipliers_of_the_day_before_change_the_score_and_rank(signal_r
     assert scores[lookups[2]] == pytest.approx(5.5 * 0.6)
     assert picks["player_lookup"].tolist() == [lookups[1], lookups[2], lookups[0]] and picks["rank"].tolist() == [1, 2, 3]
     # Natural sizing unless capped; the cap's rejections are audited.
-    capped, audit = select_picks(rows, _snapshot(dataclasses.replace(CONFIG, max_picks_per_day=2), multipliers))
+    capped, audit = select_picks(rows, _snapshot(dataclasses.replace(EDGE_RULE, max_picks_per_day=2), multipliers))
     assert len(capped) == 2 and audit["filter_name"].tolist() == ["max_picks_per_day"]
 
 
@@ -131,7 +143,8 @@ def _predictions(signal_rows, edges: dict) -> pd.DataFrame:
         out.append({"game_date": row.game_date, "person_id": row.person_id, "player_lookup": row.player_lookup,
                     "model_family": family, "model_id": f"catboost_{family}_x", "model_status": "shadow",
                     "edge": edge, "recommendation": "OVER" if edge >= 3 else "UNDER" if edge <= -3 else "PASS",
-                    "line_value": row.line_value})
+                    "predicted_points": row.line_value + edge, "line_value": row.line_value, "line_book": "draftkings",
+                    "line_over_price": -110, "line_under_price": -110})
     return pd.DataFrame(out)
 
 
@@ -142,7 +155,7 @@ NO_HEALTH = pd.DataFrame(columns=["game_date", "model_family", "hr_7d", "n_7d", 
 
 def test_one_candidate_per_player_game_with_the_largest_edge_and_cross_model_facts(signal_rows):
     predictions = _predictions(signal_rows, {"v9_mae": -5.2, "v9_q43": -6.1, "v12_noveg_mae": 5.0, "v12_noveg_q43": -2.0})
-    c = build_candidates(predictions, NO_HEALTH, FEATURE_SETS, QUANTILE, CONFIG)
+    c = build_candidates(predictions, NO_HEALTH, FEATURE_SETS, QUANTILE, EDGE_RULE)
     assert len(c) == 1
     row = c.iloc[0]
     assert (row.source_model_family, row.edge, row.recommendation) == ("v9_q43", -6.1, "UNDER")
@@ -155,16 +168,43 @@ def test_one_candidate_per_player_game_with_the_largest_edge_and_cross_model_fac
 
 def test_ties_go_to_the_family_id_and_the_gate_prefers_an_open_family(signal_rows):
     predictions = _predictions(signal_rows, {"v9_q43": -6.0, "v12_noveg_q43": -6.0, "v9_mae": -5.5})
-    c = build_candidates(predictions, NO_HEALTH, FEATURE_SETS, QUANTILE, CONFIG)
+    c = build_candidates(predictions, NO_HEALTH, FEATURE_SETS, QUANTILE, EDGE_RULE)
     assert c.iloc[0].source_model_family == "v12_noveg_q43"
     assert c.iloc[0].consensus_bonus == pytest.approx(0.05 + 0.10)  # 3 agree UNDER, both quantile families too
     day = predictions["game_date"].iloc[0]
     health = pd.DataFrame({"game_date": [day, day], "model_family": ["v12_noveg_q43", "v9_q43"],
                            "hr_7d": [45.0, 47.0], "n_7d": [60, 60], "status": ["blocked", "blocked"]})
-    gated = dataclasses.replace(CONFIG, model_health_gate=True)
+    gated = dataclasses.replace(EDGE_RULE, model_health_gate=True)
     assert build_candidates(predictions, health, FEATURE_SETS, QUANTILE, gated).iloc[0].source_model_family == "v9_mae"
-    ungated = build_candidates(predictions, health, FEATURE_SETS, QUANTILE, CONFIG).iloc[0]
+    ungated = build_candidates(predictions, health, FEATURE_SETS, QUANTILE, EDGE_RULE).iloc[0]
     assert ungated.source_model_family == "v12_noveg_q43" and ungated.model_health_status == "blocked"
+
+
+def test_the_candidate_is_the_best_expected_value_at_the_best_offer_among_the_books(signal_rows):
+    from bestbets_dagster.bestbets.probability import Calibration
+
+    predictions = _predictions(signal_rows, {"v9_mae": -5.2, "v9_q43": -6.1, "v12_noveg_mae": 4.0})
+    day, person, line = predictions[["game_date", "person_id", "line_value"]].iloc[0]
+    offers = pd.DataFrame({"game_date": day, "person_id": person, "bookmaker": ["fanduel", "betmgm", "prizepicks"],
+                           "line": [line + 1.0, line - 1.0, line + 1.5], "over_price": [-105, 120, -137],
+                           "under_price": [-115, -150, -137]})
+    day0 = pd.Timestamp(day).date()
+    calibrations = {f: Calibration(f, 0.0, b, 0.0, 500, day0, day0) for f, b in
+                    (("v9_mae", 0.2), ("v9_q43", 0.2), ("v12_noveg_mae", 1.5))}
+    c = build_candidates(predictions, NO_HEALTH, FEATURE_SETS, QUANTILE, CONFIG, offers, calibrations).iloc[0]
+    # v12_noveg_mae's OVER is the most probable bet; its best offer is betmgm's lower line at +120.
+    assert (c.source_model_family, c.recommendation, c.bet_book, c.bet_line, c.bet_price) == (
+        "v12_noveg_mae", "OVER", "betmgm", line - 1.0, 120)
+    p = 1 / (1 + np.exp(-1.5 * 5.0 / np.sqrt(line - 1.0)))
+    assert c.p_win == pytest.approx(p) and c.expected_value == pytest.approx(p * 1.2 - (1 - p))
+    # The edge rule takes v9_q43's UNDER; a pick'em app's convention price is judged at -110, and
+    # its higher line is the better UNDER.
+    e = build_candidates(predictions, NO_HEALTH, FEATURE_SETS, QUANTILE, EDGE_RULE, offers, calibrations).iloc[0]
+    assert (e.source_model_family, e.bet_book, e.bet_line, bool(e.bet_price_is_nominal)) == (
+        "v9_q43", "prizepicks", line + 1.5, True)
+    # Without a calibration: no probability, and the best line for the side, then the best price.
+    u = build_candidates(predictions, NO_HEALTH, FEATURE_SETS, QUANTILE, EDGE_RULE, offers, {}).iloc[0]
+    assert pd.isna(u.p_win) and (u.bet_book, u.bet_line) == ("prizepicks", line + 1.5)
 
 
 def test_units_are_paid_at_the_american_price_of_the_side_taken():
@@ -179,7 +219,9 @@ def test_a_pick_is_graded_with_its_source_model_s_row(real_player_logs):
     picks = pd.DataFrame([{  # Luka scored 41 on 2025-11-15; his over 40.5 at +105 won
         "game_date": day, "person_id": 1629029, "player_lookup": "lukadoncic", "player_name": "Luka Doncic", "rank": 1,
         "source_model_id": "catboost_v9_q43_a", "source_model_family": "v9_q43", "recommendation": "OVER", "edge": 5.5,
-        "line_value": 40.5, "line_book": "fanduel", "line_over_price": 105, "line_under_price": -125}])
+        "line_value": 40.5, "line_book": "fanduel", "line_over_price": 105, "line_under_price": -125,
+        "bet_book": "fanduel", "bet_line": 40.5, "bet_price": 105, "bet_price_is_nominal": False,
+        "p_win": 0.56, "expected_value": 0.148}])
     accuracy = pd.DataFrame([
         {"game_date": day, "person_id": 1629029, "model_family": "v9_q43", "model_id": "catboost_v9_q43_a", "line_value": 40.5,
          "actual_points": 41, "is_voided": False, "is_push": False, "prediction_correct": True},
@@ -189,6 +231,9 @@ def test_a_pick_is_graded_with_its_source_model_s_row(real_player_logs):
     ])
     graded = grade_picks(picks, accuracy, pd.Timestamp.now(tz="UTC"))
     assert graded[["result", "price", "units", "actual_points"]].iloc[0].tolist() == ["WIN", 105, 1.05, 41]
+    # Shopped to 41.5 elsewhere, the same pick is graded there (a loss) and at the selected line (a win).
+    shopped = grade_picks(picks.assign(bet_book="betmgm", bet_line=41.5, bet_price=-120), accuracy, pd.Timestamp.now(tz="UTC"))
+    assert shopped[["result", "units", "selected_result", "selected_units"]].iloc[0].tolist() == ["LOSS", -1.0, "WIN", 1.05]
     stale = accuracy.assign(model_id="catboost_v9_q43_b")
     with pytest.raises(ValueError, match="lukadoncic was made from catboost_v9_q43_a"):
         grade_picks(picks, stale, pd.Timestamp.now(tz="UTC"))

@@ -13,6 +13,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from bestbets_dagster.bestbets.candidates import clears_value_floor
 from bestbets_dagster.bestbets.config import BestBetsConfig
 
 Frame = pd.DataFrame
@@ -60,7 +61,9 @@ FILTERS: tuple[Filter, ...] = (
            lambda df, s: (df["model_health_status"] == "blocked") & s.config.model_health_gate),
     Filter("player_blacklist", "the player's season record at edge 3+ is below 40% over 8+ decided picks",
            lambda df, s: df["player_lookup"].isin(s.blacklist)),
-    Filter("edge_floor", "|edge| below the minimum (5)", lambda df, s: _abs_edge(df) < s.config.min_edge),
+    Filter("edge_floor", "below the selection's floor: expected value under min_expected_value (selection 'ev'), "
+           "or |edge| under min_edge, 5 (selection 'edge', the original's)",
+           lambda df, s: ~clears_value_floor(df, s.config)),
     Filter("under_edge_cap", "UNDER with |edge| >= 7", _under_cap),
     Filter("avoid_familiar", "6+ games against this opponent in the last year",
            lambda df, s: _num(df, "games_vs_opponent") >= s.config.familiar_games),
@@ -113,6 +116,9 @@ def _line_tier(line: float) -> str:
 
 def _angles(row, direction_health: dict) -> list[str]:
     angles = []
+    if pd.notna(row.expected_value):
+        angles.append(f"P(win) {row.p_win:.0%} at {row.bet_line:g} ({row.bet_book}, {row.bet_price:+.0f}): "
+                      f"EV {row.expected_value:+.2f} u")
     if abs(row.edge) >= 5:
         angles.append(f"High conviction: {abs(row.edge):.1f}-point edge")
     angles.append(f"{row.recommendation} on a {_line_tier(row.line_value)} line ({row.line_value:g})")
@@ -135,7 +141,8 @@ def select_picks(tags: Frame, snapshot: DecisionSnapshot, direction_health: dict
                  "pick_angles": object}
         return picks.assign(**{c: pd.Series(dtype=t) for c, t in empty.items()}), audit
     picks["health_multiplier"] = [health_factor(t, snapshot.signal_multipliers) for t in picks["signal_tags"]]
-    picks["composite_score"] = (_abs_edge(picks) * picks["health_multiplier"]).round(4)
+    value = _num(picks, "expected_value") if snapshot.config.selection == "ev" else _abs_edge(picks)
+    picks["composite_score"] = (value * picks["health_multiplier"]).round(4)
     picks["warning_tags"] = [
         ["contradictory_signals"] if {"minutes_surge", "blowout_recovery"} <= set(t) else [] for t in picks["signal_tags"]
     ]

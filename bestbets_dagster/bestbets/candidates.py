@@ -1,9 +1,13 @@
 """Candidates: one per player-game, from every enabled family's predictions, with cross-model facts.
 
-The candidate is the OVER/UNDER prediction with the largest |edge|, taken from a family whose model
-health is not blocked when there is one (with the model-health gate on); ties go to the family id,
-alphabetically, so the choice is stable. A player-game that only blocked families bet on keeps its
-blocked candidate, which the gate filter then rejects (and audits).
+Each OVER/UNDER prediction is priced first: its bet is shopped among the books' current offers for
+that side (the offer with the highest expected value under the family's calibrated probability; the
+best line, then the best price, while the family has no calibration yet), and it carries P(win) and
+EV there. The candidate is then the prediction with the highest EV (selection "ev") or the largest
+|edge| (selection "edge", the original's rule), taken from a family whose model health is not
+blocked when there is one (with the model-health gate on); ties go to the family id, alphabetically,
+so the choice is stable. A player-game that only blocked families bet on keeps its blocked
+candidate, which the gate filter then rejects (and audits).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from bestbets_dagster.bestbets.config import BestBetsConfig
+from bestbets_dagster.bestbets.probability import Calibration, expected_value
 
 KEY = ["game_date", "person_id"]
 
@@ -34,39 +39,116 @@ def _agreement(bets: pd.DataFrame, every: pd.DataFrame, feature_sets: dict[str, 
     return agree, counts.reset_index(), q.reset_index()
 
 
+PRICED_COLUMNS = ["p_over", "p_win", "expected_value", "bet_book", "bet_line", "bet_price", "bet_price_is_nominal",
+                  "calibration_n"]
+
+
+def price_bets(bets: pd.DataFrame, offers: pd.DataFrame, calibrations: dict[str, Calibration],
+               config: BestBetsConfig) -> pd.DataFrame:
+    """`bets` (OVER/UNDER predictions) with PRICED_COLUMNS: P(over) at the selected line, and the
+    shopped bet (book, line, price) with its P(win) and EV. A nominal-price book's bet is judged at
+    config.nominal_book_price. Offers: ingest.lines.current_offers rows of the dates; the selected
+    book's own line is always among them."""
+    own = bets[[*KEY, "line_book", "line_value", "line_over_price", "line_under_price"]].rename(columns={
+        "line_book": "bookmaker", "line_value": "line", "line_over_price": "over_price", "line_under_price": "under_price"})
+    books = pd.concat([offers[[*KEY, "bookmaker", "line", "over_price", "under_price"]], own], ignore_index=True)
+    books = books.drop_duplicates([*KEY, "bookmaker"], keep="first")
+    if config.shopping_books:
+        books = books[books["bookmaker"].isin(config.shopping_books)]
+    b = bets.reset_index(drop=True).reset_index(names="_bet")
+    o = b[["_bet", *KEY, "model_family", "predicted_points", "recommendation"]].merge(books, on=KEY, how="inner")
+    over = o["recommendation"] == "OVER"
+    o["nominal"] = o["bookmaker"].isin(config.nominal_price_books)
+    o["price"] = np.where(over, o["over_price"], o["under_price"]).astype("float64")
+    o["judged_price"] = np.where(o["nominal"], float(config.nominal_book_price), o["price"])
+    o["p_win"] = np.nan
+    for family, cal in calibrations.items():
+        rows = o["model_family"] == family
+        if rows.any():
+            r = o[rows]
+            # A nominal book's prices say nothing about the outcome: no market view from them.
+            over_price = r["over_price"].where(~r["nominal"])
+            under_price = r["under_price"].where(~r["nominal"])
+            p = cal.p_over(r["predicted_points"], r["line"], over_price, under_price)
+            o.loc[rows, "p_win"] = np.where(over[rows], p, 1.0 - p)
+    o["expected_value"] = expected_value(o["p_win"], o["judged_price"])
+    # Without a probability: the best line for the side (lowest for OVER, highest for UNDER), then price.
+    o["_line_rank"] = np.where(over, o["line"], -o["line"])
+    o = o.sort_values(["_bet", "expected_value", "_line_rank", "price", "bookmaker"],
+                      ascending=[True, False, True, False, True], na_position="last", kind="mergesort")
+    best = o.drop_duplicates("_bet", keep="first").set_index("_bet")
+    out = b.drop(columns="_bet")
+    out["bet_book"] = best["bookmaker"].reindex(b["_bet"]).to_numpy()
+    out["bet_line"] = best["line"].reindex(b["_bet"]).to_numpy()
+    out["bet_price"] = best["price"].reindex(b["_bet"]).to_numpy()
+    out["bet_price_is_nominal"] = best["nominal"].reindex(b["_bet"]).fillna(False).astype(bool).to_numpy()
+    out["p_win"] = best["p_win"].reindex(b["_bet"]).to_numpy()
+    out["expected_value"] = best["expected_value"].reindex(b["_bet"]).to_numpy()
+    out["p_over"] = np.nan
+    out["calibration_n"] = 0
+    for family, cal in calibrations.items():
+        rows = out["model_family"] == family
+        if rows.any():
+            r = out[rows]
+            nominal = r["line_book"].isin(config.nominal_price_books)
+            out.loc[rows, "p_over"] = cal.p_over(r["predicted_points"], r["line_value"],
+                                                 r["line_over_price"].where(~nominal), r["line_under_price"].where(~nominal))
+            out.loc[rows, "calibration_n"] = cal.n
+    # The selected book's line when no offer could be priced (no offers table for the date).
+    out["bet_book"] = out["bet_book"].fillna(out["line_book"])
+    out["bet_line"] = out["bet_line"].fillna(out["line_value"])
+    fallback_price = np.where(out["recommendation"] == "OVER", out["line_over_price"], out["line_under_price"])
+    out["bet_price"] = out["bet_price"].fillna(pd.Series(fallback_price, index=out.index).astype("float64"))
+    return out
+
+
+def clears_value_floor(bets: pd.DataFrame, config: BestBetsConfig) -> pd.Series:
+    """The selection rule's floor: EV >= min_expected_value ("ev") or |edge| >= min_edge ("edge")."""
+    if config.selection == "ev":
+        return pd.to_numeric(bets["expected_value"], errors="coerce").fillna(-np.inf) >= config.min_expected_value
+    return pd.to_numeric(bets["edge"], errors="coerce").abs() >= config.min_edge
+
+
 def build_candidates(
     predictions: pd.DataFrame,
     family_health: pd.DataFrame,
     feature_sets: dict[str, str],
     quantile_families: set[str],
     config: BestBetsConfig,
+    offers: pd.DataFrame | None = None,
+    calibrations: dict[str, Calibration] | None = None,
 ) -> pd.DataFrame:
-    """Candidates with the source prediction plus n_models_eligible, champion_edge,
-    direction_conflict, model agreement and the consensus bonus."""
+    """Candidates with the source prediction, its priced bet (PRICED_COLUMNS) plus n_models_eligible,
+    champion_edge, direction_conflict, model agreement and the consensus bonus."""
     every = predictions.copy()
     every["game_date"] = pd.to_datetime(every["game_date"]).astype("datetime64[ns]")
     every["person_id"] = every["person_id"].astype("int64")
     every["edge"] = every["edge"].astype("float64")
     every["abs_edge"] = every["edge"].abs()
     p = every[every["recommendation"].isin(["OVER", "UNDER"])].copy()
+    if offers is None:
+        offers = pd.DataFrame(columns=[*KEY, "bookmaker", "line", "over_price", "under_price"])
+    p = price_bets(p, offers, calibrations or {}, config)
     health = family_health.assign(game_date=pd.to_datetime(family_health["game_date"]).astype("datetime64[ns]"))
     p = p.merge(health[["game_date", "model_family", "hr_7d", "status"]].rename(
         columns={"hr_7d": "model_health_hr_7d", "status": "model_health_status"}), on=["game_date", "model_family"], how="left")
     p["model_health_status"] = p["model_health_status"].fillna("unknown")
 
-    eligible = p[p["abs_edge"] >= config.min_edge]
+    eligible = p[clears_value_floor(p, config)]
     facts = eligible.groupby(KEY).agg(
         n_models_eligible=("model_family", "size"),
         any_over=("recommendation", lambda s: bool((s == "OVER").any())),
         any_under=("recommendation", lambda s: bool((s == "UNDER").any())),
     ).reset_index()
-    facts["direction_conflict"] = facts["any_over"] & facts["any_under"]
+    # astype: an empty group-by (no bet clears the floor on the day) gives untyped columns.
+    facts["direction_conflict"] = facts["any_over"].astype(bool) & facts["any_under"].astype(bool)
     champion = eligible[eligible["model_family"] == config.champion_family][[*KEY, "edge"]].rename(columns={"edge": "champion_edge"})
     agree, counts, quantile = _agreement(p, every, feature_sets, quantile_families, config.agreement_edge)
 
     p["_blocked"] = (p["model_health_status"] == "blocked") & config.model_health_gate
-    best = p.sort_values([*KEY, "_blocked", "abs_edge", "model_family"], ascending=[True, True, True, False, True],
-                         kind="mergesort")
+    ranked_by = "expected_value" if config.selection == "ev" else "abs_edge"
+    best = p.sort_values([*KEY, "_blocked", ranked_by, "model_family"], ascending=[True, True, True, False, True],
+                         na_position="last", kind="mergesort")
     c = best.drop_duplicates(KEY, keep="first").reset_index(drop=True)
     c = c.merge(facts[[*KEY, "n_models_eligible", "direction_conflict"]], on=KEY, how="left")
     c = c.merge(champion, on=KEY, how="left")

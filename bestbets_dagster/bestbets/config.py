@@ -16,7 +16,18 @@ ALGORITHM_VERSION = "bb1_multi_source"
 @dataclasses.dataclass(frozen=True)
 class BestBetsConfig:
     champion_family: str = "v9_mae"  # the original's catboost_v9: V9 features, MAE loss
+    # "ev": the candidate of a player-game is the family's bet with the highest expected value at its
+    # shopped price, kept when EV >= min_expected_value; "edge": the original's largest |edge|, kept
+    # when |edge| >= min_edge.
+    selection: str = "ev"
+    min_expected_value: float = 0.03  # units per unit staked: a margin for the probability's own error
     min_edge: float = 5.0
+    # Line shopping: the books a bet may be placed at (empty: every book in the snapshot).
+    shopping_books: tuple[str, ...] = ()
+    # Pick'em apps quote one convention price (-137 in the Odds API) on both sides, not a price:
+    # their bets are judged at nominal_book_price, and their units are reported as nominal.
+    nominal_price_books: tuple[str, ...] = ("prizepicks", "underdog")
+    nominal_book_price: int = -110
     min_signal_count: int = 2  # model_health always qualifies, so this means one real signal
     under_edge_cap: float = 7.0
     under_edge_cap_exempt_families: tuple[str, ...] = ()
@@ -36,6 +47,10 @@ class BestBetsConfig:
     agreement_edge: float = 3.0
     max_picks_per_day: int | None = None  # natural sizing unless capped
     direction_health_days: int = 14
+
+    def __post_init__(self):
+        if self.selection not in ("ev", "edge"):
+            raise ValueError(f"selection must be 'ev' or 'edge', got {self.selection!r}")
 
     def confidence_floor(self, family: str) -> float:
         return dict(self.confidence_floors).get(family, 0.0)

@@ -70,6 +70,11 @@ def _pick(row) -> dict:
         "prediction": row.predicted_points, "line": row.line_value, "direction": row.recommendation,
         "edge": row.edge, "confidence": row.confidence, "book": row.line_book,
         "price": row.line_over_price if row.recommendation == "OVER" else row.line_under_price,
+        # Where to place it: the best offer for the side among the books (line shopping).
+        "bet": {"book": row.bet_book, "line": row.bet_line, "price": row.bet_price,
+                "price_is_nominal": bool(row.bet_price_is_nominal)},
+        "p_win": None if pd.isna(row.p_win) else round(float(row.p_win), 4),
+        "expected_value": None if pd.isna(row.expected_value) else round(float(row.expected_value), 4),
         "signals": list(row.signal_tags), "signal_count": row.signal_count, "composite_score": row.composite_score,
         "health_multiplier": row.health_multiplier,
         "matched_combo_id": row.matched_combo_id, "combo_classification": row.combo_classification,

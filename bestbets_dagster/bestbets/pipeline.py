@@ -22,6 +22,7 @@ from bestbets_dagster.bestbets.aggregator import (
 )
 from bestbets_dagster.bestbets.candidates import build_candidates
 from bestbets_dagster.bestbets.config import ALGORITHM_VERSION, BestBetsConfig
+from bestbets_dagster.bestbets.probability import calibrations
 from bestbets_dagster.bestbets.history import (
     direction_health,
     graded_candidates,
@@ -48,19 +49,32 @@ def build_pick_signal_tags(
     families: list[Family],
     config: BestBetsConfig,
     evaluated_at: pd.Timestamp,
+    offers: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """pick_signal_tags rows of the dates. predictions: every family's rows of the dates; accuracy:
-    graded predictions before the dates (model health, miss streaks); player/team logs and lines:
-    HISTORY_LOOKBACK_DAYS before the first date through the last (rows of D itself are not read for D)."""
+    graded predictions before the dates (model health, miss streaks, the win-probability
+    calibration of each date from the rows before it); player/team logs and lines:
+    HISTORY_LOOKBACK_DAYS before the first date through the last (rows of D itself are not read for D);
+    offers: the books' current lines of the dates (ingest.lines.current_offers), to shop each bet."""
     if predictions.empty:
         return pd.DataFrame()
     health = family_health(accuracy, dates)
-    candidates = build_candidates(
-        predictions, health,
-        feature_sets={f.model_family: f.feature_set for f in families},
-        quantile_families={f.model_family for f in families if f.quantile_alpha is not None},
-        config=config,
-    )
+    predicted_on = pd.to_datetime(predictions["game_date"])
+    offered_on = pd.to_datetime(offers["game_date"]) if offers is not None and len(offers) else None
+    per_day = []
+    for day in sorted(set(dates)):
+        of_day = predictions[predicted_on == pd.Timestamp(day)]
+        if of_day.empty:
+            continue
+        per_day.append(build_candidates(
+            of_day, health,
+            feature_sets={f.model_family: f.feature_set for f in families},
+            quantile_families={f.model_family for f in families if f.quantile_alpha is not None},
+            config=config,
+            offers=offers[offered_on == pd.Timestamp(day)] if offered_on is not None else None,
+            calibrations=calibrations(accuracy, day),
+        ))
+    candidates = pd.concat(per_day, ignore_index=True) if per_day else pd.DataFrame()
     if candidates.empty:
         return pd.DataFrame()
     targets = candidates[["game_date", "person_id", "opponent_abbr", "line_value"]].assign(

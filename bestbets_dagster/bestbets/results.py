@@ -1,9 +1,11 @@
 """Grading the picks and what they earned at their book's real American odds.
 
-A pick is graded with its source model's prediction_accuracy row (same family, model, player-game
-and line). A win pays the price of the side taken (+150 pays 1.5 units, -120 pays 0.833); a loss
-costs 1 unit; a push returns the stake (0 units, still staked); a void (did not play) is no bet.
-ROI = units / units staked (wins + losses + pushes).
+A pick's actual points come from its source model's prediction_accuracy row (same family, model,
+player-game and selected line). It is graded twice: at the bet's shopped line and price (`result`,
+`units`: what was bet) and at the selected book's line and price (`selected_result`,
+`selected_units`: what line shopping is measured against). A win pays the price of the side taken
+(+150 pays 1.5 units, -120 pays 0.833); a loss costs 1 unit; a push returns the stake (0 units,
+still staked); a void (did not play) is no bet. ROI = units / units staked (wins + losses + pushes).
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ import pandas as pd
 
 RESULT_COLUMNS = [
     "game_date", "person_id", "player_lookup", "player_name", "rank", "source_model_id", "source_model_family",
-    "recommendation", "edge", "line_value", "line_book", "price", "actual_points", "is_voided", "is_push",
-    "prediction_correct", "result", "units", "graded_at",
+    "recommendation", "edge", "line_value", "line_book", "bet_book", "bet_line", "price", "price_is_nominal", "p_win",
+    "expected_value", "actual_points", "is_voided", "is_push", "prediction_correct", "result", "units",
+    "selected_result", "selected_units", "graded_at",
 ]
 
 
@@ -31,7 +34,7 @@ def grade_picks(picks: pd.DataFrame, accuracy: pd.DataFrame, graded_at: pd.Times
     key = ["game_date", "person_id"]
     a = accuracy.assign(game_date=pd.to_datetime(accuracy["game_date"]).astype("datetime64[ns]"),
                         person_id=accuracy["person_id"].astype("int64"))
-    a = a[[*key, "model_family", "model_id", "line_value", "actual_points", "is_voided", "is_push", "prediction_correct"]]
+    a = a[[*key, "model_family", "model_id", "line_value", "actual_points", "is_voided"]]
     a = a.rename(columns={"model_family": "source_model_family", "model_id": "graded_model_id", "line_value": "graded_line"})
     p = picks.assign(game_date=pd.to_datetime(picks["game_date"]).astype("datetime64[ns]"),
                      person_id=picks["person_id"].astype("int64"))
@@ -45,17 +48,27 @@ def grade_picks(picks: pd.DataFrame, accuracy: pd.DataFrame, graded_at: pd.Times
             "the predictions were rebuilt after the picks; re-materialize signal_best_bets_picks for that date"
         )
     over = g["recommendation"] == "OVER"
-    g["price"] = np.where(over, g["line_over_price"], g["line_under_price"])
-    g["price"] = pd.to_numeric(g["price"]).astype("Int64")
-    correct = g["prediction_correct"].astype("boolean")
-    g["result"] = np.select(
-        [g["is_voided"].astype(bool), g["is_push"].astype(bool), correct.fillna(False).astype(bool), correct.eq(False).fillna(False)],
-        ["VOID", "PUSH", "WIN", "LOSS"], "UNGRADED")
-    win_units = payout(g["price"].astype("float64"))
-    g["units"] = np.select([g["result"] == "WIN", g["result"] == "LOSS"], [win_units, -1.0], 0.0)
-    g["units"] = g["units"].where(~((g["result"] == "WIN") & win_units.isna()))
+    actual = g["actual_points"].astype("float64")
+    void = g["is_voided"].astype(bool)
+    g["price"] = pd.to_numeric(g["bet_price"]).astype("Int64")
+    g["price_is_nominal"] = g["bet_price_is_nominal"].astype(bool)
+    g["result"], g["units"] = _settle(over, actual, g["bet_line"].astype("float64"), g["price"], void)
+    g["is_push"] = g["result"] == "PUSH"
+    g["prediction_correct"] = (g["result"] == "WIN").astype("boolean").where(g["result"].isin(["WIN", "LOSS"]))
+    selected_price = pd.Series(np.where(over, g["line_over_price"], g["line_under_price"]), index=g.index)
+    g["selected_result"], g["selected_units"] = _settle(over, actual, g["line_value"].astype("float64"),
+                                                        pd.to_numeric(selected_price).astype("Int64"), void)
     g["graded_at"] = graded_at
     return g[RESULT_COLUMNS].sort_values(["game_date", "rank"]).reset_index(drop=True)
+
+
+def _settle(over: pd.Series, actual: pd.Series, line: pd.Series, price: pd.Series, void: pd.Series):
+    """(result, units) of bets on a side at a line and an American price."""
+    result = pd.Series(np.select([void, actual == line, (actual > line) == over], ["VOID", "PUSH", "WIN"], "LOSS"),
+                       index=over.index)
+    win_units = payout(price.astype("float64"))
+    units = pd.Series(np.select([result == "WIN", result == "LOSS"], [win_units, -1.0], 0.0), index=over.index)
+    return result, units.where(~((result == "WIN") & win_units.isna()))
 
 
 def summarize(results: pd.DataFrame) -> dict:

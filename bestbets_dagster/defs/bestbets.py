@@ -55,6 +55,7 @@ from bestbets_dagster.defs.partition_range import (
     partition_dates,
     range_metadata,
 )
+from bestbets_dagster.ingest.lines import current_offers
 from bestbets_dagster.models.families import load_families
 from bestbets_dagster.partitions import game_date_partitions
 from bestbets_dagster.resources import ArtifactStore, BestBetsSettings, Warehouse
@@ -83,6 +84,7 @@ def _on(df: pd.DataFrame, day: dt.date) -> pd.DataFrame:
         AssetDep("player_game_logs", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS)),
         AssetDep("team_game_logs", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS)),
         AssetDep("player_game_lines", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS, 0)),
+        AssetDep("prop_lines"),  # the day's offers of every book: where each bet is shopped
     ],
     partitions_def=game_date_partitions,
     backfill_policy=BackfillPolicy.single_run(),
@@ -105,6 +107,7 @@ def pick_signal_tags(context: AssetExecutionContext, warehouse: Warehouse, best_
         warehouse.read("team_game_logs", history_start, end - DAY),
         warehouse.read("player_game_lines", history_start, end),
         families, best_bets.config(), pd.Timestamp.now(tz="UTC"),
+        offers=current_offers(warehouse.read("prop_lines", start, end)),
     )
     written = warehouse.replace_partitions("pick_signal_tags", tags, start, end)
     lined = lined_days(warehouse, start, end)

@@ -33,6 +33,7 @@ from bestbets_dagster.features.contract import (
 
 DAY = pd.Timedelta(days=1)
 LAGS = 30  # most recent games kept per row for streak features
+WIN_PCT_PRIOR_GAMES = 5.0  # a team's win pct starts at .500 and counts as this many games
 
 
 @dataclasses.dataclass(frozen=True)
@@ -335,9 +336,13 @@ def build_features(
     for col in ("points_avg_last_3", "points_avg_last_5", "points_avg_last_10", "points_std_last_10",
                 "minutes_avg_last_10", "ppm_avg_last_10"):
         f[col] = s[col]
-    f["points_avg_season"] = (s["season_points"] / season_games).where(season_games > 0)
-    season_minutes_avg = (s["season_minutes"] / season_games).where(season_games > 0)
+    # Before a player's first game of the season, the season values take their cross-season prior
+    # (the last 10 games, whichever season they were in): a NaN there sent week-1 rows down the
+    # trees' low-scorer branches, and training (which starts from rows with a season) never saw one.
+    f["points_avg_season"] = (s["season_points"] / season_games).where(season_games > 0).fillna(s["points_avg_last_10"])
+    season_minutes_avg = (s["season_minutes"] / season_games).where(season_games > 0).fillna(s["minutes_avg_last_10"])
     season_usage = (s["season_usage_sum"] / s["season_usage_n"]).where(same_season & (s["season_usage_n"] > 0))
+    season_usage = season_usage.fillna(s["usage_l7"])
 
     # Day windows before D.
     w7 = _window_diff(t, played, ["person_id"], ["cum_games", "cum_minutes"], 7)
@@ -368,7 +373,10 @@ def build_features(
     f["team_pace"] = own["team_pace"]
     f["team_off_rating"] = own["team_off_rating"]
     team_season_games = own["season_games"].where(own["season"] == season_now)
-    f["team_win_pct"] = (own["season_wins"] / team_season_games).where(team_season_games >= 5)
+    # Shrunk toward .500 by WIN_PCT_PRIOR_GAMES games: defined from the season's first day, close to
+    # the record once the season has a few weeks.
+    wins = own["season_wins"].where(own["season"] == season_now).fillna(0.0)
+    f["team_win_pct"] = (wins + 0.5 * WIN_PCT_PRIOR_GAMES) / (team_season_games.fillna(0.0) + WIN_PCT_PRIOR_GAMES)
     f["opponent_def_rating"] = opp["team_def_rating"]
     f["opponent_pace"] = opp["team_pace"]
     league_pace = _league_pace(teams, t)
@@ -446,8 +454,9 @@ def build_features(
     f["line_vs_season_avg"] = on_d["selected_line"] - f["points_avg_season"]
     streaks = _asof(t, _prop_history(lines, player_logs), ["person_id"], ["prop_over_streak", "prop_under_streak"])
     has_lined_history = streaks["prop_over_streak"].notna()
-    f["prop_over_streak"] = streaks["prop_over_streak"].where(has_lined_history)
-    f["prop_under_streak"] = streaks["prop_under_streak"].where(has_lined_history)
+    # No lined game yet: no streak (0), not unknown.
+    f["prop_over_streak"] = streaks["prop_over_streak"].where(has_lined_history, 0.0)
+    f["prop_under_streak"] = streaks["prop_under_streak"].where(has_lined_history, 0.0)
 
     # Injury report: none in the data; the DNP-injury proxy fills it only when turned on.
     if settings.injury_proxy:
@@ -494,6 +503,11 @@ def _season_label(dates: pd.Series) -> pd.Series:
     return start.astype(str) + "-" + ((start + 1) % 100).astype(str).str.zfill(2)
 
 
+def _previous_season(labels: pd.Series) -> pd.Series:
+    start = labels.str[:4].astype(int) - 1
+    return start.astype(str) + "-" + ((start + 1) % 100).astype(str).str.zfill(2)
+
+
 def _league_pace(teams: pd.DataFrame, t: pd.DataFrame) -> pd.Series:
     """Mean pace of the season's team games before D."""
     daily = teams.groupby(["season", "game_date"])["pace"].agg(["sum", "count"]).reset_index()
@@ -501,7 +515,10 @@ def _league_pace(teams: pd.DataFrame, t: pd.DataFrame) -> pd.Series:
     daily[["cum_sum", "cum_n"]] = daily.groupby("season")[["sum", "count"]].cumsum()
     q = t.assign(season=_season_label(t["game_date"]))
     got = _asof(q, daily, ["season"], ["cum_sum", "cum_n"])
-    return got["cum_sum"] / got["cum_n"]
+    # A season's first day has no game before it: the previous season's league pace stands in.
+    previous = daily.drop_duplicates("season", keep="last").set_index("season")
+    previous_pace = (previous["cum_sum"] / previous["cum_n"]).reindex(_previous_season(q["season"])).to_numpy()
+    return (got["cum_sum"] / got["cum_n"]).fillna(pd.Series(previous_pace, index=t.index))
 
 
 def _games_since_change(s: pd.DataFrame, t: pd.DataFrame, days_rest: pd.Series) -> pd.Series:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 
@@ -48,3 +49,128 @@ def format_table(families: dict) -> str:
             f"{f['bias'] or float('nan'):>8.2f}{pct(f['hit_rate_edge3']):>8}{f['n_edge3']:>6}{pct(f['hit_rate_edge5']):>8}{f['n_edge5']:>6}"
         )
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------
+# Probabilities, buckets, weeks and the line-shrunk forecast (the replay report's tables)
+
+P_BUCKETS = (0.0, 0.5, 0.525, 0.55, 0.6, 1.0)
+EDGE_BUCKETS = (0.0, 1.0, 3.0, 5.0, float("inf"))
+SHRINK_GRID = tuple(k / 20 for k in range(21))
+
+
+def _payout(price: pd.Series) -> pd.Series:
+    p = price.astype("float64")
+    return (p / 100.0).where(p > 0, 100.0 / p.abs()).where(p.notna() & (p != 0))
+
+
+def side_bets(priced: pd.DataFrame) -> pd.DataFrame:
+    """Every priced, decided graded prediction as a bet on its edge's side at the selected book's line
+    and price: p_side (P of that side), won, units."""
+    from bestbets_dagster.bestbets.probability import decided_rows
+
+    rows = decided_rows(priced)
+    edge = rows["predicted_points"].astype(float) - rows["line_value"].astype(float)
+    over = edge > 0
+    actual, line = rows["actual_points"].astype(float), rows["line_value"].astype(float)
+    won = (actual > line) == over
+    price = pd.Series(np.where(over, rows["line_over_price"], rows["line_under_price"]), index=rows.index)
+    units = np.where(won, _payout(pd.to_numeric(price)), -1.0)
+    return pd.DataFrame({"model_family": rows["model_family"], "game_date": pd.to_datetime(rows["game_date"]),
+                         "p_side": np.where(over, rows["p_over"], 1 - rows["p_over"]), "abs_edge": edge.abs(),
+                         "won": won, "units": units})
+
+
+def calibration_table(priced: pd.DataFrame) -> list[dict]:
+    """Predicted P(over) against the realized over rate by decile of P, with n (decided rows)."""
+    from bestbets_dagster.bestbets.probability import decided_rows
+
+    rows = decided_rows(priced)
+    if len(rows) < 10:
+        return []
+    over = rows["actual_points"].astype(float) > rows["line_value"].astype(float)
+    decile = pd.qcut(rows["p_over"].rank(method="first"), 10, labels=False)
+    out = []
+    for d, g in rows.groupby(decile):
+        realized = float(over.loc[g.index].mean())
+        predicted = float(g["p_over"].mean())
+        out.append({"decile": int(d) + 1, "n": int(len(g)), "p_low": round(float(g["p_over"].min()), 4),
+                    "p_high": round(float(g["p_over"].max()), 4), "predicted": round(predicted, 4),
+                    "realized": round(realized, 4), "gap_points": round(100 * (realized - predicted), 2)})
+    return out
+
+
+def _bucketed(bets: pd.DataFrame, column: str, edges: tuple) -> list[dict]:
+    labels = pd.cut(bets[column], list(edges), right=False)
+    out = []
+    for interval, g in bets.groupby(labels, observed=True):
+        units = float(np.nansum(g["units"]))
+        out.append({"bucket": f"[{interval.left:g}, {interval.right:g})", "n": int(len(g)),
+                    "hit_rate": round(float(g["won"].mean()), 4), "units": round(units, 2),
+                    "roi": round(units / len(g), 4)})
+    return out
+
+
+def bucket_tables(priced: pd.DataFrame) -> dict:
+    """Hit rate and ROI (at the selected book's price) of every family's bet on its edge's side, by
+    P(win) bucket and by |edge| bucket."""
+    bets = side_bets(priced)
+    return {"by_p_win": _bucketed(bets, "p_side", P_BUCKETS), "by_abs_edge": _bucketed(bets, "abs_edge", EDGE_BUCKETS)}
+
+
+def shrunk_mae(graded: pd.DataFrame) -> dict:
+    """Per family: the MAE of line + k (prediction - line), k chosen walk-forward (each week's k
+    minimizes the MAE of the family's earlier weeks in the rows, on a 0.05 grid), beside the model's
+    and the line's MAE on the same rows (weeks after the first)."""
+    out = {}
+    played = graded[~graded["is_voided"].astype(bool) & graded["actual_points"].notna()]
+    for family, rows in sorted(played.groupby("model_family"), key=lambda kv: kv[0]):
+        week = pd.to_datetime(rows["game_date"]).dt.to_period("W-SUN")
+        pred, line = rows["predicted_points"].astype(float), rows["line_value"].astype(float)
+        actual = rows["actual_points"].astype(float)
+        errors, model_errors, line_errors, ks = [], [], [], {}
+        for period in sorted(week.unique())[1:]:
+            earlier, this = week < period, week == period
+            k = min(SHRINK_GRID, key=lambda k: float((line[earlier] + k * (pred[earlier] - line[earlier]) - actual[earlier])
+                                                     .abs().mean()))
+            ks[str(period.start_time.date())] = k
+            errors.append((line[this] + k * (pred[this] - line[this]) - actual[this]).abs())
+            model_errors.append((pred[this] - actual[this]).abs())
+            line_errors.append((line[this] - actual[this]).abs())
+        if errors:
+            out[family] = {"n": int(sum(len(e) for e in errors)), "mae_shrunk": round(float(pd.concat(errors).mean()), 3),
+                           "mae_model": round(float(pd.concat(model_errors).mean()), 3),
+                           "mae_line": round(float(pd.concat(line_errors).mean()), 3), "k_by_week": ks}
+    return out
+
+
+def weekly_rows(graded: pd.DataFrame, pick_results: pd.DataFrame) -> list[dict]:
+    """Per week (Monday): each family's MAE beside the line's, and the best bets' record and units."""
+    from bestbets_dagster.bestbets.results import summarize
+
+    played = graded[~graded["is_voided"].astype(bool) & graded["actual_points"].notna()]
+    week = pd.to_datetime(played["game_date"]).dt.to_period("W-SUN")
+    pick_week = pd.to_datetime(pick_results["game_date"]).dt.to_period("W-SUN") if len(pick_results) else None
+    out = []
+    for period in sorted(week.unique()):
+        rows = played[week == period]
+        actual, line = rows["actual_points"].astype(float), rows["line_value"].astype(float)
+        mae = {f: round(float((g["predicted_points"].astype(float) - g["actual_points"].astype(float)).abs().mean()), 3)
+               for f, g in rows.groupby("model_family")}
+        picks = pick_results[pick_week == period] if pick_week is not None else pick_results
+        out.append({"week_start": str(period.start_time.date()), "line_mae": round(float((line - actual).abs().groupby(
+            rows["model_family"]).mean().mean()), 3), "mae": mae, "best_bets": summarize(picks)})
+    return out
+
+
+def format_calibration(table: list[dict]) -> str:
+    lines = [f"{'decile':>6}{'n':>7}{'P range':>16}{'predicted':>11}{'realized':>10}{'gap':>7}"]
+    for r in table:
+        lines.append(f"{r['decile']:>6}{r['n']:>7}{r['p_low']:>8.3f}-{r['p_high']:<7.3f}{100 * r['predicted']:>10.1f}%"
+                     f"{100 * r['realized']:>9.1f}%{r['gap_points']:>+7.1f}")
+    return "\n".join(lines)
+
+
+def format_buckets(rows: list[dict], title: str) -> str:
+    return f"{title}: " + "; ".join(f"{r['bucket']} n {r['n']} HR {100 * r['hit_rate']:.1f}% ROI {100 * r['roi']:+.1f}%"
+                                    for r in rows)

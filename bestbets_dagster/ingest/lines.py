@@ -122,6 +122,23 @@ def build_player_game_lines(prop_lines: pd.DataFrame, player_logs: pd.DataFrame)
     return out
 
 
+def current_offers(prop_lines: pd.DataFrame) -> pd.DataFrame:
+    """Every book's last line before tip-off per resolved player-game (outliers left out): the
+    offers a bet can be shopped among. Columns game_date, person_id, bookmaker, line, over_price,
+    under_price."""
+    columns = ["game_date", "person_id", "bookmaker", "line", "over_price", "under_price"]
+    pre_game = prop_lines[(prop_lines["snapshot_time"] < prop_lines["commence_time"]) & prop_lines["person_id"].notna()
+                          & (prop_lines["match_status"] == "resolved")]
+    if pre_game.empty:
+        return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
+    keys = ["game_date", "person_id"]
+    current = pre_game.sort_values([*keys, "bookmaker", "snapshot_time"], kind="mergesort")
+    current = current.drop_duplicates([*keys, "bookmaker"], keep="last")
+    current = current[~outlier_lines(current, keys)]
+    return current.assign(game_date=pd.to_datetime(current["game_date"]).astype("datetime64[ns]"),
+                          person_id=current["person_id"].astype("int64"))[columns].reset_index(drop=True)
+
+
 def match_summary(player_game_lines: pd.DataFrame) -> dict:
     """Match rate = lined player-games resolved to a person_id / all lined player-games in games that
     have box scores (the denominator of the acceptance criterion)."""

@@ -85,7 +85,7 @@ def registry_row(trained: TrainedModel, artifact_uri: str, sha256: str, promote:
         "training_end_date": w.train_end,
         "eval_start_date": w.eval_start,
         "eval_end_date": w.eval_end,
-        "training_samples": trained.training_rows + trained.validation_rows,
+        "training_samples": trained.training_rows,
         "evaluation_mae": m["mae"],
         "evaluation_hit_rate": m["hit_rate"],
         "evaluation_hit_rate_edge_3plus": m["hit_rate_edge3"],

@@ -1,9 +1,18 @@
-"""Training one family's CatBoost model for one cutoff week W.
+"""Training one family's CatBoost model for one cutoff week W, walk-forward.
 
-Window: the last `window_days` game days before W-7 (only days with games count, so the first weeks
-of a season train on the end of the last one); evaluation on [W-7, W) against real lines. The loss
-is always the family's, set explicitly (the original's "MAE" families silently trained with RMSE),
-and early stopping watches the last 15% of the window in time (the original split at random).
+Two fits of one recipe. The gate fit trains on the last `window_days` game days before W-7 and is
+evaluated on [W-7, W) against real lines: the gates judge the recipe on a week it never saw. The
+serving fit, the model that is registered and served from W, trains on the last `window_days` game
+days before W with the gate fit's number of trees, so the week just before W is not thrown away
+(still walk-forward: nothing on or after W). Only game days count, so the first weeks of a season
+train on the end of the last one.
+
+Every model starts from a per-player baseline (his last-10 average), so the trees learn the
+deviation from it and a row the trees know little about still predicts the player's level. The
+loss is always the family's, set explicitly (the original's "MAE" families silently trained with
+RMSE). Early stopping watches the last 15% of the gate window in time, only days of W's own season
+(the end of the previous season is another game); when the season has too few of them, the trees
+are a fixed count.
 """
 
 from __future__ import annotations
@@ -16,9 +25,10 @@ import tempfile
 
 import numpy as np
 import pandas as pd
-from catboost import CatBoostRegressor
+from catboost import CatBoostRegressor, Pool
 
 from bestbets_dagster.features.contract import feature_columns
+from bestbets_dagster.ingest.identity import season_of
 from bestbets_dagster.models import gates as gate_rules
 from bestbets_dagster.models.families import Family
 
@@ -32,6 +42,13 @@ HYPERPARAMETERS = {
 }
 PREDICTION_RANGE = (0.0, 60.0)
 VALIDATION_SHARE = 0.15
+# Fewer in-season validation rows than this share of the intended slice: no early stopping, and the
+# recipe trains FIXED_ITERATIONS trees.
+MIN_VALIDATION_FILL = 0.5
+FIXED_ITERATIONS = 300
+# The baseline each model starts from: the player's last-10 average, else his season average, else
+# the mean label of the training rows that had neither (stored in the model's metadata).
+BASELINE_FEATURES = ("points_avg_last_10", "points_avg_season")
 EVAL_DAYS = 7
 MIN_TRAINING_ROWS = 1000
 MIN_EVAL_ROWS = 100
@@ -87,10 +104,14 @@ def training_window_row(labeled: pd.DataFrame, cutoff: dt.date, computed_at: pd.
 
 @dataclasses.dataclass(frozen=True)
 class Window:
+    """train_days: the serving fit's game days (before the cutoff); gate_train_days: the gate fit's
+    (before the evaluation week [eval_start, eval_end])."""
+
     cutoff: dt.date
     train_days: tuple[dt.date, ...]
     eval_start: dt.date
     eval_end: dt.date
+    gate_train_days: tuple[dt.date, ...] = ()
 
     @property
     def train_start(self) -> dt.date:
@@ -102,22 +123,26 @@ class Window:
 
 
 def training_window(game_days, cutoff: dt.date, window_days: int = 42) -> Window:
-    """The last `window_days` game days before cutoff - 7, and the evaluation week [cutoff - 7, cutoff)."""
+    """The gate fit's last `window_days` game days before cutoff - 7, the evaluation week
+    [cutoff - 7, cutoff), and the serving fit's last `window_days` game days before the cutoff."""
     eval_start = cutoff - dt.timedelta(days=EVAL_DAYS)
-    before = sorted(d for d in set(game_days) if d < eval_start)
-    if not before:
+    days = sorted(set(game_days))
+    before_eval = [d for d in days if d < eval_start]
+    if not before_eval:
         raise NotEnoughData(f"no game days before {eval_start} to train a model for cutoff {cutoff}")
-    return Window(cutoff, tuple(before[-window_days:]), eval_start, cutoff - dt.timedelta(days=1))
+    before_cutoff = [d for d in days if d < cutoff]
+    return Window(cutoff, tuple(before_cutoff[-window_days:]), eval_start, cutoff - dt.timedelta(days=1),
+                  tuple(before_eval[-window_days:]))
 
 
 @dataclasses.dataclass
 class TrainedModel:
     family: Family
     window: Window
-    model: CatBoostRegressor
+    model: CatBoostRegressor  # the serving fit
     features: list[str]
-    training_rows: int
-    validation_rows: int
+    training_rows: int  # the serving fit's
+    validation_rows: int  # the gate fit's early-stopping rows (0 with a fixed tree count)
     evaluation: pd.DataFrame  # game_date, person_id, prediction, actual, line, season_avg
     metrics: dict
     gates: list[dict]
@@ -147,48 +172,88 @@ def validation_days(days: pd.Series) -> set:
     return set(chosen) if len(chosen) else {per_day.index[0]}
 
 
+def in_season_validation_days(days: pd.Series, season: str) -> set:
+    """validation_days() of `season` only; empty when they would hold fewer than MIN_VALIDATION_FILL of
+    the intended slice (a cutoff early in the season: the window is mostly the previous season)."""
+    chosen = {d for d in validation_days(days) if season_of(d) == season}
+    intended = VALIDATION_SHARE * len(days)
+    return chosen if days.isin(chosen).sum() >= MIN_VALIDATION_FILL * intended else set()
+
+
+def baseline_values(rows: pd.DataFrame, default: float) -> np.ndarray:
+    value = rows[BASELINE_FEATURES[0]].astype("float64")
+    for column in BASELINE_FEATURES[1:]:
+        value = value.fillna(rows[column].astype("float64"))
+    return value.fillna(default).to_numpy()
+
+
 def predict(model: CatBoostRegressor, rows: pd.DataFrame, feature_set: str) -> np.ndarray:
-    """Predictions clamped to [0, 60], the vector always built from the feature contract."""
+    """Predictions clamped to [0, 60], the vector always built from the feature contract, plus the
+    per-player baseline the model was trained from (recorded in its metadata)."""
     x = rows[feature_columns(feature_set)].astype("float64")
+    if x.empty:
+        return np.empty(0)
+    metadata = model.get_metadata()
+    if "baseline_default" in metadata:
+        x = Pool(x, baseline=baseline_values(rows, float(metadata["baseline_default"])))
     return np.clip(model.predict(x), *PREDICTION_RANGE)
+
+
+def _fit(family: Family, rows: pd.DataFrame, params: dict, thread_count: int, validation: pd.Series | None,
+         baseline_default: float) -> CatBoostRegressor:
+    columns = feature_columns(family.feature_set)
+    model = CatBoostRegressor(loss_function=family.loss_function, verbose=False, allow_writing_files=False,
+                              thread_count=thread_count, **params)
+
+    def pool(part: pd.DataFrame) -> Pool:
+        return Pool(part[columns].astype("float64"), part["actual_points"].astype("float64"),
+                    baseline=baseline_values(part, baseline_default))
+
+    if validation is None:
+        model.fit(pool(rows))
+    else:
+        model.fit(pool(rows[~validation]), eval_set=pool(rows[validation]))
+    model.get_metadata()["baseline_default"] = f"{baseline_default:.6f}"
+    return model
 
 
 def train_family_model(
     family: Family, labeled: pd.DataFrame, cutoff: dt.date, hyperparameters: dict | None = None, thread_count: int = -1
 ) -> TrainedModel:
-    """Train, evaluate on the week before the cutoff, and hold the model to the gates."""
+    """The gate fit, evaluated on the week before the cutoff and held to the gates; then the serving
+    fit through the day before the cutoff with the gate fit's tree count."""
     params = {**HYPERPARAMETERS, **(hyperparameters or {})}
     days = labeled["game_date"].dt.date
     window = training_window(days.unique(), cutoff, family.training_window_days)
-    in_window = days.isin(window.train_days)
-    train = labeled[in_window & labeled["is_training_ready"].astype(bool)].sort_values(["game_date", "person_id"])
-    if len(train) < MIN_TRAINING_ROWS:
-        raise NotEnoughData(f"{len(train)} training rows in {window.train_start}..{window.train_end} (< {MIN_TRAINING_ROWS})")
+    ready = labeled["is_training_ready"].astype(bool)
+    gate_rows = labeled[days.isin(window.gate_train_days) & ready].sort_values(["game_date", "person_id"])
+    serving_rows = labeled[days.isin(window.train_days) & ready].sort_values(["game_date", "person_id"])
+    if len(gate_rows) < MIN_TRAINING_ROWS:
+        raise NotEnoughData(f"{len(gate_rows)} training rows in {window.gate_train_days[0]}..{window.gate_train_days[-1]} "
+                            f"(< {MIN_TRAINING_ROWS})")
     # Too few evaluation rows (the week before a season's first cutoff has no games) fails the
     # eval_rows gate: the model is registered, rejected, rather than not at all.
     evaluation = labeled[(days >= window.eval_start) & (days <= window.eval_end)].sort_values(["game_date", "person_id"])
+    no_baseline = gate_rows[BASELINE_FEATURES[0]].isna() & gate_rows[BASELINE_FEATURES[1]].isna()
+    baseline_default = float(gate_rows.loc[no_baseline, "actual_points"].mean() if no_baseline.any()
+                             else gate_rows["actual_points"].mean())
 
-    # Early stopping on the last 15% of the window's rows in time, cut at a day boundary:
-    # validation follows training (the original split at random).
-    is_val = train["game_date"].dt.date.isin(validation_days(train["game_date"].dt.date))
-    columns = feature_columns(family.feature_set)
-    model = CatBoostRegressor(
-        loss_function=family.loss_function,
-        verbose=False,
-        allow_writing_files=False,
-        thread_count=thread_count,
-        **params,
-    )
-    model.fit(
-        train.loc[~is_val, columns].astype("float64"),
-        train.loc[~is_val, "actual_points"].astype("float64"),
-        eval_set=(train.loc[is_val, columns].astype("float64"), train.loc[is_val, "actual_points"].astype("float64")),
-    )
+    gate_days = gate_rows["game_date"].dt.date
+    is_val = gate_days.isin(in_season_validation_days(gate_days, season_of(cutoff - dt.timedelta(days=1))))
+    if is_val.any():
+        gate_model = _fit(family, gate_rows, params, thread_count, is_val, baseline_default)
+        trees = gate_model.get_best_iteration() + 1
+    else:
+        trees = FIXED_ITERATIONS
+        fixed = {k: v for k, v in params.items() if k != "early_stopping_rounds"}
+        gate_model = _fit(family, gate_rows, {**fixed, "iterations": trees}, thread_count, None, baseline_default)
+    serving_params = {k: v for k, v in params.items() if k != "early_stopping_rounds"}
+    model = _fit(family, serving_rows, {**serving_params, "iterations": trees}, thread_count, None, baseline_default)
     scored = pd.DataFrame(
         {
             "game_date": evaluation["game_date"].to_numpy(),
             "person_id": evaluation["person_id"].to_numpy(),
-            "prediction": predict(model, evaluation, family.feature_set),
+            "prediction": predict(gate_model, evaluation, family.feature_set),
             "actual": evaluation["actual_points"].astype("float64").to_numpy(),
             "line": evaluation["vegas_points_line"].astype("float64").to_numpy(),
             "season_avg": evaluation["points_avg_season"].astype("float64").to_numpy(),
@@ -199,8 +264,8 @@ def train_family_model(
         family=family,
         window=window,
         model=model,
-        features=columns,
-        training_rows=int((~is_val).sum()),
+        features=feature_columns(family.feature_set),
+        training_rows=len(serving_rows),
         validation_rows=int(is_val.sum()),
         evaluation=scored,
         metrics=gate_rules.metrics(scored),
@@ -208,5 +273,13 @@ def train_family_model(
         gates_passed=passed,
         walkforward=gate_rules.walkforward(scored),
         strengths=gate_rules.strengths(scored),
-        hyperparameters={"loss_function": family.loss_function, **params, "best_iteration": model.get_best_iteration()},
+        hyperparameters={
+            "loss_function": family.loss_function, **params, "trees": trees,
+            "early_stopped": bool(is_val.any()), "baseline": list(BASELINE_FEATURES),
+            "baseline_default": round(baseline_default, 4),
+            "gate_fit": {"train_start": str(window.gate_train_days[0]), "train_end": str(window.gate_train_days[-1]),
+                         "rows": len(gate_rows), "validation_rows": int(is_val.sum())},
+            "serving_fit": {"train_start": str(window.train_start), "train_end": str(window.train_end),
+                            "rows": len(serving_rows)},
+        },
     )

@@ -12,7 +12,12 @@ _DEFAULT = BestBetsConfig()
 
 class BestBetsSettings(ConfigurableResource):
     champion_family: str = _DEFAULT.champion_family
+    selection: str = _DEFAULT.selection
+    min_expected_value: float = _DEFAULT.min_expected_value
     min_edge: float = _DEFAULT.min_edge
+    shopping_books: list[str] = list(_DEFAULT.shopping_books)
+    nominal_price_books: list[str] = list(_DEFAULT.nominal_price_books)
+    nominal_book_price: int = _DEFAULT.nominal_book_price
     min_signal_count: int = _DEFAULT.min_signal_count
     under_edge_cap: float = _DEFAULT.under_edge_cap
     under_edge_cap_exempt_families: list[str] = list(_DEFAULT.under_edge_cap_exempt_families)
@@ -33,6 +38,7 @@ class BestBetsSettings(ConfigurableResource):
 
     def config(self) -> BestBetsConfig:
         values = {name: getattr(self, name) for name in BestBetsConfig.__dataclass_fields__}
-        values["under_edge_cap_exempt_families"] = tuple(self.under_edge_cap_exempt_families)
+        for name in ("under_edge_cap_exempt_families", "shopping_books", "nominal_price_books"):
+            values[name] = tuple(getattr(self, name))
         values["confidence_floors"] = tuple(sorted(self.confidence_floors.items()))
         return BestBetsConfig(**values)
