@@ -199,3 +199,28 @@ def test_what_the_data_cannot_give_is_nan_and_lowers_quality(sources):
     # A regular with a full history misses nothing else: training-ready.
     sga = features[features["player_name"] == "Shai Gilgeous-Alexander"].iloc[0]
     assert sga["is_training_ready"] and sga["required_default_count"] == 4
+
+
+def test_the_season_s_first_night_has_cross_season_priors_not_nan(sources):
+    """2025-10-21, the 2025-26 opener: no game of the season before it. Season values take the last
+    10 games (of 2024-25), win pct starts at .500, and the row is training-ready like any other."""
+    player_logs, team_logs, lines = sources
+    features = _features_for("2025-10-21", player_logs, team_logs, lines)
+    sga = features[features["player_name"] == "Shai Gilgeous-Alexander"].iloc[0]
+    assert sga["points_avg_season"] == sga["points_avg_last_10"] and sga["team_win_pct"] == 0.5
+    assert sga["minutes_change"] == 0.0 and sga["usage_spike_score"] == 0.0
+    assert sga["pts_vs_season_zscore"] == pytest.approx(
+        (sga["points_avg_last_5"] - sga["points_avg_last_10"]) / sga["points_std_last_10"])
+    assert sga["pace_score"] == sga["pace_score"] and sga["is_training_ready"]  # not NaN
+    with_history = features[features["points_avg_last_10"].notna()]
+    for column in ("points_avg_season", "team_win_pct", "prop_over_streak", "prop_under_streak", "pace_score"):
+        assert with_history[column].notna().all(), column
+    # A week in, win pct is the record shrunk toward .500 by five games.
+    later = _features_for("2025-10-28", player_logs, team_logs, lines)
+    games = team_logs[(team_logs["team_abbr"] == "OKC") & (pd.to_datetime(team_logs["game_date"]) < "2025-10-28")
+                      & (team_logs["season"] == "2025-26")]
+    opponents = games[["game_id", "opp"]].merge(team_logs[["game_id", "team_abbr", "pts"]],
+                                                left_on=["game_id", "opp"], right_on=["game_id", "team_abbr"])
+    wins = int((games["pts"].to_numpy() > opponents.set_index("game_id").loc[games["game_id"], "pts"].to_numpy()).sum())
+    okc = later[later["team_abbr"] == "OKC"].iloc[0]
+    assert okc["team_win_pct"] == pytest.approx((wins + 2.5) / (len(games) + 5))

@@ -22,7 +22,7 @@ from bestbets_dagster.models.families import (
     save_families,
 )
 from bestbets_dagster.models.registry import serving_model, serving_periods, staleness
-from bestbets_dagster.models.training import labeled_rows, train_family_model, training_window
+from bestbets_dagster.models.training import FIXED_ITERATIONS, labeled_rows, train_family_model, training_window
 from bestbets_dagster.partitions import MODEL_FAMILY_PARTITIONS_NAME
 from bestbets_dagster.resources import DuckDBWarehouse, LocalArtifactStore
 from bestbets_dagster_tests.conftest import subprocess_env
@@ -94,9 +94,14 @@ def test_the_window_counts_game_days_and_reaches_into_last_season(labeled):
     days = labeled["game_date"].dt.date.unique()
     window = training_window(days, dt.date(2025, 10, 27), 42)
     assert window.eval_start == dt.date(2025, 10, 20) and window.eval_end == dt.date(2025, 10, 26)
-    assert len(window.train_days) == 42
-    assert window.train_start.year == 2025 and window.train_start.month in (2, 3)  # the end of 2024-25
-    assert window.train_end == dt.date(2025, 4, 13)  # the last regular-season day of 2024-25
+    # The gate fit: the 42 game days before the evaluation week, the end of 2024-25.
+    assert len(window.gate_train_days) == 42
+    assert window.gate_train_days[0].year == 2025 and window.gate_train_days[0].month in (2, 3)
+    assert window.gate_train_days[-1] == dt.date(2025, 4, 13)  # the last regular-season day of 2024-25
+    # The serving fit: the 42 game days before the cutoff, so the evaluation week's games too.
+    assert len(window.train_days) == 42 and window.train_end == dt.date(2025, 10, 26)
+    assert window.train_days[-6:] == tuple(dt.date(2025, 10, d) for d in range(21, 27))
+    assert window.train_days[:-6] == window.gate_train_days[6:]
 
 
 def test_each_family_trains_with_its_registered_loss(labeled, tmp_path):
@@ -114,9 +119,14 @@ def test_each_family_trains_with_its_registered_loss(labeled, tmp_path):
 def test_validation_is_the_end_of_the_window_in_time(labeled):
     trained = train_family_model(SEED_FAMILIES[0], labeled, CUTOFF)
     w = trained.window
-    assert (w.train_end, w.eval_start) == (dt.date(2025, 11, 23), dt.date(2025, 11, 24))
-    assert trained.validation_rows > 0 and trained.training_rows > 1000
-    assert 0.10 < trained.validation_rows / (trained.training_rows + trained.validation_rows) <= 0.15
+    assert (w.gate_train_days[-1], w.eval_start, w.train_end) == (
+        dt.date(2025, 11, 23), dt.date(2025, 11, 24), dt.date(2025, 11, 30))
+    fits = trained.hyperparameters
+    assert fits["early_stopped"] and trained.validation_rows > 0 and trained.training_rows > 1000
+    # The validation slice is the gate window's last days, all in 2025-26 here (about 15% of its rows).
+    assert 0.10 < trained.validation_rows / fits["gate_fit"]["rows"] <= 0.15
+    # The serving fit takes the gate fit's tree count and the week the gates judged.
+    assert fits["trees"] == trained.model.tree_count_ and fits["serving_fit"]["train_end"] == "2025-11-30"
     assert trained.evaluation["game_date"].min() == pd.Timestamp("2025-11-24")
     assert trained.evaluation["prediction"].between(0, 60).all()
     assert {g["gate"] for g in trained.gates} == {"eval_rows", "mae", "hit_rate_edge3", "n_edge3", "vegas_bias",
@@ -127,6 +137,8 @@ def test_validation_is_the_end_of_the_window_in_time(labeled):
 def test_a_cutoff_whose_evaluation_week_has_no_games_registers_a_rejected_model(labeled):
     trained = train_family_model(SEED_FAMILIES[0], labeled, dt.date(2025, 10, 20), hyperparameters={"iterations": 60})
     assert trained.window.train_end == dt.date(2025, 4, 13)  # the end of the previous season
+    # Its validation days would be the previous season's: no early stopping, a fixed tree count.
+    assert not trained.hyperparameters["early_stopped"] and trained.model.tree_count_ == FIXED_ITERATIONS
     assert not trained.gates_passed
     eval_gate = next(g for g in trained.gates if g["gate"] == "eval_rows")
     assert (eval_gate["status"], eval_gate["value"]) == ("failed", 0)
@@ -167,7 +179,7 @@ def test_rematerializing_a_partition_replaces_its_row_and_artifact(built, tmp_pa
     rows = built.read("model_registry", "2025-12-01", "2025-12-01", family="v9_mae")
     assert len(rows) == 1
     row = rows.iloc[0]
-    assert row["model_id"] == "catboost_v9_mae_train20250405_20251123_w20251201"
+    assert row["model_id"] == "catboost_v9_mae_train20250411_20251130_w20251201"
     assert row["loss_function"] == "MAE" and row["feature_count"] == 33
     # Retraining the same rows gives the same bytes: one object, named by its content.
     files = list((tmp_path / "artifacts" / "models" / "v9_mae").glob("*.cbm"))
@@ -332,9 +344,9 @@ def test_cli_family_retrain_and_registry(built, tmp_path):
     assert "training week 2025-12-01: v12_noveg_mae, v12_noveg_q43" in dry.stdout
     trained = _cli(home, "retrain", "--family", "v9_q43", "--week", "2025-12-01")
     assert trained.returncode == 0, trained.stderr[-2000:]
-    assert "catboost_v9_q43_train20250405_20251123_w20251201" in trained.stdout
+    assert "catboost_v9_q43_train20250411_20251130_w20251201" in trained.stdout
     listing = _cli(home, "registry", "list", "--family", "v9_q43")
-    row = [line.split() for line in listing.stdout.splitlines() if "catboost_v9_q43_train20250405_20251123_w20251201" in line]
+    row = [line.split() for line in listing.stdout.splitlines() if "catboost_v9_q43_train20250411_20251130_w20251201" in line]
     assert len(row) == 1 and row[0][1:4] == ["2025-12-01", "rejected", "False"]
     kept = _cli(home, "family", "remove", "v9_q43")
     assert kept.returncode != 0 and "family v9_q43 has" in kept.stderr and "stored models" in kept.stderr
