@@ -378,7 +378,8 @@ def _mondays(start: dt.date, end: dt.date) -> list[dt.date]:
     return [first + dt.timedelta(weeks=i) for i in range((end - first).days // 7 + 1)]
 
 
-def run_replay(start: dt.date, end: dt.date, families_wanted: list[str] | None, instance=None) -> dict:
+def run_replay(start: dt.date, end: dt.date, families_wanted: list[str] | None, instance=None,
+               selection: str | None = None) -> dict:
     """Materialize the whole graph walk-forward over [start, end] through Dagster on the local
     instance: ingest and features for all the data up to `end`, one model per family and training
     week, predictions with the model of each date's week, grading; then the report."""
@@ -388,6 +389,7 @@ def run_replay(start: dt.date, end: dt.date, families_wanted: list[str] | None, 
     from bestbets_dagster.defs.partition_range import range_tags
     import pandas as pd
 
+    from bestbets_dagster.bestbets.config import BestBetsConfig
     from bestbets_dagster.bestbets.probability import CALIBRATION_DAYS, walk_forward_probabilities
     from bestbets_dagster.defs.partition_range import days_between
     from bestbets_dagster.grading.report import (
@@ -411,9 +413,12 @@ def run_replay(start: dt.date, end: dt.date, families_wanted: list[str] | None, 
     instance = instance or DagsterInstance.get()
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
-    def run(job_name: str, tags: dict) -> None:
+    # The run config of the picking jobs: the best-bets resource's selection rule, when one is chosen.
+    picking = {**quiet, "resources": {"best_bets": {"config": {"selection": selection}}}} if selection else quiet
+
+    def run(job_name: str, tags: dict, run_config: dict = quiet) -> None:
         defs.resolve_job_def(job_name).execute_in_process(instance=instance, tags={**tags, **cli_run_tags()},
-                                                          run_config=quiet, raise_on_error=True)
+                                                          run_config=run_config, raise_on_error=True)
 
     print(f"[1/6] ingest and features {first}..{end}", flush=True)
     run("build_job", range_tags(first, end))
@@ -439,11 +444,11 @@ def run_replay(start: dt.date, end: dt.date, families_wanted: list[str] | None, 
     # before it, which reads those dates' graded candidates.
     print(f"[4/6] grade and evaluate the signals {start}..{end}", flush=True)
     run("grading_job", range_tags(start, end))
-    run("signal_tags_job", range_tags(start, end))
+    run("signal_tags_job", range_tags(start, end), picking)
     print(f"[5/6] monitoring {start}..{end}", flush=True)
     run("monitoring_job", range_tags(start, end))
     print(f"[6/6] best bets and their grading {start}..{end}", flush=True)
-    run("best_bets_job", range_tags(start, end))
+    run("best_bets_job", range_tags(start, end), picking)
     run("best_bets_grading_job", range_tags(start, end))
     rows = {name: len(warehouse.read(name, first, end, columns=["game_date"]))
             for name in ("player_game_logs", "team_game_logs", "prop_lines", "player_game_lines", "player_features")}
@@ -472,7 +477,7 @@ def run_replay(start: dt.date, end: dt.date, families_wanted: list[str] | None, 
         "calibration": calibration_table(priced),
         "buckets": bucket_tables(priced),
         "weeks": weekly_rows(graded, pick_results),
-        "best_bets": best_bets_report(warehouse, start, end),
+        "best_bets": {"selection": selection or BestBetsConfig().selection, **best_bets_report(warehouse, start, end)},
         "monitoring": monitoring_report(warehouse, start, end),
         "timing": {"wall_s": round(time.monotonic() - began, 1)},
     }
@@ -517,13 +522,14 @@ def monitoring_report(warehouse, start: dt.date, end: dt.date) -> dict:
 def cmd_replay(args: argparse.Namespace) -> int:
     import json
 
-    from bestbets_dagster.grading.report import format_buckets, format_calibration, format_table
+    from bestbets_dagster.grading.report import format_buckets, format_calibration, format_table, format_weeks
 
     _apply_environment(args)
     families = [f.strip() for f in args.families.split(",") if f.strip()] if args.families else None
     with writing_home("replay"):
-        report = run_replay(args.start, args.end, families)
-    path = settings.bestbets_home() / "reports" / f"replay_{args.start}_{args.end}.json"
+        report = run_replay(args.start, args.end, families, selection=args.selection)
+    suffix = f"_{args.selection}" if args.selection else ""
+    path = settings.bestbets_home() / "reports" / f"replay_{args.start}_{args.end}{suffix}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2, default=str) + "\n")
     ingest = report["ingest"]
@@ -535,13 +541,14 @@ def cmd_replay(args: argparse.Namespace) -> int:
     print("line-shrunk forecast (line + k (prediction - line), k walk-forward), weeks after the first: " + "; ".join(
         f"{family} {f['mae_shrunk']:.3f} (model {f['mae_model']:.3f}, line {f['mae_line']:.3f})"
         for family, f in report["line_shrunk"].items()))
+    print(format_weeks(report["weeks"]))
     print("calibration of P(over), every family's graded predictions, by decile:")
     print(format_calibration(report["calibration"]))
     print(format_buckets(report["buckets"]["by_p_win"], "bets on the edge's side by P(win)"))
     print(format_buckets(report["buckets"]["by_abs_edge"], "bets on the edge's side by |edge|"))
     bets = report["best_bets"]
     nominal = " at the nominal price" if bets["nominal_price_share"] else ""
-    print(f"best bets: {bets['n_picks']} graded picks on {bets['game_days_with_picks']}/{bets['game_days']} game days, "
+    print(f"best bets ({bets['selection']} selection): {bets['n_picks']} graded picks on {bets['game_days_with_picks']}/{bets['game_days']} game days, "
           f"{bets['wins']}-{bets['losses']} ({bets['pushes']} pushes, {bets['voids']} voids), "
           f"hit rate {_pct(bets['hit_rate'])}, {bets['units']:+.2f} units, ROI {_pct(bets['roi'])}{nominal} (shopped line)")
     selected = bets["at_selected_book"]
@@ -628,6 +635,9 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--start", type=_date, required=True)
     replay.add_argument("--end", type=_date, required=True)
     replay.add_argument("--families", help="comma-separated families (default: every enabled family)")
+    replay.add_argument("--selection", choices=("ev", "edge"),
+                        help="the best bets' selection rule for this replay (default: the configured one, ev); "
+                             "edge is the original's largest-|edge| rule")
     replay.set_defaults(func=cmd_replay)
 
     backtest = sub.add_parser("signal-backtest", help="hit rate and N per signal, direction and window on graded data")

@@ -36,27 +36,52 @@ def report(home):
     return json.loads((home / "reports" / f"replay_{START}_{END}.json").read_text())
 
 
-def test_picks_on_most_game_days_in_both_directions(report, warehouse, replay):
+def test_every_pick_is_a_priced_bet_at_a_book_s_offer_above_the_ev_floor(report, warehouse, replay):
     bets = report["best_bets"]
     decisions = warehouse.read("best_bets_decisions", START, END)
     game_days = int((decisions["n_candidates"] > 0).sum())
     assert bets["game_days"] == game_days == 46  # every date of the window but Thanksgiving
-    assert bets["game_days_with_picks"] > game_days / 2
-    assert set(bets["by_direction"]) == {"OVER", "UNDER"}
+    assert bets["selection"] == "ev"
     assert bets["n_picks"] == report["rows"]["signal_best_bets_picks"] == report["rows"]["best_bets_accuracy"]
-    assert f"best bets: {bets['n_picks']} graded picks on {bets['game_days_with_picks']}/{game_days} game days" in replay[1]
+    assert f"best bets (ev selection): {bets['n_picks']} graded picks on {bets['game_days_with_picks']}/{game_days} game days" in replay[1]
+    picks = warehouse.read("signal_best_bets_picks", START, END)
+    floor = json.loads(decisions["config_json"].iloc[0])["min_expected_value"]
+    assert (picks["expected_value"] >= floor).all()
+    price = picks["bet_price"].astype(float)
+    payout = np.where(price > 0, price / 100, 100 / price.abs())
+    assert np.allclose(picks["expected_value"], picks["p_win"] * payout - (1 - picks["p_win"]))
+    # The bet is one of the books' last pre-game offers for that player-game.
+    from bestbets_dagster.ingest.lines import current_offers
+
+    offers = current_offers(warehouse.read("prop_lines", START, END))
+    bet = picks.assign(over=picks["recommendation"] == "OVER").merge(
+        offers, left_on=["game_date", "person_id", "bet_book"], right_on=["game_date", "person_id", "bookmaker"])
+    assert len(bet) == len(picks)
+    assert (bet["line"] == bet["bet_line"].astype(float)).all()
+    assert (np.where(bet["over"], bet["over_price"], bet["under_price"]) == bet["bet_price"]).all()
+    # Candidates: one per lined player-game whose families have a calibration, each priced.
+    tags = warehouse.read("pick_signal_tags", START, END)
+    assert tags[["game_date", "person_id"]].duplicated().sum() == 0
+    priced = tags[tags["calibration_n"] > 0]
+    assert priced["p_win"].between(0, 1).all() and priced["expected_value"].notna().all()
+    # A week after a family first has its calibration rows, every candidate is priced.
+    settled = pd.to_datetime(tags["game_date"]) >= pd.to_datetime(priced["game_date"]).min() + pd.Timedelta(days=7)
+    assert settled.sum() > 0 and (tags.loc[settled, "calibration_n"] > 0).all()
 
 
-def _recount(picks: pd.DataFrame, box: pd.DataFrame) -> pd.DataFrame:
-    """Each pick settled from the box score alone, at its own line and price."""
+def _recount(picks: pd.DataFrame, box: pd.DataFrame, at_selected_book: bool = False) -> pd.DataFrame:
+    """Each pick settled from the box score alone, at its bet's line and price (or the selected book's)."""
     played = box[~box["is_dnp"]][["game_date", "person_id", "points"]]
     p = picks.merge(played, on=["game_date", "person_id"], how="left")
     p["points"] = p["points"].astype(float)
-    p["line_value"] = p["line_value"].astype(float)
     over = p["recommendation"] == "OVER"
-    won = np.where(over, p["points"] > p["line_value"], p["points"] < p["line_value"])
-    p["result"] = np.select([p["points"].isna(), p["points"] == p["line_value"], won], ["VOID", "PUSH", "WIN"], "LOSS")
-    price = np.where(over, p["line_over_price"], p["line_under_price"]).astype(float)
+    if at_selected_book:
+        line = p["line_value"].astype(float)
+        price = np.where(over, p["line_over_price"], p["line_under_price"]).astype(float)
+    else:
+        line, price = p["bet_line"].astype(float), p["bet_price"].astype(float)
+    won = np.where(over, p["points"] > line, p["points"] < line)
+    p["result"] = np.select([p["points"].isna(), p["points"] == line, won], ["VOID", "PUSH", "WIN"], "LOSS")
     p["units"] = np.select([p["result"] == "WIN", p["result"] == "LOSS"], [np.where(price > 0, price / 100, 100 / np.abs(price)), -1.0], 0.0)
     return p
 
@@ -65,7 +90,8 @@ def _figures(rows: pd.DataFrame) -> dict:
     wins, losses, pushes, voids = (int((rows["result"] == k).sum()) for k in ("WIN", "LOSS", "PUSH", "VOID"))
     units = round(float(rows["units"].sum()), 3)
     return {"n_picks": len(rows), "wins": wins, "losses": losses, "pushes": pushes, "voids": voids,
-            "hit_rate": round(wins / (wins + losses), 4), "units": units, "roi": round(rows["units"].sum() / (wins + losses + pushes), 4)}
+            "hit_rate": round(wins / (wins + losses), 4) if wins + losses else None, "units": units,
+            "roi": round(rows["units"].sum() / (wins + losses + pushes), 4) if wins + losses + pushes else None}
 
 
 def test_report_figures_match_a_recount_from_the_tables(report, warehouse):
@@ -74,11 +100,27 @@ def test_report_figures_match_a_recount_from_the_tables(report, warehouse):
     recount = _recount(picks, box)
     bets = report["best_bets"]
     assert {k: bets[k] for k in _figures(recount)} == _figures(recount)
+    assert bets["at_selected_book"] == _figures(_recount(picks, box, at_selected_book=True))
     for direction, rows in recount.groupby("recommendation"):
         assert bets["by_direction"][direction] == _figures(rows)
     for family, rows in recount.groupby("source_model_family"):
         assert bets["by_family"][family] == _figures(rows)
-    assert recount["line_over_price"].notna().all() and (recount["line_over_price"] != -110).any()
+
+
+def test_the_report_s_calibration_and_buckets_recount_from_the_graded_rows(report, warehouse):
+    from bestbets_dagster.bestbets.probability import CALIBRATION_DAYS, decided_rows, walk_forward_probabilities
+
+    first = (pd.Timestamp(START) - pd.Timedelta(days=CALIBRATION_DAYS)).date()
+    graded = warehouse.read("prediction_accuracy", first, END)
+    priced = decided_rows(walk_forward_probabilities(graded, list(pd.date_range(START, END).date)))
+    table = report["calibration"]
+    assert [r["decile"] for r in table] == list(range(1, 11)) and sum(r["n"] for r in table) == len(priced)
+    over = priced["actual_points"].astype(float) > priced["line_value"].astype(float)
+    assert sum(r["realized"] * r["n"] for r in table) == pytest.approx(over.sum(), abs=0.01)
+    assert sum(r["n"] for r in report["buckets"]["by_abs_edge"]) == len(priced)
+    assert set(report["line_shrunk"]) == set(report["families"])
+    weeks = [w["week_start"] for w in report["weeks"]]
+    assert weeks[0] == "2025-10-20" and weeks[-1] == "2025-12-01" and len(weeks) == 7
 
 
 def test_picks_are_graded_with_their_source_model_s_prediction(warehouse):
@@ -88,8 +130,7 @@ def test_picks_are_graded_with_their_source_model_s_prediction(warehouse):
                           right_on=["game_date", "person_id", "model_family"], how="left", validate="one_to_one")
     assert (joined["model_id"] == joined["source_model_id"]).all()
     assert (joined["line_value_x"] == joined["line_value_y"]).all()
-    decided = joined["prediction_correct_x"].notna()
-    assert (joined.loc[decided, "prediction_correct_x"] == joined.loc[decided, "prediction_correct_y"]).all()
+    assert (joined["actual_points_x"].fillna(-1) == joined["actual_points_y"].fillna(-1)).all()
 
 
 def test_every_export_validates_against_the_schema_and_matches_the_table(home, warehouse):

@@ -134,8 +134,9 @@ def test_the_replay_on_bigquery_and_gcs_gives_the_duckdb_picks(gcp_env, tmp_path
         monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / env / "dagster"))
         monkeypatch.setenv("BESTBETS_DATA_DIR", str(subset))
         monkeypatch.setenv("BESTBETS_BQ_DATASET", "replay")
-        report = run_replay(start, end, families, instance=DagsterInstance.ephemeral())
-        assert report["best_bets"]["n_picks"] >= 3
+        # The original's edge rule: six days of one family give no calibration to pick by EV with.
+        report = run_replay(start, end, families, instance=DagsterInstance.ephemeral(), selection="edge")
+        assert report["best_bets"]["n_picks"] >= 3 and report["best_bets"]["selection"] == "edge"
         from bestbets_dagster.cli import _warehouse
 
         warehouse = _warehouse()

@@ -5,6 +5,7 @@ import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 from catboost import CatBoostRegressor
@@ -368,3 +369,22 @@ def test_family_add_refuses_a_loss_catboost_cannot_train_and_remove_takes_only_u
     removed = _cli(home, "family", "remove", "v9_q40")
     assert removed.returncode == 0 and "removed v9_q40" in removed.stdout
     assert "v9_q40" not in _cli(home, "family", "list").stdout
+
+
+def test_a_player_baseline_model_serves_from_its_bytes_with_the_same_predictions(labeled):
+    """The per-player baseline is off by default (it did not help on either line window); a model
+    trained with it records it, and the served bytes add the same baseline back."""
+    from bestbets_dagster.models.serving import load_model_bytes
+    from bestbets_dagster.models.training import predict
+
+    family = SEED_FAMILIES[0]
+    plain = train_family_model(family, labeled, CUTOFF, hyperparameters={"iterations": 40})
+    based = train_family_model(family, labeled, CUTOFF, hyperparameters={"iterations": 40}, player_baseline=True)
+    assert plain.hyperparameters["baseline"] is None and "baseline_default" not in plain.model.get_metadata()
+    assert based.hyperparameters["baseline"] == ["points_avg_last_10", "points_avg_season"]
+    rows = labeled[labeled["game_date"] >= pd.Timestamp(CUTOFF)].head(200)
+    served = load_model_bytes(based.model_bytes())
+    assert np.allclose(predict(served, rows, family.feature_set), predict(based.model, rows, family.feature_set))
+    # Without the baseline added back the trees alone are far from a player's level.
+    trees_only = np.clip(based.model.predict(rows[feature_columns(family.feature_set)].astype("float64")), 0, 60)
+    assert np.abs(predict(based.model, rows, family.feature_set) - trees_only).mean() > 5

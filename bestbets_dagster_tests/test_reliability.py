@@ -415,7 +415,7 @@ def test_a_replay_from_the_datas_first_week_records_why_nothing_was_trained(tmp_
     assert result.returncode == 0, result.stderr[-3000:]
     assert "v9_mae 2024-10-21: not trained: no game days before 2024-10-14" in result.stderr
     assert "v9_mae 2024-11-04: not trained: 0 training rows in 2024-10-22..2024-10-27 (< 1000)" in result.stderr
-    assert "predictions 0" in result.stdout and "best bets: 0 graded picks" in result.stdout
+    assert "predictions 0" in result.stdout and "best bets (ev selection): 0 graded picks" in result.stdout
     warehouse = DuckDBWarehouse(path=str(home / "warehouse.duckdb"))
     assert warehouse.read("model_registry").empty
     assert len(warehouse.read("training_windows")) == 3  # the weeks of 2024-10-21, 10-28 and 11-04

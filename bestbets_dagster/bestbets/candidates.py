@@ -102,6 +102,22 @@ def price_bets(bets: pd.DataFrame, offers: pd.DataFrame, calibrations: dict[str,
     return out
 
 
+def probable_side(predictions: pd.DataFrame, calibrations: dict[str, Calibration], config: BestBetsConfig) -> pd.Series:
+    """OVER or UNDER by the family's P(over) at the selected line; by the edge's sign without a
+    calibration (PASS at edge 0)."""
+    edge = predictions["edge"].astype("float64")
+    side = pd.Series(np.select([edge > 0, edge < 0], ["OVER", "UNDER"], "PASS"), index=predictions.index)
+    for family, cal in calibrations.items():
+        rows = predictions["model_family"] == family
+        if rows.any():
+            r = predictions[rows]
+            nominal = r["line_book"].isin(config.nominal_price_books)
+            p = cal.p_over(r["predicted_points"], r["line_value"], r["line_over_price"].where(~nominal),
+                           r["line_under_price"].where(~nominal))
+            side[rows] = np.where(p >= 0.5, "OVER", "UNDER")
+    return side
+
+
 def clears_value_floor(bets: pd.DataFrame, config: BestBetsConfig) -> pd.Series:
     """The selection rule's floor: EV >= min_expected_value ("ev") or |edge| >= min_edge ("edge")."""
     if config.selection == "ev":
@@ -125,10 +141,15 @@ def build_candidates(
     every["person_id"] = every["person_id"].astype("int64")
     every["edge"] = every["edge"].astype("float64")
     every["abs_edge"] = every["edge"].abs()
+    calibrations = calibrations or {}
+    if config.selection == "ev":
+        # Every prediction is a possible bet: on the side its calibrated probability favours (the
+        # edge's side while the family has no calibration), whatever the size of its edge.
+        every["recommendation"] = probable_side(every, calibrations, config)
     p = every[every["recommendation"].isin(["OVER", "UNDER"])].copy()
     if offers is None:
         offers = pd.DataFrame(columns=[*KEY, "bookmaker", "line", "over_price", "under_price"])
-    p = price_bets(p, offers, calibrations or {}, config)
+    p = price_bets(p, offers, calibrations, config)
     health = family_health.assign(game_date=pd.to_datetime(family_health["game_date"]).astype("datetime64[ns]"))
     p = p.merge(health[["game_date", "model_family", "hr_7d", "status"]].rename(
         columns={"hr_7d": "model_health_hr_7d", "status": "model_health_status"}), on=["game_date", "model_family"], how="left")

@@ -11,10 +11,13 @@ that is, the actual points lie around the prediction with a logistic residual wh
 with the square root of the player's level (points are count-like), the centre may sit off the
 prediction (a biased family: `a`), and the price the book asks says something too (`c`): without
 it, a model that knows no more than the book picks exactly the plus-money sides the book has
-priced to lose. (a, b, c) are fitted by maximum likelihood, with a small ridge, on the family's
-decided rows of the CALIBRATION_DAYS days before the date, so a probability never reads the day or
-anything later. A family whose edge carries no information gets b near 0 and the book's
-probability back: no bet is then worth its price, which is the point. A book without real prices
+priced to lose. (a, b, c) are fitted by maximum a posteriori on the family's decided rows of the
+CALIBRATION_DAYS days before the date, so a probability never reads the day or anything later. The
+prior is the book: (0, 0, 1), worth PRIOR_ROWS decided rows, so a family with a few days of history
+says what the book says rather than what a noisy fit of its first days says (an early-season fit on
+300 rows read a biased model's misses as a reason to bet against its own edge). A family whose edge
+carries no information keeps b near 0 and the book's probability: no bet is then worth its price,
+which is the point. A book without real prices
 (a pick'em app quoting one convention price on both sides) gives m = 0.
 """
 
@@ -28,7 +31,8 @@ import pandas as pd
 
 CALIBRATION_DAYS = 60
 MIN_CALIBRATION_ROWS = 300  # decided graded rows of the family; fewer and it gives no probability
-RIDGE = 1.0  # L2 penalty on (a, b): keeps a fit on few rows near 50%
+PRIOR_ROWS = 1000  # the book's probability counts as this many decided rows
+PRIOR = (0.0, 0.0, 1.0)  # (a, b, c): P(over) = the book's no-vig probability
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,14 +68,20 @@ def inputs(prediction, line, over_price, under_price) -> np.ndarray:
     return np.column_stack([standardized_edge(prediction, line), market_logit(over_price, under_price)])
 
 
-def fit_logistic(x: np.ndarray, outcome: np.ndarray, ridge: float = RIDGE, iterations: int = 50) -> np.ndarray:
-    """Intercept and coefficients maximizing the log-likelihood - ridge/2 * |w|^2 (Newton's method)."""
+def fit_logistic(x: np.ndarray, outcome: np.ndarray, prior=PRIOR, prior_rows: float = PRIOR_ROWS,
+                 iterations: int = 50) -> np.ndarray:
+    """Intercept and coefficients of a logistic regression, maximum a posteriori under a Gaussian
+    prior centred on `prior` and worth `prior_rows` observations: each coefficient's precision is
+    what that many rows would give it at p = 1/2 (0.25 x prior_rows x mean(x_j^2)), so the prior's
+    weight does not depend on the inputs' scale."""
     x = np.column_stack([np.ones(len(x)), x])
-    w = np.zeros(x.shape[1])
+    centre = np.asarray(prior, dtype="float64")
+    precision = np.diag(0.25 * prior_rows * np.maximum((x ** 2).mean(axis=0), 1e-6))
+    w = centre.copy()
     for _ in range(iterations):
         p = 1.0 / (1.0 + np.exp(-x @ w))
-        gradient = x.T @ (outcome - p) - ridge * w
-        hessian = -(x.T * (p * (1 - p))) @ x - ridge * np.eye(x.shape[1])
+        gradient = x.T @ (outcome - p) - precision @ (w - centre)
+        hessian = -(x.T * (p * (1 - p))) @ x - precision
         step = np.linalg.solve(hessian, gradient)
         w = w - step
         if np.abs(step).max() < 1e-9:

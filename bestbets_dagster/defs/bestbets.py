@@ -121,6 +121,10 @@ def pick_signal_tags(context: AssetExecutionContext, warehouse: Warehouse, best_
             "prototypes_fired": MetadataValue.json({t: int(prototypes.get(t, 0)) for t in PROTOTYPE_TAGS}),
             "by_source_family": MetadataValue.json(
                 tags["source_model_family"].value_counts().to_dict() if written else {}),
+            # How many candidates are worth a bet at all, and where line shopping sent them.
+            "priced_candidates": int((tags["calibration_n"] > 0).sum()) if written else 0,
+            "above_ev_floor": int((tags["expected_value"] >= best_bets.config().min_expected_value).sum()) if written else 0,
+            "shopped_away_from_the_selected_book": int((tags["bet_book"] != tags["line_book"]).sum()) if written else 0,
         },
         check_results=[
             *table_check_results(warehouse, "pick_signal_tags", start, end, expected_days=lined),

@@ -174,3 +174,14 @@ def format_calibration(table: list[dict]) -> str:
 def format_buckets(rows: list[dict], title: str) -> str:
     return f"{title}: " + "; ".join(f"{r['bucket']} n {r['n']} HR {100 * r['hit_rate']:.1f}% ROI {100 * r['roi']:+.1f}%"
                                     for r in rows)
+
+
+def format_weeks(weeks: list[dict]) -> str:
+    """One line per week: the line's MAE, the best family MAE, and the best bets' record and units."""
+    lines = [f"{'week':<11}{'line MAE':>9}{'best MAE':>9}  {'best family':<15}{'picks':>6}{'W-L':>8}{'units':>8}"]
+    for w in weeks:
+        family, mae = min(w["mae"].items(), key=lambda kv: kv[1]) if w["mae"] else ("-", float("nan"))
+        b = w["best_bets"]
+        lines.append(f"{w['week_start']:<11}{w['line_mae']:>9.3f}{mae:>9.3f}  {family:<15}{b['n_picks']:>6}"
+                     f"{str(b['wins']) + '-' + str(b['losses']):>8}{b['units']:>+8.2f}")
+    return "\n".join(lines)

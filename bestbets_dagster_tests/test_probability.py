@@ -1,0 +1,71 @@
+"""Win probabilities: the logistic calibration, its prior, its time rule, and expected value."""
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bestbets_dagster.bestbets.probability import (
+    Calibration,
+    calibrations,
+    expected_value,
+    fit_logistic,
+    market_logit,
+    walk_forward_probabilities,
+)
+
+
+def _graded(n: int, b: float, seed: int, day: str = "2025-11-10", family: str = "v9_mae") -> pd.DataFrame:
+    """n graded predictions whose outcome follows P(over) = logistic(b z) at even prices."""
+    rng = np.random.default_rng(seed)
+    line = rng.choice([8.5, 12.5, 18.5, 24.5, 30.5], n)
+    edge = rng.normal(0, 3, n)
+    z = edge / np.sqrt(line)
+    over = rng.random(n) < 1 / (1 + np.exp(-b * z))
+    return pd.DataFrame({"game_date": pd.Timestamp(day), "model_family": family, "predicted_points": line + edge,
+                         "line_value": line, "actual_points": np.where(over, np.ceil(line), np.floor(line)),
+                         "is_voided": False, "line_over_price": -110, "line_under_price": -110})
+
+
+def test_the_fit_recovers_an_informative_edge_and_the_prior_holds_a_few_rows_to_the_book():
+    many = _graded(40_000, b=1.5, seed=1)
+    x = np.column_stack([(many["predicted_points"] - many["line_value"]) / np.sqrt(many["line_value"]),
+                         market_logit(many["line_over_price"], many["line_under_price"])])
+    a, b, c = fit_logistic(x, (many["actual_points"] > many["line_value"]).to_numpy(float))
+    assert abs(a) < 0.05 and b == pytest.approx(1.5, abs=0.1)
+    few = many.head(60)
+    _, b_few, c_few = fit_logistic(x[:60], (few["actual_points"] > few["line_value"]).to_numpy(float))
+    # 60 rows against a prior worth 1000: the slope stays near the book's 0, the market weight near 1.
+    assert abs(b_few) < 0.5 and c_few == pytest.approx(1.0, abs=0.01)
+
+
+def test_the_book_s_prices_are_its_probability():
+    assert market_logit(-110, -110) == pytest.approx(0.0)
+    # -150 / +130: implied 0.600 and 0.435, no-vig P(over) 0.580.
+    q = 0.6 / (0.6 + 100 / 230)
+    assert market_logit(-150, 130) == pytest.approx(np.log(q / (1 - q)))
+    assert market_logit(np.nan, -110) == 0.0
+    # A family that knows nothing gets the book's probability back.
+    cal = Calibration("f", 0.0, 0.0, 1.0, 1000, dt.date(2025, 11, 1), dt.date(2025, 11, 9))
+    assert cal.p_over([20.0], [20.5], [-150], [130])[0] == pytest.approx(q)
+
+
+def test_a_date_is_calibrated_on_earlier_rows_only_and_needs_enough_of_them():
+    before = _graded(2000, b=1.5, seed=2, day="2025-11-09")
+    same_day = _graded(2000, b=-3.0, seed=3, day="2025-11-10")  # would flip the slope if it were read
+    fitted = calibrations(pd.concat([before, same_day]), dt.date(2025, 11, 10))
+    assert fitted["v9_mae"].b > 0.5 and fitted["v9_mae"].n == 2000
+    assert (fitted["v9_mae"].first_day, fitted["v9_mae"].last_day) == (dt.date(2025, 11, 9),) * 2
+    assert calibrations(before.head(299), dt.date(2025, 11, 10)) == {}
+    # 60 days back at most.
+    assert calibrations(before, dt.date(2026, 1, 9)) == {}
+    rows = walk_forward_probabilities(pd.concat([before, same_day]), [dt.date(2025, 11, 10)])
+    assert len(rows) == 2000 and rows["p_over"].between(0, 1).all() and (rows["calibration_n"] == 2000).all()
+
+
+def test_expected_value_is_per_unit_staked_at_the_american_price():
+    assert expected_value(0.5, 100) == pytest.approx(0.0)
+    assert expected_value(0.55, -110) == pytest.approx(0.55 * 100 / 110 - 0.45)
+    assert expected_value(0.4, 150) == pytest.approx(0.4 * 1.5 - 0.6)
+    assert np.isnan(expected_value(0.6, np.nan))
