@@ -383,15 +383,13 @@ def run_replay(start: dt.date, end: dt.date, families_wanted: list[str] | None, 
     """Materialize the whole graph walk-forward over [start, end] through Dagster on the local
     instance: ingest and features for all the data up to `end`, one model per family and training
     week, predictions with the model of each date's week, grading; then the report."""
-    from dagster import DagsterInstance, MultiPartitionKey
-
-    from bestbets_dagster.definitions import build_definitions
-    from bestbets_dagster.defs.partition_range import range_tags
     import pandas as pd
+    from dagster import DagsterInstance, MultiPartitionKey
 
     from bestbets_dagster.bestbets.config import BestBetsConfig
     from bestbets_dagster.bestbets.probability import CALIBRATION_DAYS, walk_forward_probabilities
-    from bestbets_dagster.defs.partition_range import days_between
+    from bestbets_dagster.definitions import build_definitions
+    from bestbets_dagster.defs.partition_range import days_between, range_tags
     from bestbets_dagster.grading.report import (
         bucket_tables,
         calibration_table,

@@ -1,6 +1,7 @@
 """Candidates: one per player-game, from every enabled family's predictions, with cross-model facts.
 
-Each OVER/UNDER prediction is priced first: its bet is shopped among the books' current offers for
+Each prediction is priced first (under selection "ev" every prediction, on the side its calibrated
+probability favours; under "edge" the OVER/UNDER ones): its bet is shopped among the books' offers for
 that side (the offer with the highest expected value under the family's calibrated probability; the
 best line, then the best price, while the family has no calibration yet), and it carries P(win) and
 EV there. The candidate is then the prediction with the highest EV (selection "ev") or the largest
@@ -66,8 +67,7 @@ def price_bets(bets: pd.DataFrame, offers: pd.DataFrame, calibrations: dict[str,
         rows = o["model_family"] == family
         if rows.any():
             r = o[rows]
-            # A nominal book's prices say nothing about the outcome: no market view from them.
-            over_price = r["over_price"].where(~r["nominal"])
+            over_price = r["over_price"].where(~r["nominal"])  # a nominal price is no market view
             under_price = r["under_price"].where(~r["nominal"])
             p = cal.p_over(r["predicted_points"], r["line"], over_price, under_price)
             o.loc[rows, "p_win"] = np.where(over[rows], p, 1.0 - p)
@@ -84,16 +84,8 @@ def price_bets(bets: pd.DataFrame, offers: pd.DataFrame, calibrations: dict[str,
     out["bet_price_is_nominal"] = best["nominal"].reindex(b["_bet"]).fillna(False).astype(bool).to_numpy()
     out["p_win"] = best["p_win"].reindex(b["_bet"]).to_numpy()
     out["expected_value"] = best["expected_value"].reindex(b["_bet"]).to_numpy()
-    out["p_over"] = np.nan
-    out["calibration_n"] = 0
-    for family, cal in calibrations.items():
-        rows = out["model_family"] == family
-        if rows.any():
-            r = out[rows]
-            nominal = r["line_book"].isin(config.nominal_price_books)
-            out.loc[rows, "p_over"] = cal.p_over(r["predicted_points"], r["line_value"],
-                                                 r["line_over_price"].where(~nominal), r["line_under_price"].where(~nominal))
-            out.loc[rows, "calibration_n"] = cal.n
+    out["p_over"] = p_over_at_selected_line(out, calibrations, config)
+    out["calibration_n"] = out["model_family"].map({f: cal.n for f, cal in calibrations.items()}).fillna(0).astype("int64")
     # The selected book's line when no offer could be priced (no offers table for the date).
     out["bet_book"] = out["bet_book"].fillna(out["line_book"])
     out["bet_line"] = out["bet_line"].fillna(out["line_value"])
@@ -102,20 +94,28 @@ def price_bets(bets: pd.DataFrame, offers: pd.DataFrame, calibrations: dict[str,
     return out
 
 
-def probable_side(predictions: pd.DataFrame, calibrations: dict[str, Calibration], config: BestBetsConfig) -> pd.Series:
-    """OVER or UNDER by the family's P(over) at the selected line; by the edge's sign without a
-    calibration (PASS at edge 0)."""
-    edge = predictions["edge"].astype("float64")
-    side = pd.Series(np.select([edge > 0, edge < 0], ["OVER", "UNDER"], "PASS"), index=predictions.index)
+def p_over_at_selected_line(predictions: pd.DataFrame, calibrations: dict[str, Calibration],
+                            config: BestBetsConfig) -> pd.Series:
+    """Each prediction's P(over) at its selected book's line (NaN for a family without calibration)."""
+    p_over = pd.Series(np.nan, index=predictions.index)
     for family, cal in calibrations.items():
         rows = predictions["model_family"] == family
         if rows.any():
             r = predictions[rows]
+            # A nominal book's prices say nothing about the outcome: no market view from them.
             nominal = r["line_book"].isin(config.nominal_price_books)
-            p = cal.p_over(r["predicted_points"], r["line_value"], r["line_over_price"].where(~nominal),
-                           r["line_under_price"].where(~nominal))
-            side[rows] = np.where(p >= 0.5, "OVER", "UNDER")
-    return side
+            p_over[rows] = cal.p_over(r["predicted_points"], r["line_value"], r["line_over_price"].where(~nominal),
+                                      r["line_under_price"].where(~nominal))
+    return p_over
+
+
+def probable_side(predictions: pd.DataFrame, calibrations: dict[str, Calibration], config: BestBetsConfig) -> pd.Series:
+    """OVER or UNDER by the family's P(over) at the selected line; by the edge's sign without a
+    calibration (PASS at edge 0)."""
+    edge = predictions["edge"].astype("float64")
+    by_edge = np.select([edge > 0, edge < 0], ["OVER", "UNDER"], "PASS")
+    p_over = p_over_at_selected_line(predictions, calibrations, config)
+    return pd.Series(np.where(p_over.isna(), by_edge, np.where(p_over >= 0.5, "OVER", "UNDER")), index=predictions.index)
 
 
 def clears_value_floor(bets: pd.DataFrame, config: BestBetsConfig) -> pd.Series:

@@ -22,12 +22,12 @@ from bestbets_dagster.bestbets.aggregator import (
 )
 from bestbets_dagster.bestbets.candidates import build_candidates
 from bestbets_dagster.bestbets.config import ALGORITHM_VERSION, BestBetsConfig
-from bestbets_dagster.bestbets.probability import calibrations
 from bestbets_dagster.bestbets.history import (
     direction_health,
     graded_candidates,
     player_blacklist,
 )
+from bestbets_dagster.bestbets.probability import calibrations
 from bestbets_dagster.bestbets.tags import tag_candidates
 from bestbets_dagster.models.families import Family
 from bestbets_dagster.signals.context import signal_context
