@@ -116,7 +116,8 @@ def test_the_report_s_calibration_and_buckets_recount_from_the_graded_rows(repor
     table = report["calibration"]
     assert [r["decile"] for r in table] == list(range(1, 11)) and sum(r["n"] for r in table) == len(priced)
     over = priced["actual_points"].astype(float) > priced["line_value"].astype(float)
-    assert sum(r["realized"] * r["n"] for r in table) == pytest.approx(over.sum(), abs=0.01)
+    # Realized rates are stored to 4 decimals: a recount within half a row per decile.
+    assert sum(r["realized"] * r["n"] for r in table) == pytest.approx(over.sum(), abs=2)
     assert sum(r["n"] for r in report["buckets"]["by_abs_edge"]) == len(priced)
     assert set(report["line_shrunk"]) == set(report["families"])
     weeks = [w["week_start"] for w in report["weeks"]]
@@ -169,7 +170,10 @@ def test_rerunning_a_date_replaces_its_picks_and_files(home, warehouse):
     from bestbets_dagster.defs import best_bets_assets
     from bestbets_dagster.defs.partition_range import range_tags
 
-    day = "2025-11-18"
+    # The replay's day with the most picks (the expected-value rule bets on few days).
+    picks = warehouse.read("signal_best_bets_picks", START, END)
+    assert len(picks), "the replay made no pick to re-run"
+    day = f"{picks['game_date'].value_counts().idxmax():%Y-%m-%d}"
     before = {name: warehouse.read(name, day, day) for name in ("pick_signal_tags", "signal_best_bets_picks", "best_bets_filter_audit")}
     export = home / "artifacts" / "signal-best-bets" / f"{day}.json"
     first = json.loads(export.read_text())

@@ -31,6 +31,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("daily_cycle")]
 
 # Tuesday to Thursday of the training week of Monday 2025-11-17; Friday morning grades Thursday.
 DAYS = [dt.date(2025, 11, 18), dt.date(2025, 11, 19), dt.date(2025, 11, 20)]
+# The original's edge rule in both the cycle and the replay: on these days the expected-value rule
+# bets on nothing, and equal empty tables would prove nothing.
+SELECTION = "edge"
+PICKING_JOBS = {"slate_best_bets_job", "signal_tags_job", "best_bets_job"}
+PICKING_CONFIG = {"resources": {"best_bets": {"config": {"selection": SELECTION}}}}
 EASTERN = zoneinfo.ZoneInfo("America/New_York")
 # Columns that say when a row was computed, not what it holds.
 WHEN = {"created_at", "computed_at", "graded_at", "predicted_at", "evaluated_at", "ingested_at"}
@@ -71,8 +76,9 @@ class Daemon:
 
     def _execute(self, job_name: str, request) -> None:
         job = self.defs.resolve_job_def(job_name)
+        run_config = PICKING_CONFIG if job_name in PICKING_JOBS else None
         result = job.execute_in_process(instance=self.instance, partition_key=request.partition_key,
-                                        tags=request.tags, raise_on_error=True)
+                                        tags=request.tags, run_config=run_config, raise_on_error=True)
         assert result.success
         self.runs.append(f"{job_name} {request.partition_key or request.tags}")
 
@@ -164,7 +170,7 @@ def cycle(tmp_path_factory, monkeypatch_module):
     monkeypatch_module.setenv("DAGSTER_HOME", str(reference / "dagster"))
     from bestbets_dagster.cli import run_replay
 
-    run_replay(DAYS[0], DAYS[-1], None, instance=DagsterInstance.ephemeral())
+    run_replay(DAYS[0], DAYS[-1], None, instance=DagsterInstance.ephemeral(), selection=SELECTION)
     return daemon, warehouse, DuckDBWarehouse(path=str(reference / "warehouse.duckdb"))
 
 

@@ -25,7 +25,7 @@ EXPECTED = {
     "prediction_accuracy": {"predictions": "all families of the date", "player_game_logs": "same"},
     "pick_signal_tags": {"predictions": "all families of the date", "prediction_accuracy": "days D-400..D-1",
                          "player_game_logs": "days D-400..D-1", "team_game_logs": "days D-400..D-1",
-                         "player_game_lines": "days D-400..D+0"},
+                         "player_game_lines": "days D-400..D+0", "prop_lines": "same"},
     "signal_best_bets_picks": {"pick_signal_tags": "days D-400..D+0", "prediction_accuracy": "days D-400..D-1",
                                "predictions": "all families of the date",
                                "signal_best_bets_picks": "days D-400..D-1",
