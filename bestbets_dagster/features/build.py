@@ -553,13 +553,17 @@ def _injury_proxy(t, player_logs, played, s) -> pd.DataFrame:
 
 
 def _names(player_logs, lines, t) -> pd.DataFrame:
-    latest = player_logs.sort_values("game_date").drop_duplicates("person_id", keep="last")
-    latest = latest.set_index("person_id")[["player_lookup", "player_name"]]
-    from_lines = lines[lines["person_id"].notna()].drop_duplicates("person_id", keep="last")
-    from_lines = from_lines.assign(person_id=from_lines["person_id"].astype("int64")).set_index("person_id")
-    names = latest.reindex(t["person_id"]).reset_index(drop=True).set_axis(t.index)
-    fallback = from_lines[["player_lookup", "player_name"]].reindex(t["person_id"]).reset_index(drop=True).set_axis(t.index)
-    return names.fillna(fallback)
+    """Each row's name as of its date: the player's latest box score before D (a spelling that
+    changes later, "Manon" -> "Mañon", must not reach D: the row would depend on the range's end),
+    else his name in D's own lines (a debut)."""
+    logs = player_logs[["person_id", "game_date", "player_lookup", "player_name"]].dropna(subset=["person_id"])
+    logs = logs.assign(person_id=logs["person_id"].astype("int64"))
+    names = _asof(t, logs, ["person_id"], ["player_lookup", "player_name"])
+    of_day = lines[lines["person_id"].notna()][["game_date", "person_id", "player_lookup", "player_name"]]
+    of_day = of_day.assign(game_date=pd.to_datetime(of_day["game_date"]).astype("datetime64[ns]"),
+                           person_id=of_day["person_id"].astype("int64")).drop_duplicates(["game_date", "person_id"])
+    fallback = t[["game_date", "person_id"]].merge(of_day, on=["game_date", "person_id"], how="left").set_index(t.index)
+    return names.fillna(fallback[["player_lookup", "player_name"]])
 
 
 def _quality_score(missing: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, pd.Series]:

@@ -84,9 +84,7 @@ def build_player_game_lines(prop_lines: pd.DataFrame, player_logs: pd.DataFrame)
         on=[*keys, "bookmaker"],
     ).merge(n_snapshots, left_on=[*keys, "bookmaker"], right_index=True)
 
-    names = (
-        player_logs.sort_values("game_date").drop_duplicates("person_id", keep="last").set_index("person_id")["player_name"]
-    )
+    names = _names_before(selected, player_logs)
     out = pd.DataFrame(
         {
             "game_date": selected["game_date"],
@@ -95,7 +93,7 @@ def build_player_game_lines(prop_lines: pd.DataFrame, player_logs: pd.DataFrame)
             "commence_time": selected["commence_time"],
             "person_id": selected["person_id"],
             "player_lookup": selected["player_lookup"],
-            "player_name": selected["person_id"].map(names).fillna(selected["book_player_name"]),
+            "player_name": names.fillna(selected["book_player_name"]),
             "team_abbr": selected["team_abbr"],
             "opponent_abbr": None,
             "is_home": None,
@@ -119,6 +117,25 @@ def build_player_game_lines(prop_lines: pd.DataFrame, player_logs: pd.DataFrame)
     out = out.sort_values(["game_date", "event_id", "player_lookup"]).reset_index(drop=True)
     out.attrs["outlier_lines"] = current.loc[current["_outlier"], ["game_date", "bookmaker", "book_player_name", "line",
                                                                   "consensus_line"]].to_dict("records")
+    return out
+
+
+def _names_before(selected: pd.DataFrame, player_logs: pd.DataFrame) -> pd.Series:
+    """Each resolved player's box-score name as of his latest game before the line's date (a later
+    respelling must not reach an earlier date: the row would depend on where a run's range ends)."""
+    out = pd.Series(None, index=selected.index, dtype=object)
+    resolved = selected[selected["person_id"].notna()]
+    if resolved.empty or player_logs.empty:
+        return out
+    left = pd.DataFrame({"person_id": resolved["person_id"].astype("int64").to_numpy(),
+                         "game_date": pd.to_datetime(resolved["game_date"]).astype("datetime64[ns]").to_numpy(),
+                         "_row": resolved.index}).sort_values("game_date", kind="mergesort")
+    right = player_logs[["person_id", "game_date", "player_name"]].dropna(subset=["person_id"])
+    right = right.assign(person_id=right["person_id"].astype("int64"),
+                         game_date=pd.to_datetime(right["game_date"]).astype("datetime64[ns]"))
+    merged = pd.merge_asof(left, right.sort_values("game_date", kind="mergesort"), on="game_date", by="person_id",
+                           allow_exact_matches=False, direction="backward")
+    out.loc[merged["_row"].to_numpy()] = merged["player_name"].to_numpy()
     return out
 
 
