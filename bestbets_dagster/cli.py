@@ -92,8 +92,10 @@ def writing_home(command: str):
 
 
 def _date(text: str) -> dt.date:
+    from bestbets_dagster.timeutil import parse_date
+
     try:
-        return dt.date.fromisoformat(text)
+        return parse_date(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
@@ -373,11 +375,6 @@ def cmd_signal_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
-def _mondays(start: dt.date, end: dt.date) -> list[dt.date]:
-    first = start - dt.timedelta(days=start.weekday())
-    return [first + dt.timedelta(weeks=i) for i in range((end - first).days // 7 + 1)]
-
-
 def run_replay(start: dt.date, end: dt.date, families_wanted: list[str] | None, instance=None,
                selection: str | None = None) -> dict:
     """Materialize the whole graph walk-forward over [start, end] through Dagster on the local
@@ -400,6 +397,7 @@ def run_replay(start: dt.date, end: dt.date, families_wanted: list[str] | None, 
     from bestbets_dagster.ingest.box_scores import data_date_range
     from bestbets_dagster.ingest.lines import match_summary
     from bestbets_dagster.models.families import load_families
+    from bestbets_dagster.timeutil import mondays
 
     began = time.monotonic()
     data_dir = settings.data_dir()
@@ -427,7 +425,7 @@ def run_replay(start: dt.date, end: dt.date, families_wanted: list[str] | None, 
     if unknown:
         raise SystemExit(f"not enabled families: {unknown}; enabled: {enabled}")
     sync_family_partitions(instance, warehouse)
-    weeks = _mondays(start, end)
+    weeks = mondays(start, end)
     print(f"[2/6] train {len(chosen)} families x {len(weeks)} weeks {weeks[0]}..{weeks[-1]}", flush=True)
     run("training_windows_job", range_tags(weeks[0], weeks[-1]))
     for family in chosen:

@@ -12,13 +12,13 @@ from dagster import (
 )
 
 from bestbets_dagster.settings import GAME_TIMEZONE, partition_start
+from bestbets_dagster.timeutil import monday_of
 
 MODEL_FAMILY_PARTITIONS_NAME = "model_family"
 
 
 def _first_monday_on_or_after(day: str) -> str:
-    d = dt.date.fromisoformat(day)
-    return (d + dt.timedelta(days=(7 - d.weekday()) % 7)).isoformat()
+    return monday_of(dt.date.fromisoformat(day) + dt.timedelta(days=6)).isoformat()
 
 
 # end_offset=1 makes today's (Eastern) slate a partition before the day is over.

@@ -3,7 +3,8 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from bestbets_dagster.ingest.identity import Candidate, _candidates, resolve_name, season_of
+from bestbets_dagster.ingest.identity import Candidate, _candidates, resolve_name
+from bestbets_dagster.timeutil import season_of
 from bestbets_dagster.ingest.names import name_tokens, player_lookup
 
 SGA = 1628983

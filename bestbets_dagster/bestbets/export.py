@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bestbets_dagster.signals.context import season_label
+from bestbets_dagster.timeutil import monday_of, season_labels
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "export" / "signal_best_bets.schema.json"
 DATED_CACHE_CONTROL = "public, max-age=300"
@@ -54,10 +54,10 @@ def record(results: pd.DataFrame, day: dt.date) -> dict:
         empty = {"wins": 0, "losses": 0, "pct": None}
         return {"season": empty, "month": empty, "week": empty}
     dates = pd.to_datetime(r["game_date"])
-    season = season_label(pd.Series([pd.Timestamp(day)])).iloc[0]
-    monday = pd.Timestamp(day - dt.timedelta(days=day.weekday()))
+    season = season_labels(pd.Series([pd.Timestamp(day)])).iloc[0]
+    monday = pd.Timestamp(monday_of(day))
     return {
-        "season": _wl(r[season_label(dates) == season]),
+        "season": _wl(r[season_labels(dates) == season]),
         "month": _wl(r[(dates.dt.year == day.year) & (dates.dt.month == day.month)]),
         "week": _wl(r[dates >= monday]),
     }
@@ -109,7 +109,7 @@ def build_export(day: dt.date, picks: pd.DataFrame, decision: dict, results_befo
     doc = {
         "date": f"{day:%Y-%m-%d}",
         "generated_at": generated_at.isoformat(),
-        "season": season_label(pd.Series([pd.Timestamp(day)])).iloc[0],
+        "season": season_labels(pd.Series([pd.Timestamp(day)])).iloc[0],
         "algorithm_version": decision["algorithm_version"],
         "config_version": decision["config_version"],
         "min_signal_count": decision["config"]["min_signal_count"],

@@ -11,7 +11,7 @@ import datetime as dt
 import pandas as pd
 
 from bestbets_dagster.bestbets.config import BestBetsConfig
-from bestbets_dagster.signals.context import season_label
+from bestbets_dagster.timeutil import season_labels
 
 GRADE_COLUMNS = ["prediction_correct", "actual_points", "is_push", "is_voided"]
 
@@ -38,9 +38,9 @@ def _decided_before(graded: pd.DataFrame, day: dt.date, since: pd.Timestamp, min
 def player_blacklist(graded: pd.DataFrame, day: dt.date, config: BestBetsConfig) -> tuple[pd.DataFrame, int]:
     """(blacklisted players with n and hit rate, players evaluated): the season before `day`,
     candidates at |edge| >= 3, decided only; N >= 8 and hit rate strictly below 40%."""
-    season = season_label(pd.Series([pd.Timestamp(day)])).iloc[0]
+    season = season_labels(pd.Series([pd.Timestamp(day)])).iloc[0]
     d = _decided_before(graded, day, pd.Timestamp.min, config.blacklist_edge)
-    d = d[season_label(d["game_date"]) == season] if len(d) else d
+    d = d[season_labels(d["game_date"]) == season] if len(d) else d
     if d.empty:
         return pd.DataFrame(columns=["player_lookup", "n", "hit_rate"]), 0
     per = d.groupby("player_lookup")["prediction_correct"].agg(n="size", hit_rate=lambda s: s.astype(bool).mean() * 100)

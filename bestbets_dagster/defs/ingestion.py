@@ -20,6 +20,7 @@ from bestbets_dagster.ingest.lines import build_player_game_lines, build_prop_li
 from bestbets_dagster.ingest.odds import load_offers, main_lines
 from bestbets_dagster.partitions import game_date_partitions
 from bestbets_dagster.resources import NbaDataSource, Warehouse
+from bestbets_dagster.timeutil import season_start
 
 GROUP = "ingest"
 # Identity reads the box scores of the season of D and the season before, up to D itself: at most two
@@ -29,8 +30,9 @@ ROSTERS = AssetDep("player_game_logs", partition_mapping=days_before(ROSTER_DAYS
 
 
 def _previous_season_start(day: dt.date) -> dt.date:
-    """August 1 of the season before the one holding `day` (the identity fallback)."""
-    return dt.date((day.year if day.month >= 8 else day.year - 1) - 1, 8, 1)
+    """The start of the season before the one holding `day` (the identity fallback)."""
+    start = season_start(day)
+    return start.replace(year=start.year - 1)
 
 
 def replace_from_source(context: AssetExecutionContext, warehouse: Warehouse, table: str, rows: pd.DataFrame,

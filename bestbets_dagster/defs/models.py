@@ -49,6 +49,7 @@ from bestbets_dagster.partitions import (
     training_week_x_family_partitions,
 )
 from bestbets_dagster.resources import ArtifactStore, Warehouse
+from bestbets_dagster.timeutil import monday_of
 
 # A training week W reads the daily partitions [W - 58 weeks, W - 1]: weekly to daily, offsets in weeks.
 TRAINING_LOOKBACK = TimeWindowPartitionMapping(start_offset=-TRAINING_HISTORY_WEEKS, end_offset=-1,
@@ -66,7 +67,7 @@ def partition_changes(existing: list, wanted: list) -> "tuple[list[str], list[st
 
 
 def current_training_week(today: dt.date) -> str:
-    return (today - dt.timedelta(days=today.weekday())).isoformat()
+    return monday_of(today).isoformat()
 
 
 def _labeled(warehouse: Warehouse, first_week: dt.date, last_week: dt.date) -> pd.DataFrame:

@@ -20,6 +20,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
+from bestbets_dagster.timeutil import season_labels
 from bestbets_dagster.features.contract import (
     DATA_GAP_FEATURES,
     FEATURE_SOURCE,
@@ -329,7 +330,7 @@ def build_features(
     ]
     s = _asof(t, played, ["person_id"], state_cols)
     has_history = s["last_played_date"].notna()
-    season_now = _season_label(D)
+    season_now = season_labels(D)
     same_season = s["season"] == season_now
     season_games = s["season_games"].where(same_season & has_history)
 
@@ -498,11 +499,6 @@ def _ns_dates(df: pd.DataFrame) -> pd.DataFrame:
     return df.assign(game_date=pd.to_datetime(df["game_date"]).astype("datetime64[ns]"))
 
 
-def _season_label(dates: pd.Series) -> pd.Series:
-    start = dates.dt.year.where(dates.dt.month >= 8, dates.dt.year - 1)
-    return start.astype(str) + "-" + ((start + 1) % 100).astype(str).str.zfill(2)
-
-
 def _previous_season(labels: pd.Series) -> pd.Series:
     start = labels.str[:4].astype(int) - 1
     return start.astype(str) + "-" + ((start + 1) % 100).astype(str).str.zfill(2)
@@ -513,7 +509,7 @@ def _league_pace(teams: pd.DataFrame, t: pd.DataFrame) -> pd.Series:
     daily = teams.groupby(["season", "game_date"])["pace"].agg(["sum", "count"]).reset_index()
     daily = daily.sort_values("game_date")
     daily[["cum_sum", "cum_n"]] = daily.groupby("season")[["sum", "count"]].cumsum()
-    q = t.assign(season=_season_label(t["game_date"]))
+    q = t.assign(season=season_labels(t["game_date"]))
     got = _asof(q, daily, ["season"], ["cum_sum", "cum_n"])
     # A season's first day has no game before it: the previous season's league pace stands in.
     previous = daily.drop_duplicates("season", keep="last").set_index("season")

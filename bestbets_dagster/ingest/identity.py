@@ -26,6 +26,7 @@ from typing import Iterable
 import pandas as pd
 
 from bestbets_dagster.ingest.names import name_tokens, player_lookup
+from bestbets_dagster.timeutil import season_of
 
 # Common English first-name nicknames that are not prefixes of the formal name.
 FIRST_NAME_GROUPS: tuple[frozenset[str], ...] = tuple(
@@ -175,12 +176,6 @@ def _decide(found: list[Candidate], method: str) -> Resolution:
     if len({c.person_id for c in playing}) == 1:
         return Resolution("resolved", playing[0].person_id, f"{method}+in_game", playing[0])
     return Resolution("ambiguous", method=method, tied=tuple(sorted(c.player_name for c in found)))
-
-
-def season_of(day: dt.date) -> str:
-    """NBA season label of a date: seasons start in the autumn ("2025-26")."""
-    start = day.year if day.month >= 8 else day.year - 1
-    return f"{start}-{(start + 1) % 100:02d}"
 
 
 def event_games(player_logs: pd.DataFrame) -> pd.DataFrame:

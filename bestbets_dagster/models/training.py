@@ -30,9 +30,9 @@ import pandas as pd
 from catboost import CatBoostRegressor, Pool
 
 from bestbets_dagster.features.contract import feature_columns
-from bestbets_dagster.ingest.identity import season_of
 from bestbets_dagster.models import gates as gate_rules
 from bestbets_dagster.models.families import Family
+from bestbets_dagster.timeutil import season_of
 
 HYPERPARAMETERS = {
     "iterations": 1000,

@@ -19,7 +19,7 @@ import json
 import math
 import os
 import uuid
-from typing import Any, Iterator, Optional
+from typing import Any, ClassVar, Iterator, Optional
 
 import pandas as pd
 from dagster_gcp import BigQueryResource
@@ -27,8 +27,8 @@ from google.api_core.exceptions import NotFound
 from google.cloud import bigquery
 
 from bestbets_dagster import tables
-from bestbets_dagster.resources.warehouse import Warehouse, _as_date
-from bestbets_dagster.tables import BIGQUERY_SCHEMAS_DIR, DataValidationError, TableSpec
+from bestbets_dagster.resources.warehouse import Warehouse
+from bestbets_dagster.tables import BIGQUERY_SCHEMAS_DIR, TableSpec
 
 EMULATOR_ENV = "BIGQUERY_EMULATOR_HOST"
 _ENSURED: set[tuple[str, str, str]] = set()
@@ -88,6 +88,9 @@ _LEGACY_TYPES = {"INTEGER": "INT64", "FLOAT": "FLOAT64", "BOOLEAN": "BOOL"}
 
 
 class BigQueryWarehouse(Warehouse):
+    QUOTE: ClassVar[str] = "`"
+    MARKER: ClassVar[str] = "@"
+    TARGET_ALIAS: ClassVar[str] = "T."  # the MERGE's target
     project: str
     dataset: str
     location: Optional[str] = None
@@ -154,7 +157,7 @@ class BigQueryWarehouse(Warehouse):
     def read(self, name, start=None, end=None, family=None, columns=None) -> pd.DataFrame:
         spec = tables.table(name)
         wanted = columns or spec.column_names
-        sql, params = self.select_sql(spec, start, end, family, columns, quote="`", marker="@")
+        sql, params = self.select_sql(spec, start, end, family, columns, quote=self.QUOTE, marker=self.MARKER)
         with self._client() as client:
             self._ensure(client, spec)
             raw = self._run(client, sql, params)
@@ -171,24 +174,7 @@ class BigQueryWarehouse(Warehouse):
                 raw[c] = raw[c].map(_json_text)
         return tables.conform(spec, raw) if columns is None else raw
 
-    def replace_partitions(self, name, df, start, end=None, family=None) -> int:
-        spec = tables.table(name)
-        start_date = _as_date(start)
-        end_date = _as_date(end) if end is not None else start_date
-        frame = self.prepare_partition_frame(spec, df, start_date, end_date, family)
-        condition, params = self.partition_condition(spec, start_date, end_date, family, quote="`", marker="@", alias="T.")
-        self._merge(spec, frame, condition, params)
-        return len(frame)
-
-    def replace_table(self, name, df) -> int:
-        spec = tables.table(name)
-        if spec.partition_column is not None:
-            raise DataValidationError(f"{name} is partitioned: replace its partitions, not the whole table")
-        frame = tables.validate(name, df)
-        self._merge(spec, frame, "TRUE", {})
-        return len(frame)
-
-    def _merge(self, spec: TableSpec, frame: pd.DataFrame, condition: str, params: dict) -> None:
+    def _replace(self, spec: TableSpec, frame: pd.DataFrame, condition: str, params: dict) -> None:
         """Load the rows into a staging table, then one MERGE inserts them and deletes the old rows
         the condition names: atomic, and a failed load never touches the target."""
         upload = _load_frame(spec, frame)

@@ -19,7 +19,7 @@ import random
 import re
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, ClassVar, Iterator
 
 import duckdb
 import pandas as pd
@@ -33,7 +33,13 @@ _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
 class Warehouse(ConfigurableResource):
-    """Interface shared by the DuckDB and BigQuery warehouses."""
+    """Interface shared by the DuckDB and BigQuery warehouses: validation and the rows a write
+    replaces are decided here; an engine only says how to swap rows atomically (`_replace`)."""
+
+    # How the engine's SQL quotes a column, marks a parameter, and names the target in a write.
+    QUOTE: ClassVar[str] = '"'
+    MARKER: ClassVar[str] = "$"
+    TARGET_ALIAS: ClassVar[str] = ""
 
     def table_ref(self, name: str) -> str:
         raise NotImplementedError
@@ -59,10 +65,27 @@ class Warehouse(ConfigurableResource):
         end: dt.date | str | None = None,
         family: str | None = None,
     ) -> int:
-        raise NotImplementedError
+        """Validate the rows and replace those of [start, end] (x family) with them, atomically."""
+        spec = tables.table(name)
+        start_date = _as_date(start)
+        end_date = _as_date(end) if end is not None else start_date
+        frame = self.prepare_partition_frame(spec, df, start_date, end_date, family)
+        condition, params = self.partition_condition(spec, start_date, end_date, family, quote=self.QUOTE,
+                                                     marker=self.MARKER, alias=self.TARGET_ALIAS)
+        self._replace(spec, frame, condition, params)
+        return len(frame)
 
     def replace_table(self, name: str, df: pd.DataFrame) -> int:
         """Replace every row of a small unpartitioned table (the family table) atomically."""
+        spec = tables.table(name)
+        if spec.partition_column is not None:
+            raise DataValidationError(f"{name} is partitioned: replace its partitions, not the whole table")
+        frame = tables.validate(name, df)
+        self._replace(spec, frame, "TRUE", {})
+        return len(frame)
+
+    def _replace(self, spec: TableSpec, frame: pd.DataFrame, condition: str, params: dict) -> None:
+        """Delete the rows the condition names and insert the frame, in one atomic step."""
         raise NotImplementedError
 
     def query(self, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
@@ -229,7 +252,7 @@ class DuckDBWarehouse(Warehouse):
 
     def read(self, name, start=None, end=None, family=None, columns=None) -> pd.DataFrame:
         spec = tables.table(name)
-        sql, params = self.select_sql(spec, start, end, family, columns, quote='"', marker="$")
+        sql, params = self.select_sql(spec, start, end, family, columns, quote=self.QUOTE, marker=self.MARKER)
         with self._connect() as con:
             self._ensure(con, spec)
             try:
@@ -242,30 +265,13 @@ class DuckDBWarehouse(Warehouse):
             return tables.conform(spec, raw)
         return raw
 
-    def replace_partitions(self, name, df, start, end=None, family=None) -> int:
-        spec = tables.table(name)
-        start_date = _as_date(start)
-        end_date = _as_date(end) if end is not None else start_date
-        frame = self.prepare_partition_frame(spec, df, start_date, end_date, family)
-        condition, params = self.partition_condition(spec, start_date, end_date, family, quote='"', marker="$")
-        self._delete_then_insert(spec, f"DELETE FROM {self.table_ref(name)} WHERE {condition}", params, frame)
-        return len(frame)
-
-    def replace_table(self, name, df) -> int:
-        spec = tables.table(name)
-        if spec.partition_column is not None:
-            raise DataValidationError(f"{name} is partitioned: replace its partitions, not the whole table")
-        frame = tables.validate(name, df)
-        self._delete_then_insert(spec, f"DELETE FROM {self.table_ref(name)}", {}, frame)
-        return len(frame)
-
-    def _delete_then_insert(self, spec: TableSpec, delete_sql: str, params: dict, frame: pd.DataFrame) -> None:
+    def _replace(self, spec: TableSpec, frame: pd.DataFrame, condition: str, params: dict) -> None:
         """One transaction: readers see the old rows or the new ones, never a mix or nothing."""
         with self._connect() as con:
             self._ensure(con, spec)
             con.execute("BEGIN TRANSACTION")
             try:
-                con.execute(delete_sql, params)
+                con.execute(f"DELETE FROM {self.table_ref(spec.name)} WHERE {condition}", params)
                 self._insert_frame(con, spec, frame)
                 con.execute("COMMIT")
             except BaseException:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from bestbets_dagster.timeutil import season_labels
+
 DAY = pd.Timedelta(days=1)
 LINE_DELTA_LOOKBACK_DAYS = 14
 OPPONENT_LOOKBACK_DAYS = 365
@@ -22,12 +24,6 @@ CONTEXT_COLUMNS = (
     "negative_plus_minus_streak", "rest_days", "opponent_rest_days", "games_vs_opponent",
     "not_over_streak", "line_delta", "model_miss_streak", "last_miss_recommendation",
 )
-
-
-def season_label(dates: pd.Series) -> pd.Series:
-    """'2025-26' for dates from August 2025 to July 2026."""
-    start = dates.dt.year.where(dates.dt.month >= 8, dates.dt.year - 1)
-    return start.astype(str) + "-" + ((start + 1) % 100).astype(str).str.zfill(2)
 
 
 def _ns(df: pd.DataFrame) -> pd.DataFrame:
@@ -143,7 +139,7 @@ def signal_context(
     t = _ns(targets).copy()
     t["person_id"] = t["person_id"].astype("int64")
     t["asof"] = t["game_date"] - DAY
-    t["season"] = season_label(t["game_date"])
+    t["season"] = season_labels(t["game_date"])
     out = pd.DataFrame(index=t.index)
     played = _played_games(player_logs, team_logs)
     state_cols = [c for c in played.columns if c not in ("person_id", "season", "game_date")]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bestbets_dagster.signals.context import season_label
+from bestbets_dagster.timeutil import season_labels
 from bestbets_dagster.signals.registry import MODEL_DEPENDENT_TAGS
 
 WINDOWS = (7, 14, 30)
@@ -56,7 +56,7 @@ def signal_health(graded_tags: pd.DataFrame, dates, tags: tuple[str, ...]) -> pd
     rows = rows.assign(game_date=pd.to_datetime(rows["game_date"]).astype("datetime64[ns]"),
                        correct=rows["prediction_correct"].astype(bool).astype(float))
     exploded = rows.explode("signal_tags").rename(columns={"signal_tags": "signal_tag"}).dropna(subset=["signal_tag"])
-    exploded["season"] = season_label(exploded["game_date"])
+    exploded["season"] = season_labels(exploded["game_date"])
     lookback = pd.Timedelta(days=REGIME_LOOKBACK_DAYS)
     all_dates = pd.date_range(targets[0] - lookback, targets[-1], freq="D")
     frames = []
@@ -66,7 +66,7 @@ def signal_health(graded_tags: pd.DataFrame, dates, tags: tuple[str, ...]) -> pd
             rates = _window_rates(exploded, day, day - pd.Timedelta(days=n), ["signal_tag"])
             frame[f"hr_{n}d"] = rates["hr"]
             frame[f"picks_{n}d"] = rates["n"]
-        season = exploded[exploded["season"] == season_label(pd.Series([day])).iloc[0]]
+        season = exploded[exploded["season"] == season_labels(pd.Series([day])).iloc[0]]
         rates = _window_rates(season, day, None, ["signal_tag"])
         frame["hr_season"] = rates["hr"]
         frame["picks_season"] = rates["n"]
