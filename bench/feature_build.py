@@ -37,7 +37,10 @@ def main() -> None:
     features = build_features(dates, player_logs, team_logs, lines)
     elapsed = time.perf_counter() - began
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"inputs prepared in {prepared:.1f} s (not timed): {len(player_logs)} player rows, {len(lines)} lined player-games")
+    print(
+        f"inputs prepared in {prepared:.1f} s (not timed): {len(player_logs)} player rows, "
+        f"{len(lines)} lined player-games"
+    )
     print(f"build_features: {len(dates)} game dates {dates[0]}..{dates[-1]}, {len(features)} rows")
     print(f"feature build seconds: {elapsed:.2f} (target < 60)")
     print(f"peak memory: {peak_mb:.0f} MB")

@@ -44,7 +44,8 @@ def main() -> None:
         elapsed = time.perf_counter() - began
         w, m = trained.window, trained.metrics
         print(
-            f"{family.model_family:<14} train seconds {elapsed:5.2f} (target < 60) | window {w.train_start}..{w.train_end} "
+            f"{family.model_family:<14} train seconds {elapsed:5.2f} (target < 60) | "
+            f"window {w.train_start}..{w.train_end} "
             f"({len(w.train_days)} game days, {trained.training_rows}+{trained.validation_rows} rows) | "
             f"eval {w.eval_start}..{w.eval_end}: MAE on lined rows {m['mae_lined']} vs line MAE {m['line_mae']}, "
             f"HR3 {m['hit_rate_edge3']} (N {m['n_edge3']}), gates {'passed' if trained.gates_passed else 'failed'}"

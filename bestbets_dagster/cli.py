@@ -51,8 +51,11 @@ def fail_dead_runs(instance) -> list[str]:
     is gone (SIGKILL, a crash, a reboot) are marked failed, so the UI tells the truth. Returns their ids."""
     from dagster import DagsterRunStatus, RunsFilter
 
-    runs = instance.get_runs(filters=RunsFilter(statuses=[DagsterRunStatus.STARTING, DagsterRunStatus.STARTED],
-                                                tags={HOST_TAG: socket.gethostname()}))
+    runs = instance.get_runs(
+        filters=RunsFilter(
+            statuses=[DagsterRunStatus.STARTING, DagsterRunStatus.STARTED], tags={HOST_TAG: socket.gethostname()}
+        )
+    )
     failed = []
     for run in runs:
         pid = int(run.tags.get(PID_TAG, "0"))
@@ -78,11 +81,15 @@ def writing_home(command: str):
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             lock.seek(0)
-            raise SystemExit(f"another bestbets command is writing to {home} ({lock.read().strip() or 'unknown'}): "
-                             "wait for it to finish, or stop it, and run again") from None
+            raise SystemExit(
+                f"another bestbets command is writing to {home} ({lock.read().strip() or 'unknown'}): "
+                "wait for it to finish, or stop it, and run again"
+            ) from None
         lock.seek(0)
         lock.truncate()
-        lock.write(f"pid {os.getpid()}: bestbets {command}, since {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M:%S} UTC")
+        lock.write(
+            f"pid {os.getpid()}: bestbets {command}, since {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M:%S} UTC"
+        )
         lock.flush()
         try:
             fail_dead_runs(DagsterInstance.get())
@@ -108,8 +115,10 @@ def check_game_dates(start: dt.date, end: dt.date) -> None:
     if start > end:
         raise SystemExit(f"--start {start} is after --end {end}")
     if end > last:
-        raise SystemExit(f"{end} is after the last game-date partition, {last} (today's slate): "
-                         "a date in the future has no partition yet")
+        raise SystemExit(
+            f"{end} is after the last game-date partition, {last} (today's slate): "
+            "a date in the future has no partition yet"
+        )
     if start < first:
         raise SystemExit(f"{start} is before the first game-date partition, {first} (BESTBETS_PARTITION_START)")
 
@@ -152,7 +161,9 @@ def run_job(job_name: str, start: dt.date | None, end: dt.date | None) -> dict:
         "match": match_summary(warehouse.read("player_game_lines", start, end)),
     }
     if "player_features" in counts:
-        features = warehouse.read("player_features", start, end, columns=["quality_tier", "is_training_ready", "has_prop_line"])
+        features = warehouse.read(
+            "player_features", start, end, columns=["quality_tier", "is_training_ready", "has_prop_line"]
+        )
         report["features"] = {
             "training_ready_share": round(float(features["is_training_ready"].mean()), 4) if len(features) else None,
             "lined_rows": int(features["has_prop_line"].sum()),
@@ -173,7 +184,9 @@ def _print_report(report: dict) -> None:
         f"{m['lined_player_games_with_box_score']}, resolved {m['matched_player_games']}: match rate {rate}"
     )
     if m["first_unresolved"]:
-        print(f"  unresolved or ambiguous: {m['unresolved'] + m['ambiguous']}, first: {', '.join(m['first_unresolved'])}")
+        print(
+            f"  unresolved or ambiguous: {m['unresolved'] + m['ambiguous']}, first: {', '.join(m['first_unresolved'])}"
+        )
     if "features" in report:
         f = report["features"]
         print(
@@ -233,21 +246,31 @@ def cmd_family(args: argparse.Namespace) -> int:
         except ValueError as error:
             raise SystemExit(f"family add: {error}") from None
         fam = new_family(
-            args.feature_set, args.loss, training_window_days=args.window, retrain_cadence_days=args.cadence,
-            enabled=not args.disabled, auto_promote=args.auto_promote, auto_retrain=args.auto_retrain, notes=args.notes,
+            args.feature_set,
+            args.loss,
+            training_window_days=args.window,
+            retrain_cadence_days=args.cadence,
+            enabled=not args.disabled,
+            auto_promote=args.auto_promote,
+            auto_retrain=args.auto_retrain,
+            notes=args.notes,
         )
         if fam.model_family in by_id:
             raise SystemExit(f"family {fam.model_family} exists already")
         save_families(warehouse, [*families, fam])
-        print(f"added {fam.model_family} ({fam.feature_set}, {fam.loss_function}, enabled={fam.enabled}); "
-              "its partitions follow on the next tick of model_family_partitions_sensor")
+        print(
+            f"added {fam.model_family} ({fam.feature_set}, {fam.loss_function}, enabled={fam.enabled}); "
+            "its partitions follow on the next tick of model_family_partitions_sensor"
+        )
     elif args.action == "remove":
         if args.family not in by_id:
             raise SystemExit(f"unknown family {args.family}; known: {', '.join(sorted(by_id))}")
         stored = warehouse.read("model_registry", family=args.family, columns=["model_id"])
         if len(stored):
-            raise SystemExit(f"family {args.family} has {len(stored)} stored models: "
-                             f"`bestbets family disable {args.family}` keeps their record")
+            raise SystemExit(
+                f"family {args.family} has {len(stored)} stored models: "
+                f"`bestbets family disable {args.family}` keeps their record"
+            )
         save_families(warehouse, [f for f in families if f.model_family != args.family])
         from dagster import DagsterInstance
 
@@ -264,8 +287,16 @@ def cmd_family(args: argparse.Namespace) -> int:
 
     _print_frame(
         pd.DataFrame([dataclasses.asdict(f) for f in families]),
-        ["model_family", "feature_set", "loss_function", "training_window_days", "retrain_cadence_days", "enabled",
-         "auto_promote", "auto_retrain"],
+        [
+            "model_family",
+            "feature_set",
+            "loss_function",
+            "training_window_days",
+            "retrain_cadence_days",
+            "enabled",
+            "auto_promote",
+            "auto_retrain",
+        ],
     )
     return 0
 
@@ -307,7 +338,9 @@ def cmd_retrain(args: argparse.Namespace) -> int:
         return 0
     with writing_home("retrain"):
         _train_week(week, chosen, args.enable, warehouse)
-    return cmd_registry(argparse.Namespace(family=None if args.all else args.family, week=week, data_dir=None, home=None))
+    return cmd_registry(
+        argparse.Namespace(family=None if args.all else args.family, week=week, data_dir=None, home=None)
+    )
 
 
 def _train_week(week: str, chosen: list[str], enable: bool, warehouse) -> None:
@@ -320,8 +353,9 @@ def _train_week(week: str, chosen: list[str], enable: bool, warehouse) -> None:
     defs = build_definitions()
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     # The week's training window first: every family's model of the week trains on exactly its rows.
-    defs.resolve_job_def("training_windows_job").execute_in_process(instance=instance, partition_key=week, tags=cli_run_tags(),
-                                                                     run_config=quiet, raise_on_error=True)
+    defs.resolve_job_def("training_windows_job").execute_in_process(
+        instance=instance, partition_key=week, tags=cli_run_tags(), run_config=quiet, raise_on_error=True
+    )
     job = defs.resolve_job_def("retrain_job")
     for name in chosen:
         job.execute_in_process(
@@ -334,8 +368,9 @@ def _train_week(week: str, chosen: list[str], enable: bool, warehouse) -> None:
             },
             raise_on_error=True,
         )
-    defs.resolve_job_def("model_registry_job").execute_in_process(instance=instance, run_config=quiet, tags=cli_run_tags(),
-                                                                   raise_on_error=True)
+    defs.resolve_job_def("model_registry_job").execute_in_process(
+        instance=instance, run_config=quiet, tags=cli_run_tags(), raise_on_error=True
+    )
 
 
 def cmd_registry(args: argparse.Namespace) -> int:
@@ -345,12 +380,24 @@ def cmd_registry(args: argparse.Namespace) -> int:
     registry = _warehouse().read("model_registry", family=getattr(args, "family", None))
     if getattr(args, "week", None):
         registry = registry[registry["training_cutoff"] == str(args.week)]
-    periods = serving_periods(registry)[["model_id", "production_end_date"]].rename(columns={"production_end_date": "serves_until"})
+    periods = serving_periods(registry)[["model_id", "production_end_date"]].rename(
+        columns={"production_end_date": "serves_until"}
+    )
     registry = registry.merge(periods, on="model_id", how="left").sort_values(["model_family", "training_cutoff"])
     _print_frame(
         registry,
-        ["model_id", "training_cutoff", "status", "gates_passed", "training_samples", "evaluation_mae",
-         "evaluation_hit_rate_edge_3plus", "evaluation_n_edge_3plus", "production_start_date", "serves_until"],
+        [
+            "model_id",
+            "training_cutoff",
+            "status",
+            "gates_passed",
+            "training_samples",
+            "evaluation_mae",
+            "evaluation_hit_rate_edge_3plus",
+            "evaluation_n_edge_3plus",
+            "production_start_date",
+            "serves_until",
+        ],
     )
     return 0
 
@@ -375,8 +422,9 @@ def cmd_signal_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_replay(start: dt.date, end: dt.date, families_wanted: list[str] | None, instance=None,
-               selection: str | None = None) -> dict:
+def run_replay(
+    start: dt.date, end: dt.date, families_wanted: list[str] | None, instance=None, selection: str | None = None
+) -> dict:
     """Materialize the whole graph walk-forward over [start, end] through Dagster on the local
     instance: ingest and features for all the data up to `end`, one model per family and training
     week, predictions with the model of each date's week, grading; then the report."""
@@ -413,8 +461,9 @@ def run_replay(start: dt.date, end: dt.date, families_wanted: list[str] | None, 
     picking = {**quiet, "resources": {"best_bets": {"config": {"selection": selection}}}} if selection else quiet
 
     def run(job_name: str, tags: dict, run_config: dict = quiet) -> None:
-        defs.resolve_job_def(job_name).execute_in_process(instance=instance, tags={**tags, **cli_run_tags()},
-                                                          run_config=run_config, raise_on_error=True)
+        defs.resolve_job_def(job_name).execute_in_process(
+            instance=instance, tags={**tags, **cli_run_tags()}, run_config=run_config, raise_on_error=True
+        )
 
     print(f"[1/6] ingest and features {first}..{end}", flush=True)
     run("build_job", range_tags(first, end))
@@ -429,13 +478,23 @@ def run_replay(start: dt.date, end: dt.date, families_wanted: list[str] | None, 
     print(f"[2/6] train {len(chosen)} families x {len(weeks)} weeks {weeks[0]}..{weeks[-1]}", flush=True)
     run("training_windows_job", range_tags(weeks[0], weeks[-1]))
     for family in chosen:
-        run("retrain_job", range_tags(MultiPartitionKey({"training_week": str(weeks[0]), "model_family": family}),
-                                      MultiPartitionKey({"training_week": str(weeks[-1]), "model_family": family})))
+        run(
+            "retrain_job",
+            range_tags(
+                MultiPartitionKey({"training_week": str(weeks[0]), "model_family": family}),
+                MultiPartitionKey({"training_week": str(weeks[-1]), "model_family": family}),
+            ),
+        )
     run("model_registry_job", {})
     print(f"[3/6] predict {start}..{end}", flush=True)
     for family in chosen:
-        run("predictions_job", range_tags(MultiPartitionKey({"game_date": str(start), "model_family": family}),
-                                          MultiPartitionKey({"game_date": str(end), "model_family": family})))
+        run(
+            "predictions_job",
+            range_tags(
+                MultiPartitionKey({"game_date": str(start), "model_family": family}),
+                MultiPartitionKey({"game_date": str(end), "model_family": family}),
+            ),
+        )
     # The daily cycle's order over the whole range: a date's picks read the monitoring of the dates
     # before it, which reads those dates' graded candidates.
     print(f"[4/6] grade and evaluate the signals {start}..{end}", flush=True)
@@ -446,11 +505,25 @@ def run_replay(start: dt.date, end: dt.date, families_wanted: list[str] | None, 
     print(f"[6/6] best bets and their grading {start}..{end}", flush=True)
     run("best_bets_job", range_tags(start, end), picking)
     run("best_bets_grading_job", range_tags(start, end))
-    rows = {name: len(warehouse.read(name, first, end, columns=["game_date"]))
-            for name in ("player_game_logs", "team_game_logs", "prop_lines", "player_game_lines", "player_features")}
-    rows.update({name: len(warehouse.read(name, start, end, columns=["game_date"]))
-                 for name in ("predictions", "prediction_accuracy", "pick_signal_tags", "signal_best_bets_picks",
-                              "best_bets_accuracy", "signal_health_daily", "model_performance_daily", "monitoring_alerts")})
+    rows = {
+        name: len(warehouse.read(name, first, end, columns=["game_date"]))
+        for name in ("player_game_logs", "team_game_logs", "prop_lines", "player_game_lines", "player_features")
+    }
+    rows.update(
+        {
+            name: len(warehouse.read(name, start, end, columns=["game_date"]))
+            for name in (
+                "predictions",
+                "prediction_accuracy",
+                "pick_signal_tags",
+                "signal_best_bets_picks",
+                "best_bets_accuracy",
+                "signal_health_daily",
+                "model_performance_daily",
+                "monitoring_alerts",
+            )
+        }
+    )
     graded = warehouse.read("prediction_accuracy", start - dt.timedelta(days=CALIBRATION_DAYS), end)
     graded = graded[graded["model_family"].isin(chosen)]
     priced = walk_forward_probabilities(graded, days_between(start, end))
@@ -487,12 +560,16 @@ def best_bets_report(warehouse, start: dt.date, end: dt.date) -> dict:
     results = warehouse.read("best_bets_accuracy", start, end)
     picks = warehouse.read("signal_best_bets_picks", start, end, columns=["game_date"])
     decisions = warehouse.read("best_bets_decisions", start, end, columns=["game_date", "n_candidates"])
-    selected = results.assign(result=results["selected_result"], units=results["selected_units"]) if len(results) else results
+    selected = (
+        results.assign(result=results["selected_result"], units=results["selected_units"]) if len(results) else results
+    )
     return {
         **summarize(results),
         # The same picks at the selected book's line and price: what line shopping added.
         "at_selected_book": summarize(selected),
-        "nominal_price_share": round(float(results["price_is_nominal"].astype(bool).mean()), 4) if len(results) else None,
+        "nominal_price_share": round(float(results["price_is_nominal"].astype(bool).mean()), 4)
+        if len(results)
+        else None,
         "game_days": int((decisions["n_candidates"] > 0).sum()),
         "game_days_with_picks": int(picks["game_date"].nunique()),
         "by_direction": summarize_by(results, "recommendation"),
@@ -531,12 +608,18 @@ def cmd_replay(args: argparse.Namespace) -> int:
     ingest = report["ingest"]
     print(f"\nReplay {report['start']}..{report['end']} ({report['data_dir']})")
     print("rows: " + ", ".join(f"{name} {n}" for name, n in report["rows"].items()))
-    print(f"match rate {ingest['match_rate']:.2%} ({ingest['matched_player_games']}/{ingest['lined_player_games']} "
-          "lined player-games in games with box scores)")
+    print(
+        f"match rate {ingest['match_rate']:.2%} ({ingest['matched_player_games']}/{ingest['lined_player_games']} "
+        "lined player-games in games with box scores)"
+    )
     print(format_table(report["families"]))
-    print("line-shrunk forecast (line + k (prediction - line), k walk-forward), weeks after the first: " + "; ".join(
-        f"{family} {f['mae_shrunk']:.3f} (model {f['mae_model']:.3f}, line {f['mae_line']:.3f})"
-        for family, f in report["line_shrunk"].items()))
+    print(
+        "line-shrunk forecast (line + k (prediction - line), k walk-forward), weeks after the first: "
+        + "; ".join(
+            f"{family} {f['mae_shrunk']:.3f} (model {f['mae_model']:.3f}, line {f['mae_line']:.3f})"
+            for family, f in report["line_shrunk"].items()
+        )
+    )
     print(format_weeks(report["weeks"]))
     print("calibration of P(over), every family's graded predictions, by decile:")
     print(format_calibration(report["calibration"]))
@@ -544,17 +627,30 @@ def cmd_replay(args: argparse.Namespace) -> int:
     print(format_buckets(report["buckets"]["by_abs_edge"], "bets on the edge's side by |edge|"))
     bets = report["best_bets"]
     nominal = " at the nominal price" if bets["nominal_price_share"] else ""
-    print(f"best bets ({bets['selection']} selection): {bets['n_picks']} graded picks on {bets['game_days_with_picks']}/{bets['game_days']} game days, "
-          f"{bets['wins']}-{bets['losses']} ({bets['pushes']} pushes, {bets['voids']} voids), "
-          f"hit rate {_pct(bets['hit_rate'])}, {bets['units']:+.2f} units, ROI {_pct(bets['roi'])}{nominal} (shopped line)")
+    print(
+        f"best bets ({bets['selection']} selection): {bets['n_picks']} graded picks on "
+        f"{bets['game_days_with_picks']}/{bets['game_days']} game days, "
+        f"{bets['wins']}-{bets['losses']} ({bets['pushes']} pushes, {bets['voids']} voids), "
+        f"hit rate {_pct(bets['hit_rate'])}, {bets['units']:+.2f} units, ROI {_pct(bets['roi'])}{nominal} "
+        "(shopped line)"
+    )
     selected = bets["at_selected_book"]
-    print(f"  at the selected book's line: {selected['wins']}-{selected['losses']} ({selected['pushes']} pushes), "
-          f"hit rate {_pct(selected['hit_rate'])}, {selected['units']:+.2f} units, ROI {_pct(selected['roi'])}{nominal}")
+    print(
+        f"  at the selected book's line: {selected['wins']}-{selected['losses']} ({selected['pushes']} pushes), "
+        f"hit rate {_pct(selected['hit_rate'])}, {selected['units']:+.2f} units, ROI {_pct(selected['roi'])}{nominal}"
+    )
     for direction, figures in bets["by_direction"].items():
-        print(f"  {direction:5} {figures['wins']}-{figures['losses']} {_pct(figures['hit_rate'])} {figures['units']:+.2f} u")
+        print(
+            f"  {direction:5} {figures['wins']}-{figures['losses']} {_pct(figures['hit_rate'])} "
+            f"{figures['units']:+.2f} u"
+        )
     monitoring = report["monitoring"]
-    print("monitoring: model state-days " + ", ".join(f"{k} {v}" for k, v in sorted(monitoring["model_state_days"].items()))
-          + "; alerts " + ", ".join(f"{k} {v}" for k, v in sorted(monitoring["alerts"].items())))
+    print(
+        "monitoring: model state-days "
+        + ", ".join(f"{k} {v}" for k, v in sorted(monitoring["model_state_days"].items()))
+        + "; alerts "
+        + ", ".join(f"{k} {v}" for k, v in sorted(monitoring["alerts"].items()))
+    )
     print(f"wall time {report['timing']['wall_s']} s; report: {path}")
     return 0
 
@@ -566,7 +662,16 @@ def _pct(value) -> str:
 def cmd_dev(args: argparse.Namespace) -> int:
     _apply_environment(args)
     # The interpreter running this command, so the venv need not be activated.
-    command = [sys.executable, "-m", "dagster", "dev", "-w", str(settings.PROJECT_ROOT / "workspace.yaml"), "-p", str(args.port)]
+    command = [
+        sys.executable,
+        "-m",
+        "dagster",
+        "dev",
+        "-w",
+        str(settings.PROJECT_ROOT / "workspace.yaml"),
+        "-p",
+        str(args.port),
+    ]
     print(f"DAGSTER_HOME={os.environ['DAGSTER_HOME']} {' '.join(command)}")
     return subprocess.call(command, cwd=settings.PROJECT_ROOT)
 
@@ -605,7 +710,9 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--no-auto-retrain", dest="auto_retrain", action="store_false")
     add.add_argument("--notes")
     for action in ("enable", "disable", "remove"):
-        p = fam_sub.add_parser(action, help="remove: only a family with no stored models" if action == "remove" else None)
+        p = fam_sub.add_parser(
+            action, help="remove: only a family with no stored models" if action == "remove" else None
+        )
         p.add_argument("family")
     family.set_defaults(func=cmd_family)
 
@@ -631,9 +738,12 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--start", type=_date, required=True)
     replay.add_argument("--end", type=_date, required=True)
     replay.add_argument("--families", help="comma-separated families (default: every enabled family)")
-    replay.add_argument("--selection", choices=("ev", "edge"),
-                        help="the best bets' selection rule for this replay (default: the configured one, ev); "
-                             "edge is the original's largest-|edge| rule")
+    replay.add_argument(
+        "--selection",
+        choices=("ev", "edge"),
+        help="the best bets' selection rule for this replay (default: the configured one, ev); "
+        "edge is the original's largest-|edge| rule",
+    )
     replay.set_defaults(func=cmd_replay)
 
     backtest = sub.add_parser("signal-backtest", help="hit rate and N per signal, direction and window on graded data")

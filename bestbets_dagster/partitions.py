@@ -22,9 +22,7 @@ def _first_monday_on_or_after(day: str) -> str:
 
 
 # end_offset=1 makes today's (Eastern) slate a partition before the day is over.
-game_date_partitions = DailyPartitionsDefinition(
-    start_date=partition_start(), timezone=GAME_TIMEZONE, end_offset=1
-)
+game_date_partitions = DailyPartitionsDefinition(start_date=partition_start(), timezone=GAME_TIMEZONE, end_offset=1)
 
 # A training week's key is its Monday W, the model's cutoff: it trains on games before W-7, is
 # evaluated on [W-7, W) and may serve from W on. end_offset=1 makes the current week trainable.

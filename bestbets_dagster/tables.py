@@ -216,7 +216,8 @@ def pandera_model(name: str) -> type[pa.DataFrameModel]:
         abs_ge = checks.pop("abs_ge", None)
         if abs_ge is not None:
             attrs[f"_check_{c.name}_abs_ge"] = pa.check(c.name, name=f"abs_ge({abs_ge})")(
-                lambda cls, series, bound=abs_ge: series.isna() | (series.abs() >= bound))
+                lambda cls, series, bound=abs_ge: series.isna() | (series.abs() >= bound)
+            )
         if c.type == "NUMERIC" and c.precision is not None:
             bound = 10 ** (c.precision - (c.scale or 0))
             checks.setdefault("gt", -bound)
@@ -232,11 +233,21 @@ def pandera_model(name: str) -> type[pa.DataFrameModel]:
 
 
 _CHECKS = {
-    "gt": lambda v, b: v > b, "ge": lambda v, b: v >= b, "lt": lambda v, b: v < b, "le": lambda v, b: v <= b,
-    "isin": lambda v, b: v.isin(b), "abs_ge": lambda v, b: v.abs() >= b,
+    "gt": lambda v, b: v > b,
+    "ge": lambda v, b: v >= b,
+    "lt": lambda v, b: v < b,
+    "le": lambda v, b: v <= b,
+    "isin": lambda v, b: v.isin(b),
+    "abs_ge": lambda v, b: v.abs() >= b,
 }
-_CHECK_WORDS = {"gt": "more than", "ge": "at least", "lt": "less than", "le": "at most", "isin": "one of",
-                "abs_ge": "at least this far from 0:"}
+_CHECK_WORDS = {
+    "gt": "more than",
+    "ge": "at least",
+    "lt": "less than",
+    "le": "at most",
+    "isin": "one of",
+    "abs_ge": "at least this far from 0:",
+}
 
 
 def check_values(name: str, column: str, values: pd.Series) -> tuple[pd.Series, str]:
@@ -258,14 +269,18 @@ def columns_to_add(spec: TableSpec, existing: dict[str, str], expected: dict[str
     definition does not, or whose type differs, is refused: dropping or retyping would lose data, so
     it is a manual migration. existing / expected: column -> type as the engine names it."""
     removed = [name for name in existing if name not in expected]
-    retyped = [f"{name} is {existing[name]}, the definition says {expected[name]}"
-               for name in existing if name in expected and existing[name] != expected[name]]
+    retyped = [
+        f"{name} is {existing[name]}, the definition says {expected[name]}"
+        for name in existing
+        if name in expected and existing[name] != expected[name]
+    ]
     if removed or retyped:
         problems = "; ".join([*(f"column {name} is not in the definition" for name in removed), *retyped])
         raise DataValidationError(
             f"{engine} table {spec.name} differs from schemas/tables/{spec.name}.yaml: {problems}. Only added "
             "columns migrate by themselves; restore the definition, or migrate the table by hand (copy the rows "
-            "to a new table, drop the old one) and run again")
+            "to a new table, drop the old one) and run again"
+        )
     return [c for c in spec.columns if c.name not in existing]
 
 

@@ -92,7 +92,9 @@ def built(ingested):
     warehouse, _ = ingested
     if warehouse.read("player_features", "2026-02-09", "2026-02-09", columns=["game_date"]).empty:
         result = materialize(
-            feature_assets, instance=DagsterInstance.ephemeral(), resources={"warehouse": warehouse},
+            feature_assets,
+            instance=DagsterInstance.ephemeral(),
+            resources={"warehouse": warehouse},
             tags=range_tags("2024-10-22", "2026-02-09"),
         )
         assert result.success
@@ -106,8 +108,9 @@ def signal_rows(built):
     lines = warehouse.read("player_game_lines", "2025-10-15", "2025-12-06")
     logs = warehouse.read("player_game_logs", "2024-10-01", "2025-12-06")
     teams = warehouse.read("team_game_logs", "2024-10-01", "2025-12-06")
-    features = warehouse.read("player_features", "2025-11-01", "2025-12-06",
-                              columns=["game_date", "person_id", "available_quality_score"])
+    features = warehouse.read(
+        "player_features", "2025-11-01", "2025-12-06", columns=["game_date", "person_id", "available_quality_score"]
+    )
     t = lines[lines["person_id"].notna() & (pd.to_datetime(lines["game_date"]) >= "2025-11-01")].copy()
     t["person_id"] = t["person_id"].astype("int64")
     t = t.rename(columns={"selected_line": "line_value", "line_std": "multi_book_line_std"})
@@ -118,8 +121,11 @@ def signal_rows(built):
 
     context = signal_context(t, logs, teams, lines, pd.DataFrame(columns=ACCURACY_COLUMNS))
     frame = pd.concat([t, context], axis=1)
-    frame = frame.merge(features.assign(game_date=pd.to_datetime(features["game_date"]).astype("datetime64[ns]")),
-                        on=["game_date", "person_id"], how="left")
+    frame = frame.merge(
+        features.assign(game_date=pd.to_datetime(features["game_date"]).astype("datetime64[ns]")),
+        on=["game_date", "person_id"],
+        how="left",
+    )
     frame["model_health_status"] = "healthy"
     return frame, logs, lines
 
@@ -130,7 +136,11 @@ def replay(tmp_path_factory):
     home = tmp_path_factory.mktemp("replay") / "home"
     result = subprocess.run(
         [sys.executable, "-m", "bestbets_dagster.cli", "replay", "--start", "2025-10-21", "--end", "2025-12-06"],
-        cwd=settings.PROJECT_ROOT, env=subprocess_env(home), capture_output=True, text=True, timeout=1200,
+        cwd=settings.PROJECT_ROOT,
+        env=subprocess_env(home),
+        capture_output=True,
+        text=True,
+        timeout=1200,
     )
     assert result.returncode == 0, result.stderr[-4000:]
     return home, result.stdout
@@ -186,8 +196,15 @@ def gcp_emulators():
 
     engine.DuckDBEngine._load_spatial = lambda self: None
     upload._PERMITTED_MEDIA_CONTENT_TYPES = (*upload._PERMITTED_MEDIA_CONTENT_TYPES, "*/*")
-    bq = _EmulatorThread(Settings(persistence_mode=PersistenceMode.EPHEMERAL, rest_host="127.0.0.1", rest_port=0,
-                                  grpc_host="127.0.0.1", grpc_port=0))
+    bq = _EmulatorThread(
+        Settings(
+            persistence_mode=PersistenceMode.EPHEMERAL,
+            rest_host="127.0.0.1",
+            rest_port=0,
+            grpc_host="127.0.0.1",
+            grpc_port=0,
+        )
+    )
     bq.start()
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -220,24 +237,42 @@ def raw_points_offers(data_dir: Path) -> pd.DataFrame:
         raw = pd.read_csv(path, dtype=str)
         raw = raw[raw["market"] == "player_points"]
         stamp = re.search(r"(\d{8})_(\d{6})", path.name)
-        frames.append(pd.DataFrame({
-            "event_id": raw["event_id"], "bookmaker": raw["bookmaker"].str.strip().str.lower(),
-            "player": raw["player"].str.strip(), "snapshot_time": pd.Timestamp("".join(stamp.groups()), tz="UTC"),
-            "commence_time": pd.to_datetime(raw["game_time"], utc=True),
-            "home_team": raw["game"].str.split(" @ ").str[1].str.strip()}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "event_id": raw["event_id"],
+                    "bookmaker": raw["bookmaker"].str.strip().str.lower(),
+                    "player": raw["player"].str.strip(),
+                    "snapshot_time": pd.Timestamp("".join(stamp.groups()), tz="UTC"),
+                    "commence_time": pd.to_datetime(raw["game_time"], utc=True),
+                    "home_team": raw["game"].str.split(" @ ").str[1].str.strip(),
+                }
+            )
+        )
     records = []
     for path in sorted((data_dir / "odds_api_v4").glob("*.json*")):
-        with (gzip.open(path, "rt") if path.name.endswith(".gz") else open(path)) as fh:
+        with gzip.open(path, "rt") if path.name.endswith(".gz") else open(path) as fh:
             document = json.load(fh)
         for event in document["data"]:
             for book in event["bookmakers"]:
                 for market in book["markets"]:
                     if market["key"] == "player_points":
-                        records += [(event["id"], book["key"].lower(), outcome["description"].strip(),
-                                     document["timestamp"], event["commence_time"], event["home_team"])
-                                    for outcome in market["outcomes"]]
-    frames.append(pd.DataFrame.from_records(
-        records, columns=["event_id", "bookmaker", "player", "snapshot_time", "commence_time", "home_team"]))
+                        records += [
+                            (
+                                event["id"],
+                                book["key"].lower(),
+                                outcome["description"].strip(),
+                                document["timestamp"],
+                                event["commence_time"],
+                                event["home_team"],
+                            )
+                            for outcome in market["outcomes"]
+                        ]
+    frames.append(
+        pd.DataFrame.from_records(
+            records, columns=["event_id", "bookmaker", "player", "snapshot_time", "commence_time", "home_team"]
+        )
+    )
     offers = pd.concat(frames, ignore_index=True)
     for column in ("snapshot_time", "commence_time"):
         offers[column] = pd.to_datetime(offers[column], utc=True)
@@ -259,8 +294,13 @@ def raw_counts(data_dir: Path, start: str | None = None, end: str | None = None)
     # Games with a box score (Cup finals and playoffs have none): the home team's box-score row that date.
     from bestbets_dagster.ingest.teams import team_abbr
 
-    box = pd.concat(pd.read_csv(p, usecols=["game_date", "team_abbr"]) for p in sorted((data_dir / "box_scores").glob("*.csv*")))
+    box = pd.concat(
+        pd.read_csv(p, usecols=["game_date", "team_abbr"]) for p in sorted((data_dir / "box_scores").glob("*.csv*"))
+    )
     boxed = set(zip(pd.to_datetime(box["game_date"]), box["team_abbr"]))
     with_box = [(day, team_abbr(home)) in boxed for day, home in zip(lined["game_date"], lined["home_team"])]
-    return {"prop_lines": len(offers), "lined_player_games": len(lined),
-            "lined_player_games_with_box_score": int(sum(with_box))}
+    return {
+        "prop_lines": len(offers),
+        "lined_player_games": len(lined),
+        "lined_player_games_with_box_score": int(sum(with_box)),
+    }

@@ -21,7 +21,7 @@ def test_put_get_records_sha256(tmp_path):
 def test_tampered_bytes_fail_the_sha256_check(tmp_path):
     store = LocalArtifactStore(root=str(tmp_path))
     store.put("exports/latest.json", b"{}")
-    (tmp_path / "exports" / "latest.json").write_bytes(b"{\"x\": 1}")
+    (tmp_path / "exports" / "latest.json").write_bytes(b'{"x": 1}')
     with pytest.raises(ArtifactIntegrityError, match="sha256"):
         store.get("exports/latest.json")
 

@@ -6,7 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bestbets_dagster.bestbets.aggregator import FILTERS, NEGATIVE_FILTERS, DecisionSnapshot, apply_filters, select_picks
+from bestbets_dagster.bestbets.aggregator import (
+    FILTERS,
+    NEGATIVE_FILTERS,
+    DecisionSnapshot,
+    apply_filters,
+    select_picks,
+)
 from bestbets_dagster.bestbets.candidates import build_candidates
 from bestbets_dagster.bestbets.config import BestBetsConfig
 from bestbets_dagster.bestbets.results import grade_picks, payout, summarize
@@ -23,10 +29,21 @@ def _rows(signal_rows, n: int, min_games: int = 5, **values) -> pd.DataFrame:
     """n real player-games as candidates: the real context, plus the pick's fields."""
     frame, _, _ = signal_rows
     rows = frame[frame["games_played_season"] >= min_games].head(n).copy().reset_index(drop=True)
-    defaults = {"recommendation": "OVER", "edge": 5.5, "confidence": 0.9, "source_model_family": "v9_mae",
-                "signal_count": 3, "combo_classification": None, "model_health_status": "healthy",
-                "model_agreement_count": 1, "expected_value": 0.05, "p_win": 0.55, "bet_line": 20.5,
-                "bet_book": "draftkings", "bet_price": -110}
+    defaults = {
+        "recommendation": "OVER",
+        "edge": 5.5,
+        "confidence": 0.9,
+        "source_model_family": "v9_mae",
+        "signal_count": 3,
+        "combo_classification": None,
+        "model_health_status": "healthy",
+        "model_agreement_count": 1,
+        "expected_value": 0.05,
+        "p_win": 0.55,
+        "bet_line": 20.5,
+        "bet_book": "draftkings",
+        "bet_price": -110,
+    }
     for key, value in {**defaults, **values}.items():
         rows[key] = value
     return rows
@@ -37,9 +54,19 @@ def _snapshot(config=CONFIG, multipliers=None, blacklist=()):
 
 
 def test_the_eleven_negative_filters_and_the_gate_are_in_the_original_s_order():
-    assert NEGATIVE_FILTERS == ("player_blacklist", "edge_floor", "under_edge_cap", "avoid_familiar", "feature_quality",
-                                "bench_under", "line_jumped_under", "line_dropped_under", "negative_plus_minus_under",
-                                "confidence_floor", "anti_pattern")
+    assert NEGATIVE_FILTERS == (
+        "player_blacklist",
+        "edge_floor",
+        "under_edge_cap",
+        "avoid_familiar",
+        "feature_quality",
+        "bench_under",
+        "line_jumped_under",
+        "line_dropped_under",
+        "negative_plus_minus_under",
+        "confidence_floor",
+        "anti_pattern",
+    )
     assert [f.name for f in FILTERS][0] == "model_health_gate" and [f.name for f in FILTERS][10] == "signal_count"
 
 
@@ -53,7 +80,10 @@ FILTER_CASES = {
     "line_dropped_under": ({"recommendation": "UNDER", "edge": -5.5}, {"recommendation": "OVER"}),
     "negative_plus_minus_under": ({"recommendation": "UNDER", "edge": -5.5}, {"recommendation": "UNDER", "edge": -5.5}),
     "signal_count": ({"signal_count": 1}, {"signal_count": 2}),
-    "confidence_floor": ({"source_model_family": "v12_mae", "confidence": 0.89}, {"source_model_family": "v9_mae", "confidence": 0.5}),
+    "confidence_floor": (
+        {"source_model_family": "v12_mae", "confidence": 0.89},
+        {"source_model_family": "v9_mae", "confidence": 0.5},
+    ),
     "anti_pattern": ({"combo_classification": "ANTI_PATTERN"}, {"combo_classification": "SYNERGISTIC"}),
     "model_health_gate": ({"model_health_status": "blocked"}, {"model_health_status": "watch"}),
     "avoid_familiar": ({}, {}),
@@ -63,7 +93,10 @@ REAL_MASKS = {
     "bench_under": (lambda f: f["line_value"] < 12, lambda f: f["line_value"] < 12),
     "line_jumped_under": (lambda f: f["line_delta"] >= 2, lambda f: f["line_delta"] >= 2),
     "line_dropped_under": (lambda f: f["line_delta"] <= -2, lambda f: f["line_delta"] <= -2),
-    "negative_plus_minus_under": (lambda f: f["negative_plus_minus_streak"] >= 3, lambda f: f["negative_plus_minus_streak"] == 2),
+    "negative_plus_minus_under": (
+        lambda f: f["negative_plus_minus_streak"] >= 3,
+        lambda f: f["negative_plus_minus_streak"] == 2,
+    ),
     "avoid_familiar": (lambda f: f["games_vs_opponent"] >= 6, lambda f: f["games_vs_opponent"] == 5),
     "feature_quality": (lambda f: f["available_quality_score"] < 85, lambda f: f["available_quality_score"] >= 85),
 }
@@ -105,7 +138,9 @@ def test_filters_audit_the_first_failure_only(signal_rows):
     rows["games_vs_opponent"] = 1
     passed, audit = apply_filters(rows, _snapshot())
     assert audit.set_index("player_lookup")["filter_name"].to_dict() == {
-        rows.loc[0, "player_lookup"]: "under_edge_cap", rows.loc[2, "player_lookup"]: "anti_pattern"}
+        rows.loc[0, "player_lookup"]: "under_edge_cap",
+        rows.loc[2, "player_lookup"]: "anti_pattern",
+    }
     assert passed["player_lookup"].tolist() == [rows.loc[1, "player_lookup"]]
 
 
@@ -119,8 +154,11 @@ def test_the_gate_is_a_setting_off_by_default_as_at_the_spec_s_revision(signal_r
 def test_health_multipliers_of_the_day_before_change_the_score_and_rank(signal_rows):
     rows = _rows(signal_rows, 3, edge=6.0)
     rows["available_quality_score"], rows["line_delta"], rows["games_vs_opponent"] = 95.0, float("nan"), 0
-    rows["signal_tags"] = [["model_health", "high_edge", "minutes_surge"], ["model_health", "high_edge", "prop_line_drop_over"],
-                           ["model_health", "high_edge", "bench_under"]]
+    rows["signal_tags"] = [
+        ["model_health", "high_edge", "minutes_surge"],
+        ["model_health", "high_edge", "prop_line_drop_over"],
+        ["model_health", "high_edge", "bench_under"],
+    ]
     rows.loc[2, "edge"] = 5.5
     multipliers = {"high_edge": 0.0, "minutes_surge": 0.5, "prop_line_drop_over": 1.2, "bench_under": 1.2}
     picks, _ = select_picks(rows, _snapshot(EDGE_RULE, multipliers=multipliers))
@@ -129,7 +167,11 @@ def test_health_multipliers_of_the_day_before_change_the_score_and_rank(signal_r
     assert scores[lookups[0]] == pytest.approx(6.0 * (0.0 + 0.5) / 2)  # COLD model-dependent high_edge counts 0
     assert scores[lookups[1]] == pytest.approx(6.0 * (0.0 + 1.2) / 2)
     assert scores[lookups[2]] == pytest.approx(5.5 * 0.6)
-    assert picks["player_lookup"].tolist() == [lookups[1], lookups[2], lookups[0]] and picks["rank"].tolist() == [1, 2, 3]
+    assert picks["player_lookup"].tolist() == [lookups[1], lookups[2], lookups[0]] and picks["rank"].tolist() == [
+        1,
+        2,
+        3,
+    ]
     # Natural sizing unless capped; the cap's rejections are audited.
     capped, audit = select_picks(rows, _snapshot(dataclasses.replace(EDGE_RULE, max_picks_per_day=2), multipliers))
     assert len(capped) == 2 and audit["filter_name"].tolist() == ["max_picks_per_day"]
@@ -140,11 +182,23 @@ def _predictions(signal_rows, edges: dict) -> pd.DataFrame:
     row = frame[frame["games_played_season"] >= 5].iloc[0]
     out = []
     for family, edge in edges.items():
-        out.append({"game_date": row.game_date, "person_id": row.person_id, "player_lookup": row.player_lookup,
-                    "model_family": family, "model_id": f"catboost_{family}_x", "model_status": "shadow",
-                    "edge": edge, "recommendation": "OVER" if edge >= 3 else "UNDER" if edge <= -3 else "PASS",
-                    "predicted_points": row.line_value + edge, "line_value": row.line_value, "line_book": "draftkings",
-                    "line_over_price": -110, "line_under_price": -110})
+        out.append(
+            {
+                "game_date": row.game_date,
+                "person_id": row.person_id,
+                "player_lookup": row.player_lookup,
+                "model_family": family,
+                "model_id": f"catboost_{family}_x",
+                "model_status": "shadow",
+                "edge": edge,
+                "recommendation": "OVER" if edge >= 3 else "UNDER" if edge <= -3 else "PASS",
+                "predicted_points": row.line_value + edge,
+                "line_value": row.line_value,
+                "line_book": "draftkings",
+                "line_over_price": -110,
+                "line_under_price": -110,
+            }
+        )
     return pd.DataFrame(out)
 
 
@@ -154,7 +208,9 @@ NO_HEALTH = pd.DataFrame(columns=["game_date", "model_family", "hr_7d", "n_7d", 
 
 
 def test_one_candidate_per_player_game_with_the_largest_edge_and_cross_model_facts(signal_rows):
-    predictions = _predictions(signal_rows, {"v9_mae": -5.2, "v9_q43": -6.1, "v12_noveg_mae": 5.0, "v12_noveg_q43": -2.0})
+    predictions = _predictions(
+        signal_rows, {"v9_mae": -5.2, "v9_q43": -6.1, "v12_noveg_mae": 5.0, "v12_noveg_q43": -2.0}
+    )
     c = build_candidates(predictions, NO_HEALTH, FEATURE_SETS, QUANTILE, EDGE_RULE)
     assert len(c) == 1
     row = c.iloc[0]
@@ -172,8 +228,15 @@ def test_ties_go_to_the_family_id_and_the_gate_prefers_an_open_family(signal_row
     assert c.iloc[0].source_model_family == "v12_noveg_q43"
     assert c.iloc[0].consensus_bonus == pytest.approx(0.05 + 0.10)  # 3 agree UNDER, both quantile families too
     day = predictions["game_date"].iloc[0]
-    health = pd.DataFrame({"game_date": [day, day], "model_family": ["v12_noveg_q43", "v9_q43"],
-                           "hr_7d": [45.0, 47.0], "n_7d": [60, 60], "status": ["blocked", "blocked"]})
+    health = pd.DataFrame(
+        {
+            "game_date": [day, day],
+            "model_family": ["v12_noveg_q43", "v9_q43"],
+            "hr_7d": [45.0, 47.0],
+            "n_7d": [60, 60],
+            "status": ["blocked", "blocked"],
+        }
+    )
     gated = dataclasses.replace(EDGE_RULE, model_health_gate=True)
     assert build_candidates(predictions, health, FEATURE_SETS, QUANTILE, gated).iloc[0].source_model_family == "v9_mae"
     ungated = build_candidates(predictions, health, FEATURE_SETS, QUANTILE, EDGE_RULE).iloc[0]
@@ -185,23 +248,41 @@ def test_the_candidate_is_the_best_expected_value_at_the_best_offer_among_the_bo
 
     predictions = _predictions(signal_rows, {"v9_mae": -5.2, "v9_q43": -6.1, "v12_noveg_mae": 4.0})
     day, person, line = predictions[["game_date", "person_id", "line_value"]].iloc[0]
-    offers = pd.DataFrame({"game_date": day, "person_id": person, "bookmaker": ["fanduel", "betmgm", "prizepicks"],
-                           "line": [line + 1.0, line - 1.0, line + 1.5], "over_price": [-105, 120, -137],
-                           "under_price": [-115, -150, -137]})
+    offers = pd.DataFrame(
+        {
+            "game_date": day,
+            "person_id": person,
+            "bookmaker": ["fanduel", "betmgm", "prizepicks"],
+            "line": [line + 1.0, line - 1.0, line + 1.5],
+            "over_price": [-105, 120, -137],
+            "under_price": [-115, -150, -137],
+        }
+    )
     day0 = pd.Timestamp(day).date()
-    calibrations = {f: Calibration(f, 0.0, b, 0.0, 500, day0, day0) for f, b in
-                    (("v9_mae", 0.2), ("v9_q43", 0.2), ("v12_noveg_mae", 1.5))}
+    calibrations = {
+        f: Calibration(f, 0.0, b, 0.0, 500, day0, day0)
+        for f, b in (("v9_mae", 0.2), ("v9_q43", 0.2), ("v12_noveg_mae", 1.5))
+    }
     c = build_candidates(predictions, NO_HEALTH, FEATURE_SETS, QUANTILE, CONFIG, offers, calibrations).iloc[0]
     # v12_noveg_mae's OVER is the most probable bet; its best offer is betmgm's lower line at +120.
     assert (c.source_model_family, c.recommendation, c.bet_book, c.bet_line, c.bet_price) == (
-        "v12_noveg_mae", "OVER", "betmgm", line - 1.0, 120)
+        "v12_noveg_mae",
+        "OVER",
+        "betmgm",
+        line - 1.0,
+        120,
+    )
     p = 1 / (1 + np.exp(-1.5 * 5.0 / np.sqrt(line - 1.0)))
     assert c.p_win == pytest.approx(p) and c.expected_value == pytest.approx(p * 1.2 - (1 - p))
     # The edge rule takes v9_q43's UNDER; a pick'em app's convention price is judged at -110, and
     # its higher line is the better UNDER.
     e = build_candidates(predictions, NO_HEALTH, FEATURE_SETS, QUANTILE, EDGE_RULE, offers, calibrations).iloc[0]
     assert (e.source_model_family, e.bet_book, e.bet_line, bool(e.bet_price_is_nominal)) == (
-        "v9_q43", "prizepicks", line + 1.5, True)
+        "v9_q43",
+        "prizepicks",
+        line + 1.5,
+        True,
+    )
     # Without a calibration: no probability, and the best line for the side, then the best price.
     u = build_candidates(predictions, NO_HEALTH, FEATURE_SETS, QUANTILE, EDGE_RULE, offers, {}).iloc[0]
     assert pd.isna(u.p_win) and (u.bet_book, u.bet_line) == ("prizepicks", line + 1.5)
@@ -210,30 +291,84 @@ def test_the_candidate_is_the_best_expected_value_at_the_best_offer_among_the_bo
 def test_units_are_paid_at_the_american_price_of_the_side_taken():
     assert payout(pd.Series([150, -120, -110, 100])).round(4).tolist() == [1.5, 0.8333, 0.9091, 1.0]
     results = pd.DataFrame({"result": ["WIN", "WIN", "LOSS", "PUSH", "VOID"], "units": [1.5, 0.8333, -1.0, 0.0, 0.0]})
-    assert summarize(results) == {"n_picks": 5, "wins": 2, "losses": 1, "pushes": 1, "voids": 1, "hit_rate": 0.6667,
-                                  "units": 1.333, "roi": round(1.3333 / 4, 4)}
+    assert summarize(results) == {
+        "n_picks": 5,
+        "wins": 2,
+        "losses": 1,
+        "pushes": 1,
+        "voids": 1,
+        "hit_rate": 0.6667,
+        "units": 1.333,
+        "roi": round(1.3333 / 4, 4),
+    }
 
 
 def test_a_pick_is_graded_with_its_source_model_s_row(real_player_logs):
     day = pd.Timestamp("2025-11-15")
-    picks = pd.DataFrame([{  # Luka scored 41 on 2025-11-15; his over 40.5 at +105 won
-        "game_date": day, "person_id": 1629029, "player_lookup": "lukadoncic", "player_name": "Luka Doncic", "rank": 1,
-        "source_model_id": "catboost_v9_q43_a", "source_model_family": "v9_q43", "recommendation": "OVER", "edge": 5.5,
-        "line_value": 40.5, "line_book": "fanduel", "line_over_price": 105, "line_under_price": -125,
-        "bet_book": "fanduel", "bet_line": 40.5, "bet_price": 105, "bet_price_is_nominal": False,
-        "p_win": 0.56, "expected_value": 0.148}])
-    accuracy = pd.DataFrame([
-        {"game_date": day, "person_id": 1629029, "model_family": "v9_q43", "model_id": "catboost_v9_q43_a", "line_value": 40.5,
-         "actual_points": 41, "is_voided": False, "is_push": False, "prediction_correct": True},
-        # The champion family's row of the same player-game says the opposite: it must not be used.
-        {"game_date": day, "person_id": 1629029, "model_family": "v9_mae", "model_id": "catboost_v9_mae_a", "line_value": 40.5,
-         "actual_points": 41, "is_voided": False, "is_push": False, "prediction_correct": False},
-    ])
+    picks = pd.DataFrame(
+        [
+            {  # Luka scored 41 on 2025-11-15; his over 40.5 at +105 won
+                "game_date": day,
+                "person_id": 1629029,
+                "player_lookup": "lukadoncic",
+                "player_name": "Luka Doncic",
+                "rank": 1,
+                "source_model_id": "catboost_v9_q43_a",
+                "source_model_family": "v9_q43",
+                "recommendation": "OVER",
+                "edge": 5.5,
+                "line_value": 40.5,
+                "line_book": "fanduel",
+                "line_over_price": 105,
+                "line_under_price": -125,
+                "bet_book": "fanduel",
+                "bet_line": 40.5,
+                "bet_price": 105,
+                "bet_price_is_nominal": False,
+                "p_win": 0.56,
+                "expected_value": 0.148,
+            }
+        ]
+    )
+    accuracy = pd.DataFrame(
+        [
+            {
+                "game_date": day,
+                "person_id": 1629029,
+                "model_family": "v9_q43",
+                "model_id": "catboost_v9_q43_a",
+                "line_value": 40.5,
+                "actual_points": 41,
+                "is_voided": False,
+                "is_push": False,
+                "prediction_correct": True,
+            },
+            # The champion family's row of the same player-game says the opposite: it must not be used.
+            {
+                "game_date": day,
+                "person_id": 1629029,
+                "model_family": "v9_mae",
+                "model_id": "catboost_v9_mae_a",
+                "line_value": 40.5,
+                "actual_points": 41,
+                "is_voided": False,
+                "is_push": False,
+                "prediction_correct": False,
+            },
+        ]
+    )
     graded = grade_picks(picks, accuracy, pd.Timestamp.now(tz="UTC"))
     assert graded[["result", "price", "units", "actual_points"]].iloc[0].tolist() == ["WIN", 105, 1.05, 41]
     # Shopped to 41.5 elsewhere, the same pick is graded there (a loss) and at the selected line (a win).
-    shopped = grade_picks(picks.assign(bet_book="betmgm", bet_line=41.5, bet_price=-120), accuracy, pd.Timestamp.now(tz="UTC"))
-    assert shopped[["result", "units", "selected_result", "selected_units"]].iloc[0].tolist() == ["LOSS", -1.0, "WIN", 1.05]
+    shopped = grade_picks(
+        picks.assign(bet_book="betmgm", bet_line=41.5, bet_price=-120), accuracy, pd.Timestamp.now(tz="UTC")
+    )
+    assert shopped[["result", "units", "selected_result", "selected_units"]].iloc[0].tolist() == [
+        "LOSS",
+        -1.0,
+        "WIN",
+        1.05,
+    ]
     stale = accuracy.assign(model_id="catboost_v9_q43_b")
     with pytest.raises(ValueError, match="lukadoncic was made from catboost_v9_q43_a"):
         grade_picks(picks, stale, pd.Timestamp.now(tz="UTC"))
@@ -243,8 +378,8 @@ def test_settings_resource_builds_the_same_config_and_takes_overrides():
     from bestbets_dagster.resources import BestBetsSettings
 
     assert BestBetsSettings().config() == CONFIG and BestBetsSettings().config().version == CONFIG.version
-    custom = BestBetsSettings(max_picks_per_day=3, model_health_gate=True, confidence_floors={"v12_mae": 0.9, "v9_mae": 0.8}).config()
+    custom = BestBetsSettings(
+        max_picks_per_day=3, model_health_gate=True, confidence_floors={"v12_mae": 0.9, "v9_mae": 0.8}
+    ).config()
     assert custom.max_picks_per_day == 3 and custom.model_health_gate and custom.confidence_floor("v9_mae") == 0.8
     assert custom.version != CONFIG.version
-
-

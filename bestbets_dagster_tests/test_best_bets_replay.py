@@ -43,7 +43,10 @@ def test_every_pick_is_a_priced_bet_at_a_book_s_offer_above_the_ev_floor(report,
     assert bets["game_days"] == game_days == 46  # every date of the window but Thanksgiving
     assert bets["selection"] == "ev"
     assert bets["n_picks"] == report["rows"]["signal_best_bets_picks"] == report["rows"]["best_bets_accuracy"]
-    assert f"best bets (ev selection): {bets['n_picks']} graded picks on {bets['game_days_with_picks']}/{game_days} game days" in replay[1]
+    assert (
+        f"best bets (ev selection): {bets['n_picks']} graded picks on "
+        f"{bets['game_days_with_picks']}/{game_days} game days" in replay[1]
+    )
     picks = warehouse.read("signal_best_bets_picks", START, END)
     floor = json.loads(decisions["config_json"].iloc[0])["min_expected_value"]
     assert (picks["expected_value"] >= floor).all()
@@ -55,7 +58,8 @@ def test_every_pick_is_a_priced_bet_at_a_book_s_offer_above_the_ev_floor(report,
 
     offers = current_offers(warehouse.read("prop_lines", START, END))
     bet = picks.assign(over=picks["recommendation"] == "OVER").merge(
-        offers, left_on=["game_date", "person_id", "bet_book"], right_on=["game_date", "person_id", "bookmaker"])
+        offers, left_on=["game_date", "person_id", "bet_book"], right_on=["game_date", "person_id", "bookmaker"]
+    )
     assert len(bet) == len(picks)
     assert (bet["line"] == bet["bet_line"].astype(float)).all()
     assert (np.where(bet["over"], bet["over_price"], bet["under_price"]) == bet["bet_price"]).all()
@@ -82,16 +86,27 @@ def _recount(picks: pd.DataFrame, box: pd.DataFrame, at_selected_book: bool = Fa
         line, price = p["bet_line"].astype(float), p["bet_price"].astype(float)
     won = np.where(over, p["points"] > line, p["points"] < line)
     p["result"] = np.select([p["points"].isna(), p["points"] == line, won], ["VOID", "PUSH", "WIN"], "LOSS")
-    p["units"] = np.select([p["result"] == "WIN", p["result"] == "LOSS"], [np.where(price > 0, price / 100, 100 / np.abs(price)), -1.0], 0.0)
+    p["units"] = np.select(
+        [p["result"] == "WIN", p["result"] == "LOSS"],
+        [np.where(price > 0, price / 100, 100 / np.abs(price)), -1.0],
+        0.0,
+    )
     return p
 
 
 def _figures(rows: pd.DataFrame) -> dict:
     wins, losses, pushes, voids = (int((rows["result"] == k).sum()) for k in ("WIN", "LOSS", "PUSH", "VOID"))
     units = round(float(rows["units"].sum()), 3)
-    return {"n_picks": len(rows), "wins": wins, "losses": losses, "pushes": pushes, "voids": voids,
-            "hit_rate": round(wins / (wins + losses), 4) if wins + losses else None, "units": units,
-            "roi": round(rows["units"].sum() / (wins + losses + pushes), 4) if wins + losses + pushes else None}
+    return {
+        "n_picks": len(rows),
+        "wins": wins,
+        "losses": losses,
+        "pushes": pushes,
+        "voids": voids,
+        "hit_rate": round(wins / (wins + losses), 4) if wins + losses else None,
+        "units": units,
+        "roi": round(rows["units"].sum() / (wins + losses + pushes), 4) if wins + losses + pushes else None,
+    }
 
 
 def test_report_figures_match_a_recount_from_the_tables(report, warehouse):
@@ -127,8 +142,13 @@ def test_the_report_s_calibration_and_buckets_recount_from_the_graded_rows(repor
 def test_picks_are_graded_with_their_source_model_s_prediction(warehouse):
     graded = warehouse.read("best_bets_accuracy", START, END)
     accuracy = warehouse.read("prediction_accuracy", START, END)
-    joined = graded.merge(accuracy, left_on=["game_date", "person_id", "source_model_family"],
-                          right_on=["game_date", "person_id", "model_family"], how="left", validate="one_to_one")
+    joined = graded.merge(
+        accuracy,
+        left_on=["game_date", "person_id", "source_model_family"],
+        right_on=["game_date", "person_id", "model_family"],
+        how="left",
+        validate="one_to_one",
+    )
     assert (joined["model_id"] == joined["source_model_id"]).all()
     assert (joined["line_value_x"] == joined["line_value_y"]).all()
     assert (joined["actual_points_x"].fillna(-1) == joined["actual_points_y"].fillna(-1)).all()
@@ -145,7 +165,10 @@ def test_every_export_validates_against_the_schema_and_matches_the_table(home, w
         of_day = picks[picks["game_date"] == pd.Timestamp(day)].sort_values("rank")
         assert document["total_picks"] == len(of_day) == len(document["picks"])
         assert [p["player_lookup"] for p in document["picks"]] == of_day["player_lookup"].tolist()
-        assert sum(document["filter_summary"]["rejected"].values()) + len(of_day) == document["filter_summary"]["total_candidates"]
+        assert (
+            sum(document["filter_summary"]["rejected"].values()) + len(of_day)
+            == document["filter_summary"]["total_candidates"]
+        )
     latest = json.loads((exports / "latest.json").read_text())
     validator.validate(latest)
     assert latest["date"] == END
@@ -174,14 +197,21 @@ def test_rerunning_a_date_replaces_its_picks_and_files(home, warehouse):
     picks = warehouse.read("signal_best_bets_picks", START, END)
     assert len(picks), "the replay made no pick to re-run"
     day = f"{picks['game_date'].value_counts().idxmax():%Y-%m-%d}"
-    before = {name: warehouse.read(name, day, day) for name in ("pick_signal_tags", "signal_best_bets_picks", "best_bets_filter_audit")}
+    before = {
+        name: warehouse.read(name, day, day)
+        for name in ("pick_signal_tags", "signal_best_bets_picks", "best_bets_filter_audit")
+    }
     export = home / "artifacts" / "signal-best-bets" / f"{day}.json"
     first = json.loads(export.read_text())
     latest_before = (home / "artifacts" / "signal-best-bets" / "latest.json").read_text()
     result = materialize(
-        best_bets_assets[:2], instance=DagsterInstance.ephemeral(),
-        resources={"warehouse": warehouse, "artifacts": LocalArtifactStore(root=str(home / "artifacts")),
-                   "best_bets": BestBetsSettings()},
+        best_bets_assets[:2],
+        instance=DagsterInstance.ephemeral(),
+        resources={
+            "warehouse": warehouse,
+            "artifacts": LocalArtifactStore(root=str(home / "artifacts")),
+            "best_bets": BestBetsSettings(),
+        },
         tags=range_tags(day, day),
     )
     assert result.success
@@ -191,7 +221,8 @@ def test_rerunning_a_date_replaces_its_picks_and_files(home, warehouse):
         key = ["person_id"]
         pd.testing.assert_frame_equal(
             after.drop(columns=[c for c in after.columns if c.endswith("_at")]).sort_values(key).reset_index(drop=True),
-            rows.drop(columns=[c for c in rows.columns if c.endswith("_at")]).sort_values(key).reset_index(drop=True))
+            rows.drop(columns=[c for c in rows.columns if c.endswith("_at")]).sort_values(key).reset_index(drop=True),
+        )
     second = json.loads(export.read_text())
     assert second["generated_at"] > first["generated_at"]
     assert second["picks"] == first["picks"] and second["record"] == first["record"]
@@ -201,7 +232,11 @@ def test_rerunning_a_date_replaces_its_picks_and_files(home, warehouse):
 def test_signal_backtest_reports_each_signal_on_graded_data(home, warehouse):
     out = subprocess.run(
         [sys.executable, "-m", "bestbets_dagster.cli", "signal-backtest", "--start", START, "--end", END, "--json"],
-        cwd=settings.PROJECT_ROOT, env=subprocess_env(home), capture_output=True, text=True, timeout=300,
+        cwd=settings.PROJECT_ROOT,
+        env=subprocess_env(home),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert out.returncode == 0, out.stderr[-2000:]
     results = {r["signal"]: r for r in json.loads(out.stdout)}
@@ -210,8 +245,11 @@ def test_signal_backtest_reports_each_signal_on_graded_data(home, warehouse):
     tags = warehouse.read("pick_signal_tags", START, END)
     accuracy = warehouse.read("prediction_accuracy", START, END)
     tagged = tags[[("bench_under" in list(t)) for t in tags["signal_tags"]]]
-    graded = tagged.merge(accuracy, left_on=["game_date", "person_id", "source_model_family"],
-                          right_on=["game_date", "person_id", "model_family"])
+    graded = tagged.merge(
+        accuracy,
+        left_on=["game_date", "person_id", "source_model_family"],
+        right_on=["game_date", "person_id", "model_family"],
+    )
     decided = graded["prediction_correct"].dropna().astype(bool)
     bench = results["bench_under"]
     assert bench["n"] == len(decided) > 20 and bench["wins"] == int(decided.sum())
@@ -220,12 +258,42 @@ def test_signal_backtest_reports_each_signal_on_graded_data(home, warehouse):
     assert sum(w["n"] for w in bench["windows"]) == bench["n"]
     assert bench["meets_promotion_rule"] == (bench["hit_rate"] >= 60 and not bench["last_window_collapsed"])
     table = subprocess.run(
-        [sys.executable, "-m", "bestbets_dagster.cli", "signal-backtest", "--start", START, "--end", END, "--signal", "bench_under"],
-        cwd=settings.PROJECT_ROOT, env=subprocess_env(home), capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "bestbets_dagster.cli",
+            "signal-backtest",
+            "--start",
+            START,
+            "--end",
+            END,
+            "--signal",
+            "bench_under",
+        ],
+        cwd=settings.PROJECT_ROOT,
+        env=subprocess_env(home),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert table.stdout.splitlines()[2].split()[:3] == ["bench_under", str(bench["n"]), f"{bench['hit_rate']:.1f}"]
     unknown = subprocess.run(
-        [sys.executable, "-m", "bestbets_dagster.cli", "signal-backtest", "--start", START, "--end", END, "--signal", "nope"],
-        cwd=settings.PROJECT_ROOT, env=subprocess_env(home), capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "bestbets_dagster.cli",
+            "signal-backtest",
+            "--start",
+            START,
+            "--end",
+            END,
+            "--signal",
+            "nope",
+        ],
+        cwd=settings.PROJECT_ROOT,
+        env=subprocess_env(home),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert unknown.returncode != 0 and "unknown signal 'nope'" in unknown.stderr

@@ -21,7 +21,12 @@ def test_real_rows_are_parsed(real_player_logs):
     assert (chet["points"], chet["starter"], chet["game_id"], chet["is_dnp"]) == (28, True, "0022500001", False)
     assert chet["player_lookup"] == "chetholmgren"
     luka = _row(real_player_logs, "Luka Dončić", "2025-10-21")
-    assert (luka["player_lookup"], luka["points"], luka["team_abbr"], luka["is_home"]) == ("lukadoncic", 43, "LAL", True)
+    assert (luka["player_lookup"], luka["points"], luka["team_abbr"], luka["is_home"]) == (
+        "lukadoncic",
+        43,
+        "LAL",
+        True,
+    )
 
 
 def test_dnp_rows_are_kept_with_their_reason(real_player_logs):
@@ -96,7 +101,9 @@ def test_a_value_that_is_not_a_number_names_file_and_line(sample_csv):
     df = pd.read_csv(sample_csv, dtype=str)
     df.loc[6, "points"] = "twelve"
     df.to_csv(sample_csv, index=False)
-    with pytest.raises(IngestError, match=r"player_game_logs_2025-26.csv, line 8: column points is not a number: 'twelve'"):
+    with pytest.raises(
+        IngestError, match=r"player_game_logs_2025-26.csv, line 8: column points is not a number: 'twelve'"
+    ):
         read_player_file(sample_csv)
 
 

@@ -49,9 +49,11 @@ RUNS = "query Runs { runsOrError { ... on Runs { results { runId status } } } }"
 
 
 def _graphql(port: int, query: str, variables: dict) -> dict:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql",
-                                     data=json.dumps({"query": query, "variables": variables}).encode(),
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query, "variables": variables}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         body = json.loads(response.read())
     assert "errors" not in body, body
@@ -90,9 +92,14 @@ def test_a_backfill_launched_through_graphql_runs_on_the_daemon(replay, tmp_path
     log = open(tmp_path / "dagster_dev.log", "w")
     server = subprocess.Popen(
         [sys.executable, "-m", "dagster", "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-        cwd=settings.PROJECT_ROOT, env=subprocess_env(home), stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True)  # its own process group: webserver, daemon and code servers stop together
+        cwd=settings.PROJECT_ROOT,
+        env=subprocess_env(home),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )  # its own process group: webserver, daemon and code servers stop together
     try:
+
         def ready():
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=5):
@@ -103,9 +110,17 @@ def test_a_backfill_launched_through_graphql_runs_on_the_daemon(replay, tmp_path
 
         _wait_until(ready, 180, "the webserver")
         days = [str(d.date()) for d in pd.date_range(START, END)]
-        launched = _graphql(port, LAUNCH, {"params": {
-            "partitionNames": days, "assetSelection": [{"path": [name]} for name in MONITORING],
-            "title": "monitoring backfill from the test"}})["launchPartitionBackfill"]
+        launched = _graphql(
+            port,
+            LAUNCH,
+            {
+                "params": {
+                    "partitionNames": days,
+                    "assetSelection": [{"path": [name]} for name in MONITORING],
+                    "title": "monitoring backfill from the test",
+                }
+            },
+        )["launchPartitionBackfill"]
         assert launched["__typename"] == "LaunchBackfillSuccess", launched
         backfill_id = launched["backfillId"]
 
@@ -116,7 +131,9 @@ def test_a_backfill_launched_through_graphql_runs_on_the_daemon(replay, tmp_path
 
         status = _wait_until(finished, 600, f"backfill {backfill_id}")
         assert status["status"] in ("COMPLETED", "COMPLETED_SUCCESS"), (
-            status, (tmp_path / "dagster_dev.log").read_text()[-3000:])
+            status,
+            (tmp_path / "dagster_dev.log").read_text()[-3000:],
+        )
         assert status["numPartitions"] == len(days)
         # A backfill of a range is one run (single-run backfill policy), not one run per date.
         runs = _graphql(port, RUNS, {})["runsOrError"]["results"]

@@ -39,10 +39,24 @@ PICKING_CONFIG = {"resources": {"best_bets": {"config": {"selection": SELECTION}
 EASTERN = zoneinfo.ZoneInfo("America/New_York")
 # Columns that say when a row was computed, not what it holds.
 WHEN = {"created_at", "computed_at", "graded_at", "predicted_at", "evaluated_at", "ingested_at"}
-TABLES = ["player_game_logs", "team_game_logs", "prop_lines", "player_game_lines", "player_features",
-          "training_windows", "predictions", "prediction_accuracy", "pick_signal_tags", "signal_best_bets_picks",
-          "best_bets_filter_audit", "best_bets_decisions", "best_bets_accuracy", "signal_health_daily",
-          "model_performance_daily", "monitoring_alerts"]
+TABLES = [
+    "player_game_logs",
+    "team_game_logs",
+    "prop_lines",
+    "player_game_lines",
+    "player_features",
+    "training_windows",
+    "predictions",
+    "prediction_accuracy",
+    "pick_signal_tags",
+    "signal_best_bets_picks",
+    "best_bets_filter_audit",
+    "best_bets_decisions",
+    "best_bets_accuracy",
+    "signal_health_daily",
+    "model_performance_daily",
+    "monitoring_alerts",
+]
 
 
 def _file_date(path: Path) -> dt.date | None:
@@ -77,8 +91,13 @@ class Daemon:
     def _execute(self, job_name: str, request) -> None:
         job = self.defs.resolve_job_def(job_name)
         run_config = PICKING_CONFIG if job_name in PICKING_JOBS else None
-        result = job.execute_in_process(instance=self.instance, partition_key=request.partition_key,
-                                        tags=request.tags, run_config=run_config, raise_on_error=True)
+        result = job.execute_in_process(
+            instance=self.instance,
+            partition_key=request.partition_key,
+            tags=request.tags,
+            run_config=run_config,
+            raise_on_error=True,
+        )
         assert result.success
         self.runs.append(f"{job_name} {request.partition_key or request.tags}")
 
@@ -95,14 +114,23 @@ class Daemon:
     def tick_sensors(self, today: dt.date) -> None:
         """Every sensor, again and again, until none asks for anything new (each run finishes first)."""
         self.monkeypatch.setattr(daily, "today_eastern", lambda: today)
-        sensors = [self.defs.resolve_sensor_def(name) for name in (
-            "model_family_partitions_sensor", "box_scores_sensor", "morning_sensor", "weekly_training_sensor",
-            "predictions_sensor", "best_bets_sensor")]
+        sensors = [
+            self.defs.resolve_sensor_def(name)
+            for name in (
+                "model_family_partitions_sensor",
+                "box_scores_sensor",
+                "morning_sensor",
+                "weekly_training_sensor",
+                "predictions_sensor",
+                "best_bets_sensor",
+            )
+        ]
         for _ in range(12):
             launched = 0
             for sensor in sensors:
-                context = build_sensor_context(instance=self.instance, resources=self.resources, definitions=self.defs,
-                                               sensor_name=sensor.name)
+                context = build_sensor_context(
+                    instance=self.instance, resources=self.resources, definitions=self.defs, sensor_name=sensor.name
+                )
                 # The daemon resolves dynamic partition keys against the instance.
                 with partition_loading_context(dynamic_partitions_store=self.instance):
                     data = sensor.evaluate_tick(context)
@@ -112,8 +140,9 @@ class Daemon:
                     else:
                         for key in request.partition_keys:
                             self.instance.delete_dynamic_partition(request.partitions_def_name, key)
-                launched += self._launch(sensor.name, sensor.job_name if len(sensor.targets) == 1 else None,
-                                         data.run_requests or [])
+                launched += self._launch(
+                    sensor.name, sensor.job_name if len(sensor.targets) == 1 else None, data.run_requests or []
+                )
             if not launched:
                 return
         raise AssertionError(f"the sensors did not settle: {self.runs[-10:]}")
@@ -121,8 +150,9 @@ class Daemon:
     def slate(self, today: dt.date) -> None:
         schedule = self.defs.resolve_schedule_def("slate_schedule")
         when = dt.datetime.combine(today, dt.time(12, 30), tzinfo=EASTERN)
-        context = build_schedule_context(instance=self.instance, scheduled_execution_time=when,
-                                         repository_def=self.defs.get_repository_def())
+        context = build_schedule_context(
+            instance=self.instance, scheduled_execution_time=when, repository_def=self.defs.get_repository_def()
+        )
         data = schedule.evaluate_tick(context)
         self._launch(schedule.name, schedule.job_name, data.run_requests or [])
 

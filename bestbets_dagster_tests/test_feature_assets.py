@@ -1,11 +1,11 @@
 """player_features through Dagster: a range in one run, a single date from the warehouse's history."""
 
 import pandas as pd
+import pytest
 from dagster import DagsterInstance, materialize
 
 from bestbets_dagster.defs import feature_assets
 from bestbets_dagster.defs.partition_range import range_tags
-import pytest
 
 # Tests that share the session's warehouse fixtures run on one xdist worker.
 pytestmark = pytest.mark.xdist_group("warehouse")

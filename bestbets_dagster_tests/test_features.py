@@ -79,8 +79,12 @@ def test_with_the_injury_proxy_only_its_features_see_the_date(sources):
     base = _features_for(LEAK_DATE, player_logs, team_logs, lines, schedule=schedule, settings=on)
     assert base["star_teammates_out"].notna().all() and base["star_teammates_out"].max() >= 1
     truncated = _features_for(
-        LEAK_DATE, player_logs[player_logs["game_date"] < LEAK_DATE], team_logs[team_logs["game_date"] < LEAK_DATE],
-        lines, schedule=schedule, settings=on,
+        LEAK_DATE,
+        player_logs[player_logs["game_date"] < LEAK_DATE],
+        team_logs[team_logs["game_date"] < LEAK_DATE],
+        lines,
+        schedule=schedule,
+        settings=on,
     )
     proxy_dependent = ["star_teammates_out", "teammate_usage_available", "usage_spike_score"]
     unaffected = [c for c in base.columns if c not in proxy_dependent]
@@ -122,14 +126,29 @@ def _independent(raw, name, day):
     "season, name, day, team, expected",
     [
         # a star: Shai Gilgeous-Alexander before OKC's game of 2025-11-23
-        ("2025-26", "Shai Gilgeous-Alexander", "2025-11-23", "OKC",
-         {"points_avg_last_5": (33 + 23 + 33 + 31 + 30) / 5, "days_rest": 2, "games_in_last_7_days": 3.0}),
+        (
+            "2025-26",
+            "Shai Gilgeous-Alexander",
+            "2025-11-23",
+            "OKC",
+            {"points_avg_last_5": (33 + 23 + 33 + 31 + 30) / 5, "days_rest": 2, "games_in_last_7_days": 3.0},
+        ),
         # a bench player after two DND games: rest counts from the last game he played (12-18)
-        ("2025-26", "Aaron Wiggins", "2025-12-23", "OKC",
-         {"days_rest": 5, "back_to_back": 0.0, "games_in_last_7_days": 1.0}),
+        (
+            "2025-26",
+            "Aaron Wiggins",
+            "2025-12-23",
+            "OKC",
+            {"days_rest": 5, "back_to_back": 0.0, "games_in_last_7_days": 1.0},
+        ),
         # a traded player: Luka Doncic's second LAL game; his last five span the trade and an injury
-        ("2024-25", "Luka Dončić", "2025-02-12", "LAL",
-         {"points_avg_last_5": (14 + 14 + 27 + 45 + 16) / 5, "days_rest": 2, "games_in_last_7_days": 1.0}),
+        (
+            "2024-25",
+            "Luka Dončić",
+            "2025-02-12",
+            "LAL",
+            {"points_avg_last_5": (14 + 14 + 27 + 45 + 16) / 5, "days_rest": 2, "games_in_last_7_days": 1.0},
+        ),
     ],
 )
 def test_hand_checked_values(sources, data_dir, season, name, day, team, expected):
@@ -210,17 +229,22 @@ def test_the_season_s_first_night_has_cross_season_priors_not_nan(sources):
     assert sga["points_avg_season"] == sga["points_avg_last_10"] and sga["team_win_pct"] == 0.5
     assert sga["minutes_change"] == 0.0 and sga["usage_spike_score"] == 0.0
     assert sga["pts_vs_season_zscore"] == pytest.approx(
-        (sga["points_avg_last_5"] - sga["points_avg_last_10"]) / sga["points_std_last_10"])
+        (sga["points_avg_last_5"] - sga["points_avg_last_10"]) / sga["points_std_last_10"]
+    )
     assert sga["pace_score"] == sga["pace_score"] and sga["is_training_ready"]  # not NaN
     with_history = features[features["points_avg_last_10"].notna()]
     for column in ("points_avg_season", "team_win_pct", "prop_over_streak", "prop_under_streak", "pace_score"):
         assert with_history[column].notna().all(), column
     # A week in, win pct is the record shrunk toward .500 by five games.
     later = _features_for("2025-10-28", player_logs, team_logs, lines)
-    games = team_logs[(team_logs["team_abbr"] == "OKC") & (pd.to_datetime(team_logs["game_date"]) < "2025-10-28")
-                      & (team_logs["season"] == "2025-26")]
-    opponents = games[["game_id", "opp"]].merge(team_logs[["game_id", "team_abbr", "pts"]],
-                                                left_on=["game_id", "opp"], right_on=["game_id", "team_abbr"])
+    games = team_logs[
+        (team_logs["team_abbr"] == "OKC")
+        & (pd.to_datetime(team_logs["game_date"]) < "2025-10-28")
+        & (team_logs["season"] == "2025-26")
+    ]
+    opponents = games[["game_id", "opp"]].merge(
+        team_logs[["game_id", "team_abbr", "pts"]], left_on=["game_id", "opp"], right_on=["game_id", "team_abbr"]
+    )
     wins = int((games["pts"].to_numpy() > opponents.set_index("game_id").loc[games["game_id"], "pts"].to_numpy()).sum())
     okc = later[later["team_abbr"] == "OKC"].iloc[0]
     assert okc["team_win_pct"] == pytest.approx((wins + 2.5) / (len(games) + 5))

@@ -26,8 +26,19 @@ def _warehouse(dataset: str):
 
 
 def _alerts(n: int, message: str = "turned COLD") -> pd.DataFrame:
-    return pd.DataFrame([{"game_date": DAY, "alert_type": "signal_cold", "subject": f"signal_{i}", "severity": "WARN",
-                          "message": message, "created_at": pd.Timestamp("2025-11-20T12:00:00Z")} for i in range(n)])
+    return pd.DataFrame(
+        [
+            {
+                "game_date": DAY,
+                "alert_type": "signal_cold",
+                "subject": f"signal_{i}",
+                "severity": "WARN",
+                "message": message,
+                "created_at": pd.Timestamp("2025-11-20T12:00:00Z"),
+            }
+            for i in range(n)
+        ]
+    )
 
 
 def test_a_partition_replace_leaves_one_copy_and_a_failed_load_leaves_the_old_rows(gcp_env, monkeypatch):
@@ -60,24 +71,69 @@ def test_a_partition_replace_leaves_one_copy_and_a_failed_load_leaves_the_old_ro
 
 def test_numeric_values_are_rounded_at_the_schema_s_scale_and_types_round_trip(gcp_env):
     warehouse = _warehouse("types_test")
-    tags = pd.DataFrame([{
-        "game_date": DAY, "person_id": 1629029, "player_lookup": "lukadoncic", "player_name": "Luka Doncic",
-        "team_abbr": "LAL", "opponent_abbr": "UTA", "game_id": "0022500253", "is_home": True,
-        "source_model_id": "m", "source_model_family": "v9_mae", "source_model_status": "shadow",
-        "predicted_points": 5.600000000000001, "line_value": 40.5, "line_book": "draftkings", "line_over_price": -110,
-        "line_under_price": None, "bet_book": "draftkings", "bet_line": 40.5, "bet_price": -110,
-        "bet_price_is_nominal": False, "calibration_n": 0, "edge": -34.9, "recommendation": "UNDER", "confidence": 0.8700000001,
-        "feature_quality_score": 69.0, "available_quality_score": 95.5, "n_models_eligible": 2, "champion_edge": None,
-        "direction_conflict": False, "model_agreement_count": 2, "agreeing_model_ids": ["m", "n"],
-        "feature_set_diversity": 1, "consensus_bonus": 0.0, "quantile_consensus_under": False,
-        "model_health_status": "unknown", "model_health_hr_7d": None, "signal_tags": ["model_health", "high_edge"],
-        "signal_count": 2, "signal_strengths": '{"high_edge": 1.0}', "prototype_signal_tags": [],
-        "matched_combo_id": "high_edge", "combo_classification": "ANTI_PATTERN", "combo_hit_rate": 43.8,
-        "games_played_season": 12, "minutes_last_3": 35.5, "minutes_season": 34.0, "points_std_last_5": 7.1,
-        "usage_season": 33.2, "rest_days": 2, "opponent_rest_days": None, "games_vs_opponent": 1, "line_delta": None,
-        "negative_plus_minus_streak": 0, "multi_book_line_std": 0.5, "n_books": 8, "algorithm_version": "a",
-        "evaluated_at": pd.Timestamp("2025-11-19T17:00:00Z"),
-    }])
+    tags = pd.DataFrame(
+        [
+            {
+                "game_date": DAY,
+                "person_id": 1629029,
+                "player_lookup": "lukadoncic",
+                "player_name": "Luka Doncic",
+                "team_abbr": "LAL",
+                "opponent_abbr": "UTA",
+                "game_id": "0022500253",
+                "is_home": True,
+                "source_model_id": "m",
+                "source_model_family": "v9_mae",
+                "source_model_status": "shadow",
+                "predicted_points": 5.600000000000001,
+                "line_value": 40.5,
+                "line_book": "draftkings",
+                "line_over_price": -110,
+                "line_under_price": None,
+                "bet_book": "draftkings",
+                "bet_line": 40.5,
+                "bet_price": -110,
+                "bet_price_is_nominal": False,
+                "calibration_n": 0,
+                "edge": -34.9,
+                "recommendation": "UNDER",
+                "confidence": 0.8700000001,
+                "feature_quality_score": 69.0,
+                "available_quality_score": 95.5,
+                "n_models_eligible": 2,
+                "champion_edge": None,
+                "direction_conflict": False,
+                "model_agreement_count": 2,
+                "agreeing_model_ids": ["m", "n"],
+                "feature_set_diversity": 1,
+                "consensus_bonus": 0.0,
+                "quantile_consensus_under": False,
+                "model_health_status": "unknown",
+                "model_health_hr_7d": None,
+                "signal_tags": ["model_health", "high_edge"],
+                "signal_count": 2,
+                "signal_strengths": '{"high_edge": 1.0}',
+                "prototype_signal_tags": [],
+                "matched_combo_id": "high_edge",
+                "combo_classification": "ANTI_PATTERN",
+                "combo_hit_rate": 43.8,
+                "games_played_season": 12,
+                "minutes_last_3": 35.5,
+                "minutes_season": 34.0,
+                "points_std_last_5": 7.1,
+                "usage_season": 33.2,
+                "rest_days": 2,
+                "opponent_rest_days": None,
+                "games_vs_opponent": 1,
+                "line_delta": None,
+                "negative_plus_minus_streak": 0,
+                "multi_book_line_std": 0.5,
+                "n_books": 8,
+                "algorithm_version": "a",
+                "evaluated_at": pd.Timestamp("2025-11-19T17:00:00Z"),
+            }
+        ]
+    )
     warehouse.replace_partitions("pick_signal_tags", tags, DAY.date())
     back = warehouse.read("pick_signal_tags", DAY.date(), DAY.date()).iloc[0]
     assert back["predicted_points"] == 5.6 and back["confidence"] == 0.87 and back["edge"] == -34.9
@@ -85,8 +141,11 @@ def test_numeric_values_are_rounded_at_the_schema_s_scale_and_types_round_trip(g
     assert back["game_date"] == DAY and pd.isna(back["line_under_price"]) and back["line_over_price"] == -110
     assert bool(back["is_home"]) and back["signal_strengths"] == '{"high_edge": 1.0}'
     # The same query text runs on both engines.
-    rows = warehouse.query("SELECT player_lookup, ARRAY_LENGTH(signal_tags) AS n FROM {pick_signal_tags} "
-                           "WHERE game_date = @day AND person_id IN UNNEST(@ids)", {"day": DAY.date(), "ids": [1629029]})
+    rows = warehouse.query(
+        "SELECT player_lookup, ARRAY_LENGTH(signal_tags) AS n FROM {pick_signal_tags} "
+        "WHERE game_date = @day AND person_id IN UNNEST(@ids)",
+        {"day": DAY.date(), "ids": [1629029]},
+    )
     assert rows.to_dict("records") == [{"player_lookup": "lukadoncic", "n": 2}]
 
 
@@ -94,8 +153,12 @@ def test_gcs_store_keeps_sha256_and_headers(gcp_env):
     from bestbets_dagster.resources.gcs import GCSArtifactStore
 
     store = GCSArtifactStore(bucket="bestbets-test", project="bestbets-test")
-    ref = store.put("signal-best-bets/2025-11-19.json", b'{"picks": []}', content_type="application/json",
-                    cache_control="public, max-age=300")
+    ref = store.put(
+        "signal-best-bets/2025-11-19.json",
+        b'{"picks": []}',
+        content_type="application/json",
+        cache_control="public, max-age=300",
+    )
     assert ref.uri == "gs://bestbets-test/signal-best-bets/2025-11-19.json"
     assert store.get("signal-best-bets/2025-11-19.json") == b'{"picks": []}'
     meta = store.metadata("signal-best-bets/2025-11-19.json")
@@ -121,7 +184,10 @@ def test_the_replay_on_bigquery_and_gcs_gives_the_duckdb_picks(gcp_env, tmp_path
     from bestbets_dagster.resources.gcs import GCSArtifactStore
 
     subset = tmp_path / "data"
-    for folder, name in (("box_scores", "player_game_logs_2025-26.csv.gz"), ("team_game_logs", "team_game_logs_2025-26.csv.gz")):
+    for folder, name in (
+        ("box_scores", "player_game_logs_2025-26.csv.gz"),
+        ("team_game_logs", "team_game_logs_2025-26.csv.gz"),
+    ):
         (subset / folder).mkdir(parents=True)
         (subset / folder / name).symlink_to(data_dir / folder / name)
     (subset / "odds_api_snapshots").symlink_to(data_dir / "odds_api_snapshots")
@@ -162,9 +228,11 @@ def test_a_column_added_to_a_definition_is_added_to_the_bigquery_table(gcp_env):
         client.create_dataset("bestbets-test.migration_test", exists_ok=True)
         fields = [f for f in warehouse._schema(client, "monitoring_alerts") if f.name != "message"]
         client.create_table(bigquery.Table("bestbets-test.migration_test.monitoring_alerts", schema=fields))
-        client.query("INSERT INTO `bestbets-test.migration_test.monitoring_alerts` (game_date, alert_type, subject, "
-                     "severity, created_at) VALUES (DATE '2025-11-19', 'signal_cold', 'old_row', 'WARN', "
-                     "TIMESTAMP '2025-11-20 12:00:00+00')").result()
+        client.query(
+            "INSERT INTO `bestbets-test.migration_test.monitoring_alerts` (game_date, alert_type, subject, "
+            "severity, created_at) VALUES (DATE '2025-11-19', 'signal_cold', 'old_row', 'WARN', "
+            "TIMESTAMP '2025-11-20 12:00:00+00')"
+        ).result()
     bigquery_module._ENSURED.clear()  # a new process
     stored = warehouse.read("monitoring_alerts", DAY.date(), DAY.date())
     assert stored["subject"].tolist() == ["old_row"] and pd.isna(stored["message"].iloc[0])
@@ -181,10 +249,14 @@ def test_a_retyped_bigquery_column_is_refused(gcp_env):
     warehouse = _warehouse("retype_test")
     with warehouse._client() as client:
         client.create_dataset("bestbets-test.retype_test", exists_ok=True)
-        fields = [bigquery.SchemaField(f.name, "INT64" if f.name == "subject" else f.field_type, mode=f.mode)
-                  for f in warehouse._schema(client, "monitoring_alerts")]
+        fields = [
+            bigquery.SchemaField(f.name, "INT64" if f.name == "subject" else f.field_type, mode=f.mode)
+            for f in warehouse._schema(client, "monitoring_alerts")
+        ]
         client.create_table(bigquery.Table("bestbets-test.retype_test.monitoring_alerts", schema=fields))
     bigquery_module._ENSURED.clear()
-    with pytest.raises(DataValidationError, match="BigQuery table monitoring_alerts differs .* subject is INT64, the "
-                                                  "definition says STRING"):
+    with pytest.raises(
+        DataValidationError,
+        match="BigQuery table monitoring_alerts differs .* subject is INT64, the definition says STRING",
+    ):
         warehouse.read("monitoring_alerts", DAY.date(), DAY.date())

@@ -4,8 +4,8 @@ import pandas as pd
 import pytest
 
 from bestbets_dagster.ingest.identity import Candidate, _candidates, resolve_name
-from bestbets_dagster.timeutil import season_of
 from bestbets_dagster.ingest.names import name_tokens, player_lookup
+from bestbets_dagster.timeutil import season_of
 
 SGA = 1628983
 
@@ -13,7 +13,9 @@ SGA = 1628983
 @pytest.fixture(scope="module")
 def okc_hou(real_player_logs):
     """Everyone who appeared for OKC or HOU in 2025-26, as the matcher sees them on opening night."""
-    logs = real_player_logs[(real_player_logs["season"] == "2025-26") & real_player_logs["team_abbr"].isin(["OKC", "HOU"])]
+    logs = real_player_logs[
+        (real_player_logs["season"] == "2025-26") & real_player_logs["team_abbr"].isin(["OKC", "HOU"])
+    ]
     return _candidates(logs, dt.date(2025, 10, 21), "0022500001")
 
 
@@ -53,7 +55,9 @@ def test_two_players_with_one_surname_are_told_apart_or_reported(okc_hou):
 
 
 def test_an_initial_shared_by_two_teammates_is_ambiguous_before_the_box_score(real_player_logs):
-    logs = real_player_logs[(real_player_logs["season"] == "2025-26") & real_player_logs["team_abbr"].isin(["OKC", "HOU"])]
+    logs = real_player_logs[
+        (real_player_logs["season"] == "2025-26") & real_player_logs["team_abbr"].isin(["OKC", "HOU"])
+    ]
     todays_slate = _candidates(logs, dt.date(2025, 12, 1), game_id=None)  # no box score yet
     initial = resolve_name("J. Williams", todays_slate)
     assert initial.status == "ambiguous" and initial.person_id is None
@@ -82,7 +86,12 @@ def _candidate(person_id, name, in_game=True):
     ],
 )
 def test_nicknames_and_compound_names(book_name, roster_name):
-    roster = [_candidate(1, roster_name), _candidate(2, "Franz Wagner"), _candidate(3, "Jalen Hyland"), _candidate(4, "Tre Jones")]
+    roster = [
+        _candidate(1, roster_name),
+        _candidate(2, "Franz Wagner"),
+        _candidate(3, "Jalen Hyland"),
+        _candidate(4, "Tre Jones"),
+    ]
     res = resolve_name(book_name, roster)
     assert (res.status, res.person_id) == ("resolved", 1), res
 

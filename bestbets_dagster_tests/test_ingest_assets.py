@@ -57,7 +57,11 @@ def test_match_rate_is_at_least_99_percent_and_shown_as_metadata(ingested, data_
 
 def test_one_run_materializes_every_partition_of_the_range(ingested):
     _, result = ingested
-    partitions = {e.partition for e in result.get_asset_materialization_events() if e.asset_key.to_user_string() == "player_game_logs"}
+    partitions = {
+        e.partition
+        for e in result.get_asset_materialization_events()
+        if e.asset_key.to_user_string() == "player_game_logs"
+    }
     assert len(partitions) == (pd.Timestamp("2026-02-09") - pd.Timestamp("2024-10-01")).days + 1
     assert len(result.get_step_success_events()) == 4  # one step per asset, not one per date
 
@@ -95,7 +99,13 @@ def test_a_malformed_file_fails_the_run_and_writes_nothing(ingested, data_dir, t
     bad.to_csv(broken / "odds_api_snapshots" / "raw_20251115_170000.csv.gz", index=False)
     before = warehouse.read("prop_lines", "2025-11-15", "2025-11-15")
     with pytest.raises(IngestError, match=rf"raw_20251115_170000.csv.gz, line {row + 2}: column line is not a number"):
-        _run(warehouse, broken, "2025-11-15", "2025-11-15", assets=[a for a in ingest_assets if a.key.path[-1] == "prop_lines"])
+        _run(
+            warehouse,
+            broken,
+            "2025-11-15",
+            "2025-11-15",
+            assets=[a for a in ingest_assets if a.key.path[-1] == "prop_lines"],
+        )
     pd.testing.assert_frame_equal(warehouse.read("prop_lines", "2025-11-15", "2025-11-15"), before)
 
 
@@ -112,20 +122,38 @@ def test_dagster_cli_materializes_a_partition_range_in_one_run(tmp_path):
     (home / "dagster" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     result = subprocess.run(
         [
-            sys.executable, "-m", "dagster", "asset", "materialize", "-m", "bestbets_dagster.definitions",
-            "--select", "player_game_logs,team_game_logs,prop_lines", "--partition-range", "2024-10-22...2025-12-06",
+            sys.executable,
+            "-m",
+            "dagster",
+            "asset",
+            "materialize",
+            "-m",
+            "bestbets_dagster.definitions",
+            "--select",
+            "player_game_logs,team_game_logs,prop_lines",
+            "--partition-range",
+            "2024-10-22...2025-12-06",
         ],
-        cwd=settings.PROJECT_ROOT, env=subprocess_env(home), capture_output=True, text=True, timeout=900,
+        cwd=settings.PROJECT_ROOT,
+        env=subprocess_env(home),
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     warehouse = DuckDBWarehouse(path=str(home / "warehouse.duckdb"))
-    box = pd.concat(pd.read_csv(p, usecols=["game_date"]) for p in sorted((settings.data_dir() / "box_scores").glob("*.csv.gz")))
-    teams = pd.concat(pd.read_csv(p, usecols=["game_date"])
-                      for p in sorted((settings.data_dir() / "team_game_logs").glob("*.csv.gz")))
+    box = pd.concat(
+        pd.read_csv(p, usecols=["game_date"]) for p in sorted((settings.data_dir() / "box_scores").glob("*.csv.gz"))
+    )
+    teams = pd.concat(
+        pd.read_csv(p, usecols=["game_date"]) for p in sorted((settings.data_dir() / "team_game_logs").glob("*.csv.gz"))
+    )
     assert len(warehouse.read("player_game_logs", columns=["game_date"])) == (box["game_date"] <= "2025-12-06").sum()
     assert len(warehouse.read("team_game_logs", columns=["game_date"])) == (teams["game_date"] <= "2025-12-06").sum()
-    assert len(warehouse.read("prop_lines", columns=["game_date"])) == raw_counts(
-        settings.data_dir(), "2024-10-22", "2025-12-06")["prop_lines"]
+    assert (
+        len(warehouse.read("prop_lines", columns=["game_date"]))
+        == raw_counts(settings.data_dir(), "2024-10-22", "2025-12-06")["prop_lines"]
+    )
     assert "RUN_SUCCESS" in result.stderr + result.stdout
 
 
@@ -134,11 +162,20 @@ def test_bestbets_ingest_prints_counts_and_the_match_rate(tmp_path):
     # Last season's box scores first: the identity fallback for players with no appearance yet.
     subprocess.run(
         [sys.executable, "-m", "bestbets_dagster.cli", "ingest", "--start", "2025-04-01", "--end", "2025-04-13"],
-        cwd=settings.PROJECT_ROOT, env=subprocess_env(home), capture_output=True, text=True, timeout=600, check=True,
+        cwd=settings.PROJECT_ROOT,
+        env=subprocess_env(home),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
     )
     result = subprocess.run(
         [sys.executable, "-m", "bestbets_dagster.cli", "ingest", "--start", "2025-10-21", "--end", "2025-10-23"],
-        cwd=settings.PROJECT_ROOT, env=subprocess_env(home), capture_output=True, text=True, timeout=600,
+        cwd=settings.PROJECT_ROOT,
+        env=subprocess_env(home),
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout

@@ -15,21 +15,36 @@ EXPECTED = {
     "team_game_logs": {},
     "prop_lines": {"player_game_logs": "days D-731..D+0"},
     "player_game_lines": {"prop_lines": "same", "player_game_logs": "days D-731..D+0"},
-    "player_features": {"player_game_logs": "days D-400..D+0", "team_game_logs": "days D-400..D+0",
-                        "player_game_lines": "days D-400..D+0"},
+    "player_features": {
+        "player_game_logs": "days D-400..D+0",
+        "team_game_logs": "days D-400..D+0",
+        "player_game_lines": "days D-400..D+0",
+    },
     "training_windows": {"player_features": "weeks W-58..W-1", "player_game_logs": "weeks W-58..W-1"},
     "family_models": {"training_windows": "same week"},
     "model_registry": {"family_models": "every partition"},
-    "predictions": {"player_features": "same date", "player_game_lines": "same date",
-                    "family_models": "week of the date, same family"},
+    "predictions": {
+        "player_features": "same date",
+        "player_game_lines": "same date",
+        "family_models": "week of the date, same family",
+    },
     "prediction_accuracy": {"predictions": "all families of the date", "player_game_logs": "same"},
-    "pick_signal_tags": {"predictions": "all families of the date", "prediction_accuracy": "days D-400..D-1",
-                         "player_game_logs": "days D-400..D-1", "team_game_logs": "days D-400..D-1",
-                         "player_game_lines": "days D-400..D+0", "prop_lines": "same"},
-    "signal_best_bets_picks": {"pick_signal_tags": "days D-400..D+0", "prediction_accuracy": "days D-400..D-1",
-                               "predictions": "all families of the date",
-                               "signal_best_bets_picks": "days D-400..D-1",
-                               "signal_health_daily": "days D-14..D-1", "model_performance_daily": "days D-14..D-1"},
+    "pick_signal_tags": {
+        "predictions": "all families of the date",
+        "prediction_accuracy": "days D-400..D-1",
+        "player_game_logs": "days D-400..D-1",
+        "team_game_logs": "days D-400..D-1",
+        "player_game_lines": "days D-400..D+0",
+        "prop_lines": "same",
+    },
+    "signal_best_bets_picks": {
+        "pick_signal_tags": "days D-400..D+0",
+        "prediction_accuracy": "days D-400..D-1",
+        "predictions": "all families of the date",
+        "signal_best_bets_picks": "days D-400..D-1",
+        "signal_health_daily": "days D-14..D-1",
+        "model_performance_daily": "days D-14..D-1",
+    },
     "best_bets_filter_audit": {"pick_signal_tags": "same"},
     "best_bets_decisions": {"pick_signal_tags": "same"},
     "best_bets_accuracy": {"signal_best_bets_picks": "same", "prediction_accuracy": "same"},
@@ -58,8 +73,11 @@ def _describe(mapping, child_def, parent_def) -> str:
         unit, prefix = ("W", "weeks") if child_def == training_week_partitions else ("D", "days")
         return f"{prefix} {unit}{mapping.start_offset:+d}..{unit}{mapping.end_offset:+d}".replace("+-", "-")
     if isinstance(mapping, MultiToSingleDimensionPartitionMapping):
-        return "all families of the date" if parent_def.__class__.__name__ == "MultiPartitionsDefinition" else \
-            ("same week" if mapping.partition_dimension_name == "training_week" else "same date")
+        return (
+            "all families of the date"
+            if parent_def.__class__.__name__ == "MultiPartitionsDefinition"
+            else ("same week" if mapping.partition_dimension_name == "training_week" else "same date")
+        )
     if isinstance(mapping, MultiPartitionMapping):
         return "week of the date, same family"
     if isinstance(mapping, IdentityPartitionMapping):
@@ -83,8 +101,9 @@ def test_every_dependency_and_its_mapping(graph):
     for key in graph.get_all_asset_keys():
         node = graph.get(key)
         found[key.to_user_string()] = {
-            parent.to_user_string(): _describe(graph.get_partition_mapping(key, parent), node.partitions_def,
-                                               graph.get(parent).partitions_def)
+            parent.to_user_string(): _describe(
+                graph.get_partition_mapping(key, parent), node.partitions_def, graph.get(parent).partitions_def
+            )
             for parent in node.parent_keys
         }
     assert found == EXPECTED
@@ -93,9 +112,15 @@ def test_every_dependency_and_its_mapping(graph):
 def _upstream(graph, child: str, parent: str, partition, instance) -> list[str]:
     child_node, parent_node = graph.get(AssetKey(child)), graph.get(AssetKey(parent))
     subset = child_node.partitions_def.empty_subset().with_partition_keys([str(partition)])
-    result = graph.get_partition_mapping(AssetKey(child), AssetKey(parent)).get_upstream_mapped_partitions_result_for_partitions(
-        subset, child_node.partitions_def, parent_node.partitions_def,
-        current_time=dt.datetime(2026, 1, 1), dynamic_partitions_store=instance)
+    result = graph.get_partition_mapping(
+        AssetKey(child), AssetKey(parent)
+    ).get_upstream_mapped_partitions_result_for_partitions(
+        subset,
+        child_node.partitions_def,
+        parent_node.partitions_def,
+        current_time=dt.datetime(2026, 1, 1),
+        dynamic_partitions_store=instance,
+    )
     return sorted(result.partitions_subset.get_partition_keys())
 
 
@@ -137,8 +162,10 @@ def test_a_weeks_model_reads_nothing_on_or_after_its_week(graph, instance):
 def test_a_dates_predictions_use_the_model_of_its_week(graph, instance):
     key = MultiPartitionKey({"game_date": "2025-12-03", "model_family": "v9_q43"})
     assert _upstream(graph, "predictions", "family_models", key, instance) == ["v9_q43|2025-12-01"]
-    assert _upstream(graph, "prediction_accuracy", "predictions", "2025-12-03", instance) == \
-        ["2025-12-03|v9_mae", "2025-12-03|v9_q43"]
+    assert _upstream(graph, "prediction_accuracy", "predictions", "2025-12-03", instance) == [
+        "2025-12-03|v9_mae",
+        "2025-12-03|v9_q43",
+    ]
 
 
 def test_monitoring_of_a_day_reads_that_day_and_before(graph, instance):

@@ -36,8 +36,10 @@ CUTOFF = dt.date(2025, 12, 1)
 
 @pytest.fixture(scope="module")
 def labeled(built):
-    return labeled_rows(built.read("player_features", "2024-10-22", "2025-11-30"),
-                        built.read("player_game_logs", "2024-10-22", "2025-11-30"))
+    return labeled_rows(
+        built.read("player_features", "2024-10-22", "2025-11-30"),
+        built.read("player_game_logs", "2024-10-22", "2025-11-30"),
+    )
 
 
 # ------------------------------------------------------------------------------------- families
@@ -45,8 +47,12 @@ def labeled(built):
 
 @pytest.mark.parametrize(
     "feature_set, loss, expected",
-    [("v9", "MAE", "v9_mae"), ("v12_noveg", "Quantile:alpha=0.43", "v12_noveg_q43"), ("v9", "Huber:delta=5", "v9_huber"),
-     ("v12", "Quantile:alpha=0.4", "v12_q40")],
+    [
+        ("v9", "MAE", "v9_mae"),
+        ("v12_noveg", "Quantile:alpha=0.43", "v12_noveg_q43"),
+        ("v9", "Huber:delta=5", "v9_huber"),
+        ("v12", "Quantile:alpha=0.4", "v12_q40"),
+    ],
 )
 def test_family_ids(feature_set, loss, expected):
     assert family_id(feature_set, loss) == expected
@@ -80,8 +86,13 @@ def test_family_rows_drive_the_dynamic_partitions(tmp_path):
         save_families(warehouse, [*families, new_family("v12", "Quantile:alpha=0.40")])  # one row, no code
         _, partitions = _tick(instance, warehouse)
         assert "v12_q40" in partitions and len(partitions) == 7
-        save_families(warehouse, [f if f.model_family != "v9_q45" else f.__class__(**{**f.__dict__, "enabled": False})
-                                  for f in load_families(warehouse)])
+        save_families(
+            warehouse,
+            [
+                f if f.model_family != "v9_q45" else f.__class__(**{**f.__dict__, "enabled": False})
+                for f in load_families(warehouse)
+            ],
+        )
         _, partitions = _tick(instance, warehouse)
         assert "v9_q45" not in partitions and len(partitions) == 6
         result, _ = _tick(instance, warehouse)
@@ -121,7 +132,10 @@ def test_validation_is_the_end_of_the_window_in_time(labeled):
     trained = train_family_model(SEED_FAMILIES[0], labeled, CUTOFF)
     w = trained.window
     assert (w.gate_train_days[-1], w.eval_start, w.train_end) == (
-        dt.date(2025, 11, 23), dt.date(2025, 11, 24), dt.date(2025, 11, 30))
+        dt.date(2025, 11, 23),
+        dt.date(2025, 11, 24),
+        dt.date(2025, 11, 30),
+    )
     fits = trained.hyperparameters
     assert fits["early_stopped"] and trained.validation_rows > 0 and trained.training_rows > 1000
     # The validation slice is the gate window's last days, all in 2025-26 here (about 15% of its rows).
@@ -130,8 +144,15 @@ def test_validation_is_the_end_of_the_window_in_time(labeled):
     assert fits["trees"] == trained.model.tree_count_ and fits["serving_fit"]["train_end"] == "2025-11-30"
     assert trained.evaluation["game_date"].min() == pd.Timestamp("2025-11-24")
     assert trained.evaluation["prediction"].between(0, 60).all()
-    assert {g["gate"] for g in trained.gates} == {"eval_rows", "mae", "hit_rate_edge3", "n_edge3", "vegas_bias",
-                                                 "tier_bias", "directional_balance"}
+    assert {g["gate"] for g in trained.gates} == {
+        "eval_rows",
+        "mae",
+        "hit_rate_edge3",
+        "n_edge3",
+        "vegas_bias",
+        "tier_bias",
+        "directional_balance",
+    }
     assert trained.walkforward[0]["week_start"] == "2025-11-24"
 
 
@@ -146,8 +167,15 @@ def test_a_cutoff_whose_evaluation_week_has_no_games_registers_a_rejected_model(
 
 
 def test_gates_on_constructed_rows():
-    rows = pd.DataFrame({"game_date": ["2025-11-24"] * 4, "prediction": [30.0, 10.0, 20.0, 15.0],
-                         "actual": [31.0, 8.0, 20.0, 14.0], "line": [25.5, 14.5, 20.0, None], "season_avg": [26, 9, 19, 14]})
+    rows = pd.DataFrame(
+        {
+            "game_date": ["2025-11-24"] * 4,
+            "prediction": [30.0, 10.0, 20.0, 15.0],
+            "actual": [31.0, 8.0, 20.0, 14.0],
+            "line": [25.5, 14.5, 20.0, None],
+            "season_avg": [26, 9, 19, 14],
+        }
+    )
     results, passed = gates.evaluate_gates(rows, min_eval_rows=4)
     by_name = {g["gate"]: g for g in results}
     assert not passed
@@ -163,10 +191,13 @@ def test_gates_on_constructed_rows():
 
 def _train(warehouse, artifacts, week, family, instance, enable=False):
     instance.add_dynamic_partitions(MODEL_FAMILY_PARTITIONS_NAME, [family])
-    assert materialize([training_windows], instance=instance, resources={"warehouse": warehouse},
-                       partition_key=week).success
+    assert materialize(
+        [training_windows], instance=instance, resources={"warehouse": warehouse}, partition_key=week
+    ).success
     return materialize(
-        [family_models], instance=instance, resources={"warehouse": warehouse, "artifacts": artifacts},
+        [family_models],
+        instance=instance,
+        resources={"warehouse": warehouse, "artifacts": artifacts},
         partition_key=MultiPartitionKey({"training_week": week, "model_family": family}),
         run_config={"ops": {"family_models": {"config": {"enable": enable}}}},
     )
@@ -242,10 +273,16 @@ def test_a_model_whose_artifact_is_missing_is_never_served(trained_home, tmp_pat
             assert _train(warehouse, artifacts, week, "v9_mae", instance).success
         registry = warehouse.read("model_registry", family="v9_mae").set_index("training_cutoff")
         newest = registry.loc[pd.Timestamp("2025-12-01")]
-        (tmp_path / "artifacts" / "models" / "v9_mae" / f"{newest['model_id']}-{newest['sha256_hash'][:16]}.cbm").unlink()
-        result = materialize([predictions], instance=instance, resources={"warehouse": warehouse, "artifacts": artifacts},
-                             partition_key=MultiPartitionKey({"game_date": "2025-12-02", "model_family": "v9_mae"}),
-                             raise_on_error=False)
+        (
+            tmp_path / "artifacts" / "models" / "v9_mae" / f"{newest['model_id']}-{newest['sha256_hash'][:16]}.cbm"
+        ).unlink()
+        result = materialize(
+            [predictions],
+            instance=instance,
+            resources={"warehouse": warehouse, "artifacts": artifacts},
+            partition_key=MultiPartitionKey({"game_date": "2025-12-02", "model_family": "v9_mae"}),
+            raise_on_error=False,
+        )
     check = [c for c in result.get_asset_check_evaluations() if c.check_name == "registered_artifacts_served"][0]
     assert not check.passed and newest["model_id"] in check.metadata["unavailable_models"].value
     served = warehouse.read("predictions", "2025-12-02", "2025-12-02", family="v9_mae")
@@ -272,8 +309,9 @@ def test_serving_falls_back_on_the_pinned_models_when_the_registry_cannot_be_rea
             return original_read(self, name, *args, **kwargs)
 
         monkeypatch.setattr(DuckDBWarehouse, "read", registry_unreadable)
-        result = materialize([predictions], instance=instance, resources=resources, partition_key=key,
-                             raise_on_error=False)
+        result = materialize(
+            [predictions], instance=instance, resources=resources, partition_key=key, raise_on_error=False
+        )
         monkeypatch.undo()
     check = [c for c in result.get_asset_check_evaluations() if c.check_name == "served_from_the_registry"][0]
     assert not check.passed and "permission denied: model_registry" in check.metadata["problem"].value
@@ -284,17 +322,26 @@ def test_serving_falls_back_on_the_pinned_models_when_the_registry_cannot_be_rea
 
 def _registry_row(model_id, family, cutoff, status="production"):
     cutoff = pd.Timestamp(cutoff)
-    return {"model_id": model_id, "model_family": family, "status": status, "training_cutoff": cutoff,
-            "production_start_date": cutoff if status == "production" else pd.NaT,
-            "created_at": pd.Timestamp("2025-12-01T00:00:00Z"), "enabled": status == "production",
-            "training_end_date": cutoff - pd.Timedelta(days=8)}
+    return {
+        "model_id": model_id,
+        "model_family": family,
+        "status": status,
+        "training_cutoff": cutoff,
+        "production_start_date": cutoff if status == "production" else pd.NaT,
+        "created_at": pd.Timestamp("2025-12-01T00:00:00Z"),
+        "enabled": status == "production",
+        "training_end_date": cutoff - pd.Timedelta(days=8),
+    }
 
 
 def test_serving_is_point_in_time_and_never_before_the_cutoff():
     registry = pd.DataFrame(
-        [_registry_row("m_nov24", "v9_mae", "2025-11-24"), _registry_row("m_dec01", "v9_mae", "2025-12-01"),
-         _registry_row("m_dec08_rejected", "v9_mae", "2025-12-08", status="rejected"),
-         _registry_row("q_dec01", "v9_q43", "2025-12-01")]
+        [
+            _registry_row("m_nov24", "v9_mae", "2025-11-24"),
+            _registry_row("m_dec01", "v9_mae", "2025-12-01"),
+            _registry_row("m_dec08_rejected", "v9_mae", "2025-12-08", status="rejected"),
+            _registry_row("q_dec01", "v9_q43", "2025-12-01"),
+        ]
     )
     assert serving_model(registry, "v9_mae", dt.date(2025, 11, 23)) is None
     assert serving_model(registry, "v9_mae", dt.date(2025, 11, 30))["model_id"] == "m_nov24"
@@ -310,11 +357,19 @@ def test_serving_is_point_in_time_and_never_before_the_cutoff():
 
 
 def test_staleness_urgency():
-    families = [new_family("v9", "MAE"), new_family("v9", "Quantile:alpha=0.43"), new_family("v12_noveg", "MAE"),
-                new_family("v9", "Quantile:alpha=0.45"), new_family("v12", "MAE", enabled=False)]
+    families = [
+        new_family("v9", "MAE"),
+        new_family("v9", "Quantile:alpha=0.43"),
+        new_family("v12_noveg", "MAE"),
+        new_family("v9", "Quantile:alpha=0.45"),
+        new_family("v12", "MAE", enabled=False),
+    ]
     registry = pd.DataFrame(
-        [_registry_row("a", "v9_mae", "2025-12-01"), _registry_row("b", "v9_q43", "2025-11-24"),
-         _registry_row("c", "v12_noveg_mae", "2025-11-17")]
+        [
+            _registry_row("a", "v9_mae", "2025-12-01"),
+            _registry_row("b", "v9_q43", "2025-11-24"),
+            _registry_row("c", "v12_noveg_mae", "2025-11-17"),
+        ]
     )  # training ends 2025-11-23, 11-16, 11-09
     report = staleness(families, registry, dt.date(2025, 12, 1)).set_index("model_family")
     assert report.loc["v9_mae", "urgency"] == "ROUTINE" and report.loc["v9_mae", "age_days"] == 8
@@ -329,8 +384,14 @@ def test_staleness_urgency():
 
 
 def _cli(home, *argv):
-    return subprocess.run([sys.executable, "-m", "bestbets_dagster.cli", *argv], cwd=settings.PROJECT_ROOT,
-                          env=subprocess_env(home), capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "bestbets_dagster.cli", *argv],
+        cwd=settings.PROJECT_ROOT,
+        env=subprocess_env(home),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def test_cli_family_retrain_and_registry(built, tmp_path):
@@ -351,7 +412,11 @@ def test_cli_family_retrain_and_registry(built, tmp_path):
     assert trained.returncode == 0, trained.stderr[-2000:]
     assert "catboost_v9_q43_train20250411_20251130_w20251201" in trained.stdout
     listing = _cli(home, "registry", "list", "--family", "v9_q43")
-    row = [line.split() for line in listing.stdout.splitlines() if "catboost_v9_q43_train20250411_20251130_w20251201" in line]
+    row = [
+        line.split()
+        for line in listing.stdout.splitlines()
+        if "catboost_v9_q43_train20250411_20251130_w20251201" in line
+    ]
     assert len(row) == 1 and row[0][1:4] == ["2025-12-01", "rejected", "False"]
     kept = _cli(home, "family", "remove", "v9_q43")
     assert kept.returncode != 0 and "family v9_q43 has" in kept.stderr and "stored models" in kept.stderr
@@ -364,7 +429,8 @@ def test_family_add_refuses_a_loss_catboost_cannot_train_and_remove_takes_only_u
     assert banana.returncode != 0
     assert banana.stderr.strip().splitlines() == [
         "family add: CatBoost cannot train a regressor with the loss 'Banana': "
-        "catboost/private/libs/options/loss_description.cpp:20: Banana loss is not supported"]
+        "catboost/private/libs/options/loss_description.cpp:20: Banana loss is not supported"
+    ]
     alpha = _cli(home, "family", "add", "--feature-set", "v9", "--loss", "Quantile:alpha=1.5")
     assert alpha.returncode != 0 and "needs an alpha in (0, 1)" in alpha.stderr and len(alpha.stderr.splitlines()) == 1
     assert _cli(home, "family", "list").stdout == before  # nothing written

@@ -22,8 +22,11 @@ def warehouse(replay):
 
 
 def _stable(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.drop(columns=[c for c in ("computed_at",) if c in frame.columns]).sort_values(
-        list(frame.columns[:3])).reset_index(drop=True)
+    return (
+        frame.drop(columns=[c for c in ("computed_at",) if c in frame.columns])
+        .sort_values(list(frame.columns[:3]))
+        .reset_index(drop=True)
+    )
 
 
 def test_one_row_per_signal_and_per_model_per_game_day(replay, warehouse):
@@ -33,11 +36,16 @@ def test_one_row_per_signal_and_per_model_per_game_day(replay, warehouse):
     assert len(game_days) == 46
     health = warehouse.read("signal_health_daily", START, END)
     assert len(health) == report["rows"]["signal_health_daily"] == 46 * (len(REGISTERED_TAGS) + len(PROTOTYPE_TAGS))
-    assert health.groupby("game_date")["signal_tag"].nunique().eq(20).all() and sorted(health["game_date"].unique()) == game_days
+    assert (
+        health.groupby("game_date")["signal_tag"].nunique().eq(20).all()
+        and sorted(health["game_date"].unique()) == game_days
+    )
     performance = warehouse.read("model_performance_daily", START, END)
     day = lambda frame: pd.to_datetime(frame["game_date"]).dt.strftime("%Y-%m-%d")  # noqa: E731
     expected = accuracy.drop_duplicates().groupby(day(accuracy.drop_duplicates())).size().to_dict()
-    assert performance.groupby(day(performance)).size().to_dict() == expected and len(performance) == sum(expected.values())
+    assert performance.groupby(day(performance)).size().to_dict() == expected and len(performance) == sum(
+        expected.values()
+    )
     # Keyed by the model ids the predictions carry: every row matches graded predictions.
     assert set(performance["model_id"]) == set(accuracy["model_id"])
     assert set(performance["state"]) <= {"INSUFFICIENT_DATA", "BLOCKED", "DEGRADING", "WATCH", "HEALTHY"}
@@ -50,8 +58,12 @@ def test_a_second_backfill_changes_nothing(replay, warehouse):
     from bestbets_dagster.defs.partition_range import range_tags
 
     before = {name: warehouse.read(name, START, END) for name in TABLES}
-    result = materialize(monitoring_assets, instance=DagsterInstance.ephemeral(),
-                         resources={"warehouse": warehouse, "best_bets": BestBetsSettings()}, tags=range_tags(START, END))
+    result = materialize(
+        monitoring_assets,
+        instance=DagsterInstance.ephemeral(),
+        resources={"warehouse": warehouse, "best_bets": BestBetsSettings()},
+        tags=range_tags(START, END),
+    )
     assert result.success
     checks = {(e.asset_key.to_user_string(), e.check_name): e.passed for e in result.get_asset_check_evaluations()}
     assert checks[("signal_health_daily", "schema")] and checks[("model_performance_daily", "unique_keys")]
@@ -60,7 +72,10 @@ def test_a_second_backfill_changes_nothing(replay, warehouse):
         after = warehouse.read(name, START, END)
         pd.testing.assert_frame_equal(_stable(after), _stable(before[name]), check_dtype=False)
     # The alerts kept their created_at: the sensor will not send them again.
-    assert before["monitoring_alerts"]["created_at"].tolist() == warehouse.read("monitoring_alerts", START, END)["created_at"].tolist()
+    assert (
+        before["monitoring_alerts"]["created_at"].tolist()
+        == warehouse.read("monitoring_alerts", START, END)["created_at"].tolist()
+    )
 
 
 def test_alert_sensor_logs_recent_alerts_without_a_slack_token(warehouse, monkeypatch):
@@ -72,8 +87,12 @@ def test_alert_sensor_logs_recent_alerts_without_a_slack_token(warehouse, monkey
     context = build_sensor_context(resources={"warehouse": warehouse, "notifier": AlertNotifier()})
     first = monitoring.alerts_to_slack(context)
     recent = alerts[pd.to_datetime(alerts["game_date"]).dt.date >= dt.date(2025, 12, 4)]
-    assert f"{len(recent)} alert(s) sent via the sensor log; {len(alerts) - len(recent)} older ones only stored" in first.skip_message
+    assert (
+        f"{len(recent)} alert(s) sent via the sensor log; {len(alerts) - len(recent)} older ones only stored"
+        in first.skip_message
+    )
     assert context.cursor == pd.Timestamp(alerts["created_at"].max()).isoformat()
-    again = monitoring.alerts_to_slack(build_sensor_context(cursor=context.cursor,
-                                                            resources={"warehouse": warehouse, "notifier": AlertNotifier()}))
+    again = monitoring.alerts_to_slack(
+        build_sensor_context(cursor=context.cursor, resources={"warehouse": warehouse, "notifier": AlertNotifier()})
+    )
     assert again.skip_message == "no new alerts"

@@ -5,7 +5,6 @@ import pandas as pd
 import pytest
 
 from bestbets_dagster.ingest.errors import IngestError
-from bestbets_dagster_tests.conftest import raw_points_offers
 from bestbets_dagster.ingest.odds import (
     american_to_probability,
     load_offers,
@@ -13,6 +12,7 @@ from bestbets_dagster.ingest.odds import (
     read_flat_snapshot,
     read_v4_json,
 )
+from bestbets_dagster_tests.conftest import raw_points_offers
 
 LAKERS_WARRIORS = "df4b9f35b66ef20724b6b3e81081ddfd"  # tipped off 2025-10-22T02:00:00Z
 
@@ -35,8 +35,10 @@ def test_a_0200z_tipoff_lands_on_the_previous_eastern_date(offers, real_player_l
 def test_only_player_points_are_kept_and_both_folders_count_once(offers, data_dir):
     frames = [read_flat_snapshot(p) for p in sorted((data_dir / "odds_api_snapshots").glob("*.csv.gz"))]
     flat = pd.concat([f for f in frames if not f.empty])
-    raw_flat = sum(int((pd.read_csv(p, usecols=["market"])["market"] == "player_points").sum())
-                   for p in sorted((data_dir / "odds_api_snapshots").glob("*.csv.gz")))
+    raw_flat = sum(
+        int((pd.read_csv(p, usecols=["market"])["market"] == "player_points").sum())
+        for p in sorted((data_dir / "odds_api_snapshots").glob("*.csv.gz"))
+    )
     assert len(flat) == raw_flat  # every player_points row of the snapshots; other markets ignored
     # The five sportsbook v4 JSON days repeat the CSV snapshots of 2025-10-21..25: they add nothing;
     # the DFS files (player_props_dfs_*) add their own lines.
@@ -44,7 +46,9 @@ def test_only_player_points_are_kept_and_both_folders_count_once(offers, data_di
     assert len(sportsbooks) == len(flat)
     assert set(offers["bookmaker"]) - set(flat["bookmaker"]) == {"prizepicks", "underdog"}
     raw = raw_points_offers(data_dir)
-    assert offers.drop_duplicates(["event_id", "book_player_name"]).shape[0] == len(raw.drop_duplicates(["event_id", "player"]))
+    assert offers.drop_duplicates(["event_id", "book_player_name"]).shape[0] == len(
+        raw.drop_duplicates(["event_id", "player"])
+    )
 
 
 def test_a_date_range_reads_only_the_files_that_can_hold_it(offers, data_dir):
@@ -59,7 +63,9 @@ def test_a_date_range_reads_only_the_files_that_can_hold_it(offers, data_dir):
 
 def test_main_line_is_the_one_closest_to_even(data_dir):
     raw = pd.read_csv(data_dir / "odds_api_snapshots" / "raw_20251022_170000.csv.gz")
-    miller = raw[(raw["player"] == "Brandon Miller") & (raw["bookmaker"] == "bovada") & (raw["market"] == "player_points")]
+    miller = raw[
+        (raw["player"] == "Brandon Miller") & (raw["bookmaker"] == "bovada") & (raw["market"] == "player_points")
+    ]
     assert len(miller) >= 3  # Bovada lists alternates
     gap = (american_to_probability(miller["over_odds"]) - american_to_probability(miller["under_odds"])).abs()
     expected = miller.loc[gap.idxmin(), "line"]
@@ -113,7 +119,9 @@ def test_json_that_is_not_event_odds_names_the_file(tmp_path):
 def test_an_event_without_bookmakers_names_the_event(tmp_path, v4_payload):
     event = {k: v for k, v in v4_payload["data"][0].items() if k != "bookmakers"}
     path = _write(tmp_path / "x.json", [event])
-    with pytest.raises(IngestError, match=rf"x.json, event {event['id']}: is not an Odds API v4 event: missing \['bookmakers'\]"):
+    with pytest.raises(
+        IngestError, match=rf"x.json, event {event['id']}: is not an Odds API v4 event: missing \['bookmakers'\]"
+    ):
         read_v4_json(path)
 
 
@@ -146,7 +154,9 @@ def test_snapshot_line_that_is_not_a_number_names_the_line(snapshot_csv):
     row = raw.index[raw["market"] == "player_points"][5]
     raw.loc[row, "line"] = "O 22.5"
     raw.to_csv(path, index=False)
-    with pytest.raises(IngestError, match=rf"raw_20251021_170000.csv, line {row + 2}: column line is not a number: 'O 22.5'"):
+    with pytest.raises(
+        IngestError, match=rf"raw_20251021_170000.csv, line {row + 2}: column line is not a number: 'O 22.5'"
+    ):
         read_flat_snapshot(path)
 
 

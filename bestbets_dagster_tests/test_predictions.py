@@ -18,11 +18,25 @@ DAY = pd.Timestamp("2025-11-15")
 
 def _prediction(person_id, team, predicted, line, recommendation, consensus=None):
     return {
-        "game_date": DAY, "model_family": "v9_mae", "model_id": "m1", "model_status": "shadow", "person_id": person_id,
-        "player_lookup": str(person_id), "team_abbr": team, "opponent_abbr": None, "game_id": None,
-        "predicted_points": predicted, "line_value": line, "line_book": "draftkings", "line_over_price": -110,
-        "line_under_price": -110, "consensus_line": consensus if consensus is not None else line,
-        "edge": round(predicted - line, 1), "recommendation": recommendation, "confidence": 0.84, "edge_threshold": 3.0,
+        "game_date": DAY,
+        "model_family": "v9_mae",
+        "model_id": "m1",
+        "model_status": "shadow",
+        "person_id": person_id,
+        "player_lookup": str(person_id),
+        "team_abbr": team,
+        "opponent_abbr": None,
+        "game_id": None,
+        "predicted_points": predicted,
+        "line_value": line,
+        "line_book": "draftkings",
+        "line_over_price": -110,
+        "line_under_price": -110,
+        "consensus_line": consensus if consensus is not None else line,
+        "edge": round(predicted - line, 1),
+        "recommendation": recommendation,
+        "confidence": 0.84,
+        "edge_threshold": 3.0,
     }
 
 
@@ -37,9 +51,12 @@ def graded(real_player_logs):
         _prediction(1628418, "CLE", 9.0, 5.5, "OVER"),  # Thomas Bryant: DNP - Coach's Decision
         _prediction(1, "CLE", 12.0, 8.5, "OVER"),  # not in the box score at all
         _prediction(1629029, "LAL", 46.0, 40.5, "OVER") | {"team_abbr": "BOS", "person_id": 2},  # BOS did not play
-        _prediction(203507, "MIL", 26.0, 33.5, "UNDER", consensus=29.5) | {"person_id": 203507, "model_family": "v9_q43"},
+        _prediction(203507, "MIL", 26.0, 33.5, "UNDER", consensus=29.5)
+        | {"person_id": 203507, "model_family": "v9_q43"},
     ]
-    return grade(pd.DataFrame(rows), day_logs, pd.Timestamp("2025-11-16T12:00:00Z")).set_index(["model_family", "person_id"])
+    return grade(pd.DataFrame(rows), day_logs, pd.Timestamp("2025-11-16T12:00:00Z")).set_index(
+        ["model_family", "person_id"]
+    )
 
 
 def test_an_over_that_went_over_is_correct(graded):
@@ -98,19 +115,32 @@ def test_replay_prints_a_family_table_and_writes_the_report(replay):
     assert report["ingest"]["lined_player_games_all"] == window["lined_player_games"]
     assert report["ingest"]["lined_player_games"] == window["lined_player_games"]  # every game has a box score
     assert report["ingest"]["match_rate"] >= 0.99
-    assert sorted(report["families"]) == ["v12_noveg_mae", "v12_noveg_q43", "v12_noveg_q45", "v9_mae", "v9_q43", "v9_q45"]
+    assert sorted(report["families"]) == [
+        "v12_noveg_mae",
+        "v12_noveg_q43",
+        "v12_noveg_q45",
+        "v9_mae",
+        "v9_q43",
+        "v9_q45",
+    ]
     for family, figures in report["families"].items():
-        assert {"n_graded", "mae", "line_mae", "bias", "n_edge3", "hit_rate_edge3", "n_edge5", "hit_rate_edge5"} <= set(figures)
+        assert {"n_graded", "mae", "line_mae", "bias", "n_edge3", "hit_rate_edge3", "n_edge5", "hit_rate_edge5"} <= set(
+            figures
+        )
         assert figures["n_graded"] > 4500, family
         assert 4.0 < figures["line_mae"] < 6.0 and 4.0 < figures["mae"] < 7.0
-        line = next(l for l in stdout.splitlines() if l.startswith(family))
+        line = next(row for row in stdout.splitlines() if row.startswith(family))
         assert f"{figures['mae']:.3f}" in line and str(figures["n_edge3"]) in line
     assert report["timing"]["wall_s"] > 0
     ingest = report["ingest"]
-    assert f"match rate {ingest['match_rate']:.2%} ({ingest['matched_player_games']}/{ingest['lined_player_games']}" in stdout
+    assert (
+        f"match rate {ingest['match_rate']:.2%} ({ingest['matched_player_games']}/{ingest['lined_player_games']}"
+        in stdout
+    )
     assert report["rows"]["player_game_logs"] == 53307 - 20792 + len(
-        pd.read_csv(settings.data_dir() / "box_scores" / "player_game_logs_2025-26.csv.gz", usecols=["game_date"])
-        .query("game_date <= '2025-12-06'")
+        pd.read_csv(
+            settings.data_dir() / "box_scores" / "player_game_logs_2025-26.csv.gz", usecols=["game_date"]
+        ).query("game_date <= '2025-12-06'")
     )
     # Ingest covers all the data up to the end date: both line windows.
     everything = raw_counts(settings.data_dir(), None, "2025-12-06")
@@ -150,7 +180,9 @@ def test_replay_is_walk_forward_and_repeatable(replay, monkeypatch):
         monkeypatch.setenv(key, value)
     picks = warehouse.read("signal_best_bets_picks", "2025-10-21", "2025-12-06")
     # A second run over the last two weeks (retraining, predicting, picking again) changes nothing.
-    run_replay(pd.Timestamp("2025-11-24").date(), pd.Timestamp("2025-12-06").date(), None, instance=DagsterInstance.ephemeral())
+    run_replay(
+        pd.Timestamp("2025-11-24").date(), pd.Timestamp("2025-12-06").date(), None, instance=DagsterInstance.ephemeral()
+    )
     again = warehouse.read("predictions", "2025-10-21", "2025-12-06")
     pd.testing.assert_frame_equal(again.drop(columns="created_at"), preds.drop(columns="created_at"))
     picks_again = warehouse.read("signal_best_bets_picks", "2025-10-21", "2025-12-06")
@@ -167,7 +199,9 @@ def test_any_directory_laid_out_like_the_shared_data(tmp_path, data_dir, monkeyp
     for folder, name in (("box_scores", "player_game_logs"), ("team_game_logs", "team_game_logs")):
         (other / folder).mkdir(exist_ok=True)
         for season in ("2024-25", "2025-26"):
-            pd.read_csv(data_dir / folder / f"{name}_{season}.csv.gz", dtype=str).to_parquet(other / folder / f"{season}.parquet")
+            pd.read_csv(data_dir / folder / f"{name}_{season}.csv.gz", dtype=str).to_parquet(
+                other / folder / f"{season}.parquet"
+            )
     (other / "odds_api_v4").mkdir()
     for path in sorted((data_dir / "odds_api_v4").glob("*.json.gz")):
         import gzip
@@ -182,15 +216,19 @@ def test_any_directory_laid_out_like_the_shared_data(tmp_path, data_dir, monkeyp
     for key, value in subprocess_env(home).items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("BESTBETS_DATA_DIR", str(other))
-    report = run_replay(pd.Timestamp("2025-10-21").date(), pd.Timestamp("2025-10-25").date(), ["v9_mae", "v12_noveg_q43"],
-                        instance=DagsterInstance.ephemeral())
+    report = run_replay(
+        pd.Timestamp("2025-10-21").date(),
+        pd.Timestamp("2025-10-25").date(),
+        ["v9_mae", "v12_noveg_q43"],
+        instance=DagsterInstance.ephemeral(),
+    )
     assert report["data_dir"] == str(other)
     assert report["ingest"]["match_rate"] >= 0.99 and report["ingest"]["lined_player_games"] == 482  # 5 JSON days
     assert sorted(report["families"]) == ["v12_noveg_q43", "v9_mae"]
     assert all(f["n_graded"] > 400 for f in report["families"].values())
     from bestbets_dagster.resources import DuckDBWarehouse
 
-    books = DuckDBWarehouse(path=str(home / "warehouse.duckdb")).read("prop_lines", "2025-10-21", "2025-10-25")["bookmaker"]
+    books = DuckDBWarehouse(path=str(home / "warehouse.duckdb")).read("prop_lines", "2025-10-21", "2025-10-25")[
+        "bookmaker"
+    ]
     assert "caesars" in set(books) and "draftkings" not in set(books)
-
-

@@ -23,15 +23,28 @@ def _graded(n: int, b: float, seed: int, day: str = "2025-11-10", family: str = 
     edge = rng.normal(0, 3, n)
     z = edge / np.sqrt(line)
     over = rng.random(n) < 1 / (1 + np.exp(-b * z))
-    return pd.DataFrame({"game_date": pd.Timestamp(day), "model_family": family, "predicted_points": line + edge,
-                         "line_value": line, "actual_points": np.where(over, np.ceil(line), np.floor(line)),
-                         "is_voided": False, "line_over_price": -110, "line_under_price": -110})
+    return pd.DataFrame(
+        {
+            "game_date": pd.Timestamp(day),
+            "model_family": family,
+            "predicted_points": line + edge,
+            "line_value": line,
+            "actual_points": np.where(over, np.ceil(line), np.floor(line)),
+            "is_voided": False,
+            "line_over_price": -110,
+            "line_under_price": -110,
+        }
+    )
 
 
 def test_the_fit_recovers_an_informative_edge_and_the_prior_holds_a_few_rows_to_the_book():
     many = _graded(40_000, b=1.5, seed=1)
-    x = np.column_stack([(many["predicted_points"] - many["line_value"]) / np.sqrt(many["line_value"]),
-                         market_logit(many["line_over_price"], many["line_under_price"])])
+    x = np.column_stack(
+        [
+            (many["predicted_points"] - many["line_value"]) / np.sqrt(many["line_value"]),
+            market_logit(many["line_over_price"], many["line_under_price"]),
+        ]
+    )
     a, b, c = fit_logistic(x, (many["actual_points"] > many["line_value"]).to_numpy(float))
     assert abs(a) < 0.05 and b == pytest.approx(1.5, abs=0.1)
     few = many.head(60)

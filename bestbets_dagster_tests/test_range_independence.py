@@ -16,10 +16,23 @@ from bestbets_dagster.resources import DuckDBWarehouse
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("replay")]
 
-DAILY_TABLES = ["player_game_logs", "team_game_logs", "prop_lines", "player_game_lines", "player_features",
-                "predictions", "prediction_accuracy", "pick_signal_tags", "signal_health_daily",
-                "model_performance_daily", "monitoring_alerts", "signal_best_bets_picks", "best_bets_filter_audit",
-                "best_bets_decisions", "best_bets_accuracy"]
+DAILY_TABLES = [
+    "player_game_logs",
+    "team_game_logs",
+    "prop_lines",
+    "player_game_lines",
+    "player_features",
+    "predictions",
+    "prediction_accuracy",
+    "pick_signal_tags",
+    "signal_health_daily",
+    "model_performance_daily",
+    "monitoring_alerts",
+    "signal_best_bets_picks",
+    "best_bets_filter_audit",
+    "best_bets_decisions",
+    "best_bets_accuracy",
+]
 WHEN = {"created_at", "computed_at", "graded_at", "predicted_at", "evaluated_at", "ingested_at"}
 FAMILY = "v9_mae"  # one family's models are retrained (the others keep the replay's)
 
@@ -32,8 +45,10 @@ def _comparable(frame: pd.DataFrame) -> pd.DataFrame:
 def _day_with_everything(warehouse) -> dt.date:
     """The first day of the replay with picks, graded picks and alerts (the expected-value rule bets
     on few days, so the day is looked up rather than fixed)."""
-    days = [set(pd.to_datetime(warehouse.read(table, columns=["game_date"])["game_date"]).dt.date)
-            for table in ("signal_best_bets_picks", "best_bets_accuracy", "monitoring_alerts")]
+    days = [
+        set(pd.to_datetime(warehouse.read(table, columns=["game_date"])["game_date"]).dt.date)
+        for table in ("signal_best_bets_picks", "best_bets_accuracy", "monitoring_alerts")
+    ]
     common = sorted(set.intersection(*days))
     assert common, "the replay has no day with picks, graded picks and alerts"
     return common[0]
@@ -43,10 +58,16 @@ def _ranges(day: dt.date) -> tuple[dict, dict]:
     """Per way: the game-date range and the training-week range that contain `day` and its week."""
     week = day - dt.timedelta(days=day.weekday())
     d, w = dt.timedelta(days=1), dt.timedelta(weeks=1)
-    ranges = {"alone": (day, day), "inside a range": (day - 2 * d, day + 2 * d),
-              "in a range that starts elsewhere": (day - 9 * d, day + d)}
-    weeks = {"alone": (week, week), "inside a range": (week - w, week + w),
-             "in a range that starts elsewhere": (week - 2 * w, week)}
+    ranges = {
+        "alone": (day, day),
+        "inside a range": (day - 2 * d, day + 2 * d),
+        "in a range that starts elsewhere": (day - 9 * d, day + d),
+    }
+    weeks = {
+        "alone": (week, week),
+        "inside a range": (week - w, week + w),
+        "in a range that starts elsewhere": (week - 2 * w, week),
+    }
     return ({k: (str(a), str(b)) for k, (a, b) in ranges.items()}, {k: (str(a), str(b)) for k, (a, b) in weeks.items()})
 
 
@@ -64,11 +85,21 @@ def _recompute(defs, instance, start: str, end: str, week_start: str, week_end: 
 
     run("build_job", range_tags(start, end))
     run("training_windows_job", range_tags(week_start, week_end))
-    run("retrain_job", range_tags(MultiPartitionKey({"training_week": week_start, "model_family": FAMILY}),
-                                  MultiPartitionKey({"training_week": week_end, "model_family": FAMILY})))
+    run(
+        "retrain_job",
+        range_tags(
+            MultiPartitionKey({"training_week": week_start, "model_family": FAMILY}),
+            MultiPartitionKey({"training_week": week_end, "model_family": FAMILY}),
+        ),
+    )
     for family in instance.get_dynamic_partitions("model_family"):
-        run("predictions_job", range_tags(MultiPartitionKey({"game_date": start, "model_family": family}),
-                                          MultiPartitionKey({"game_date": end, "model_family": family})))
+        run(
+            "predictions_job",
+            range_tags(
+                MultiPartitionKey({"game_date": start, "model_family": family}),
+                MultiPartitionKey({"game_date": end, "model_family": family}),
+            ),
+        )
     for job in ("grading_job", "signal_tags_job", "monitoring_job", "best_bets_job", "best_bets_grading_job"):
         run(job, range_tags(start, end))
 

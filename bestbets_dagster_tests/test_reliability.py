@@ -51,8 +51,12 @@ def _small_data(target: Path) -> Path:
 
 
 def _ingest(warehouse, data_dir, start=START, end=END, assets=ingest_assets):
-    return materialize(assets, instance=DagsterInstance.ephemeral(), tags=range_tags(start, end),
-                       resources={"warehouse": warehouse, "nba_data": NbaDataSource(data_dir=str(data_dir))})
+    return materialize(
+        assets,
+        instance=DagsterInstance.ephemeral(),
+        tags=range_tags(start, end),
+        resources={"warehouse": warehouse, "nba_data": NbaDataSource(data_dir=str(data_dir))},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -85,10 +89,12 @@ def _edit_csv(path: Path, edit) -> None:
 
 def _set(column, value, where=None):
     """Set one cell: the first row (of `where`, a column -> value filter) of the file."""
+
     def edit(rows):
         index = rows.index[0] if where is None else rows.index[(rows[list(where)] == pd.Series(where)).all(axis=1)][0]
         rows.loc[index, column] = value
         edit.line = index + 2  # the header is line 1
+
     return edit
 
 
@@ -101,6 +107,7 @@ def _scorer(column, value):
         index = _first_scorer(rows)
         rows.loc[index, column] = value
         edit.line = index + 2
+
     return edit
 
 
@@ -141,40 +148,118 @@ CORPUS = [
     ("points without minutes", PLAYERS, _scorer("minutes", ""), r"line {line}: .* scored \d+ points with no minutes"),
     ("name of spaces", PLAYERS, _scorer("player_name", "   "), r"line {line}: player_name is empty: '   '"),
     ("empty name", PLAYERS, _scorer("player_name", ""), r"line {line}: player_name is empty"),
-    ("unknown team", PLAYERS, _scorer("team_abbr", "XYZ"), r"line {line}: team_abbr 'XYZ' is not an NBA team abbreviation"),
-    ("unknown opponent", PLAYERS, _scorer("opp", "Lakers"), r"line {line}: opp 'Lakers' is not an NBA team abbreviation"),
-    ("date far ahead", PLAYERS, _scorer("game_date", "2099-01-01"), r"line {line}: game_date 2099-01-01 is outside the game dates"),
-    ("date before the partitions", PLAYERS, _scorer("game_date", "2001-01-01"), r"line {line}: game_date 2001-01-01 is outside"),
-    ("date not ISO", PLAYERS, _scorer("game_date", "11/14/2025"), r"line {line}: game_date is not a date: '11/14/2025'"),
+    (
+        "unknown team",
+        PLAYERS,
+        _scorer("team_abbr", "XYZ"),
+        r"line {line}: team_abbr 'XYZ' is not an NBA team abbreviation",
+    ),
+    (
+        "unknown opponent",
+        PLAYERS,
+        _scorer("opp", "Lakers"),
+        r"line {line}: opp 'Lakers' is not an NBA team abbreviation",
+    ),
+    (
+        "date far ahead",
+        PLAYERS,
+        _scorer("game_date", "2099-01-01"),
+        r"line {line}: game_date 2099-01-01 is outside the game dates",
+    ),
+    (
+        "date before the partitions",
+        PLAYERS,
+        _scorer("game_date", "2001-01-01"),
+        r"line {line}: game_date 2001-01-01 is outside",
+    ),
+    (
+        "date not ISO",
+        PLAYERS,
+        _scorer("game_date", "11/14/2025"),
+        r"line {line}: game_date is not a date: '11/14/2025'",
+    ),
     ("person id text", PLAYERS, _scorer("person_id", "abc"), r"line {line}: column person_id is not a number: 'abc'"),
-    ("fractional points", PLAYERS, _scorer("points", "12.5"), r"line {line}: column points is not a whole number: '12.5'"),
-    ("is_home not a bool", PLAYERS, _scorer("is_home", "maybe"), r"line {line}: column is_home is not true/false: 'maybe'"),
+    (
+        "fractional points",
+        PLAYERS,
+        _scorer("points", "12.5"),
+        r"line {line}: column points is not a whole number: '12.5'",
+    ),
+    (
+        "is_home not a bool",
+        PLAYERS,
+        _scorer("is_home", "maybe"),
+        r"line {line}: column is_home is not true/false: 'maybe'",
+    ),
     ("duplicated player row", PLAYERS, _duplicate_first, r"duplicated player-game"),
     ("missing points column", PLAYERS, _drop_column("points"), r"missing required column\(s\) \['points'\]"),
     ("team stat text", TEAMS, _set("fga", "x", {"game_date": START}), r"line {line}: column fga is not a number: 'x'"),
     ("team file without pts", TEAMS, _drop_column("pts"), r"missing required column\(s\) \['pts'\]"),
-    ("line text", SNAPSHOT, _set("line", "twenty", {"market": "player_points"}), r"line {line}: column line is not a number"),
-    ("line 0", SNAPSHOT, _set("line", "0", {"market": "player_points"}),
-     r"line {line}: line 0 of .* is not a plausible value: it must be more than 0 and at most 100"),
-    ("line 999", SNAPSHOT, _set("line", "999", {"market": "player_points"}), r"line {line}: line 999 of .* not a plausible value"),
-    ("price 50", SNAPSHOT, _set("over_odds", "50", {"market": "player_points"}),
-     r"line {line}: over_price 50 of .* it must be at least this far from 0: 100"),
-    ("blank player", SNAPSHOT, _set("player", "  ", {"market": "player_points"}), r"line {line}: the player name is empty"),
-    ("game not away @ home", SNAPSHOT, _set("game", "Lakers vs Celtics", {"market": "player_points"}),
-     r"line {line}: game is not 'Away @ Home'"),
-    ("game time text", SNAPSHOT, _set("game_time", "soon", {"market": "player_points"}),
-     r"line {line}: game_time is not a timestamp: 'soon'"),
-    ("unknown book team", SNAPSHOT, _set("game", "Seattle SuperSonics @ Los Angeles Lakers", {"market": "player_points"}),
-     r"unknown NBA team 'Seattle SuperSonics'"),
-    ("duplicated line", SNAPSHOT, lambda rows: rows.loc.__setitem__(len(rows), rows.loc[rows.index[rows["market"] == "player_points"][0]]),
-     r"duplicated line"),
+    (
+        "line text",
+        SNAPSHOT,
+        _set("line", "twenty", {"market": "player_points"}),
+        r"line {line}: column line is not a number",
+    ),
+    (
+        "line 0",
+        SNAPSHOT,
+        _set("line", "0", {"market": "player_points"}),
+        r"line {line}: line 0 of .* is not a plausible value: it must be more than 0 and at most 100",
+    ),
+    (
+        "line 999",
+        SNAPSHOT,
+        _set("line", "999", {"market": "player_points"}),
+        r"line {line}: line 999 of .* not a plausible value",
+    ),
+    (
+        "price 50",
+        SNAPSHOT,
+        _set("over_odds", "50", {"market": "player_points"}),
+        r"line {line}: over_price 50 of .* it must be at least this far from 0: 100",
+    ),
+    (
+        "blank player",
+        SNAPSHOT,
+        _set("player", "  ", {"market": "player_points"}),
+        r"line {line}: the player name is empty",
+    ),
+    (
+        "game not away @ home",
+        SNAPSHOT,
+        _set("game", "Lakers vs Celtics", {"market": "player_points"}),
+        r"line {line}: game is not 'Away @ Home'",
+    ),
+    (
+        "game time text",
+        SNAPSHOT,
+        _set("game_time", "soon", {"market": "player_points"}),
+        r"line {line}: game_time is not a timestamp: 'soon'",
+    ),
+    (
+        "unknown book team",
+        SNAPSHOT,
+        _set("game", "Seattle SuperSonics @ Los Angeles Lakers", {"market": "player_points"}),
+        r"unknown NBA team 'Seattle SuperSonics'",
+    ),
+    (
+        "duplicated line",
+        SNAPSHOT,
+        lambda rows: rows.loc.__setitem__(len(rows), rows.loc[rows.index[rows["market"] == "player_points"][0]]),
+        r"duplicated line",
+    ),
     ("snapshot without line column", SNAPSHOT, _drop_column("line"), r"missing required column\(s\) \['line'\]"),
 ]
 JSON_CORPUS = [
     ("json point text", lambda d: _first_outcome(d).__setitem__("point", "x"), r"column line is not a number: 'x'"),
     ("json no description", lambda d: _first_outcome(d).pop("description"), r"the player name is empty"),
     ("json price 10", lambda d: _first_outcome(d).__setitem__("price", 10), r"price 10 of .* not a plausible value"),
-    ("json event without bookmakers", lambda d: d["data"][0].pop("bookmakers"), r"is not an Odds API v4 event: missing \['bookmakers'\]"),
+    (
+        "json event without bookmakers",
+        lambda d: d["data"][0].pop("bookmakers"),
+        r"is not an Odds API v4 event: missing \['bookmakers'\]",
+    ),
 ]
 
 
@@ -201,19 +286,43 @@ def test_a_malformed_odds_json_names_the_event_and_writes_nothing(copy, case, ed
         pd.testing.assert_frame_equal(rows, before[table], obj=f"{case}: {table}")
 
 
-@pytest.mark.parametrize("case, change, message", [
-    ("truncated json", lambda d: (d / JSON_DAY).write_text('{"timestamp": "2025-10-23T17:00:00Z", "data": [{"id":'),
-     r"player_props_2025-10-23.json: is not valid JSON"),
-    ("truncated box scores", lambda d: _truncate(d / PLAYERS), r"player_game_logs_2025-26.csv.gz: cannot be read as a table: EOFError"),
-    ("garbage snapshot", lambda d: (d / SNAPSHOT).write_bytes(b"\x00\x01\xff\xfe" * 100), r"raw_20251115_170000.csv: cannot be read"),
-    ("no box-score folder", lambda d: shutil.rmtree(d / "box_scores"), r"box_scores: no player-game files"),
-    ("no odds folder", lambda d: [shutil.rmtree(d / f) for f in ("odds_api_snapshots", "odds_api_v4")],
-     r"has no odds folder: neither odds_api_snapshots/ nor odds_api_v4/"),
-    ("odds folder is a file", lambda d: (shutil.rmtree(d / "odds_api_snapshots"), (d / "odds_api_snapshots").write_text("x")),
-     r"odds_api_snapshots: is not a folder"),
-    ("empty odds folders", lambda d: [p.unlink() for f in ("odds_api_snapshots", "odds_api_v4") for p in (d / f).iterdir()],
-     r"has no odds snapshot files"),
-], ids=lambda value: value if isinstance(value, str) and " " in value and "(" not in value else None)
+@pytest.mark.parametrize(
+    "case, change, message",
+    [
+        (
+            "truncated json",
+            lambda d: (d / JSON_DAY).write_text('{"timestamp": "2025-10-23T17:00:00Z", "data": [{"id":'),
+            r"player_props_2025-10-23.json: is not valid JSON",
+        ),
+        (
+            "truncated box scores",
+            lambda d: _truncate(d / PLAYERS),
+            r"player_game_logs_2025-26.csv.gz: cannot be read as a table: EOFError",
+        ),
+        (
+            "garbage snapshot",
+            lambda d: (d / SNAPSHOT).write_bytes(b"\x00\x01\xff\xfe" * 100),
+            r"raw_20251115_170000.csv: cannot be read",
+        ),
+        ("no box-score folder", lambda d: shutil.rmtree(d / "box_scores"), r"box_scores: no player-game files"),
+        (
+            "no odds folder",
+            lambda d: [shutil.rmtree(d / f) for f in ("odds_api_snapshots", "odds_api_v4")],
+            r"has no odds folder: neither odds_api_snapshots/ nor odds_api_v4/",
+        ),
+        (
+            "odds folder is a file",
+            lambda d: (shutil.rmtree(d / "odds_api_snapshots"), (d / "odds_api_snapshots").write_text("x")),
+            r"odds_api_snapshots: is not a folder",
+        ),
+        (
+            "empty odds folders",
+            lambda d: [p.unlink() for f in ("odds_api_snapshots", "odds_api_v4") for p in (d / f).iterdir()],
+            r"has no odds snapshot files",
+        ),
+    ],
+    ids=lambda value: value if isinstance(value, str) and " " in value and "(" not in value else None,
+)
 def test_a_missing_or_unreadable_source_is_an_error_and_writes_nothing(copy, case, change, message):
     data, warehouse = copy
     before = _stored(warehouse)
@@ -233,9 +342,12 @@ def test_a_snapshot_reduced_to_its_header_keeps_the_stored_lines_of_its_date(cop
     kept = [e for e in result.asset_materializations_for_node("prop_lines")][0].metadata["kept_stored_dates"].value
     assert kept == ["2025-11-15"]
     for table in ("prop_lines", "player_game_lines"):
-        pd.testing.assert_frame_equal(warehouse.read(table, "2025-11-15", "2025-11-15"),
-                                      before[table][before[table]["game_date"] == "2025-11-15"].reset_index(drop=True),
-                                      obj=table, check_like=True)
+        pd.testing.assert_frame_equal(
+            warehouse.read(table, "2025-11-15", "2025-11-15"),
+            before[table][before[table]["game_date"] == "2025-11-15"].reset_index(drop=True),
+            obj=table,
+            check_like=True,
+        )
 
 
 def test_a_truncated_season_file_keeps_the_stored_box_scores_of_the_dates_it_lost(copy):
@@ -253,7 +365,12 @@ def test_a_line_far_from_the_other_books_is_never_selected(copy):
     points = raw[raw["market"] == "player_points"]
     per_player = points.groupby(["event_id", "player"])["bookmaker"].nunique()
     event, player = per_player[per_player >= 4].index[0]
-    mask = (raw["event_id"] == event) & (raw["player"] == player) & (raw["bookmaker"] == "draftkings") & (raw["market"] == "player_points")
+    mask = (
+        (raw["event_id"] == event)
+        & (raw["player"] == player)
+        & (raw["bookmaker"] == "draftkings")
+        & (raw["market"] == "player_points")
+    )
     assert mask.sum() >= 1
     raw.loc[mask, "line"] = "1.5"  # plausible for some player, not for this one
     raw.to_csv(data / SNAPSHOT, index=False)
@@ -270,8 +387,37 @@ def test_lower_case_team_abbreviations_are_normalized(copy):
     _edit_csv(data / PLAYERS, lambda rows: rows.__setitem__("team_abbr", rows["team_abbr"].str.lower()))
     assert _ingest(warehouse, data, assets=[a for a in ingest_assets if a.key.path[-1] == "player_game_logs"]).success
     assert set(warehouse.read("player_game_logs", START, END)["team_abbr"]) <= {
-        "ATL", "BOS", "BKN", "CHA", "CHI", "CLE", "DAL", "DEN", "DET", "GSW", "HOU", "IND", "LAC", "LAL", "MEM", "MIA",
-        "MIL", "MIN", "NOP", "NYK", "OKC", "ORL", "PHI", "PHX", "POR", "SAC", "SAS", "TOR", "UTA", "WAS"}
+        "ATL",
+        "BOS",
+        "BKN",
+        "CHA",
+        "CHI",
+        "CLE",
+        "DAL",
+        "DEN",
+        "DET",
+        "GSW",
+        "HOU",
+        "IND",
+        "LAC",
+        "LAL",
+        "MEM",
+        "MIA",
+        "MIL",
+        "MIN",
+        "NOP",
+        "NYK",
+        "OKC",
+        "ORL",
+        "PHI",
+        "PHX",
+        "POR",
+        "SAC",
+        "SAS",
+        "TOR",
+        "UTA",
+        "WAS",
+    }
 
 
 # ------------------------------------------------------------------------------ tables and models
@@ -286,16 +432,24 @@ def test_a_column_added_to_a_definition_is_added_to_the_stored_table(tmp_path):
     spec = tables.table("training_windows")
     with duckdb.connect(str(path)) as con:  # the table as an older definition created it
         con.execute(spec.duckdb_ddl('"training_windows"').replace(',\n  "labeled_sha256" VARCHAR NOT NULL', ""))
-        con.execute("INSERT INTO training_windows (training_week, n_game_days, n_labeled_rows, n_eval_rows, computed_at) "
-                    "VALUES ('2025-11-17', 42, 9000, 700, now())")
+        con.execute(
+            "INSERT INTO training_windows (training_week, n_game_days, n_labeled_rows, n_eval_rows, computed_at) "
+            "VALUES ('2025-11-17', 42, 9000, 700, now())"
+        )
     rows = DuckDBWarehouse(path=str(path)).read("training_windows")
     assert len(rows) == 1 and rows["n_labeled_rows"].iloc[0] == 9000 and pd.isna(rows["labeled_sha256"].iloc[0])
 
 
-@pytest.mark.parametrize("change, message", [
-    ('ALTER TABLE training_windows ADD COLUMN "legacy" VARCHAR', r"column legacy is not in the definition"),
-    ('ALTER TABLE training_windows ALTER n_game_days TYPE VARCHAR', r"n_game_days is VARCHAR, the definition says BIGINT"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ('ALTER TABLE training_windows ADD COLUMN "legacy" VARCHAR', r"column legacy is not in the definition"),
+        (
+            "ALTER TABLE training_windows ALTER n_game_days TYPE VARCHAR",
+            r"n_game_days is VARCHAR, the definition says BIGINT",
+        ),
+    ],
+)
 def test_a_removed_or_retyped_column_is_refused_with_what_to_do(tmp_path, change, message):
     import duckdb
 
@@ -306,7 +460,9 @@ def test_a_removed_or_retyped_column_is_refused_with_what_to_do(tmp_path, change
     with duckdb.connect(str(path)) as con:
         con.execute(change)
     warehouse_module._MIGRATED.clear()  # a new process
-    with pytest.raises(DataValidationError, match=rf"DuckDB table training_windows differs .*{message}.*migrate the table by hand"):
+    with pytest.raises(
+        DataValidationError, match=rf"DuckDB table training_windows differs .*{message}.*migrate the table by hand"
+    ):
         DuckDBWarehouse(path=str(path)).read("training_windows")
 
 
@@ -315,27 +471,62 @@ def test_an_emptied_family_table_is_not_reseeded_over_trained_models(tmp_path):
 
     warehouse = DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
     seeded = load_families(warehouse)  # a new warehouse is seeded
-    assert sorted(f.model_family for f in seeded if f.enabled) == ["v12_noveg_mae", "v12_noveg_q43", "v12_noveg_q45",
-                                                                   "v9_mae", "v9_q43", "v9_q45"]
+    assert sorted(f.model_family for f in seeded if f.enabled) == [
+        "v12_noveg_mae",
+        "v12_noveg_q43",
+        "v12_noveg_q45",
+        "v9_mae",
+        "v9_q43",
+        "v9_q45",
+    ]
     cutoff = pd.Timestamp("2025-11-17")
-    warehouse.replace_partitions("model_registry", pd.DataFrame([{
-        "model_id": "catboost_v9_mae_w20251117", "model_family": "v9_mae", "feature_set": "v9", "loss_function": "MAE",
-        "model_type": "catboost", "artifact_uri": "file:///m.cbm", "sha256_hash": "0" * 64, "feature_count": 33,
-        "features_json": "[]", "training_cutoff": cutoff, "training_start_date": cutoff - pd.Timedelta(days=60),
-        "training_end_date": cutoff - pd.Timedelta(days=8), "training_samples": 9000, "gates_passed": False,
-        "status": "rejected", "is_production": False, "enabled": False, "created_at": pd.Timestamp.now(tz="UTC")}]),
-        cutoff, family="v9_mae")
+    warehouse.replace_partitions(
+        "model_registry",
+        pd.DataFrame(
+            [
+                {
+                    "model_id": "catboost_v9_mae_w20251117",
+                    "model_family": "v9_mae",
+                    "feature_set": "v9",
+                    "loss_function": "MAE",
+                    "model_type": "catboost",
+                    "artifact_uri": "file:///m.cbm",
+                    "sha256_hash": "0" * 64,
+                    "feature_count": 33,
+                    "features_json": "[]",
+                    "training_cutoff": cutoff,
+                    "training_start_date": cutoff - pd.Timedelta(days=60),
+                    "training_end_date": cutoff - pd.Timedelta(days=8),
+                    "training_samples": 9000,
+                    "gates_passed": False,
+                    "status": "rejected",
+                    "is_production": False,
+                    "enabled": False,
+                    "created_at": pd.Timestamp.now(tz="UTC"),
+                }
+            ]
+        ),
+        cutoff,
+        family="v9_mae",
+    )
     warehouse.replace_table("model_family", pd.DataFrame())  # an operator's DELETE FROM model_family
-    with pytest.raises(NoFamilies, match="the model_family table is empty while model_registry holds 1 models: "
-                                         "the families are not re-seeded"):
+    with pytest.raises(
+        NoFamilies,
+        match="the model_family table is empty while model_registry holds 1 models: the families are not re-seeded",
+    ):
         load_families(warehouse)
     assert warehouse.read("model_family").empty
 
 
 def test_a_future_partition_is_refused(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "bestbets_dagster.cli", "build", "--start", "2030-01-01", "--end", "2030-01-01"],
-                            cwd=settings.PROJECT_ROOT, env=subprocess_env(tmp_path / "home"), capture_output=True, text=True,
-                            timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "bestbets_dagster.cli", "build", "--start", "2030-01-01", "--end", "2030-01-01"],
+        cwd=settings.PROJECT_ROOT,
+        env=subprocess_env(tmp_path / "home"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode != 0
     assert "2030-01-01 is after the last game-date partition" in result.stderr
 
@@ -352,8 +543,9 @@ def test_a_second_writer_refuses_and_a_killed_commands_run_is_marked_failed(tmp_
     with DagsterInstance.from_config(str(instance_dir)):
         pass  # the instance's storage exists before two processes open it
     command = [sys.executable, "-m", "bestbets_dagster.cli", "build", "--start", "2025-11-01", "--end", "2025-11-20"]
-    first = subprocess.Popen(command, cwd=settings.PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True)
+    first = subprocess.Popen(
+        command, cwd=settings.PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     deadline = time.monotonic() + 120
     while not (home / "bestbets.lock").exists() or "pid" not in (home / "bestbets.lock").read_text():
         assert time.monotonic() < deadline and first.poll() is None, first.communicate()
@@ -372,8 +564,14 @@ def test_a_second_writer_refuses_and_a_killed_commands_run_is_marked_failed(tmp_
         time.sleep(0.5)
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=30)
-    third = subprocess.run([sys.executable, "-m", "bestbets_dagster.cli", "build", "--start", "2025-11-20", "--end", "2025-11-20"],
-                           cwd=settings.PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    third = subprocess.run(
+        [sys.executable, "-m", "bestbets_dagster.cli", "build", "--start", "2025-11-20", "--end", "2025-11-20"],
+        cwd=settings.PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert third.returncode == 0, third.stderr[-2000:]
     assert f"marked 1 run(s) failed whose process is gone: {started[0].run_id}" in third.stderr
     with DagsterInstance.from_config(str(instance_dir)) as instance:
@@ -386,8 +584,14 @@ def test_read_only_commands_work_on_a_read_only_home(tmp_path):
     env = subprocess_env(home)
 
     def cli(*argv):
-        return subprocess.run([sys.executable, "-m", "bestbets_dagster.cli", *argv], cwd=settings.PROJECT_ROOT, env=env,
-                              capture_output=True, text=True, timeout=300)
+        return subprocess.run(
+            [sys.executable, "-m", "bestbets_dagster.cli", *argv],
+            cwd=settings.PROJECT_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
 
     assert cli("family", "list").returncode == 0  # creates the warehouse and seeds the families
     subprocess.run(["chattr", "-R", "+i", str(home)], check=True)
@@ -409,9 +613,25 @@ def test_read_only_commands_work_on_a_read_only_home(tmp_path):
 
 def test_a_replay_from_the_datas_first_week_records_why_nothing_was_trained(tmp_path):
     home = tmp_path / "home"
-    result = subprocess.run([sys.executable, "-m", "bestbets_dagster.cli", "replay", "--start", "2024-10-22", "--end",
-                             "2024-11-05", "--families", "v9_mae"], cwd=settings.PROJECT_ROOT, env=subprocess_env(home),
-                            capture_output=True, text=True, timeout=900)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bestbets_dagster.cli",
+            "replay",
+            "--start",
+            "2024-10-22",
+            "--end",
+            "2024-11-05",
+            "--families",
+            "v9_mae",
+        ],
+        cwd=settings.PROJECT_ROOT,
+        env=subprocess_env(home),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "v9_mae 2024-10-21: not trained: no game days before 2024-10-14" in result.stderr
     assert "v9_mae 2024-11-04: not trained: 0 training rows in 2024-10-22..2024-10-27 (< 1000)" in result.stderr
@@ -430,8 +650,16 @@ def test_the_command_line_exits_non_zero_with_the_file_row_and_value(copy, tmp_p
     edit = _set("line", "999", {"market": "player_points"})
     _edit_csv(data / SNAPSHOT, edit)
     env = {**subprocess_env(home), "BESTBETS_DATA_DIR": str(data)}
-    result = subprocess.run([sys.executable, "-m", "bestbets_dagster.cli", "build", "--start", START, "--end", END],
-                            cwd=settings.PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-m", "bestbets_dagster.cli", "build", "--start", START, "--end", END],
+        cwd=settings.PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 1
     assert f"raw_20251115_170000.csv, line {edit.line}: line 999 of" in result.stderr
-    pd.testing.assert_frame_equal(DuckDBWarehouse(path=str(home / "warehouse.duckdb")).read("prop_lines", START, END), before)
+    pd.testing.assert_frame_equal(
+        DuckDBWarehouse(path=str(home / "warehouse.duckdb")).read("prop_lines", START, END), before
+    )

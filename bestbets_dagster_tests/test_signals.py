@@ -13,7 +13,6 @@ from bestbets_dagster.signals.registry import (
     SIGNALS_BY_TAG,
     evaluate_signals,
 )
-
 from bestbets_dagster_tests.conftest import ACCURACY_COLUMNS
 
 # Tests that share the session's warehouse fixtures run on one xdist worker.
@@ -82,27 +81,64 @@ def _z(f):
 
 # tag: (fires: mask, direction, edge), (does not fire: mask, direction, edge)
 CASES = {
-    "high_edge": ((lambda f: f["games_played_season"] > 0, "UNDER", -5.0), (lambda f: f["games_played_season"] > 0, "UNDER", -4.9)),
+    "high_edge": (
+        (lambda f: f["games_played_season"] > 0, "UNDER", -5.0),
+        (lambda f: f["games_played_season"] > 0, "UNDER", -4.9),
+    ),
     "combo_he_ms": ((lambda f: _surge(f) >= 3, "OVER", 5.2), (lambda f: _surge(f) < 1, "OVER", 5.2)),
     "minutes_surge": ((lambda f: _surge(f) >= 3, "OVER", 3.0), (lambda f: _surge(f) >= 3, "UNDER", -3.0)),
-    "3pt_bounce": ((lambda f: (f["three_pa_per_game"] >= 4) & (_z(f) > 1), "OVER", 3.0),
-                   (lambda f: (f["three_pa_per_game"] >= 4) & (_z(f) < 0), "OVER", 3.0)),
-    "cold_snap": ((lambda f: f["is_home"].astype(bool) & (f["not_over_streak"] >= 3), "OVER", 3.0),
-                  (lambda f: ~f["is_home"].astype(bool) & (f["not_over_streak"] >= 3), "OVER", 3.0)),
-    "blowout_recovery": ((lambda f: (f["minutes_season"] - f["prev_minutes"] >= 6) & (f["rest_days"] >= 2)
-                          & (f["position"].fillna("") != "C"), "OVER", 3.0),
-                         (lambda f: (f["minutes_season"] - f["prev_minutes"] >= 6) & (f["rest_days"] == 1), "OVER", 3.0)),
-    "rest_advantage_2d": ((lambda f: (f["rest_days"] >= 2) & (f["opponent_rest_days"] == 1), "OVER", 3.0),
-                          (lambda f: (f["rest_days"] >= 2) & (f["opponent_rest_days"] >= 2), "OVER", 3.0)),
-    "b2b_fatigue_under": ((lambda f: (f["rest_days"] == 1) & (f["minutes_season"] >= 35), "UNDER", -3.0),
-                          (lambda f: (f["rest_days"] == 2) & (f["minutes_season"] >= 35), "UNDER", -3.0)),
-    "bench_under": ((lambda f: f["starter_flag"].eq(False), "UNDER", -3.0), (lambda f: f["starter_flag"].eq(True), "UNDER", -3.0)),
-    "high_usage_under": ((lambda f: f["usage_season"] >= 30, "UNDER", -3.0), (lambda f: f["usage_season"] < 25, "UNDER", -3.0)),
-    "volatile_under": ((lambda f: f["points_std_last_5"] >= 10, "UNDER", -3.0), (lambda f: f["points_std_last_5"] < 5, "UNDER", -3.0)),
-    "high_ft_under": ((lambda f: f["fta_per_game"] >= 7, "UNDER", -3.0), (lambda f: f["fta_per_game"] >= 7, "OVER", 3.0)),
-    "prop_line_drop_over": ((lambda f: f["line_delta"] <= -2, "OVER", 3.0), (lambda f: f["line_delta"] > -1, "OVER", 3.0)),
-    "fg_cold_continuation": ((lambda f: f["fg_pct_last_3"] < f["fg_pct_season"] - f["fg_pct_std"], "UNDER", -3.0),
-                             (lambda f: f["fg_pct_last_3"] > f["fg_pct_season"], "UNDER", -3.0)),
+    "3pt_bounce": (
+        (lambda f: (f["three_pa_per_game"] >= 4) & (_z(f) > 1), "OVER", 3.0),
+        (lambda f: (f["three_pa_per_game"] >= 4) & (_z(f) < 0), "OVER", 3.0),
+    ),
+    "cold_snap": (
+        (lambda f: f["is_home"].astype(bool) & (f["not_over_streak"] >= 3), "OVER", 3.0),
+        (lambda f: ~f["is_home"].astype(bool) & (f["not_over_streak"] >= 3), "OVER", 3.0),
+    ),
+    "blowout_recovery": (
+        (
+            lambda f: (
+                (f["minutes_season"] - f["prev_minutes"] >= 6)
+                & (f["rest_days"] >= 2)
+                & (f["position"].fillna("") != "C")
+            ),
+            "OVER",
+            3.0,
+        ),
+        (lambda f: (f["minutes_season"] - f["prev_minutes"] >= 6) & (f["rest_days"] == 1), "OVER", 3.0),
+    ),
+    "rest_advantage_2d": (
+        (lambda f: (f["rest_days"] >= 2) & (f["opponent_rest_days"] == 1), "OVER", 3.0),
+        (lambda f: (f["rest_days"] >= 2) & (f["opponent_rest_days"] >= 2), "OVER", 3.0),
+    ),
+    "b2b_fatigue_under": (
+        (lambda f: (f["rest_days"] == 1) & (f["minutes_season"] >= 35), "UNDER", -3.0),
+        (lambda f: (f["rest_days"] == 2) & (f["minutes_season"] >= 35), "UNDER", -3.0),
+    ),
+    "bench_under": (
+        (lambda f: f["starter_flag"].eq(False), "UNDER", -3.0),
+        (lambda f: f["starter_flag"].eq(True), "UNDER", -3.0),
+    ),
+    "high_usage_under": (
+        (lambda f: f["usage_season"] >= 30, "UNDER", -3.0),
+        (lambda f: f["usage_season"] < 25, "UNDER", -3.0),
+    ),
+    "volatile_under": (
+        (lambda f: f["points_std_last_5"] >= 10, "UNDER", -3.0),
+        (lambda f: f["points_std_last_5"] < 5, "UNDER", -3.0),
+    ),
+    "high_ft_under": (
+        (lambda f: f["fta_per_game"] >= 7, "UNDER", -3.0),
+        (lambda f: f["fta_per_game"] >= 7, "OVER", 3.0),
+    ),
+    "prop_line_drop_over": (
+        (lambda f: f["line_delta"] <= -2, "OVER", 3.0),
+        (lambda f: f["line_delta"] > -1, "OVER", 3.0),
+    ),
+    "fg_cold_continuation": (
+        (lambda f: f["fg_pct_last_3"] < f["fg_pct_season"] - f["fg_pct_std"], "UNDER", -3.0),
+        (lambda f: f["fg_pct_last_3"] > f["fg_pct_season"], "UNDER", -3.0),
+    ),
 }
 
 
@@ -137,7 +173,9 @@ def test_book_disagreement_needs_a_spread_across_five_books(signal_rows):
     five_books = _candidate(row, "UNDER", -3.0).assign(n_books=5)
     fired = evaluate_signals(five_books)
     assert fired.at[0, "book_disagreement"]
-    assert fired.at[0, "strength:book_disagreement"] == pytest.approx(min(0.95, 0.85 + 0.10 * (row.multi_book_line_std - 1.5)))
+    assert fired.at[0, "strength:book_disagreement"] == pytest.approx(
+        min(0.95, 0.85 + 0.10 * (row.multi_book_line_std - 1.5))
+    )
     assert not ((frame["multi_book_line_std"] >= 1.5) & (frame["n_books"] >= 5)).any()
 
 
@@ -159,8 +197,9 @@ def test_self_creator_needs_a_box_score_with_unassisted_field_goals(built, signa
     teams = built.read("team_game_logs", "2025-10-01", "2025-12-06")
     with_unassisted = logs.assign(unassisted_field_goals_made=(logs["field_goals_made"] * 0.6).round())
     target = row.to_frame().T[["game_date", "person_id", "opponent_abbr", "line_value", "model_family"]]
-    context = signal_context(target.reset_index(drop=True), with_unassisted, teams, lines,
-                             pd.DataFrame(columns=ACCURACY_COLUMNS))
+    context = signal_context(
+        target.reset_index(drop=True), with_unassisted, teams, lines, pd.DataFrame(columns=ACCURACY_COLUMNS)
+    )
     games = _played_before(logs, row.person_id, row.game_date)
     expected = (games["field_goals_made"] * 0.6).round().mean()
     assert context.at[0, "unassisted_fgm_per_game"] == pytest.approx(expected)
@@ -176,11 +215,20 @@ def test_cold_continuation_follows_the_family_s_miss_streak(built, signal_rows):
     row = _first(frame, frame["games_played_season"] >= 5)
     teams = built.read("team_game_logs", "2025-10-01", "2025-12-06")
     day = row.game_date
-    history = pd.DataFrame({
-        "game_date": [day - pd.Timedelta(days=d) for d in (6, 4, 2)], "model_family": "v9_mae",
-        "person_id": row.person_id, "prediction_correct": [True, False, False], "recommendation": ["OVER", "OVER", "UNDER"],
-    })
-    target = row.to_frame().T[["game_date", "person_id", "opponent_abbr", "line_value", "model_family"]].reset_index(drop=True)
+    history = pd.DataFrame(
+        {
+            "game_date": [day - pd.Timedelta(days=d) for d in (6, 4, 2)],
+            "model_family": "v9_mae",
+            "person_id": row.person_id,
+            "prediction_correct": [True, False, False],
+            "recommendation": ["OVER", "OVER", "UNDER"],
+        }
+    )
+    target = (
+        row.to_frame()
+        .T[["game_date", "person_id", "opponent_abbr", "line_value", "model_family"]]
+        .reset_index(drop=True)
+    )
     context = signal_context(target, logs, teams, lines, history)
     assert context.at[0, "model_miss_streak"] == 2 and context.at[0, "last_miss_recommendation"] == "UNDER"
     candidate = _candidate(row, "UNDER", -3.0)
@@ -193,7 +241,14 @@ def test_cold_continuation_follows_the_family_s_miss_streak(built, signal_rows):
 def test_the_registry_has_the_original_s_18_signals_and_2_prototypes():
     assert len(REGISTERED_TAGS) == 18 and REGISTERED_TAGS[0] == "model_health"
     assert set(PROTOTYPE_TAGS) == {"cold_continuation_2", "fg_cold_continuation"}
-    under = {"b2b_fatigue_under", "bench_under", "high_usage_under", "volatile_under", "high_ft_under", "self_creator_under"}
+    under = {
+        "b2b_fatigue_under",
+        "bench_under",
+        "high_usage_under",
+        "volatile_under",
+        "high_ft_under",
+        "self_creator_under",
+    }
     assert {t for t in REGISTERED_TAGS if SIGNALS_BY_TAG[t].direction == "UNDER_ONLY"} == under
     assert MODEL_DEPENDENT_TAGS == {"high_edge", "edge_spread_optimal", "combo_he_ms", "combo_3way"}
 
@@ -209,7 +264,10 @@ def test_combo_matching_takes_the_largest_fully_present_combo():
 
 def test_anti_patterns_match_only_the_standalone_tag_set():
     assert match_combo(["model_health", "high_edge"], "UNDER").classification == ANTI_PATTERN
-    assert match_combo(["model_health", "high_edge", "edge_spread_optimal"], "OVER").combo_id == "edge_spread_optimal+high_edge"
+    assert (
+        match_combo(["model_health", "high_edge", "edge_spread_optimal"], "OVER").combo_id
+        == "edge_spread_optimal+high_edge"
+    )
     # With any other signal the standalone anti-pattern does not apply (the original's matcher let
     # it block every edge-5+ pick).
     assert match_combo(["model_health", "high_edge", "high_ft_under"], "UNDER").classification == SYNERGISTIC

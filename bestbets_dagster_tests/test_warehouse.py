@@ -88,7 +88,12 @@ def test_parameterized_query_in_bigquery_sql(warehouse, one_day):
         "QUALIFY ROW_NUMBER() OVER (PARTITION BY team_abbr ORDER BY points DESC) = 1 ORDER BY points DESC",
         {"d": DATE, "min_points": 20},
     )
-    assert top["player_name"].tolist() == ["Luka Dončić", "Alperen Sengun", "Shai Gilgeous-Alexander", "Jimmy Butler III"]
+    assert top["player_name"].tolist() == [
+        "Luka Dončić",
+        "Alperen Sengun",
+        "Shai Gilgeous-Alexander",
+        "Jimmy Butler III",
+    ]
     assert len(top) == 4  # the top scorer of each of the four teams
 
 
@@ -107,9 +112,7 @@ def test_two_processes_writing_at_once_both_succeed(tmp_path, real_player_logs):
     subset.to_pickle(rows_path)
     db = str(tmp_path / "shared.duckdb")
     ctx = multiprocessing.get_context("spawn")
-    workers = [
-        ctx.Process(target=_write_many, args=(db, dates[i::2], str(rows_path))) for i in range(2)
-    ]
+    workers = [ctx.Process(target=_write_many, args=(db, dates[i::2], str(rows_path))) for i in range(2)]
     for w in workers:
         w.start()
     for w in workers:
@@ -122,11 +125,23 @@ def test_two_processes_writing_at_once_both_succeed(tmp_path, real_player_logs):
 def test_family_partitions_replace_only_their_family(warehouse):
     def model(model_id, family):
         return {
-            "model_id": model_id, "model_family": family, "feature_set": "v9", "loss_function": "MAE",
-            "model_type": "catboost", "artifact_uri": f"file:///m/{model_id}.cbm", "sha256_hash": "0" * 64,
-            "feature_count": 33, "features_json": "[]", "training_cutoff": "2025-11-03",
-            "training_start_date": "2025-09-01", "training_end_date": "2025-10-26", "training_samples": 1000,
-            "gates_passed": False, "status": "candidate", "is_production": False, "enabled": False,
+            "model_id": model_id,
+            "model_family": family,
+            "feature_set": "v9",
+            "loss_function": "MAE",
+            "model_type": "catboost",
+            "artifact_uri": f"file:///m/{model_id}.cbm",
+            "sha256_hash": "0" * 64,
+            "feature_count": 33,
+            "features_json": "[]",
+            "training_cutoff": "2025-11-03",
+            "training_start_date": "2025-09-01",
+            "training_end_date": "2025-10-26",
+            "training_samples": 1000,
+            "gates_passed": False,
+            "status": "candidate",
+            "is_production": False,
+            "enabled": False,
             "created_at": pd.Timestamp("2025-11-03T12:00:00Z"),
         }
 
@@ -136,4 +151,6 @@ def test_family_partitions_replace_only_their_family(warehouse):
     stored = warehouse.read("model_registry")
     assert sorted(stored["model_id"]) == ["a2", "b1"]
     with pytest.raises(DataValidationError, match="family 'v9_q43' in a write to family 'v9_mae'"):
-        warehouse.replace_partitions("model_registry", pd.DataFrame([model("b2", "v9_q43")]), "2025-11-03", family="v9_mae")
+        warehouse.replace_partitions(
+            "model_registry", pd.DataFrame([model("b2", "v9_q43")]), "2025-11-03", family="v9_mae"
+        )

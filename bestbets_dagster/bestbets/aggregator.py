@@ -57,30 +57,64 @@ def _confidence_floor(df: Frame, s: DecisionSnapshot) -> pd.Series:
 
 # The original's negative filters, in its code order (the signal-count floor sits between them).
 FILTERS: tuple[Filter, ...] = (
-    Filter("model_health_gate", "every family that bet on the player-game is blocked by model health",
-           lambda df, s: (df["model_health_status"] == "blocked") & s.config.model_health_gate),
-    Filter("player_blacklist", "the player's season record at edge 3+ is below 40% over 8+ decided picks",
-           lambda df, s: df["player_lookup"].isin(s.blacklist)),
-    Filter("edge_floor", "below the selection's floor: expected value under min_expected_value (selection 'ev'), "
-           "or |edge| under min_edge, 5 (selection 'edge', the original's)",
-           lambda df, s: ~clears_value_floor(df, s.config)),
+    Filter(
+        "model_health_gate",
+        "every family that bet on the player-game is blocked by model health",
+        lambda df, s: (df["model_health_status"] == "blocked") & s.config.model_health_gate,
+    ),
+    Filter(
+        "player_blacklist",
+        "the player's season record at edge 3+ is below 40% over 8+ decided picks",
+        lambda df, s: df["player_lookup"].isin(s.blacklist),
+    ),
+    Filter(
+        "edge_floor",
+        "below the selection's floor: expected value under min_expected_value (selection 'ev'), "
+        "or |edge| under min_edge, 5 (selection 'edge', the original's)",
+        lambda df, s: ~clears_value_floor(df, s.config),
+    ),
     Filter("under_edge_cap", "UNDER with |edge| >= 7", _under_cap),
-    Filter("avoid_familiar", "6+ games against this opponent in the last year",
-           lambda df, s: _num(df, "games_vs_opponent") >= s.config.familiar_games),
-    Filter("feature_quality", "feature quality (over the features the data can give) below 85",
-           lambda df, s: _num(df, "available_quality_score") < s.config.min_feature_quality),
-    Filter("bench_under", "UNDER on a line below 12",
-           lambda df, s: _under(df) & (_num(df, "line_value") > 0) & (_num(df, "line_value") < s.config.bench_under_line)),
-    Filter("line_jumped_under", "UNDER after the line rose 2+ points",
-           lambda df, s: _under(df) & (_num(df, "line_delta") >= s.config.line_jump)),
-    Filter("line_dropped_under", "UNDER after the line fell 2+ points",
-           lambda df, s: _under(df) & (_num(df, "line_delta") <= -s.config.line_drop)),
-    Filter("negative_plus_minus_under", "UNDER after 3+ straight games with a negative plus/minus",
-           lambda df, s: _under(df) & (_num(df, "negative_plus_minus_streak") >= s.config.negative_plus_minus_games)),
-    Filter("signal_count", "fewer than MIN_SIGNAL_COUNT qualifying signals (model_health included)",
-           lambda df, s: _num(df, "signal_count") < s.config.min_signal_count),
+    Filter(
+        "avoid_familiar",
+        "6+ games against this opponent in the last year",
+        lambda df, s: _num(df, "games_vs_opponent") >= s.config.familiar_games,
+    ),
+    Filter(
+        "feature_quality",
+        "feature quality (over the features the data can give) below 85",
+        lambda df, s: _num(df, "available_quality_score") < s.config.min_feature_quality,
+    ),
+    Filter(
+        "bench_under",
+        "UNDER on a line below 12",
+        lambda df, s: _under(df) & (_num(df, "line_value") > 0) & (_num(df, "line_value") < s.config.bench_under_line),
+    ),
+    Filter(
+        "line_jumped_under",
+        "UNDER after the line rose 2+ points",
+        lambda df, s: _under(df) & (_num(df, "line_delta") >= s.config.line_jump),
+    ),
+    Filter(
+        "line_dropped_under",
+        "UNDER after the line fell 2+ points",
+        lambda df, s: _under(df) & (_num(df, "line_delta") <= -s.config.line_drop),
+    ),
+    Filter(
+        "negative_plus_minus_under",
+        "UNDER after 3+ straight games with a negative plus/minus",
+        lambda df, s: _under(df) & (_num(df, "negative_plus_minus_streak") >= s.config.negative_plus_minus_games),
+    ),
+    Filter(
+        "signal_count",
+        "fewer than MIN_SIGNAL_COUNT qualifying signals (model_health included)",
+        lambda df, s: _num(df, "signal_count") < s.config.min_signal_count,
+    ),
     Filter("confidence_floor", "confidence below the source family's floor", _confidence_floor),
-    Filter("anti_pattern", "the matched combo is an ANTI_PATTERN", lambda df, s: df["combo_classification"] == "ANTI_PATTERN"),
+    Filter(
+        "anti_pattern",
+        "the matched combo is an ANTI_PATTERN",
+        lambda df, s: df["combo_classification"] == "ANTI_PATTERN",
+    ),
 )
 FILTER_NAMES: tuple[str, ...] = tuple(f.name for f in FILTERS)
 NEGATIVE_FILTERS: tuple[str, ...] = tuple(n for n in FILTER_NAMES if n not in ("signal_count", "model_health_gate"))
@@ -98,7 +132,11 @@ def apply_filters(candidates: Frame, snapshot: DecisionSnapshot) -> tuple[Frame,
         if mask.any():
             rejected.append(remaining[mask].assign(filter_name=f.name))
         remaining = remaining[~mask]
-    audit = pd.concat(rejected, ignore_index=True) if rejected else candidates.iloc[0:0].assign(filter_name=pd.Series(dtype=object))
+    audit = (
+        pd.concat(rejected, ignore_index=True)
+        if rejected
+        else candidates.iloc[0:0].assign(filter_name=pd.Series(dtype=object))
+    )
     return remaining, audit
 
 
@@ -117,8 +155,10 @@ def _line_tier(line: float) -> str:
 def _angles(row, direction_health: dict) -> list[str]:
     angles = []
     if pd.notna(row.expected_value):
-        angles.append(f"P(win) {row.p_win:.0%} at {row.bet_line:g} ({row.bet_book}, {row.bet_price:+.0f}): "
-                      f"EV {row.expected_value:+.2f} u")
+        angles.append(
+            f"P(win) {row.p_win:.0%} at {row.bet_line:g} ({row.bet_book}, {row.bet_price:+.0f}): "
+            f"EV {row.expected_value:+.2f} u"
+        )
     if abs(row.edge) >= 5:
         angles.append(f"High conviction: {abs(row.edge):.1f}-point edge")
     angles.append(f"{row.recommendation} on a {_line_tier(row.line_value)} line ({row.line_value:g})")
@@ -137,16 +177,24 @@ def select_picks(tags: Frame, snapshot: DecisionSnapshot, direction_health: dict
     passed, audit = apply_filters(tags, snapshot)
     picks = passed.copy()
     if picks.empty:
-        empty = {"rank": "int64", "composite_score": "float64", "health_multiplier": "float64", "warning_tags": object,
-                 "pick_angles": object}
+        empty = {
+            "rank": "int64",
+            "composite_score": "float64",
+            "health_multiplier": "float64",
+            "warning_tags": object,
+            "pick_angles": object,
+        }
         return picks.assign(**{c: pd.Series(dtype=t) for c, t in empty.items()}), audit
     picks["health_multiplier"] = [health_factor(t, snapshot.signal_multipliers) for t in picks["signal_tags"]]
     value = _num(picks, "expected_value") if snapshot.config.selection == "ev" else _abs_edge(picks)
     picks["composite_score"] = (value * picks["health_multiplier"]).round(4)
     picks["warning_tags"] = [
-        ["contradictory_signals"] if {"minutes_surge", "blowout_recovery"} <= set(t) else [] for t in picks["signal_tags"]
+        ["contradictory_signals"] if {"minutes_surge", "blowout_recovery"} <= set(t) else []
+        for t in picks["signal_tags"]
     ]
-    picks = picks.sort_values(["game_date", "composite_score", "player_lookup"], ascending=[True, False, True], kind="mergesort")
+    picks = picks.sort_values(
+        ["game_date", "composite_score", "player_lookup"], ascending=[True, False, True], kind="mergesort"
+    )
     picks["rank"] = picks.groupby("game_date").cumcount() + 1
     cap = snapshot.config.max_picks_per_day
     if cap is not None:
@@ -161,5 +209,8 @@ def filter_summary(total_candidates: int, n_picks: int, audit: Frame) -> dict:
     """Candidates, picks and the rejections per filter (the model-health gate's included)."""
     counts = audit["filter_name"].value_counts().to_dict() if len(audit) else {}
     names = (*FILTER_NAMES, *(["max_picks_per_day"] if "max_picks_per_day" in counts else []))
-    return {"total_candidates": int(total_candidates), "passed_filters": int(n_picks),
-            "rejected": {name: int(counts.get(name, 0)) for name in names}}
+    return {
+        "total_candidates": int(total_candidates),
+        "passed_filters": int(n_picks),
+        "rejected": {name: int(counts.get(name, 0)) for name in names},
+    }

@@ -22,36 +22,60 @@ from bestbets_dagster.bestbets.probability import Calibration, expected_value
 KEY = ["game_date", "person_id"]
 
 
-def _agreement(bets: pd.DataFrame, every: pd.DataFrame, feature_sets: dict[str, str], quantile_families: set[str],
-               edge: float) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def _agreement(
+    bets: pd.DataFrame, every: pd.DataFrame, feature_sets: dict[str, str], quantile_families: set[str], edge: float
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Per player-game and direction: the models with |edge| >= `edge` in that direction; and per
     player-game, how many quantile models predicted (PASS included) and how many bet UNDER."""
     strong = bets[bets["abs_edge"] >= edge]
-    agree = strong.groupby([*KEY, "recommendation"]).agg(
-        model_agreement_count=("model_family", "size"),
-        agreeing_model_ids=("model_id", lambda s: sorted(s)),
-        feature_set_diversity=("model_family", lambda s: len({feature_sets.get(f, f) for f in s})),
-    ).reset_index()
-    counts = strong.pivot_table(index=KEY, columns="recommendation", values="model_family", aggfunc="size", fill_value=0)
-    counts = counts.reindex(columns=["OVER", "UNDER"], fill_value=0).rename(columns={"OVER": "n_over", "UNDER": "n_under"})
+    agree = (
+        strong.groupby([*KEY, "recommendation"])
+        .agg(
+            model_agreement_count=("model_family", "size"),
+            agreeing_model_ids=("model_id", lambda s: sorted(s)),
+            feature_set_diversity=("model_family", lambda s: len({feature_sets.get(f, f) for f in s})),
+        )
+        .reset_index()
+    )
+    counts = strong.pivot_table(
+        index=KEY, columns="recommendation", values="model_family", aggfunc="size", fill_value=0
+    )
+    counts = counts.reindex(columns=["OVER", "UNDER"], fill_value=0).rename(
+        columns={"OVER": "n_over", "UNDER": "n_under"}
+    )
     quantile = every[every["model_family"].isin(quantile_families)]
     q = quantile.assign(agrees_under=(quantile["recommendation"] == "UNDER") & (quantile["abs_edge"] >= edge))
     q = q.groupby(KEY).agg(n_quantile=("model_family", "size"), n_quantile_under=("agrees_under", "sum"))
     return agree, counts.reset_index(), q.reset_index()
 
 
-PRICED_COLUMNS = ["p_over", "p_win", "expected_value", "bet_book", "bet_line", "bet_price", "bet_price_is_nominal",
-                  "calibration_n"]
+PRICED_COLUMNS = [
+    "p_over",
+    "p_win",
+    "expected_value",
+    "bet_book",
+    "bet_line",
+    "bet_price",
+    "bet_price_is_nominal",
+    "calibration_n",
+]
 
 
-def price_bets(bets: pd.DataFrame, offers: pd.DataFrame, calibrations: dict[str, Calibration],
-               config: BestBetsConfig) -> pd.DataFrame:
+def price_bets(
+    bets: pd.DataFrame, offers: pd.DataFrame, calibrations: dict[str, Calibration], config: BestBetsConfig
+) -> pd.DataFrame:
     """`bets` (OVER/UNDER predictions) with PRICED_COLUMNS: P(over) at the selected line, and the
     shopped bet (book, line, price) with its P(win) and EV. A nominal-price book's bet is judged at
     config.nominal_book_price. Offers: ingest.lines.current_offers rows of the dates; the selected
     book's own line is always among them."""
-    own = bets[[*KEY, "line_book", "line_value", "line_over_price", "line_under_price"]].rename(columns={
-        "line_book": "bookmaker", "line_value": "line", "line_over_price": "over_price", "line_under_price": "under_price"})
+    own = bets[[*KEY, "line_book", "line_value", "line_over_price", "line_under_price"]].rename(
+        columns={
+            "line_book": "bookmaker",
+            "line_value": "line",
+            "line_over_price": "over_price",
+            "line_under_price": "under_price",
+        }
+    )
     books = pd.concat([offers[[*KEY, "bookmaker", "line", "over_price", "under_price"]], own], ignore_index=True)
     books = books.drop_duplicates([*KEY, "bookmaker"], keep="first")
     if config.shopping_books:
@@ -74,8 +98,12 @@ def price_bets(bets: pd.DataFrame, offers: pd.DataFrame, calibrations: dict[str,
     o["expected_value"] = expected_value(o["p_win"], o["judged_price"])
     # Without a probability: the best line for the side (lowest for OVER, highest for UNDER), then price.
     o["_line_rank"] = np.where(over, o["line"], -o["line"])
-    o = o.sort_values(["_bet", "expected_value", "_line_rank", "price", "bookmaker"],
-                      ascending=[True, False, True, False, True], na_position="last", kind="mergesort")
+    o = o.sort_values(
+        ["_bet", "expected_value", "_line_rank", "price", "bookmaker"],
+        ascending=[True, False, True, False, True],
+        na_position="last",
+        kind="mergesort",
+    )
     best = o.drop_duplicates("_bet", keep="first").set_index("_bet")
     out = b.drop(columns="_bet")
     out["bet_book"] = best["bookmaker"].reindex(b["_bet"]).to_numpy()
@@ -85,7 +113,9 @@ def price_bets(bets: pd.DataFrame, offers: pd.DataFrame, calibrations: dict[str,
     out["p_win"] = best["p_win"].reindex(b["_bet"]).to_numpy()
     out["expected_value"] = best["expected_value"].reindex(b["_bet"]).to_numpy()
     out["p_over"] = p_over_at_selected_line(out, calibrations, config)
-    out["calibration_n"] = out["model_family"].map({f: cal.n for f, cal in calibrations.items()}).fillna(0).astype("int64")
+    out["calibration_n"] = (
+        out["model_family"].map({f: cal.n for f, cal in calibrations.items()}).fillna(0).astype("int64")
+    )
     # The selected book's line when no offer could be priced (no offers table for the date).
     out["bet_book"] = out["bet_book"].fillna(out["line_book"])
     out["bet_line"] = out["bet_line"].fillna(out["line_value"])
@@ -94,8 +124,9 @@ def price_bets(bets: pd.DataFrame, offers: pd.DataFrame, calibrations: dict[str,
     return out
 
 
-def p_over_at_selected_line(predictions: pd.DataFrame, calibrations: dict[str, Calibration],
-                            config: BestBetsConfig) -> pd.Series:
+def p_over_at_selected_line(
+    predictions: pd.DataFrame, calibrations: dict[str, Calibration], config: BestBetsConfig
+) -> pd.Series:
     """Each prediction's P(over) at its selected book's line (NaN for a family without calibration)."""
     p_over = pd.Series(np.nan, index=predictions.index)
     for family, cal in calibrations.items():
@@ -104,8 +135,12 @@ def p_over_at_selected_line(predictions: pd.DataFrame, calibrations: dict[str, C
             r = predictions[rows]
             # A nominal book's prices say nothing about the outcome: no market view from them.
             nominal = r["line_book"].isin(config.nominal_price_books)
-            p_over[rows] = cal.p_over(r["predicted_points"], r["line_value"], r["line_over_price"].where(~nominal),
-                                      r["line_under_price"].where(~nominal))
+            p_over[rows] = cal.p_over(
+                r["predicted_points"],
+                r["line_value"],
+                r["line_over_price"].where(~nominal),
+                r["line_under_price"].where(~nominal),
+            )
     return p_over
 
 
@@ -115,7 +150,9 @@ def probable_side(predictions: pd.DataFrame, calibrations: dict[str, Calibration
     edge = predictions["edge"].astype("float64")
     by_edge = np.select([edge > 0, edge < 0], ["OVER", "UNDER"], "PASS")
     p_over = p_over_at_selected_line(predictions, calibrations, config)
-    return pd.Series(np.where(p_over.isna(), by_edge, np.where(p_over >= 0.5, "OVER", "UNDER")), index=predictions.index)
+    return pd.Series(
+        np.where(p_over.isna(), by_edge, np.where(p_over >= 0.5, "OVER", "UNDER")), index=predictions.index
+    )
 
 
 def clears_value_floor(bets: pd.DataFrame, config: BestBetsConfig) -> pd.Series:
@@ -151,29 +188,48 @@ def build_candidates(
         offers = pd.DataFrame(columns=[*KEY, "bookmaker", "line", "over_price", "under_price"])
     p = price_bets(p, offers, calibrations, config)
     health = family_health.assign(game_date=pd.to_datetime(family_health["game_date"]).astype("datetime64[ns]"))
-    p = p.merge(health[["game_date", "model_family", "hr_7d", "status"]].rename(
-        columns={"hr_7d": "model_health_hr_7d", "status": "model_health_status"}), on=["game_date", "model_family"], how="left")
+    p = p.merge(
+        health[["game_date", "model_family", "hr_7d", "status"]].rename(
+            columns={"hr_7d": "model_health_hr_7d", "status": "model_health_status"}
+        ),
+        on=["game_date", "model_family"],
+        how="left",
+    )
     p["model_health_status"] = p["model_health_status"].fillna("unknown")
 
     eligible = p[clears_value_floor(p, config)]
-    facts = eligible.groupby(KEY).agg(
-        n_models_eligible=("model_family", "size"),
-        any_over=("recommendation", lambda s: bool((s == "OVER").any())),
-        any_under=("recommendation", lambda s: bool((s == "UNDER").any())),
-    ).reset_index()
+    facts = (
+        eligible.groupby(KEY)
+        .agg(
+            n_models_eligible=("model_family", "size"),
+            any_over=("recommendation", lambda s: bool((s == "OVER").any())),
+            any_under=("recommendation", lambda s: bool((s == "UNDER").any())),
+        )
+        .reset_index()
+    )
     # astype: an empty group-by (no bet clears the floor on the day) gives untyped columns.
     facts["direction_conflict"] = facts["any_over"].astype(bool) & facts["any_under"].astype(bool)
-    champion = eligible[eligible["model_family"] == config.champion_family][[*KEY, "edge"]].rename(columns={"edge": "champion_edge"})
+    champion = eligible[eligible["model_family"] == config.champion_family][[*KEY, "edge"]].rename(
+        columns={"edge": "champion_edge"}
+    )
     agree, counts, quantile = _agreement(p, every, feature_sets, quantile_families, config.agreement_edge)
 
     p["_blocked"] = (p["model_health_status"] == "blocked") & config.model_health_gate
     ranked_by = "expected_value" if config.selection == "ev" else "abs_edge"
-    best = p.sort_values([*KEY, "_blocked", ranked_by, "model_family"], ascending=[True, True, True, False, True],
-                         na_position="last", kind="mergesort")
+    best = p.sort_values(
+        [*KEY, "_blocked", ranked_by, "model_family"],
+        ascending=[True, True, True, False, True],
+        na_position="last",
+        kind="mergesort",
+    )
     c = best.drop_duplicates(KEY, keep="first").reset_index(drop=True)
     c = c.merge(facts[[*KEY, "n_models_eligible", "direction_conflict"]], on=KEY, how="left")
     c = c.merge(champion, on=KEY, how="left")
-    c = c.merge(agree, on=[*KEY, "recommendation"], how="left").merge(counts, on=KEY, how="left").merge(quantile, on=KEY, how="left")
+    c = (
+        c.merge(agree, on=[*KEY, "recommendation"], how="left")
+        .merge(counts, on=KEY, how="left")
+        .merge(quantile, on=KEY, how="left")
+    )
     c["n_models_eligible"] = c["n_models_eligible"].fillna(0).astype("int64")
     c["direction_conflict"] = c["direction_conflict"].astype("boolean").fillna(False).astype(bool)
     c["model_agreement_count"] = c["model_agreement_count"].fillna(0).astype("int64")
@@ -187,6 +243,11 @@ def build_candidates(
     bonus = np.where(c["model_agreement_count"] >= 3, 0.05 * (c["model_agreement_count"] - 2), 0.0)
     bonus = bonus + np.where((majority == "UNDER") & c["quantile_consensus_under"], 0.10, 0.0)
     c["consensus_bonus"] = np.where(with_majority, np.minimum(bonus, 0.15), 0.0).round(4)
-    c = c.rename(columns={"model_id": "source_model_id", "model_family": "source_model_family",
-                          "model_status": "source_model_status"})
+    c = c.rename(
+        columns={
+            "model_id": "source_model_id",
+            "model_family": "source_model_family",
+            "model_status": "source_model_status",
+        }
+    )
     return c.drop(columns=["n_over", "n_under", "n_quantile", "n_quantile_under", "_blocked"])

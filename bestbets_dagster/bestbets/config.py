@@ -69,6 +69,8 @@ class BestBetsConfig:
         unknown = set(values) - fields
         if unknown:
             raise ValueError(f"unknown best-bets settings: {sorted(unknown)}")
-        converted = {k: tuple(tuple(x) if isinstance(x, list) else x for x in v) if isinstance(v, list) else v
-                     for k, v in values.items()}
+        converted = {
+            k: tuple(tuple(x) if isinstance(x, list) else x for x in v) if isinstance(v, list) else v
+            for k, v in values.items()
+        }
         return cls(**converted)

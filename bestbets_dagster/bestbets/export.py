@@ -65,40 +65,72 @@ def record(results: pd.DataFrame, day: dt.date) -> dict:
 
 def _pick(row) -> dict:
     return {
-        "rank": row.rank, "player": row.player_name, "player_lookup": row.player_lookup, "game_id": row.game_id,
-        "team": row.team_abbr, "opponent": row.opponent_abbr,
-        "prediction": row.predicted_points, "line": row.line_value, "direction": row.recommendation,
-        "edge": row.edge, "confidence": row.confidence, "book": row.line_book,
+        "rank": row.rank,
+        "player": row.player_name,
+        "player_lookup": row.player_lookup,
+        "game_id": row.game_id,
+        "team": row.team_abbr,
+        "opponent": row.opponent_abbr,
+        "prediction": row.predicted_points,
+        "line": row.line_value,
+        "direction": row.recommendation,
+        "edge": row.edge,
+        "confidence": row.confidence,
+        "book": row.line_book,
         "price": row.line_over_price if row.recommendation == "OVER" else row.line_under_price,
         # Where to place it: the best offer for the side among the books (line shopping).
-        "bet": {"book": row.bet_book, "line": row.bet_line, "price": row.bet_price,
-                "price_is_nominal": bool(row.bet_price_is_nominal)},
+        "bet": {
+            "book": row.bet_book,
+            "line": row.bet_line,
+            "price": row.bet_price,
+            "price_is_nominal": bool(row.bet_price_is_nominal),
+        },
         "p_win": None if pd.isna(row.p_win) else round(float(row.p_win), 4),
         "expected_value": None if pd.isna(row.expected_value) else round(float(row.expected_value), 4),
-        "signals": list(row.signal_tags), "signal_count": row.signal_count, "composite_score": row.composite_score,
+        "signals": list(row.signal_tags),
+        "signal_count": row.signal_count,
+        "composite_score": row.composite_score,
         "health_multiplier": row.health_multiplier,
-        "matched_combo_id": row.matched_combo_id, "combo_classification": row.combo_classification,
-        "combo_hit_rate": row.combo_hit_rate, "warnings": list(row.warning_tags), "angles": list(row.pick_angles),
-        "model_agreement": row.model_agreement_count, "agreeing_models": list(row.agreeing_model_ids),
-        "feature_diversity": row.feature_set_diversity, "consensus_bonus": row.consensus_bonus,
+        "matched_combo_id": row.matched_combo_id,
+        "combo_classification": row.combo_classification,
+        "combo_hit_rate": row.combo_hit_rate,
+        "warnings": list(row.warning_tags),
+        "angles": list(row.pick_angles),
+        "model_agreement": row.model_agreement_count,
+        "agreeing_models": list(row.agreeing_model_ids),
+        "feature_diversity": row.feature_set_diversity,
+        "consensus_bonus": row.consensus_bonus,
         "quantile_under_consensus": row.quantile_consensus_under,
         # The original's per-model subsets do not exist here: a pick qualifies for none.
-        "qualifying_subsets": [], "qualifying_subset_count": 0,
+        "qualifying_subsets": [],
+        "qualifying_subset_count": 0,
         "algorithm_version": row.algorithm_version,
-        "source_model": row.source_model_id, "source_model_family": row.source_model_family,
-        "n_models_eligible": row.n_models_eligible, "champion_edge": row.champion_edge,
+        "source_model": row.source_model_id,
+        "source_model_family": row.source_model_family,
+        "n_models_eligible": row.n_models_eligible,
+        "champion_edge": row.champion_edge,
         "direction_conflict": row.direction_conflict,
-        "actual": None, "result": None,
+        "actual": None,
+        "result": None,
     }
 
 
-def build_export(day: dt.date, picks: pd.DataFrame, decision: dict, results_before: pd.DataFrame,
-                 predictions_of_day: pd.DataFrame, generated_at: pd.Timestamp) -> dict:
+def build_export(
+    day: dt.date,
+    picks: pd.DataFrame,
+    decision: dict,
+    results_before: pd.DataFrame,
+    predictions_of_day: pd.DataFrame,
+    generated_at: pd.Timestamp,
+) -> dict:
     """The export document. `decision` is the snapshot dict (see pipeline.decide); predictions_of_day:
     game_date, model_family, model_id and edge of every prediction of the day."""
     champion = decision["config"]["champion_family"]
-    serving = (predictions_of_day.drop_duplicates("model_family").set_index("model_family")["model_id"].to_dict()
-               if len(predictions_of_day) else {})
+    serving = (
+        predictions_of_day.drop_duplicates("model_family").set_index("model_family")["model_id"].to_dict()
+        if len(predictions_of_day)
+        else {}
+    )
     champion_model = serving.get(champion)
     unknown = {"status": "unknown", "hit_rate_7d": None, "graded_count": 0}
     champion_health = decision["model_health"].get(champion, unknown)
@@ -120,15 +152,18 @@ def build_export(day: dt.date, picks: pd.DataFrame, decision: dict, results_befo
         "health_gate_reason": (
             f"{gated} candidates only from blocked families (7-day edge-3+ HR below 52.4%): "
             + ", ".join(f"{f} {h['hit_rate_7d']}%" for f, h in sorted(blocked.items()))
-            if gated else None
+            if gated
+            else None
         ),
         "signal_health": {
             tag: {k: h[k] for k in ("hr_7d", "hr_season", "regime", "status", "is_model_dependent", "multiplier")}
             for tag, h in decision["signal_health"].items()
         },
         "player_blacklist": {
-            "count": len(blacklist["players"]), "evaluated": blacklist["evaluated"],
-            "hr_threshold": decision["config"]["blacklist_max_hit_rate"], "min_picks": decision["config"]["blacklist_min_picks"],
+            "count": len(blacklist["players"]),
+            "evaluated": blacklist["evaluated"],
+            "hr_threshold": decision["config"]["blacklist_max_hit_rate"],
+            "min_picks": decision["config"]["blacklist_min_picks"],
             "players": [p["player_lookup"] for p in blacklist["players"][:10]],
         },
         "direction_health": decision["direction_health"],
@@ -136,7 +171,9 @@ def build_export(day: dt.date, picks: pd.DataFrame, decision: dict, results_befo
         "edge_distribution": {
             "total_predictions": len(edges),
             "max_edge": round(float(edges.max()), 1) if len(edges) else None,
-            "edge_3_plus": int((edges >= 3).sum()), "edge_5_plus": int((edges >= 5).sum()), "edge_7_plus": int((edges >= 7).sum()),
+            "edge_3_plus": int((edges >= 3).sum()),
+            "edge_5_plus": int((edges >= 5).sum()),
+            "edge_7_plus": int((edges >= 7).sum()),
         },
         "picks": [_pick(r) for r in picks.sort_values("rank").itertuples(index=False)] if len(picks) else [],
         "total_picks": len(picks),

@@ -66,19 +66,23 @@ def build_pick_signal_tags(
         of_day = predictions[predicted_on == pd.Timestamp(day)]
         if of_day.empty:
             continue
-        per_day.append(build_candidates(
-            of_day, health,
-            feature_sets={f.model_family: f.feature_set for f in families},
-            quantile_families={f.model_family for f in families if f.quantile_alpha is not None},
-            config=config,
-            offers=offers[offered_on == pd.Timestamp(day)] if offered_on is not None else None,
-            calibrations=calibrations(accuracy, day),
-        ))
+        per_day.append(
+            build_candidates(
+                of_day,
+                health,
+                feature_sets={f.model_family: f.feature_set for f in families},
+                quantile_families={f.model_family for f in families if f.quantile_alpha is not None},
+                config=config,
+                offers=offers[offered_on == pd.Timestamp(day)] if offered_on is not None else None,
+                calibrations=calibrations(accuracy, day),
+            )
+        )
     candidates = pd.concat(per_day, ignore_index=True) if per_day else pd.DataFrame()
     if candidates.empty:
         return pd.DataFrame()
     targets = candidates[["game_date", "person_id", "opponent_abbr", "line_value"]].assign(
-        model_family=candidates["source_model_family"])
+        model_family=candidates["source_model_family"]
+    )
     context = signal_context(targets, player_logs, team_logs, lines, accuracy)
     return tag_candidates(candidates, context, lines, evaluated_at)
 
@@ -91,14 +95,32 @@ class DayDecision:
 
 
 def _signal_health_snapshot(health_rows: pd.DataFrame) -> dict:
-    cols = ["hr_7d", "hr_season", "picks_7d", "picks_season", "regime", "status", "multiplier", "is_model_dependent",
-            "days_in_current_regime"]
+    cols = [
+        "hr_7d",
+        "hr_season",
+        "picks_7d",
+        "picks_season",
+        "regime",
+        "status",
+        "multiplier",
+        "is_model_dependent",
+        "days_in_current_regime",
+    ]
     out = {}
     for row in health_rows.itertuples(index=False):
         values = {c: getattr(row, c) for c in cols}
-        out[row.signal_tag] = {k: (None if isinstance(v, float) and pd.isna(v) else
-                                   round(float(v), 2) if isinstance(v, float) else
-                                   v.item() if hasattr(v, "item") else v) for k, v in values.items()}
+        out[row.signal_tag] = {
+            k: (
+                None
+                if isinstance(v, float) and pd.isna(v)
+                else round(float(v), 2)
+                if isinstance(v, float)
+                else v.item()
+                if hasattr(v, "item")
+                else v
+            )
+            for k, v in values.items()
+        }
     return out
 
 
@@ -106,9 +128,11 @@ def _model_health_snapshot(family_rows: pd.DataFrame, families: list[str]) -> di
     """{family: {status, hit_rate_7d, graded_count}} for every family graded in the 7 days before
     and every family that made a candidate of the day (unknown when it has no record)."""
     out = {
-        row.model_family: {"status": row.status,
-                           "hit_rate_7d": None if pd.isna(row.hr_7d) else round(float(row.hr_7d), 1),
-                           "graded_count": int(row.n_7d)}
+        row.model_family: {
+            "status": row.status,
+            "hit_rate_7d": None if pd.isna(row.hr_7d) else round(float(row.hr_7d), 1),
+            "graded_count": int(row.n_7d),
+        }
         for row in family_rows.itertuples(index=False)
     }
     for family in families:
@@ -116,8 +140,16 @@ def _model_health_snapshot(family_rows: pd.DataFrame, families: list[str]) -> di
     return dict(sorted(out.items()))
 
 
-DEFAULT_HEALTH = {"hr_7d": float("nan"), "hr_season": float("nan"), "picks_7d": 0, "picks_season": 0,
-                  "regime": "NORMAL", "status": "HEALTHY", "multiplier": 1.0, "days_in_current_regime": 0}
+DEFAULT_HEALTH = {
+    "hr_7d": float("nan"),
+    "hr_season": float("nan"),
+    "picks_7d": 0,
+    "picks_season": 0,
+    "regime": "NORMAL",
+    "status": "HEALTHY",
+    "multiplier": 1.0,
+    "days_in_current_regime": 0,
+}
 
 
 def health_as_of(day: dt.date, stored: pd.DataFrame, lookback_days: int) -> pd.DataFrame:
@@ -131,8 +163,14 @@ def health_as_of(day: dt.date, stored: pd.DataFrame, lookback_days: int) -> pd.D
     if len(rows):
         newest = pd.to_datetime(rows["game_date"]).max()
         return rows[pd.to_datetime(rows["game_date"]) == newest].reset_index(drop=True)
-    return pd.DataFrame({"signal_tag": list(REGISTERED_TAGS), "game_date": None, **DEFAULT_HEALTH,
-                         "is_model_dependent": [t in MODEL_DEPENDENT_TAGS for t in REGISTERED_TAGS]})
+    return pd.DataFrame(
+        {
+            "signal_tag": list(REGISTERED_TAGS),
+            "game_date": None,
+            **DEFAULT_HEALTH,
+            "is_model_dependent": [t in MODEL_DEPENDENT_TAGS for t in REGISTERED_TAGS],
+        }
+    )
 
 
 def model_states_as_of(day: dt.date, stored: pd.DataFrame, lookback_days: int) -> dict:
@@ -147,9 +185,12 @@ def model_states_as_of(day: dt.date, stored: pd.DataFrame, lookback_days: int) -
     out = {}
     for row in rows.drop_duplicates("model_family", keep="last").itertuples(index=False):
         out[row.model_family] = {
-            "model_id": row.model_id, "as_of": f"{row.as_of:%Y-%m-%d}", "state": row.state,
+            "model_id": row.model_id,
+            "as_of": f"{row.as_of:%Y-%m-%d}",
+            "state": row.state,
             "rolling_hr_7d": None if pd.isna(row.rolling_hr_7d) else round(float(row.rolling_hr_7d), 1),
-            "rolling_n_7d": int(row.rolling_n_7d)}
+            "rolling_n_7d": int(row.rolling_n_7d),
+        }
     return dict(sorted(out.items()))
 
 
@@ -169,16 +210,19 @@ def decide(
     the picks read (`health_as_of`); model_states: the stored model performance (`model_states_as_of`)."""
     before = graded_history[graded_history["game_date"] < pd.Timestamp(day)] if len(graded_history) else graded_history
     listed, evaluated = player_blacklist(before, day, config)
-    snapshot = DecisionSnapshot(config=config,
-                                signal_multipliers=dict(zip(health["signal_tag"], health["multiplier"].astype(float))),
-                                blacklist=frozenset(listed["player_lookup"]))
+    snapshot = DecisionSnapshot(
+        config=config,
+        signal_multipliers=dict(zip(health["signal_tag"], health["multiplier"].astype(float))),
+        blacklist=frozenset(listed["player_lookup"]),
+    )
     directions = direction_health(before, day, config)
     picks, audit = select_picks(tags_of_day, snapshot, directions)
     created_at = pd.Timestamp.now(tz="UTC")
     picks = tables.project("signal_best_bets_picks", picks.assign(config_version=config.version, created_at=created_at))
     audit = tables.project("best_bets_filter_audit", audit.assign(config_version=config.version, created_at=created_at))
-    health_of_families = _model_health_snapshot(family_health(accuracy, [day]),
-                                                list(tags_of_day.get("source_model_family", [])))
+    health_of_families = _model_health_snapshot(
+        family_health(accuracy, [day]), list(tags_of_day.get("source_model_family", []))
+    )
     summary = filter_summary(len(tags_of_day), len(picks), audit)
     return DayDecision(
         picks=picks,
@@ -192,11 +236,16 @@ def decide(
             "signal_health": _signal_health_snapshot(health),
             "model_health": health_of_families,
             "model_states": model_states,
-            "signal_health_as_of": None if health["game_date"].isna().all()
+            "signal_health_as_of": None
+            if health["game_date"].isna().all()
             else f"{pd.to_datetime(health['game_date']).max():%Y-%m-%d}",
-            "blacklist": {"evaluated": evaluated, "players": [
-                {"player_lookup": r.player_lookup, "n": int(r.n), "hit_rate": round(float(r.hit_rate), 1)}
-                for r in listed.itertuples(index=False)]},
+            "blacklist": {
+                "evaluated": evaluated,
+                "players": [
+                    {"player_lookup": r.player_lookup, "n": int(r.n), "hit_rate": round(float(r.hit_rate), 1)}
+                    for r in listed.itertuples(index=False)
+                ],
+            },
             "direction_health": directions,
             "filter_summary": summary,
         },
@@ -206,8 +255,10 @@ def decide(
 def decision_row(decision: DayDecision, created_at: pd.Timestamp) -> dict:
     s = decision.snapshot
     return {
-        "game_date": pd.Timestamp(s["game_date"]), "algorithm_version": s["algorithm_version"],
-        "config_version": s["config_version"], "config_json": json.dumps(s["config"], sort_keys=True),
+        "game_date": pd.Timestamp(s["game_date"]),
+        "algorithm_version": s["algorithm_version"],
+        "config_version": s["config_version"],
+        "config_json": json.dumps(s["config"], sort_keys=True),
         "signal_health_json": json.dumps(s["signal_health"], sort_keys=True),
         "model_health_json": json.dumps(s["model_health"], sort_keys=True),
         "model_states_json": json.dumps(s["model_states"], sort_keys=True),
@@ -215,7 +266,9 @@ def decision_row(decision: DayDecision, created_at: pd.Timestamp) -> dict:
         "blacklist_json": json.dumps(s["blacklist"], sort_keys=True),
         "direction_health_json": json.dumps(s["direction_health"], sort_keys=True),
         "filter_summary_json": json.dumps(s["filter_summary"], sort_keys=True),
-        "n_candidates": s["filter_summary"]["total_candidates"], "n_picks": len(decision.picks), "created_at": created_at,
+        "n_candidates": s["filter_summary"]["total_candidates"],
+        "n_picks": len(decision.picks),
+        "created_at": created_at,
     }
 
 
@@ -224,9 +277,11 @@ def replay_picks(tags_of_day: pd.DataFrame, decision: dict) -> pd.DataFrame:
     config = BestBetsConfig.from_dict(json.loads(decision["config_json"]))
     health = json.loads(decision["signal_health_json"])
     blacklist = json.loads(decision["blacklist_json"])
-    snapshot = DecisionSnapshot(config=config,
-                                signal_multipliers={t: h["multiplier"] for t, h in health.items()},
-                                blacklist=frozenset(p["player_lookup"] for p in blacklist["players"]))
+    snapshot = DecisionSnapshot(
+        config=config,
+        signal_multipliers={t: h["multiplier"] for t, h in health.items()},
+        blacklist=frozenset(p["player_lookup"] for p in blacklist["players"]),
+    )
     picks, _ = select_picks(tags_of_day, snapshot, json.loads(decision["direction_health_json"]))
     return picks
 

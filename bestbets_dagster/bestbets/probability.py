@@ -68,15 +68,16 @@ def inputs(prediction, line, over_price, under_price) -> np.ndarray:
     return np.column_stack([standardized_edge(prediction, line), market_logit(over_price, under_price)])
 
 
-def fit_logistic(x: np.ndarray, outcome: np.ndarray, prior=PRIOR, prior_rows: float = PRIOR_ROWS,
-                 iterations: int = 50) -> np.ndarray:
+def fit_logistic(
+    x: np.ndarray, outcome: np.ndarray, prior=PRIOR, prior_rows: float = PRIOR_ROWS, iterations: int = 50
+) -> np.ndarray:
     """Intercept and coefficients of a logistic regression, maximum a posteriori under a Gaussian
     prior centred on `prior` and worth `prior_rows` observations: each coefficient's precision is
     what that many rows would give it at p = 1/2 (0.25 x prior_rows x mean(x_j^2)), so the prior's
     weight does not depend on the inputs' scale."""
     x = np.column_stack([np.ones(len(x)), x])
     centre = np.asarray(prior, dtype="float64")
-    precision = np.diag(0.25 * prior_rows * np.maximum((x ** 2).mean(axis=0), 1e-6))
+    precision = np.diag(0.25 * prior_rows * np.maximum((x**2).mean(axis=0), 1e-6))
     w = centre.copy()
     for _ in range(iterations):
         p = 1.0 / (1.0 + np.exp(-x @ w))
@@ -97,8 +98,9 @@ def decided_rows(graded: pd.DataFrame) -> pd.DataFrame:
     return played[(actual != line) & line.notna() & (line > 0)]
 
 
-def calibrations(accuracy: pd.DataFrame, day: dt.date, days: int = CALIBRATION_DAYS,
-                 min_rows: int = MIN_CALIBRATION_ROWS) -> dict[str, Calibration]:
+def calibrations(
+    accuracy: pd.DataFrame, day: dt.date, days: int = CALIBRATION_DAYS, min_rows: int = MIN_CALIBRATION_ROWS
+) -> dict[str, Calibration]:
     """{family: Calibration} from the graded rows of [day - days, day); families with fewer than
     `min_rows` decided rows there are left out."""
     if accuracy.empty:
@@ -114,7 +116,9 @@ def calibrations(accuracy: pd.DataFrame, day: dt.date, days: int = CALIBRATION_D
         over = (g["actual_points"].astype("float64") > g["line_value"].astype("float64")).to_numpy(dtype="float64")
         a, b, c = fit_logistic(x, over)
         gdates = pd.to_datetime(g["game_date"])
-        out[family] = Calibration(family, float(a), float(b), float(c), len(g), gdates.min().date(), gdates.max().date())
+        out[family] = Calibration(
+            family, float(a), float(b), float(c), len(g), gdates.min().date(), gdates.max().date()
+        )
     return out
 
 
@@ -143,6 +147,12 @@ def walk_forward_probabilities(accuracy: pd.DataFrame, days: list[dt.date]) -> p
         for family, cal in fitted.items():
             g = rows[rows["model_family"] == family]
             if len(g):
-                frames.append(g.assign(p_over=cal.p_over(g["predicted_points"], g["line_value"], g["line_over_price"],
-                                                         g["line_under_price"]), calibration_n=cal.n))
+                frames.append(
+                    g.assign(
+                        p_over=cal.p_over(
+                            g["predicted_points"], g["line_value"], g["line_over_price"], g["line_under_price"]
+                        ),
+                        calibration_n=cal.n,
+                    )
+                )
     return pd.concat(frames, ignore_index=True) if frames else accuracy.iloc[0:0].assign(p_over=[], calibration_n=[])

@@ -14,10 +14,32 @@ import numpy as np
 import pandas as pd
 
 RESULT_COLUMNS = [
-    "game_date", "person_id", "player_lookup", "player_name", "rank", "source_model_id", "source_model_family",
-    "recommendation", "edge", "line_value", "line_book", "bet_book", "bet_line", "price", "price_is_nominal", "p_win",
-    "expected_value", "actual_points", "is_voided", "is_push", "prediction_correct", "result", "units",
-    "selected_result", "selected_units", "graded_at",
+    "game_date",
+    "person_id",
+    "player_lookup",
+    "player_name",
+    "rank",
+    "source_model_id",
+    "source_model_family",
+    "recommendation",
+    "edge",
+    "line_value",
+    "line_book",
+    "bet_book",
+    "bet_line",
+    "price",
+    "price_is_nominal",
+    "p_win",
+    "expected_value",
+    "actual_points",
+    "is_voided",
+    "is_push",
+    "prediction_correct",
+    "result",
+    "units",
+    "selected_result",
+    "selected_units",
+    "graded_at",
 ]
 
 
@@ -32,14 +54,23 @@ def grade_picks(picks: pd.DataFrame, accuracy: pd.DataFrame, graded_at: pd.Times
     if picks.empty or accuracy.empty:
         return pd.DataFrame(columns=RESULT_COLUMNS)
     key = ["game_date", "person_id"]
-    a = accuracy.assign(game_date=pd.to_datetime(accuracy["game_date"]).astype("datetime64[ns]"),
-                        person_id=accuracy["person_id"].astype("int64"))
+    a = accuracy.assign(
+        game_date=pd.to_datetime(accuracy["game_date"]).astype("datetime64[ns]"),
+        person_id=accuracy["person_id"].astype("int64"),
+    )
     a = a[[*key, "model_family", "model_id", "line_value", "actual_points", "is_voided"]]
-    a = a.rename(columns={"model_family": "source_model_family", "model_id": "graded_model_id", "line_value": "graded_line"})
-    p = picks.assign(game_date=pd.to_datetime(picks["game_date"]).astype("datetime64[ns]"),
-                     person_id=picks["person_id"].astype("int64"))
+    a = a.rename(
+        columns={"model_family": "source_model_family", "model_id": "graded_model_id", "line_value": "graded_line"}
+    )
+    p = picks.assign(
+        game_date=pd.to_datetime(picks["game_date"]).astype("datetime64[ns]"),
+        person_id=picks["person_id"].astype("int64"),
+    )
     g = p.merge(a, on=[*key, "source_model_family"], how="inner")
-    stale = g[(g["graded_model_id"] != g["source_model_id"]) | (g["graded_line"].astype(float) != g["line_value"].astype(float))]
+    stale = g[
+        (g["graded_model_id"] != g["source_model_id"])
+        | (g["graded_line"].astype(float) != g["line_value"].astype(float))
+    ]
     if len(stale):
         row = stale.iloc[0]
         raise ValueError(
@@ -56,16 +87,18 @@ def grade_picks(picks: pd.DataFrame, accuracy: pd.DataFrame, graded_at: pd.Times
     g["is_push"] = g["result"] == "PUSH"
     g["prediction_correct"] = (g["result"] == "WIN").astype("boolean").where(g["result"].isin(["WIN", "LOSS"]))
     selected_price = pd.Series(np.where(over, g["line_over_price"], g["line_under_price"]), index=g.index)
-    g["selected_result"], g["selected_units"] = _settle(over, actual, g["line_value"].astype("float64"),
-                                                        pd.to_numeric(selected_price).astype("Int64"), void)
+    g["selected_result"], g["selected_units"] = _settle(
+        over, actual, g["line_value"].astype("float64"), pd.to_numeric(selected_price).astype("Int64"), void
+    )
     g["graded_at"] = graded_at
     return g[RESULT_COLUMNS].sort_values(["game_date", "rank"]).reset_index(drop=True)
 
 
 def _settle(over: pd.Series, actual: pd.Series, line: pd.Series, price: pd.Series, void: pd.Series):
     """(result, units) of bets on a side at a line and an American price."""
-    result = pd.Series(np.select([void, actual == line, (actual > line) == over], ["VOID", "PUSH", "WIN"], "LOSS"),
-                       index=over.index)
+    result = pd.Series(
+        np.select([void, actual == line, (actual > line) == over], ["VOID", "PUSH", "WIN"], "LOSS"), index=over.index
+    )
     win_units = payout(price.astype("float64"))
     units = pd.Series(np.select([result == "WIN", result == "LOSS"], [win_units, -1.0], 0.0), index=over.index)
     return result, units.where(~((result == "WIN") & win_units.isna()))
@@ -78,9 +111,14 @@ def summarize(results: pd.DataFrame) -> dict:
     units = float(results["units"].sum()) if len(results) else 0.0
     staked = wins + losses + pushes
     return {
-        "n_picks": len(results), "wins": wins, "losses": losses, "pushes": pushes, "voids": voids,
+        "n_picks": len(results),
+        "wins": wins,
+        "losses": losses,
+        "pushes": pushes,
+        "voids": voids,
         "hit_rate": round(wins / (wins + losses), 4) if wins + losses else None,
-        "units": round(units, 3), "roi": round(units / staked, 4) if staked else None,
+        "units": round(units, 3),
+        "roi": round(units / staked, 4) if staked else None,
     }
 
 

@@ -20,16 +20,19 @@ from bestbets_dagster.signals.registry import (
 LINE_COLUMNS = {"line_std": "multi_book_line_std", "n_books": "n_books", "is_home": "is_home"}
 
 
-def tag_candidates(candidates: pd.DataFrame, context: pd.DataFrame, lines: pd.DataFrame,
-                   evaluated_at: pd.Timestamp) -> pd.DataFrame:
+def tag_candidates(
+    candidates: pd.DataFrame, context: pd.DataFrame, lines: pd.DataFrame, evaluated_at: pd.Timestamp
+) -> pd.DataFrame:
     """candidates (from build_candidates), their signal context (same index) and the date's
     player_game_lines (for the books' spread and count, and home/away)."""
     if candidates.empty:
         return pd.DataFrame()
     c = pd.concat([candidates, context], axis=1)
     book = lines[lines["person_id"].notna()][["game_date", "person_id", *LINE_COLUMNS]].rename(columns=LINE_COLUMNS)
-    book = book.assign(game_date=pd.to_datetime(book["game_date"]).astype("datetime64[ns]"),
-                       person_id=book["person_id"].astype("int64")).drop_duplicates(["game_date", "person_id"])
+    book = book.assign(
+        game_date=pd.to_datetime(book["game_date"]).astype("datetime64[ns]"),
+        person_id=book["person_id"].astype("int64"),
+    ).drop_duplicates(["game_date", "person_id"])
     c = c.merge(book, on=["game_date", "person_id"], how="left").set_axis(c.index)
     fired = evaluate_signals(c)
     c["signal_tags"] = fired_tags(fired, REGISTERED_TAGS)

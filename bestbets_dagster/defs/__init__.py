@@ -27,13 +27,6 @@ from bestbets_dagster.defs.ingestion import (
     prop_lines,
     team_game_logs,
 )
-from bestbets_dagster.defs.monitoring import (
-    alerts_to_slack,
-    model_performance_daily,
-    monitoring_alerts,
-    monitoring_job,
-    signal_health_daily,
-)
 from bestbets_dagster.defs.models import (
     family_models,
     model_family_partitions_sensor,
@@ -42,6 +35,13 @@ from bestbets_dagster.defs.models import (
     retrain_job,
     training_windows,
     training_windows_job,
+)
+from bestbets_dagster.defs.monitoring import (
+    alerts_to_slack,
+    model_performance_daily,
+    monitoring_alerts,
+    monitoring_job,
+    signal_health_daily,
 )
 from bestbets_dagster.defs.predictions import grading_job, prediction_accuracy, predictions, predictions_job
 from bestbets_dagster.partitions import game_date_partitions
@@ -74,7 +74,19 @@ monitoring_assets = [signal_health_daily, model_performance_daily, monitoring_al
 
 all_assets = [*ingest_assets, *feature_assets, *model_assets, *prediction_assets, *best_bets_assets, *monitoring_assets]
 all_asset_checks: list = []
-all_jobs = [ingest_job, build_job, training_windows_job, retrain_job, model_registry_job, predictions_job, grading_job, signal_tags_job,
-            best_bets_job, best_bets_grading_job, monitoring_job, *daily_jobs]
+all_jobs = [
+    ingest_job,
+    build_job,
+    training_windows_job,
+    retrain_job,
+    model_registry_job,
+    predictions_job,
+    grading_job,
+    signal_tags_job,
+    best_bets_job,
+    best_bets_grading_job,
+    monitoring_job,
+    *daily_jobs,
+]
 all_schedules = [*daily_schedules]
 all_sensors = [model_family_partitions_sensor, *daily_sensors, alerts_to_slack]

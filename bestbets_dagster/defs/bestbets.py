@@ -43,10 +43,10 @@ from bestbets_dagster.bestbets.pipeline import (
 )
 from bestbets_dagster.bestbets.results import grade_picks, summarize, summarize_by
 from bestbets_dagster.defs.checks import (
-    table_definition_metadata,
     lined_days,
     table_check_results,
     table_check_specs,
+    table_definition_metadata,
 )
 from bestbets_dagster.defs.partition_range import (
     GAME_DATE_OF,
@@ -72,11 +72,16 @@ def _on(df: pd.DataFrame, day: dt.date) -> pd.DataFrame:
 
 
 @asset(
-    check_specs=[*table_check_specs("pick_signal_tags", blocking=True),
-                 # WARN, not blocking: a family without a model yet (or a replay of chosen families) still
-                 # lets the others' candidates through.
-                 AssetCheckSpec("predictions_from_every_enabled_family", asset="pick_signal_tags",
-                                description="every enabled family predicted on every lined day of the run")],
+    check_specs=[
+        *table_check_specs("pick_signal_tags", blocking=True),
+        # WARN, not blocking: a family without a model yet (or a replay of chosen families) still
+        # lets the others' candidates through.
+        AssetCheckSpec(
+            "predictions_from_every_enabled_family",
+            asset="pick_signal_tags",
+            description="every enabled family predicted on every lined day of the run",
+        ),
+    ],
     metadata=table_definition_metadata("pick_signal_tags"),
     deps=[
         AssetDep("predictions", partition_mapping=GAME_DATE_OF),
@@ -92,7 +97,9 @@ def _on(df: pd.DataFrame, day: dt.date) -> pd.DataFrame:
     kinds={"python", "duckdb"},
     description="One candidate per player-game from every enabled family, with every signal evaluated.",
 )
-def pick_signal_tags(context: AssetExecutionContext, warehouse: Warehouse, best_bets: BestBetsSettings) -> MaterializeResult:
+def pick_signal_tags(
+    context: AssetExecutionContext, warehouse: Warehouse, best_bets: BestBetsSettings
+) -> MaterializeResult:
     start, end = partition_dates(context)
     families = [f for f in load_families(warehouse) if f.enabled]
     predictions = warehouse.read("predictions", start, end)
@@ -102,11 +109,15 @@ def pick_signal_tags(context: AssetExecutionContext, warehouse: Warehouse, best_
     history_start = start - dt.timedelta(days=HISTORY_LOOKBACK_DAYS)
     accuracy = warehouse.read("prediction_accuracy", history_start, end - DAY)
     tags = build_pick_signal_tags(
-        days_between(start, end), predictions, accuracy,
+        days_between(start, end),
+        predictions,
+        accuracy,
         warehouse.read("player_game_logs", history_start, end - DAY),
         warehouse.read("team_game_logs", history_start, end - DAY),
         warehouse.read("player_game_lines", history_start, end),
-        families, best_bets.config(), pd.Timestamp.now(tz="UTC"),
+        families,
+        best_bets.config(),
+        pd.Timestamp.now(tz="UTC"),
         offers=current_offers(warehouse.read("prop_lines", start, end)),
     )
     written = warehouse.replace_partitions("pick_signal_tags", tags, start, end)
@@ -120,10 +131,13 @@ def pick_signal_tags(context: AssetExecutionContext, warehouse: Warehouse, best_
             "signals_fired": MetadataValue.json({t: int(fired.get(t, 0)) for t in REGISTERED_TAGS}),
             "prototypes_fired": MetadataValue.json({t: int(prototypes.get(t, 0)) for t in PROTOTYPE_TAGS}),
             "by_source_family": MetadataValue.json(
-                tags["source_model_family"].value_counts().to_dict() if written else {}),
+                tags["source_model_family"].value_counts().to_dict() if written else {}
+            ),
             # How many candidates are worth a bet at all, and where line shopping sent them.
             "priced_candidates": int((tags["calibration_n"] > 0).sum()) if written else 0,
-            "above_ev_floor": int((tags["expected_value"] >= best_bets.config().min_expected_value).sum()) if written else 0,
+            "above_ev_floor": int((tags["expected_value"] >= best_bets.config().min_expected_value).sum())
+            if written
+            else 0,
             "shopped_away_from_the_selected_book": int((tags["bet_book"] != tags["line_book"]).sum()) if written else 0,
         },
         check_results=[
@@ -136,37 +150,61 @@ def pick_signal_tags(context: AssetExecutionContext, warehouse: Warehouse, best_
 def _every_family_check(predictions: pd.DataFrame, families: list, lined: list) -> AssetCheckResult:
     have = set(zip(pd.to_datetime(predictions["game_date"]).dt.date, predictions["model_family"]))
     missing = [f"{day} {family}" for day in lined for family in families if (day, family) not in have]
-    return AssetCheckResult(check_name="predictions_from_every_enabled_family", asset_key="pick_signal_tags",
-                            passed=not missing, severity=AssetCheckSeverity.WARN, metadata={"missing": ", ".join(missing[:20]), "n_missing": len(missing)})
+    return AssetCheckResult(
+        check_name="predictions_from_every_enabled_family",
+        asset_key="pick_signal_tags",
+        passed=not missing,
+        severity=AssetCheckSeverity.WARN,
+        metadata={"missing": ", ".join(missing[:20]), "n_missing": len(missing)},
+    )
 
 
 @multi_asset(
     specs=[
-        AssetSpec("signal_best_bets_picks",
-                  deps=[AssetDep("pick_signal_tags", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS, 0)),
-                        AssetDep("prediction_accuracy", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS)),
-                        AssetDep("predictions", partition_mapping=GAME_DATE_OF),
-                        # the earlier picks and their record (the export's recent results)
-                        AssetDep("signal_best_bets_picks", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS)),
-                        AssetDep("signal_health_daily", partition_mapping=days_before(HEALTH_LOOKBACK_DAYS)),
-                        AssetDep("model_performance_daily", partition_mapping=days_before(HEALTH_LOOKBACK_DAYS))],
-                  description="The day's best bets, ranked, with provenance; exported as signal-best-bets/{date}.json.",
-                  metadata=table_definition_metadata("signal_best_bets_picks"),
-                  group_name="best_bets", kinds={"python", "duckdb", "json"}),
-        AssetSpec("best_bets_filter_audit", deps=["pick_signal_tags"], group_name="best_bets", kinds={"python", "duckdb"},
-                  metadata=table_definition_metadata("best_bets_filter_audit"),
-                  description="Every rejected candidate with the first filter it failed."),
-        AssetSpec("best_bets_decisions", deps=["pick_signal_tags"], group_name="best_bets", kinds={"python", "duckdb"},
-                  metadata=table_definition_metadata("best_bets_decisions"),
-                  description="The decision snapshot per date: config, signal regimes, model health, blacklist."),
+        AssetSpec(
+            "signal_best_bets_picks",
+            deps=[
+                AssetDep("pick_signal_tags", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS, 0)),
+                AssetDep("prediction_accuracy", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS)),
+                AssetDep("predictions", partition_mapping=GAME_DATE_OF),
+                # the earlier picks and their record (the export's recent results)
+                AssetDep("signal_best_bets_picks", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS)),
+                AssetDep("signal_health_daily", partition_mapping=days_before(HEALTH_LOOKBACK_DAYS)),
+                AssetDep("model_performance_daily", partition_mapping=days_before(HEALTH_LOOKBACK_DAYS)),
+            ],
+            description="The day's best bets, ranked, with provenance; exported as signal-best-bets/{date}.json.",
+            metadata=table_definition_metadata("signal_best_bets_picks"),
+            group_name="best_bets",
+            kinds={"python", "duckdb", "json"},
+        ),
+        AssetSpec(
+            "best_bets_filter_audit",
+            deps=["pick_signal_tags"],
+            group_name="best_bets",
+            kinds={"python", "duckdb"},
+            metadata=table_definition_metadata("best_bets_filter_audit"),
+            description="Every rejected candidate with the first filter it failed.",
+        ),
+        AssetSpec(
+            "best_bets_decisions",
+            deps=["pick_signal_tags"],
+            group_name="best_bets",
+            kinds={"python", "duckdb"},
+            metadata=table_definition_metadata("best_bets_decisions"),
+            description="The decision snapshot per date: config, signal regimes, model health, blacklist.",
+        ),
     ],
-    check_specs=[spec for name in ("signal_best_bets_picks", "best_bets_filter_audit", "best_bets_decisions")
-                 for spec in table_check_specs(name, blocking=False, game_days=False)],
+    check_specs=[
+        spec
+        for name in ("signal_best_bets_picks", "best_bets_filter_audit", "best_bets_decisions")
+        for spec in table_check_specs(name, blocking=False, game_days=False)
+    ],
     partitions_def=game_date_partitions,
     backfill_policy=BackfillPolicy.single_run(),
 )
-def signal_best_bets_picks(context: AssetExecutionContext, warehouse: Warehouse, artifacts: ArtifactStore,
-                           best_bets: BestBetsSettings):
+def signal_best_bets_picks(
+    context: AssetExecutionContext, warehouse: Warehouse, artifacts: ArtifactStore, best_bets: BestBetsSettings
+):
     start, end = partition_dates(context)
     config = best_bets.config()
     history_start = start - dt.timedelta(days=HISTORY_LOOKBACK_DAYS)
@@ -181,31 +219,50 @@ def signal_best_bets_picks(context: AssetExecutionContext, warehouse: Warehouse,
     picks_by_day, audits, decisions, exported = [], [], [], {}
     for day in days_between(start, end):
         accuracy_before = accuracy[pd.to_datetime(accuracy["game_date"]) < pd.Timestamp(day)]
-        decision = decide(day, _on(tags, day), graded, accuracy_before, config,
-                          health_as_of(day, stored_health, HEALTH_LOOKBACK_DAYS),
-                          model_states_as_of(day, stored_states, HEALTH_LOOKBACK_DAYS))
+        decision = decide(
+            day,
+            _on(tags, day),
+            graded,
+            accuracy_before,
+            config,
+            health_as_of(day, stored_health, HEALTH_LOOKBACK_DAYS),
+            model_states_as_of(day, stored_states, HEALTH_LOOKBACK_DAYS),
+        )
         created_at = pd.Timestamp.now(tz="UTC")
         made = [frame for frame in (earlier_picks, *picks_by_day) if len(frame)]
         picks_so_far = pd.concat(made, ignore_index=True) if made else earlier_picks
         results_before = grade_picks(picks_so_far, accuracy_before, created_at)
-        exported[f"{day}"] = build_export(day, decision.picks, decision.snapshot, results_before, _on(predictions, day),
-                                          created_at)
+        exported[f"{day}"] = build_export(
+            day, decision.picks, decision.snapshot, results_before, _on(predictions, day), created_at
+        )
         picks_by_day.append(decision.picks)
         audits.append(decision.audit)
         decisions.append(decision_row(decision, created_at))
     picks = pd.concat(picks_by_day, ignore_index=True)
     audit = pd.concat(audits, ignore_index=True)
-    frames = {"signal_best_bets_picks": picks, "best_bets_filter_audit": audit, "best_bets_decisions": pd.DataFrame(decisions)}
+    frames = {
+        "signal_best_bets_picks": picks,
+        "best_bets_filter_audit": audit,
+        "best_bets_decisions": pd.DataFrame(decisions),
+    }
     # Validate all three before writing any, and write the files only once the tables hold the picks.
     for name, frame in frames.items():
         tables.validate(name, frame, source=f"{name} {start}..{end}")
-    written = {name: warehouse.replace_partitions(name, frame, start, end) for name, frame in frames.items()}["signal_best_bets_picks"]
+    written = {name: warehouse.replace_partitions(name, frame, start, end) for name, frame in frames.items()}[
+        "signal_best_bets_picks"
+    ]
     for day, document in exported.items():
-        artifacts.put(export_key(dt.date.fromisoformat(day)), dumps(document), content_type="application/json",
-                      cache_control=DATED_CACHE_CONTROL)
+        artifacts.put(
+            export_key(dt.date.fromisoformat(day)),
+            dumps(document),
+            content_type="application/json",
+            cache_control=DATED_CACHE_CONTROL,
+        )
     _write_latest(artifacts, exported)
     rejected = audit["filter_name"].value_counts().to_dict() if len(audit) else {}
-    per_day = picks.groupby(pd.to_datetime(picks["game_date"]).dt.strftime("%Y-%m-%d")).size().to_dict() if written else {}
+    per_day = (
+        picks.groupby(pd.to_datetime(picks["game_date"]).dt.strftime("%Y-%m-%d")).size().to_dict() if written else {}
+    )
     yield MaterializeResult(
         asset_key="signal_best_bets_picks",
         metadata={
@@ -215,37 +272,70 @@ def signal_best_bets_picks(context: AssetExecutionContext, warehouse: Warehouse,
             "days": len(exported),
             "by_direction": MetadataValue.json(picks["recommendation"].value_counts().to_dict() if written else {}),
             "filter_summary": MetadataValue.json(
-                {"total_candidates": int(sum(d["n_candidates"] for d in decisions)), "passed_filters": written,
-                 "rejected": {k: int(v) for k, v in rejected.items()}}),
-            "exports": MetadataValue.json([artifacts.uri(export_key(dt.date.fromisoformat(d))) for d in sorted(exported)][-5:]),
+                {
+                    "total_candidates": int(sum(d["n_candidates"] for d in decisions)),
+                    "passed_filters": written,
+                    "rejected": {k: int(v) for k, v in rejected.items()},
+                }
+            ),
+            "exports": MetadataValue.json(
+                [artifacts.uri(export_key(dt.date.fromisoformat(d))) for d in sorted(exported)][-5:]
+            ),
             "config_version": config.version,
         },
         check_results=table_check_results(warehouse, "signal_best_bets_picks", start, end),
     )
     yield MaterializeResult(
         asset_key="best_bets_filter_audit",
-        metadata={**range_metadata(context, len(audit), audit),
-                  "rejected_per_filter": MetadataValue.json({k: int(v) for k, v in rejected.items()})},
+        metadata={
+            **range_metadata(context, len(audit), audit),
+            "rejected_per_filter": MetadataValue.json({k: int(v) for k, v in rejected.items()}),
+        },
         check_results=table_check_results(warehouse, "best_bets_filter_audit", start, end),
     )
-    yield MaterializeResult(asset_key="best_bets_decisions",
-                            metadata=range_metadata(context, len(decisions), pd.DataFrame(decisions)),
-                            check_results=table_check_results(warehouse, "best_bets_decisions", start, end))
+    yield MaterializeResult(
+        asset_key="best_bets_decisions",
+        metadata=range_metadata(context, len(decisions), pd.DataFrame(decisions)),
+        check_results=table_check_results(warehouse, "best_bets_decisions", start, end),
+    )
 
 
-PICK_COLUMNS = {"rank": "int", "player_name": "string", "recommendation": "string", "line_value": "float",
-                "line_book": "string", "edge": "float", "source_model_id": "string", "signal_tags": "string",
-                "composite_score": "float"}
+PICK_COLUMNS = {
+    "rank": "int",
+    "player_name": "string",
+    "recommendation": "string",
+    "line_value": "float",
+    "line_book": "string",
+    "edge": "float",
+    "source_model_id": "string",
+    "signal_tags": "string",
+    "composite_score": "float",
+}
 
 
 def picks_table(picks: pd.DataFrame) -> MetadataValue:
     """The day's picks as a table on its partition; source_model_id is the model_id of model_registry
     (the family_models partition `{family}|{training week}` of its family)."""
-    records = [TableRecord({c: (", ".join(row[c]) if c == "signal_tags" else
-                                round(float(row[c]), 2) if kind == "float" else int(row[c]) if kind == "int" else str(row[c]))
-                            for c, kind in PICK_COLUMNS.items()})
-               for _, row in picks.iterrows()]
-    return MetadataValue.table(records, schema=TableSchema(columns=[TableColumn(c, k) for c, k in PICK_COLUMNS.items()]))
+    records = [
+        TableRecord(
+            {
+                c: (
+                    ", ".join(row[c])
+                    if c == "signal_tags"
+                    else round(float(row[c]), 2)
+                    if kind == "float"
+                    else int(row[c])
+                    if kind == "int"
+                    else str(row[c])
+                )
+                for c, kind in PICK_COLUMNS.items()
+            }
+        )
+        for _, row in picks.iterrows()
+    ]
+    return MetadataValue.table(
+        records, schema=TableSchema(columns=[TableColumn(c, k) for c, k in PICK_COLUMNS.items()])
+    )
 
 
 def _write_latest(artifacts: ArtifactStore, exported: dict) -> None:
@@ -255,7 +345,9 @@ def _write_latest(artifacts: ArtifactStore, exported: dict) -> None:
     newest = max(exported)
     if artifacts.exists(LATEST_KEY) and json.loads(artifacts.get(LATEST_KEY))["date"] > newest:
         return
-    artifacts.put(LATEST_KEY, dumps(exported[newest]), content_type="application/json", cache_control=LATEST_CACHE_CONTROL)
+    artifacts.put(
+        LATEST_KEY, dumps(exported[newest]), content_type="application/json", cache_control=LATEST_CACHE_CONTROL
+    )
 
 
 @asset(
@@ -286,15 +378,20 @@ def best_bets_accuracy(context: AssetExecutionContext, warehouse: Warehouse) -> 
 
 
 signal_tags_job = define_asset_job(
-    "signal_tags_job", selection=["pick_signal_tags"], partitions_def=game_date_partitions,
+    "signal_tags_job",
+    selection=["pick_signal_tags"],
+    partitions_def=game_date_partitions,
     description="Candidates from every enabled family with every signal evaluated, for a game-date range.",
 )
 best_bets_job = define_asset_job(
-    "best_bets_job", selection=["signal_best_bets_picks", "best_bets_filter_audit", "best_bets_decisions"],
+    "best_bets_job",
+    selection=["signal_best_bets_picks", "best_bets_filter_audit", "best_bets_decisions"],
     partitions_def=game_date_partitions,
     description="The filters and the day's best bets with their exports (reads the tags and the monitoring before).",
 )
 best_bets_grading_job = define_asset_job(
-    "best_bets_grading_job", selection=["best_bets_accuracy"], partitions_def=game_date_partitions,
+    "best_bets_grading_job",
+    selection=["best_bets_accuracy"],
+    partitions_def=game_date_partitions,
     description="Grade the picks of a game-date range.",
 )

@@ -6,7 +6,14 @@ before bad rows flow into downstream assets."""
 import datetime as dt
 
 import pandas as pd
-from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, TableColumn, TableColumnConstraints, TableSchema
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    TableColumn,
+    TableColumnConstraints,
+    TableSchema,
+)
 
 from bestbets_dagster import tables
 
@@ -15,8 +22,12 @@ SCHEMA, UNIQUE_KEYS, GAME_DAYS = "schema", "unique_keys", "rows_on_game_days"
 
 def table_check_specs(asset: str, blocking: bool, game_days: bool = True) -> list[AssetCheckSpec]:
     specs = [
-        AssetCheckSpec(SCHEMA, asset=asset, blocking=blocking, description=f"stored rows match schemas/tables/{asset}.yaml"),
-        AssetCheckSpec(UNIQUE_KEYS, asset=asset, blocking=blocking, description="no duplicate primary keys in the partitions"),
+        AssetCheckSpec(
+            SCHEMA, asset=asset, blocking=blocking, description=f"stored rows match schemas/tables/{asset}.yaml"
+        ),
+        AssetCheckSpec(
+            UNIQUE_KEYS, asset=asset, blocking=blocking, description="no duplicate primary keys in the partitions"
+        ),
     ]
     if game_days:
         specs.append(AssetCheckSpec(GAME_DAYS, asset=asset, description="rows on every game day of the run (WARN)"))
@@ -38,8 +49,15 @@ def lined_days(warehouse, start: dt.date, end: dt.date) -> list[dt.date]:
     return sorted(set(pd.to_datetime(lines.loc[lines["person_id"].notna(), "game_date"]).dt.date))
 
 
-def table_check_results(warehouse, table: str, start: dt.date, end: dt.date, family: str | None = None,
-                        asset: str | None = None, expected_days: list[dt.date] | None = None) -> list[AssetCheckResult]:
+def table_check_results(
+    warehouse,
+    table: str,
+    start: dt.date,
+    end: dt.date,
+    family: str | None = None,
+    asset: str | None = None,
+    expected_days: list[dt.date] | None = None,
+) -> list[AssetCheckResult]:
     """The checks of `table_check_specs` on the stored rows of [start, end] (one family if given)."""
     asset = asset or table
     spec = tables.table(table)
@@ -47,21 +65,37 @@ def table_check_results(warehouse, table: str, start: dt.date, end: dt.date, fam
     results = []
     try:
         tables.validate(table, stored, source=f"{table} {start}..{end}")
-        results.append(AssetCheckResult(check_name=SCHEMA, asset_key=asset, passed=True, metadata={"rows": len(stored)}))
+        results.append(
+            AssetCheckResult(check_name=SCHEMA, asset_key=asset, passed=True, metadata={"rows": len(stored)})
+        )
     except Exception as error:  # noqa: BLE001 - any validation failure is the check's finding
-        results.append(AssetCheckResult(check_name=SCHEMA, asset_key=asset, passed=False,
-                                        metadata={"error": str(error)[:2000]}))
+        results.append(
+            AssetCheckResult(check_name=SCHEMA, asset_key=asset, passed=False, metadata={"error": str(error)[:2000]})
+        )
     duplicated = stored[stored.duplicated(list(spec.primary_key), keep=False)] if len(stored) else stored
-    results.append(AssetCheckResult(
-        check_name=UNIQUE_KEYS, asset_key=asset, passed=duplicated.empty,
-        metadata={"duplicate_rows": len(duplicated),
-                  "first": str(duplicated[list(spec.primary_key)].head(3).to_dict("records")) if len(duplicated) else ""}))
+    results.append(
+        AssetCheckResult(
+            check_name=UNIQUE_KEYS,
+            asset_key=asset,
+            passed=duplicated.empty,
+            metadata={
+                "duplicate_rows": len(duplicated),
+                "first": str(duplicated[list(spec.primary_key)].head(3).to_dict("records")) if len(duplicated) else "",
+            },
+        )
+    )
     if expected_days is not None:
         have = set(pd.to_datetime(stored["game_date"]).dt.date) if len(stored) else set()
         missing = [str(d) for d in expected_days if d not in have]
-        results.append(AssetCheckResult(
-            check_name=GAME_DAYS, asset_key=asset, passed=not missing, severity=AssetCheckSeverity.WARN,
-            metadata={"game_days": len(expected_days), "missing": ", ".join(missing[:20])}))
+        results.append(
+            AssetCheckResult(
+                check_name=GAME_DAYS,
+                asset_key=asset,
+                passed=not missing,
+                severity=AssetCheckSeverity.WARN,
+                metadata={"game_days": len(expected_days), "missing": ", ".join(missing[:20])},
+            )
+        )
     return results
 
 
@@ -69,8 +103,17 @@ def table_definition_metadata(table: str) -> dict:
     """Definition metadata of a table asset: its column schema and descriptions from
     schemas/tables (the catalog's column view) and the warehouse table it writes."""
     spec = tables.table(table)
-    columns = [TableColumn(c.name, c.type.lower() + ("[]" if c.repeated else ""), description=c.description or None,
-                           constraints=TableColumnConstraints(nullable=c.nullable))
-               for c in spec.columns]
-    return {"dagster/column_schema": TableSchema(columns=columns), "dagster/table_name": table,
-            "primary_key": ", ".join(spec.primary_key)}
+    columns = [
+        TableColumn(
+            c.name,
+            c.type.lower() + ("[]" if c.repeated else ""),
+            description=c.description or None,
+            constraints=TableColumnConstraints(nullable=c.nullable),
+        )
+        for c in spec.columns
+    ]
+    return {
+        "dagster/column_schema": TableSchema(columns=columns),
+        "dagster/table_name": table,
+        "primary_key": ", ".join(spec.primary_key),
+    }

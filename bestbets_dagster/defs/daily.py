@@ -58,16 +58,23 @@ box_scores_job = define_asset_job(
     description="The box scores of a game-date range, and those dates' lines and features rebuilt with them.",
 )
 slate_job = define_asset_job(
-    "slate_job", selection=["prop_lines", "player_game_lines", "player_features"], partitions_def=game_date_partitions,
+    "slate_job",
+    selection=["prop_lines", "player_game_lines", "player_features"],
+    partitions_def=game_date_partitions,
     description="Today's slate before tip-off: the books' lines and the features of every expected player.",
 )
 morning_job = define_asset_job(
     "morning_job",
-    selection=["prediction_accuracy", "best_bets_accuracy", "signal_health_daily", "model_performance_daily",
-               "monitoring_alerts"],
+    selection=[
+        "prediction_accuracy",
+        "best_bets_accuracy",
+        "signal_health_daily",
+        "model_performance_daily",
+        "monitoring_alerts",
+    ],
     partitions_def=game_date_partitions,
     description="After the games: grade the predictions and the picks, then signal health, model performance "
-                "and alerts.",
+    "and alerts.",
 )
 slate_best_bets_job = define_asset_job(
     "slate_best_bets_job",
@@ -79,8 +86,11 @@ slate_best_bets_job = define_asset_job(
 
 def latest_ids(instance, asset: str, partitions: list[str]) -> dict[str, int]:
     """{partition: storage id of its latest materialization} for the partitions materialized."""
-    return dict(instance.get_latest_storage_id_by_partition(
-        AssetKey(asset), DagsterEventType.ASSET_MATERIALIZATION, set(partitions)))
+    return dict(
+        instance.get_latest_storage_id_by_partition(
+            AssetKey(asset), DagsterEventType.ASSET_MATERIALIZATION, set(partitions)
+        )
+    )
 
 
 def _one(instance, asset: str, partition: str | None) -> int | None:
@@ -114,9 +124,15 @@ def box_scores_pending(warehouse: Warehouse, nba_data: NbaDataSource) -> tuple[d
     return (start, last) if start <= last else None
 
 
-@sensor(job=box_scores_job, minimum_interval_seconds=600, default_status=DefaultSensorStatus.STOPPED,
-        description=("Ingests the box scores of every date the data directory has and the warehouse does not (the "
-                     "night's games, or every date missed), with those dates' lines and features, in one ranged run."))
+@sensor(
+    job=box_scores_job,
+    minimum_interval_seconds=600,
+    default_status=DefaultSensorStatus.STOPPED,
+    description=(
+        "Ingests the box scores of every date the data directory has and the warehouse does not (the "
+        "night's games, or every date missed), with those dates' lines and features, in one ranged run."
+    ),
+)
 def box_scores_sensor(context: SensorEvaluationContext, warehouse: Warehouse, nba_data: NbaDataSource):
     pending = box_scores_pending(warehouse, nba_data)
     if pending is None:
@@ -132,8 +148,9 @@ def grading_pending(instance, today: dt.date) -> list[dt.date]:
     boxed = latest_ids(instance, "player_game_logs", days)
     graded = latest_ids(instance, "prediction_accuracy", days)
     monitored = latest_ids(instance, "monitoring_alerts", days)
-    predicted = latest_ids(instance, "predictions",
-                           [key for day in days for key in family_keys(instance, game_date=day).values()])
+    predicted = latest_ids(
+        instance, "predictions", [key for day in days for key in family_keys(instance, game_date=day).values()]
+    )
     newest_prediction: dict[str, int] = {}
     for key, storage_id in predicted.items():
         day = key.split("|")[0]
@@ -148,9 +165,15 @@ def grading_pending(instance, today: dt.date) -> list[dt.date]:
     return pending
 
 
-@sensor(job=morning_job, minimum_interval_seconds=300, default_status=DefaultSensorStatus.STOPPED,
-        description=("Grades the dates whose box scores landed (or were corrected) and everything after them through "
-                     "yesterday: the predictions, the picks, then signal health, model performance and alerts."))
+@sensor(
+    job=morning_job,
+    minimum_interval_seconds=300,
+    default_status=DefaultSensorStatus.STOPPED,
+    description=(
+        "Grades the dates whose box scores landed (or were corrected) and everything after them through "
+        "yesterday: the predictions, the picks, then signal health, model performance and alerts."
+    ),
+)
 def morning_sensor(context: SensorEvaluationContext):
     today = today_eastern()
     pending = grading_pending(context.instance, today)
@@ -162,11 +185,16 @@ def morning_sensor(context: SensorEvaluationContext):
     return RunRequest(run_key=f"morning:{start}:{end}:{newest}", tags=range_tags(start, end))
 
 
-@sensor(jobs=[training_windows_job, retrain_job, model_registry_job], minimum_interval_seconds=900,
-        default_status=DefaultSensorStatus.STOPPED,
-        description=("This week's training window once the box-score ingest has caught up with the data directory (the"
-                     " window reaches the day before the week's Monday), then each enabled family's model of the week "
-                     "(again when the window's inputs change), then the registry's view in the catalog."))
+@sensor(
+    jobs=[training_windows_job, retrain_job, model_registry_job],
+    minimum_interval_seconds=900,
+    default_status=DefaultSensorStatus.STOPPED,
+    description=(
+        "This week's training window once the box-score ingest has caught up with the data directory (the"
+        " window reaches the day before the week's Monday), then each enabled family's model of the week "
+        "(again when the window's inputs change), then the registry's view in the catalog."
+    ),
+)
 def weekly_training_sensor(context: SensorEvaluationContext, warehouse: Warehouse, nba_data: NbaDataSource):
     today = today_eastern()
     # The original's retrain reminder: ROUTINE 7-10 days since a family's newest model, OVERDUE 11-14, URGENT 15+.
@@ -177,16 +205,24 @@ def weekly_training_sensor(context: SensorEvaluationContext, warehouse: Warehous
         return SkipReason("waiting for the box-score ingest to catch up")
     week = dt.date.fromisoformat(current_training_week(today))
     window_days = [str(d) for d in days_between(week - dt.timedelta(days=7), week - DAY)]
-    inputs = [*latest_ids(context.instance, "player_game_logs", window_days).values(),
-              *latest_ids(context.instance, "player_features", window_days).values()]
+    inputs = [
+        *latest_ids(context.instance, "player_game_logs", window_days).values(),
+        *latest_ids(context.instance, "player_features", window_days).values(),
+    ]
     window = _one(context.instance, "training_windows", str(week))
     if window is None or window < max(inputs, default=0):
-        return RunRequest(run_key=f"training-window:{week}:{max(inputs, default=0)}", job_name=training_windows_job.name,
-                          partition_key=str(week))
+        return RunRequest(
+            run_key=f"training-window:{week}:{max(inputs, default=0)}",
+            job_name=training_windows_job.name,
+            partition_key=str(week),
+        )
     keys = family_keys(context.instance, training_week=str(week))
     models = latest_ids(context.instance, "family_models", list(keys.values()))
-    requests = [RunRequest(run_key=f"train:{week}:{family}:{window}", job_name=retrain_job.name, partition_key=key)
-                for family, key in keys.items() if models.get(key, 0) < window]
+    requests = [
+        RunRequest(run_key=f"train:{week}:{family}:{window}", job_name=retrain_job.name, partition_key=key)
+        for family, key in keys.items()
+        if models.get(key, 0) < window
+    ]
     if requests:
         return SensorResult(run_requests=requests)
     newest_model = max(models.values(), default=0)
@@ -195,24 +231,37 @@ def weekly_training_sensor(context: SensorEvaluationContext, warehouse: Warehous
     return SkipReason(f"every family has its model of {week}")
 
 
-@schedule(cron_schedule="30 12 * * *", execution_timezone="America/New_York", job=slate_job,
-          default_status=DefaultScheduleStatus.STOPPED,
-        description=("Today's slate at 12:30 US Eastern, after the books' midday snapshot: lines and features."))
+@schedule(
+    cron_schedule="30 12 * * *",
+    execution_timezone="America/New_York",
+    job=slate_job,
+    default_status=DefaultScheduleStatus.STOPPED,
+    description=("Today's slate at 12:30 US Eastern, after the books' midday snapshot: lines and features."),
+)
 def slate_schedule(context: ScheduleEvaluationContext):
     day = context.scheduled_execution_time.date()
     return RunRequest(run_key=f"slate:{day}", partition_key=str(day))
 
 
-@sensor(job=predictions_job, minimum_interval_seconds=300, default_status=DefaultSensorStatus.STOPPED,
-        description=("Today's predictions, one run per enabled family, once today's features and the family's model of"
-                     " this week are in (and again when either is newer than the family's predictions)."))
+@sensor(
+    job=predictions_job,
+    minimum_interval_seconds=300,
+    default_status=DefaultSensorStatus.STOPPED,
+    description=(
+        "Today's predictions, one run per enabled family, once today's features and the family's model of"
+        " this week are in (and again when either is newer than the family's predictions)."
+    ),
+)
 def predictions_sensor(context: SensorEvaluationContext):
     today = today_eastern()
     features = _one(context.instance, "player_features", str(today))
     if features is None:
         return SkipReason(f"no player_features of {today} yet")
     week = current_training_week(today)
-    model_keys, keys = family_keys(context.instance, training_week=week), family_keys(context.instance, game_date=str(today))
+    model_keys, keys = (
+        family_keys(context.instance, training_week=week),
+        family_keys(context.instance, game_date=str(today)),
+    )
     models = latest_ids(context.instance, "family_models", list(model_keys.values()))
     predicted = latest_ids(context.instance, "predictions", list(keys.values()))
     requests = []
@@ -225,9 +274,15 @@ def predictions_sensor(context: SensorEvaluationContext):
     return SensorResult(run_requests=requests) if requests else SkipReason(f"every family has predicted {today}")
 
 
-@sensor(job=slate_best_bets_job, minimum_interval_seconds=300, default_status=DefaultSensorStatus.STOPPED,
-        description=("Today's tags, picks and exports once every enabled family has predicted today (after today's "
-                     "features) and the morning's grading and monitoring are in."))
+@sensor(
+    job=slate_best_bets_job,
+    minimum_interval_seconds=300,
+    default_status=DefaultSensorStatus.STOPPED,
+    description=(
+        "Today's tags, picks and exports once every enabled family has predicted today (after today's "
+        "features) and the morning's grading and monitoring are in."
+    ),
+)
 def best_bets_sensor(context: SensorEvaluationContext):
     today = today_eastern()
     features = _one(context.instance, "player_features", str(today))

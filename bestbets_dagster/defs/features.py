@@ -24,22 +24,32 @@ class PlayerFeaturesConfig(Config):
     check_specs=table_check_specs("player_features", blocking=True),
     metadata=table_definition_metadata("player_features"),
     # Box scores of D itself give the schedule of D (who plays whom) only; no feature reads them.
-    deps=[AssetDep("player_game_logs", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS, 0)),
-          AssetDep("team_game_logs", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS, 0)),
-          AssetDep("player_game_lines", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS, 0))],
+    deps=[
+        AssetDep("player_game_logs", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS, 0)),
+        AssetDep("team_game_logs", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS, 0)),
+        AssetDep("player_game_lines", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS, 0)),
+    ],
     partitions_def=game_date_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     group_name="features",
     kinds={"python", "duckdb"},
     description="One row per player expected to play: the 54 V12 features (V9, V12-noveg are subsets) and quality.",
 )
-def player_features(context: AssetExecutionContext, config: PlayerFeaturesConfig, warehouse: Warehouse) -> MaterializeResult:
+def player_features(
+    context: AssetExecutionContext, config: PlayerFeaturesConfig, warehouse: Warehouse
+) -> MaterializeResult:
     start, end = partition_dates(context)
     history_start = start - dt.timedelta(days=HISTORY_LOOKBACK_DAYS)
     player_logs = warehouse.read("player_game_logs", history_start, end)
     team_logs = warehouse.read("team_game_logs", history_start, end)
     lines = warehouse.read("player_game_lines", history_start, end)
-    features = build_features(days_between(start, end), player_logs, team_logs, lines, settings=FeatureSettings(injury_proxy=config.injury_proxy))
+    features = build_features(
+        days_between(start, end),
+        player_logs,
+        team_logs,
+        lines,
+        settings=FeatureSettings(injury_proxy=config.injury_proxy),
+    )
     written = warehouse.replace_partitions("player_features", features, start, end)
     nan_share = features[list(V12_FEATURES)].isna().mean().round(4) if written else None
     tiers = features["quality_tier"].value_counts().to_dict() if written else {}
@@ -58,5 +68,7 @@ def player_features(context: AssetExecutionContext, config: PlayerFeaturesConfig
             else MetadataValue.md("no rows"),
             "injury_proxy": config.injury_proxy,
         },
-        check_results=table_check_results(warehouse, "player_features", start, end, expected_days=game_days(warehouse, start, end)),
+        check_results=table_check_results(
+            warehouse, "player_features", start, end, expected_days=game_days(warehouse, start, end)
+        ),
     )

@@ -1,6 +1,5 @@
 """Ingestion assets: box scores and Odds API lines into the warehouse, one date range per run."""
 
-
 import datetime as dt
 
 import pandas as pd
@@ -35,8 +34,9 @@ def _previous_season_start(day: dt.date) -> dt.date:
     return start.replace(year=start.year - 1)
 
 
-def replace_from_source(context: AssetExecutionContext, warehouse: Warehouse, table: str, rows: pd.DataFrame,
-                        start: dt.date, end: dt.date) -> tuple[int, list[str]]:
+def replace_from_source(
+    context: AssetExecutionContext, warehouse: Warehouse, table: str, rows: pd.DataFrame, start: dt.date, end: dt.date
+) -> tuple[int, list[str]]:
     """Replace the partitions [start, end] of a table read from source files, except the dates for
     which the source now has no row while the warehouse has some: those keep their stored rows (a
     missing, truncated or empty file must never erase what was ingested). Returns the rows written
@@ -46,9 +46,11 @@ def replace_from_source(context: AssetExecutionContext, warehouse: Warehouse, ta
     kept = sorted(stored_days - have)
     if kept:
         stored = warehouse.read(table, kept[0], kept[-1])
-        context.log.warning(f"{table}: the source has no rows for {len(kept)} date(s) with stored rows "
-                            f"({', '.join(map(str, kept[:5]))}{' ...' if len(kept) > 5 else ''}): their stored rows "
-                            "are kept; delete them by hand if the games really are gone")
+        context.log.warning(
+            f"{table}: the source has no rows for {len(kept)} date(s) with stored rows "
+            f"({', '.join(map(str, kept[:5]))}{' ...' if len(kept) > 5 else ''}): their stored rows "
+            "are kept; delete them by hand if the games really are gone"
+        )
         rows = pd.concat([rows, stored[pd.to_datetime(stored["game_date"]).dt.date.isin(kept)]], ignore_index=True)
     return warehouse.replace_partitions(table, rows, start, end), [str(d) for d in kept]
 
@@ -57,8 +59,12 @@ def _ingest_box_scores(context: AssetExecutionContext, warehouse: Warehouse, tab
     start, end = partition_dates(context)
     df = rows(start, end)
     written, kept = replace_from_source(context, warehouse, table, df, start, end)
-    metadata = {**range_metadata(context, written, df), "games": int(df["game_id"].nunique()) if written else 0,
-                "date_range": f"{start}..{end}", "kept_stored_dates": MetadataValue.json(kept)}
+    metadata = {
+        **range_metadata(context, written, df),
+        "games": int(df["game_id"].nunique()) if written else 0,
+        "date_range": f"{start}..{end}",
+        "kept_stored_dates": MetadataValue.json(kept),
+    }
     if "is_dnp" in df.columns:
         metadata["dnp_rows"] = int(df["is_dnp"].sum()) if written else 0
     return MaterializeResult(metadata=metadata, check_results=table_check_results(warehouse, table, start, end))
@@ -73,8 +79,12 @@ def _ingest_box_scores(context: AssetExecutionContext, warehouse: Warehouse, tab
     kinds={"python", "duckdb"},
     description="Player box-score rows (DNP rows kept with their reason), one per player per game.",
 )
-def player_game_logs(context: AssetExecutionContext, warehouse: Warehouse, nba_data: NbaDataSource) -> MaterializeResult:
-    return _ingest_box_scores(context, warehouse, "player_game_logs", lambda s, e: load_player_game_logs(nba_data.path, s, e))
+def player_game_logs(
+    context: AssetExecutionContext, warehouse: Warehouse, nba_data: NbaDataSource
+) -> MaterializeResult:
+    return _ingest_box_scores(
+        context, warehouse, "player_game_logs", lambda s, e: load_player_game_logs(nba_data.path, s, e)
+    )
 
 
 @asset(
@@ -87,7 +97,9 @@ def player_game_logs(context: AssetExecutionContext, warehouse: Warehouse, nba_d
     description="Team box scores, one row per team per game.",
 )
 def team_game_logs(context: AssetExecutionContext, warehouse: Warehouse, nba_data: NbaDataSource) -> MaterializeResult:
-    return _ingest_box_scores(context, warehouse, "team_game_logs", lambda s, e: load_team_game_logs(nba_data.path, s, e))
+    return _ingest_box_scores(
+        context, warehouse, "team_game_logs", lambda s, e: load_team_game_logs(nba_data.path, s, e)
+    )
 
 
 def _rosters(warehouse: Warehouse, start: dt.date, end: dt.date):
@@ -163,10 +175,16 @@ def player_game_lines(context: AssetExecutionContext, warehouse: Warehouse) -> M
     per_game = build_player_game_lines(lines, rosters)
     outliers = per_game.attrs.get("outlier_lines", [])
     if outliers:
-        context.log.warning(f"{len(outliers)} book line(s) far from the other books' never selected; first: {outliers[0]}")
+        context.log.warning(
+            f"{len(outliers)} book line(s) far from the other books' never selected; first: {outliers[0]}"
+        )
     written = warehouse.replace_partitions("player_game_lines", per_game, start, end)
-    return MaterializeResult(metadata={**range_metadata(context, written, per_game), **_match_metadata(per_game, lines, rosters),
-                                       "outlier_lines_dropped": len(outliers),
-                                       "outlier_lines": MetadataValue.json([{k: str(v) for k, v in o.items()}
-                                                                            for o in outliers[:20]])},
-                             check_results=table_check_results(warehouse, "player_game_lines", start, end))
+    return MaterializeResult(
+        metadata={
+            **range_metadata(context, written, per_game),
+            **_match_metadata(per_game, lines, rosters),
+            "outlier_lines_dropped": len(outliers),
+            "outlier_lines": MetadataValue.json([{k: str(v) for k, v in o.items()} for o in outliers[:20]]),
+        },
+        check_results=table_check_results(warehouse, "player_game_lines", start, end),
+    )

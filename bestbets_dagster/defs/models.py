@@ -29,10 +29,10 @@ from dagster import (
 )
 
 from bestbets_dagster import tables
-from bestbets_dagster.models.families import enabled_family_ids, load_families
-from bestbets_dagster.models.registry import PINNED_MODELS_KEY, artifact_key, pinned_models, registry_row
 from bestbets_dagster.defs.checks import table_check_results, table_check_specs, table_definition_metadata
 from bestbets_dagster.defs.partition_range import markdown_table, partition_dates, range_metadata
+from bestbets_dagster.models.families import enabled_family_ids, load_families
+from bestbets_dagster.models.registry import PINNED_MODELS_KEY, artifact_key, pinned_models, registry_row
 from bestbets_dagster.models.training import (
     TRAINING_HISTORY_WEEKS,
     NotEnoughData,
@@ -52,8 +52,9 @@ from bestbets_dagster.resources import ArtifactStore, Warehouse
 from bestbets_dagster.timeutil import monday_of
 
 # A training week W reads the daily partitions [W - 58 weeks, W - 1]: weekly to daily, offsets in weeks.
-TRAINING_LOOKBACK = TimeWindowPartitionMapping(start_offset=-TRAINING_HISTORY_WEEKS, end_offset=-1,
-                                               allow_nonexistent_upstream_partitions=True)
+TRAINING_LOOKBACK = TimeWindowPartitionMapping(
+    start_offset=-TRAINING_HISTORY_WEEKS, end_offset=-1, allow_nonexistent_upstream_partitions=True
+)
 
 
 class FamilyModelsConfig(Config):
@@ -85,14 +86,16 @@ def _of_week(labeled: pd.DataFrame, week: dt.date) -> pd.DataFrame:
 @asset(
     check_specs=table_check_specs("training_windows", blocking=True, game_days=False),
     metadata=table_definition_metadata("training_windows"),
-    deps=[AssetDep("player_features", partition_mapping=TRAINING_LOOKBACK),
-          AssetDep("player_game_logs", partition_mapping=TRAINING_LOOKBACK)],
+    deps=[
+        AssetDep("player_features", partition_mapping=TRAINING_LOOKBACK),
+        AssetDep("player_game_logs", partition_mapping=TRAINING_LOOKBACK),
+    ],
     partitions_def=training_week_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     group_name="models",
     kinds={"python", "duckdb"},
     description="Per training week W: the labeled rows before W that every family's model of W trains and is "
-                "evaluated on (counts and fingerprint).",
+    "evaluated on (counts and fingerprint).",
 )
 def training_windows(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
     first, last = partition_dates(context)
@@ -102,16 +105,26 @@ def training_windows(context: AssetExecutionContext, warehouse: Warehouse) -> Ma
     rows = pd.DataFrame([training_window_row(_of_week(labeled, week), week, now) for week in weeks])
     written = warehouse.replace_partitions("training_windows", rows, weeks[0], weeks[-1])
     return MaterializeResult(
-        metadata={**range_metadata(context, written, rows, "training_week"),
-                  "weeks": MetadataValue.md(markdown_table(rows[["training_week", "n_game_days", "n_labeled_rows",
-                                                                  "n_eval_rows"]]))},
+        metadata={
+            **range_metadata(context, written, rows, "training_week"),
+            "weeks": MetadataValue.md(
+                markdown_table(rows[["training_week", "n_game_days", "n_labeled_rows", "n_eval_rows"]])
+            ),
+        },
         check_results=table_check_results(warehouse, "training_windows", weeks[0], weeks[-1]),
     )
 
 
 @asset(
-    check_specs=[AssetCheckSpec("registry_schema", asset="family_models", blocking=True,
-                                description="model_registry matches its schema, one row per model_id; the models written have their artifact")],
+    check_specs=[
+        AssetCheckSpec(
+            "registry_schema",
+            asset="family_models",
+            blocking=True,
+            description="model_registry matches its schema, one row per model_id; "
+            "the models written have their artifact",
+        )
+    ],
     metadata=table_definition_metadata("model_registry"),
     deps=[AssetDep("training_windows", partition_mapping=MultiToSingleDimensionPartitionMapping("training_week"))],
     partitions_def=training_week_x_family_partitions,
@@ -119,10 +132,11 @@ def training_windows(context: AssetExecutionContext, warehouse: Warehouse) -> Ma
     group_name="models",
     kinds={"catboost", "duckdb"},
     description="One CatBoost model per family and training week W, trained on the week's training window, held "
-                "to the six gates and registered in model_registry.",
+    "to the six gates and registered in model_registry.",
 )
-def family_models(context: AssetExecutionContext, config: FamilyModelsConfig, warehouse: Warehouse,
-                  artifacts: ArtifactStore) -> MaterializeResult:
+def family_models(
+    context: AssetExecutionContext, config: FamilyModelsConfig, warehouse: Warehouse, artifacts: ArtifactStore
+) -> MaterializeResult:
     keys = [training_week_x_family_partitions.get_partition_key_from_str(str(k)) for k in context.partition_keys]
     weeks = sorted({dt.date.fromisoformat(k.keys_by_dimension["training_week"]) for k in keys})
     families = {f.model_family: f for f in load_families(warehouse)}
@@ -131,9 +145,11 @@ def family_models(context: AssetExecutionContext, config: FamilyModelsConfig, wa
     fingerprints = dict(zip(pd.to_datetime(windows["training_week"]).dt.date, windows["labeled_sha256"]))
     for week in weeks:
         if fingerprints.get(week) != labeled_fingerprint(_of_week(labeled, week)):
-            raise ValueError(f"training window {week}: the labeled rows differ from training_windows "
-                             f"({'no row' if week not in fingerprints else 'fingerprint differs'}): "
-                             "materialize training_windows of that week first")
+            raise ValueError(
+                f"training window {week}: the labeled rows differ from training_windows "
+                f"({'no row' if week not in fingerprints else 'fingerprint differs'}): "
+                "materialize training_windows of that week first"
+            )
     summary = []
     for key in sorted(keys, key=str):
         week = dt.date.fromisoformat(key.keys_by_dimension["training_week"])
@@ -149,8 +165,9 @@ def family_models(context: AssetExecutionContext, config: FamilyModelsConfig, wa
             context.log.warning(f"{name} {week}: not trained: {reason}")
             summary.append({"family": name, "week": str(week), "trained": False, "reason": str(reason)})
             continue
-        row = registry_row(trained, "", "", promote=family.auto_promote or config.enable,
-                           created_at=pd.Timestamp.now(tz="UTC"))
+        row = registry_row(
+            trained, "", "", promote=family.auto_promote or config.enable, created_at=pd.Timestamp.now(tz="UTC")
+        )
         model_bytes = trained.model_bytes()
         key = artifact_key(name, row["model_id"], hashlib.sha256(model_bytes).hexdigest())
         ref = artifacts.put(key, model_bytes, content_type="application/octet-stream")
@@ -158,8 +175,13 @@ def family_models(context: AssetExecutionContext, config: FamilyModelsConfig, wa
         warehouse.replace_partitions("model_registry", pd.DataFrame([row]), week, family=name)
         summary.append(
             {
-                "family": name, "week": str(week), "trained": True, "model_id": row["model_id"], "status": row["status"],
-                "mae": trained.metrics["mae"], "hit_rate_edge3": trained.metrics["hit_rate_edge3"],
+                "family": name,
+                "week": str(week),
+                "trained": True,
+                "model_id": row["model_id"],
+                "status": row["status"],
+                "mae": trained.metrics["mae"],
+                "hit_rate_edge3": trained.metrics["hit_rate_edge3"],
                 "n_edge3": trained.metrics["n_edge3"],
                 "failed_gates": [g["gate"] for g in trained.gates if g["status"] != "passed"],
             }
@@ -175,12 +197,25 @@ def family_models(context: AssetExecutionContext, config: FamilyModelsConfig, wa
     )
 
 
-REGISTRY_COLUMNS = {"model_id": "string", "model_family": "string", "training_cutoff": "date",
-                    "training_start_date": "date", "training_end_date": "date", "eval_start_date": "date",
-                    "eval_end_date": "date", "training_samples": "int", "evaluation_mae": "float",
-                    "evaluation_hit_rate_edge_3plus": "float", "gates_passed": "bool", "failed_gates": "string",
-                    "status": "string", "production_start_date": "date", "production_end_date": "date",
-                    "sha256_hash": "string", "artifact_uri": "string"}
+REGISTRY_COLUMNS = {
+    "model_id": "string",
+    "model_family": "string",
+    "training_cutoff": "date",
+    "training_start_date": "date",
+    "training_end_date": "date",
+    "eval_start_date": "date",
+    "eval_end_date": "date",
+    "training_samples": "int",
+    "evaluation_mae": "float",
+    "evaluation_hit_rate_edge_3plus": "float",
+    "gates_passed": "bool",
+    "failed_gates": "string",
+    "status": "string",
+    "production_start_date": "date",
+    "production_end_date": "date",
+    "sha256_hash": "string",
+    "artifact_uri": "string",
+}
 
 
 def registry_records(registry: pd.DataFrame) -> list:
@@ -207,21 +242,24 @@ def _cell(value, kind: str):
     group_name="models",
     kinds={"python", "duckdb"},
     description="The model registry as a whole: every model any family has trained, with its training window, "
-                "gates, status, serving dates and artifact sha256. A pick's source_model_id is a model_id here. "
-                "Also pins each enabled family's serving models in the artifact store for serving to fall back on.",
+    "gates, status, serving dates and artifact sha256. A pick's source_model_id is a model_id here. "
+    "Also pins each enabled family's serving models in the artifact store for serving to fall back on.",
 )
 def model_registry(warehouse: Warehouse, artifacts: ArtifactStore) -> MaterializeResult:
     registry = warehouse.read("model_registry")
     schema = TableSchema(columns=[TableColumn(c, k) for c, k in REGISTRY_COLUMNS.items()])
     pinned = pinned_models(registry, [f.model_family for f in load_families(warehouse) if f.enabled])
-    ref = artifacts.put(PINNED_MODELS_KEY, pinned.to_json(orient="records", date_format="iso").encode(),
-                        content_type="application/json")
-    return MaterializeResult(metadata={
-        "dagster/row_count": len(registry),
-        "pinned_models": MetadataValue.json({"uri": ref.uri, "models": pinned["model_id"].tolist()}),
-        "models": MetadataValue.table(registry_records(registry), schema=schema),
-        "by_status": MetadataValue.json(registry["status"].value_counts().to_dict() if len(registry) else {}),
-    })
+    ref = artifacts.put(
+        PINNED_MODELS_KEY, pinned.to_json(orient="records", date_format="iso").encode(), content_type="application/json"
+    )
+    return MaterializeResult(
+        metadata={
+            "dagster/row_count": len(registry),
+            "pinned_models": MetadataValue.json({"uri": ref.uri, "models": pinned["model_id"].tolist()}),
+            "models": MetadataValue.table(registry_records(registry), schema=schema),
+            "by_status": MetadataValue.json(registry["status"].value_counts().to_dict() if len(registry) else {}),
+        }
+    )
 
 
 def _registry_check(warehouse: Warehouse, artifacts: ArtifactStore, written: list) -> AssetCheckResult:
@@ -237,22 +275,33 @@ def _registry_check(warehouse: Warehouse, artifacts: ArtifactStore, written: lis
     if duplicated:
         problems.append(f"duplicate model_id: {duplicated[:5]}")
     mine = registry[registry["model_id"].isin(written)]
-    missing = [r.model_id for r in mine.itertuples(index=False)
-               if not artifacts.exists(artifact_key(r.model_family, r.model_id, r.sha256_hash))
-               or hashlib.sha256(artifacts.get(artifact_key(r.model_family, r.model_id, r.sha256_hash))).hexdigest()
-               != r.sha256_hash]
+    missing = [
+        r.model_id
+        for r in mine.itertuples(index=False)
+        if not artifacts.exists(artifact_key(r.model_family, r.model_id, r.sha256_hash))
+        or hashlib.sha256(artifacts.get(artifact_key(r.model_family, r.model_id, r.sha256_hash))).hexdigest()
+        != r.sha256_hash
+    ]
     if missing:
         problems.append(f"artifact missing or not the registered bytes: {missing[:5]}")
-    return AssetCheckResult(check_name="registry_schema", asset_key="family_models", passed=not problems,
-                            metadata={"models": len(registry), "problems": "; ".join(problems)})
+    return AssetCheckResult(
+        check_name="registry_schema",
+        asset_key="family_models",
+        passed=not problems,
+        metadata={"models": len(registry), "problems": "; ".join(problems)},
+    )
 
 
 training_windows_job = define_asset_job(
-    "training_windows_job", selection=[training_windows], partitions_def=training_week_partitions,
+    "training_windows_job",
+    selection=[training_windows],
+    partitions_def=training_week_partitions,
     description="The labeled rows of training weeks (run before their family models).",
 )
 model_registry_job = define_asset_job(
-    "model_registry_job", selection=["model_registry"], description="Refresh the model registry's view in the catalog.",
+    "model_registry_job",
+    selection=["model_registry"],
+    description="Refresh the model registry's view in the catalog.",
 )
 retrain_job = define_asset_job(
     "retrain_job",
@@ -262,8 +311,11 @@ retrain_job = define_asset_job(
 )
 
 
-@sensor(minimum_interval_seconds=60, default_status=DefaultSensorStatus.RUNNING,
-        description=("Keeps the model_family dynamic partitions equal to the registry's enabled families."))
+@sensor(
+    minimum_interval_seconds=60,
+    default_status=DefaultSensorStatus.RUNNING,
+    description=("Keeps the model_family dynamic partitions equal to the registry's enabled families."),
+)
 def model_family_partitions_sensor(context: SensorEvaluationContext, warehouse: Warehouse):
     existing = context.instance.get_dynamic_partitions(MODEL_FAMILY_PARTITIONS_NAME)
     add, delete = partition_changes(existing, enabled_family_ids(warehouse))

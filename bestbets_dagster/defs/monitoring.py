@@ -43,12 +43,19 @@ def _graded_days(graded: pd.DataFrame, start: dt.date, end: dt.date) -> list[dt.
 
 
 @asset(
-    check_specs=[*table_check_specs("signal_health_daily", blocking=False),
-                 AssetCheckSpec("no_signal_turned_cold", asset="signal_health_daily",
-                                description="WARN when a signal enters the COLD regime")],
+    check_specs=[
+        *table_check_specs("signal_health_daily", blocking=False),
+        AssetCheckSpec(
+            "no_signal_turned_cold",
+            asset="signal_health_daily",
+            description="WARN when a signal enters the COLD regime",
+        ),
+    ],
     metadata=table_definition_metadata("signal_health_daily"),
-    deps=[AssetDep("pick_signal_tags", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS, 0)),
-          AssetDep("prediction_accuracy", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS, 0))],
+    deps=[
+        AssetDep("pick_signal_tags", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS, 0)),
+        AssetDep("prediction_accuracy", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS, 0)),
+    ],
     partitions_def=game_date_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     group_name=GROUP,
@@ -61,7 +68,9 @@ def signal_health_daily(context: AssetExecutionContext, warehouse: Warehouse) ->
     tags = warehouse.read("pick_signal_tags", history_start, end)
     graded = graded_candidates(tags, warehouse.read("prediction_accuracy", history_start, end))
     # Prototypes are tracked too (is_registered false): their health is what a promotion needs.
-    graded = graded.assign(signal_tags=[list(a) + list(b) for a, b in zip(graded["signal_tags"], graded["prototype_signal_tags"])])
+    graded = graded.assign(
+        signal_tags=[list(a) + list(b) for a, b in zip(graded["signal_tags"], graded["prototype_signal_tags"])]
+    )
     days = _graded_days(graded, start, end)
     health = signal_health(graded, days, (*REGISTERED_TAGS, *PROTOTYPE_TAGS)) if days else pd.DataFrame()
     if len(health):
@@ -70,22 +79,37 @@ def signal_health_daily(context: AssetExecutionContext, warehouse: Warehouse) ->
     written = warehouse.replace_partitions("signal_health_daily", health, start, end)
     turned_cold = health[(health["regime"] == "COLD") & (health["days_in_current_regime"] == 1)] if written else health
     return MaterializeResult(
-        metadata={**range_metadata(context, written, health), "game_days": len(days),
-                  "regimes": MetadataValue.json(health["regime"].value_counts().to_dict() if written else {})},
+        metadata={
+            **range_metadata(context, written, health),
+            "game_days": len(days),
+            "regimes": MetadataValue.json(health["regime"].value_counts().to_dict() if written else {}),
+        },
         check_results=[
             *table_check_results(warehouse, "signal_health_daily", start, end, expected_days=days),
-            AssetCheckResult(check_name="no_signal_turned_cold", asset_key="signal_health_daily", passed=turned_cold.empty,
-                             severity=AssetCheckSeverity.WARN,
-                             metadata={"turned_cold": ", ".join(f"{r.game_date:%Y-%m-%d} {r.signal_tag}"
-                                                                for r in turned_cold.itertuples(index=False))[:2000]}),
+            AssetCheckResult(
+                check_name="no_signal_turned_cold",
+                asset_key="signal_health_daily",
+                passed=turned_cold.empty,
+                severity=AssetCheckSeverity.WARN,
+                metadata={
+                    "turned_cold": ", ".join(
+                        f"{r.game_date:%Y-%m-%d} {r.signal_tag}" for r in turned_cold.itertuples(index=False)
+                    )[:2000]
+                },
+            ),
         ],
     )
 
 
 @asset(
-    check_specs=[*table_check_specs("model_performance_daily", blocking=False),
-                 AssetCheckSpec("no_model_blocked_or_degrading", asset="model_performance_daily",
-                                description="ERROR when a model enters BLOCKED, WARN when it enters DEGRADING")],
+    check_specs=[
+        *table_check_specs("model_performance_daily", blocking=False),
+        AssetCheckSpec(
+            "no_model_blocked_or_degrading",
+            asset="model_performance_daily",
+            description="ERROR when a model enters BLOCKED, WARN when it enters DEGRADING",
+        ),
+    ],
     # It also reads model_registry (training_end_date of the models graded); that weekly x family table
     # has no partition mapping from a day, so the dependency is not drawn.
     metadata=table_definition_metadata("model_performance_daily"),
@@ -99,33 +123,56 @@ def signal_health_daily(context: AssetExecutionContext, warehouse: Warehouse) ->
 def model_performance_daily(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
     start, end = partition_dates(context)
     accuracy = warehouse.read("prediction_accuracy", start - dt.timedelta(days=HISTORY_LOOKBACK_DAYS), end)
-    performance = model_performance(accuracy, warehouse.read("model_registry"), pd.date_range(start, end).date,
-                                    pd.Timestamp.now(tz="UTC"))
+    performance = model_performance(
+        accuracy, warehouse.read("model_registry"), pd.date_range(start, end).date, pd.Timestamp.now(tz="UTC")
+    )
     written = warehouse.replace_partitions("model_performance_daily", performance, start, end)
-    entered = performance[(performance["action"] == "DEGRADED") & performance["state"].isin(["BLOCKED", "DEGRADING"])] \
-        if written else performance
+    entered = (
+        performance[(performance["action"] == "DEGRADED") & performance["state"].isin(["BLOCKED", "DEGRADING"])]
+        if written
+        else performance
+    )
     days = sorted(set(pd.to_datetime(performance["game_date"]).dt.date)) if written else []
     return MaterializeResult(
-        metadata={**range_metadata(context, written, performance), "models": int(performance["model_id"].nunique()) if written else 0,
-                  "states": MetadataValue.json(performance["state"].value_counts().to_dict() if written else {})},
+        metadata={
+            **range_metadata(context, written, performance),
+            "models": int(performance["model_id"].nunique()) if written else 0,
+            "states": MetadataValue.json(performance["state"].value_counts().to_dict() if written else {}),
+        },
         check_results=[
             *table_check_results(warehouse, "model_performance_daily", start, end, expected_days=days),
             AssetCheckResult(
-                check_name="no_model_blocked_or_degrading", asset_key="model_performance_daily", passed=entered.empty,
-                severity=AssetCheckSeverity.ERROR if (entered.get("state", pd.Series(dtype=str)) == "BLOCKED").any()
+                check_name="no_model_blocked_or_degrading",
+                asset_key="model_performance_daily",
+                passed=entered.empty,
+                severity=AssetCheckSeverity.ERROR
+                if (entered.get("state", pd.Series(dtype=str)) == "BLOCKED").any()
                 else AssetCheckSeverity.WARN,
-                metadata={"entered": "; ".join(f"{r.game_date:%Y-%m-%d} {r.action_reason} ({r.model_id})"
-                                               for r in entered.itertuples(index=False))[:2000]}),
+                metadata={
+                    "entered": "; ".join(
+                        f"{r.game_date:%Y-%m-%d} {r.action_reason} ({r.model_id})"
+                        for r in entered.itertuples(index=False)
+                    )[:2000]
+                },
+            ),
         ],
     )
 
 
 @asset(
-    check_specs=[*table_check_specs("monitoring_alerts", blocking=False, game_days=False),
-                 AssetCheckSpec("no_challenger_ahead", asset="monitoring_alerts",
-                                description="WARN when a model beats the champion family's by 5+ points on N >= 30"),
-                 AssetCheckSpec("no_stale_family", asset="monitoring_alerts",
-                                description="WARN when a family is served by a model 7+ days past its cutoff, ERROR at 15+")],
+    check_specs=[
+        *table_check_specs("monitoring_alerts", blocking=False, game_days=False),
+        AssetCheckSpec(
+            "no_challenger_ahead",
+            asset="monitoring_alerts",
+            description="WARN when a model beats the champion family's by 5+ points on N >= 30",
+        ),
+        AssetCheckSpec(
+            "no_stale_family",
+            asset="monitoring_alerts",
+            description="WARN when a family is served by a model 7+ days past its cutoff, ERROR at 15+",
+        ),
+    ],
     metadata=table_definition_metadata("monitoring_alerts"),
     deps=["signal_health_daily", "model_performance_daily"],
     partitions_def=game_date_partitions,
@@ -134,55 +181,92 @@ def model_performance_daily(context: AssetExecutionContext, warehouse: Warehouse
     kinds={"python", "duckdb"},
     description="The operator's alerts: model state changes, signals turning COLD, challengers, stale families.",
 )
-def monitoring_alerts(context: AssetExecutionContext, warehouse: Warehouse, best_bets: BestBetsSettings) -> MaterializeResult:
+def monitoring_alerts(
+    context: AssetExecutionContext, warehouse: Warehouse, best_bets: BestBetsSettings
+) -> MaterializeResult:
     start, end = partition_dates(context)
     performance = warehouse.read("model_performance_daily", start, end)
     registry = warehouse.read("model_registry", columns=["model_id", "training_cutoff"])
     serving = performance.merge(registry, on="model_id", how="left")
-    staleness = pd.DataFrame({
-        "game_date": serving["game_date"], "model_family": serving["model_family"],
-        "age_days": (pd.to_datetime(serving["game_date"]) - pd.to_datetime(serving["training_cutoff"])).dt.days,
-    }).sort_values("age_days").drop_duplicates(["game_date", "model_family"])  # the family's freshest model
-    found = alerts(performance, warehouse.read("signal_health_daily", start, end), staleness,
-                   best_bets.config().champion_family, pd.Timestamp.now(tz="UTC"))
+    staleness = (
+        pd.DataFrame(
+            {
+                "game_date": serving["game_date"],
+                "model_family": serving["model_family"],
+                "age_days": (pd.to_datetime(serving["game_date"]) - pd.to_datetime(serving["training_cutoff"])).dt.days,
+            }
+        )
+        .sort_values("age_days")
+        .drop_duplicates(["game_date", "model_family"])
+    )  # the family's freshest model
+    found = alerts(
+        performance,
+        warehouse.read("signal_health_daily", start, end),
+        staleness,
+        best_bets.config().champion_family,
+        pd.Timestamp.now(tz="UTC"),
+    )
     # An alert raised before keeps its created_at, so a re-run does not send it again.
     earlier = warehouse.read("monitoring_alerts", start, end)
     if len(found) and len(earlier):
         key = ["game_date", "alert_type", "subject", "message"]
-        kept = found.drop(columns="created_at").merge(earlier[[*key, "created_at"]].assign(
-            game_date=pd.to_datetime(earlier["game_date"]).astype("datetime64[ns]")), on=key, how="left")
+        kept = found.drop(columns="created_at").merge(
+            earlier[[*key, "created_at"]].assign(
+                game_date=pd.to_datetime(earlier["game_date"]).astype("datetime64[ns]")
+            ),
+            on=key,
+            how="left",
+        )
         found = kept.assign(created_at=kept["created_at"].fillna(pd.Timestamp.now(tz="UTC")))
     written = warehouse.replace_partitions("monitoring_alerts", found, start, end)
     return MaterializeResult(
-        metadata={**range_metadata(context, written, found),
-                  "by_type": MetadataValue.json(found["alert_type"].value_counts().to_dict() if written else {})},
-        check_results=[*table_check_results(warehouse, "monitoring_alerts", start, end),
-                       _alert_check(found, "challenger", "no_challenger_ahead"),
-                       _alert_check(found, "stale_family", "no_stale_family")],
+        metadata={
+            **range_metadata(context, written, found),
+            "by_type": MetadataValue.json(found["alert_type"].value_counts().to_dict() if written else {}),
+        },
+        check_results=[
+            *table_check_results(warehouse, "monitoring_alerts", start, end),
+            _alert_check(found, "challenger", "no_challenger_ahead"),
+            _alert_check(found, "stale_family", "no_stale_family"),
+        ],
     )
 
 
 def _alert_check(found: pd.DataFrame, alert_type: str, check_name: str) -> AssetCheckResult:
     rows = found[found["alert_type"] == alert_type] if len(found) else found
-    severity = AssetCheckSeverity.ERROR if len(rows) and (rows["severity"] == "ERROR").any() else AssetCheckSeverity.WARN
-    return AssetCheckResult(check_name=check_name, asset_key="monitoring_alerts", passed=rows.empty, severity=severity,
-                            metadata={"alerts": len(rows), "last": "; ".join(rows["message"].tail(5)) if len(rows) else ""})
+    severity = (
+        AssetCheckSeverity.ERROR if len(rows) and (rows["severity"] == "ERROR").any() else AssetCheckSeverity.WARN
+    )
+    return AssetCheckResult(
+        check_name=check_name,
+        asset_key="monitoring_alerts",
+        passed=rows.empty,
+        severity=severity,
+        metadata={"alerts": len(rows), "last": "; ".join(rows["message"].tail(5)) if len(rows) else ""},
+    )
 
 
 monitoring_job = define_asset_job(
-    "monitoring_job", selection=["signal_health_daily", "model_performance_daily", "monitoring_alerts"],
+    "monitoring_job",
+    selection=["signal_health_daily", "model_performance_daily", "monitoring_alerts"],
     partitions_def=game_date_partitions,
     description="Signal health, model performance and alerts for a game-date range (the monitoring backfill).",
 )
 
 
-@sensor(minimum_interval_seconds=300, default_status=DefaultSensorStatus.RUNNING,
-        description=("Sends alerts created since the last evaluation to Slack when a token is configured, and to the "
-                     "sensor's log otherwise. The cursor is the newest created_at sent."))
+@sensor(
+    minimum_interval_seconds=300,
+    default_status=DefaultSensorStatus.RUNNING,
+    description=(
+        "Sends alerts created since the last evaluation to Slack when a token is configured, and to the "
+        "sensor's log otherwise. The cursor is the newest created_at sent."
+    ),
+)
 def alerts_to_slack(context: SensorEvaluationContext, warehouse: Warehouse, notifier: AlertNotifier):
     since = pd.Timestamp(context.cursor) if context.cursor else pd.Timestamp("1970-01-01", tz="UTC")
     new = warehouse.query(
-        "SELECT * FROM {monitoring_alerts} WHERE created_at > @since ORDER BY created_at, game_date, alert_type, subject",
+        "SELECT * FROM {monitoring_alerts} WHERE created_at > @since "
+        "ORDER BY created_at, game_date, alert_type, subject",
         {"since": since.to_pydatetime()},
     )
     if new.empty:
@@ -191,4 +275,6 @@ def alerts_to_slack(context: SensorEvaluationContext, warehouse: Warehouse, noti
     # A backfill of old dates must not flood the channel: only alerts about the last few days are sent.
     recent = new[pd.to_datetime(new["game_date"]).dt.date >= today_eastern() - dt.timedelta(days=RECENT_DAYS)]
     sent = notifier.send(recent, context.log) if len(recent) else 0
-    return SkipReason(f"{sent} alert(s) sent via {notifier.channel_name()}; {len(new) - len(recent)} older ones only stored")
+    return SkipReason(
+        f"{sent} alert(s) sent via {notifier.channel_name()}; {len(new) - len(recent)} older ones only stored"
+    )

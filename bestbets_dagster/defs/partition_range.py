@@ -1,17 +1,29 @@
 """Helpers the assets share to turn a run's partitions into dates."""
 
-
 import datetime as dt
 
 import pandas as pd
-from dagster import AssetExecutionContext, MetadataValue, MultiToSingleDimensionPartitionMapping, TimeWindowPartitionMapping
+from dagster import (
+    AssetExecutionContext,
+    MetadataValue,
+    MultiToSingleDimensionPartitionMapping,
+    TimeWindowPartitionMapping,
+)
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-__all__ = ["ASSET_PARTITION_RANGE_END_TAG", "ASSET_PARTITION_RANGE_START_TAG", "GAME_DATE_OF",
-           "days_between", "days_before", "partition_dates", "range_tags"]
+__all__ = [
+    "ASSET_PARTITION_RANGE_END_TAG",
+    "ASSET_PARTITION_RANGE_START_TAG",
+    "GAME_DATE_OF",
+    "days_between",
+    "days_before",
+    "partition_dates",
+    "range_tags",
+]
 
 # A daily asset and the (game_date, model_family) partitions of the same date.
 GAME_DATE_OF = MultiToSingleDimensionPartitionMapping(partition_dimension_name="game_date")
+
 
 def days_before(first: int, last: int = -1) -> TimeWindowPartitionMapping:
     """A daily partition D reads the daily partitions [D - first, D + last] (last -1: up to D - 1;
@@ -53,7 +65,13 @@ def range_metadata(context: AssetExecutionContext, written: int, rows, date_colu
     keys = context.partition_keys
     if len(keys) == 1:
         return {"dagster/row_count": written}
-    per_day = rows.groupby(rows[date_column].astype(str).str[:10]).size().rename_axis("date").reset_index(name="rows") \
-        if written else pd.DataFrame()
-    return {"range": f"{min(keys)}..{max(keys)} ({len(keys)} partitions)", "range_row_count": written,
-            "rows_per_day": MetadataValue.md(markdown_table(per_day))}
+    per_day = (
+        rows.groupby(rows[date_column].astype(str).str[:10]).size().rename_axis("date").reset_index(name="rows")
+        if written
+        else pd.DataFrame()
+    )
+    return {
+        "range": f"{min(keys)}..{max(keys)} ({len(keys)} partitions)",
+        "range_row_count": written,
+        "rows_per_day": MetadataValue.md(markdown_table(per_day)),
+    }

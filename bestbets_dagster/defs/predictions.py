@@ -33,7 +33,6 @@ from bestbets_dagster.partitions import game_date_partitions, game_date_x_family
 from bestbets_dagster.resources import ArtifactStore, Warehouse
 
 
-
 def _keys(context: AssetExecutionContext) -> "dict[str, list[dt.date]]":
     """The run's partitions as {family: [dates]} (one key, or a single-run backfill's many)."""
     by_family: dict[str, list[dt.date]] = {}
@@ -45,14 +44,25 @@ def _keys(context: AssetExecutionContext) -> "dict[str, list[dt.date]]":
 
 
 @asset(
-    check_specs=[*table_check_specs("predictions", blocking=True),
-                 AssetCheckSpec("edge_consistent", asset="predictions", blocking=True,
-                                description="edge = predicted - line, within the schema's range"),
-                 AssetCheckSpec("served_from_the_registry", asset="predictions",
-                                description="ERROR when the registry could not be read and the pinned models served"),
-                 AssetCheckSpec("registered_artifacts_served", asset="predictions",
-                                description="ERROR when a model's artifact is missing or altered: the next model in "
-                                            "line served instead")],
+    check_specs=[
+        *table_check_specs("predictions", blocking=True),
+        AssetCheckSpec(
+            "edge_consistent",
+            asset="predictions",
+            blocking=True,
+            description="edge = predicted - line, within the schema's range",
+        ),
+        AssetCheckSpec(
+            "served_from_the_registry",
+            asset="predictions",
+            description="ERROR when the registry could not be read and the pinned models served",
+        ),
+        AssetCheckSpec(
+            "registered_artifacts_served",
+            asset="predictions",
+            description="ERROR when a model's artifact is missing or altered: the next model in line served instead",
+        ),
+    ],
     metadata=table_definition_metadata("predictions"),
     deps=[
         AssetDep("player_features", partition_mapping=GAME_DATE_OF),
@@ -115,15 +125,26 @@ def predictions(context: AssetExecutionContext, warehouse: Warehouse, artifacts:
     written = pd.concat(written_rows, ignore_index=True) if written_rows else pd.DataFrame()
     return MaterializeResult(
         metadata={**range_metadata(context, len(written), written), "by_family": summary},
-        check_results=[*table_check_results(warehouse, "predictions", first, last,
-                                            expected_days=lined_days(warehouse, first, last)),
-                       _edge_check(warehouse.read("predictions", first, last)),
-                       AssetCheckResult(check_name="registered_artifacts_served", asset_key="predictions",
-                                        passed=not unavailable, severity=AssetCheckSeverity.ERROR,
-                                        metadata={"unavailable_models": MetadataValue.json(unavailable)}),
-                       AssetCheckResult(check_name="served_from_the_registry", asset_key="predictions",
-                                        passed=registry_problem is None, severity=AssetCheckSeverity.ERROR,
-                                        metadata={"problem": registry_problem or ""})],
+        check_results=[
+            *table_check_results(
+                warehouse, "predictions", first, last, expected_days=lined_days(warehouse, first, last)
+            ),
+            _edge_check(warehouse.read("predictions", first, last)),
+            AssetCheckResult(
+                check_name="registered_artifacts_served",
+                asset_key="predictions",
+                passed=not unavailable,
+                severity=AssetCheckSeverity.ERROR,
+                metadata={"unavailable_models": MetadataValue.json(unavailable)},
+            ),
+            AssetCheckResult(
+                check_name="served_from_the_registry",
+                asset_key="predictions",
+                passed=registry_problem is None,
+                severity=AssetCheckSeverity.ERROR,
+                metadata={"problem": registry_problem or ""},
+            ),
+        ],
     )
 
 
@@ -135,8 +156,9 @@ def _registry_or_pinned(context, warehouse: Warehouse, artifacts: ArtifactStore)
     except Exception as error:  # noqa: BLE001 - any failure to read falls back, and is reported
         problem = f"model_registry cannot be read ({type(error).__name__}: {error}); serving the pinned models"
         if not artifacts.exists(PINNED_MODELS_KEY):
-            raise RuntimeError(f"model_registry cannot be read and no models are pinned at "
-                               f"{artifacts.uri(PINNED_MODELS_KEY)}: {error}") from error
+            raise RuntimeError(
+                f"model_registry cannot be read and no models are pinned at {artifacts.uri(PINNED_MODELS_KEY)}: {error}"
+            ) from error
         context.log.error(problem)
         pinned = pd.read_json(io.BytesIO(artifacts.get(PINNED_MODELS_KEY)), orient="records", dtype=False)
         return tables.conform(tables.table("model_registry"), pinned), problem
@@ -146,8 +168,16 @@ def _edge_check(rows: pd.DataFrame) -> AssetCheckResult:
     edge = rows["edge"].astype(float)
     gap = (rows["predicted_points"].astype(float) - rows["line_value"].astype(float) - edge).abs()
     bad = rows[(edge.abs() > 60) | (gap > 0.051)]
-    return AssetCheckResult(check_name="edge_consistent", asset_key="predictions", passed=bad.empty,
-                            metadata={"rows": len(rows), "bad_rows": len(bad), "max_abs_edge": float(edge.abs().max()) if len(rows) else 0.0})
+    return AssetCheckResult(
+        check_name="edge_consistent",
+        asset_key="predictions",
+        passed=bad.empty,
+        metadata={
+            "rows": len(rows),
+            "bad_rows": len(bad),
+            "max_abs_edge": float(edge.abs().max()) if len(rows) else 0.0,
+        },
+    )
 
 
 @asset(
@@ -159,7 +189,7 @@ def _edge_check(rows: pd.DataFrame) -> AssetCheckResult:
     group_name="predictions",
     kinds={"python", "duckdb"},
     description="Every family's predictions of a date graded: pushes, PASSes and players who did not play give "
-                "NULL, never a loss.",
+    "NULL, never a loss.",
 )
 def prediction_accuracy(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
     start, end = partition_dates(context)
@@ -167,7 +197,7 @@ def prediction_accuracy(context: AssetExecutionContext, warehouse: Warehouse) ->
     graded = grade(preds, warehouse.read("player_game_logs", start, end), pd.Timestamp.now(tz="UTC"))
     written = warehouse.replace_partitions("prediction_accuracy", graded, start, end)
     summary = {}
-    for family_name, rows in (graded.groupby("model_family") if written else []):
+    for family_name, rows in graded.groupby("model_family") if written else []:
         decided = rows["prediction_correct"].dropna()
         summary[family_name] = {
             "graded": len(rows),
@@ -175,20 +205,34 @@ def prediction_accuracy(context: AssetExecutionContext, warehouse: Warehouse) ->
             "hit_rate": round(float(decided.mean()), 4) if len(decided) else None,
             "decided_bets": int(len(decided)),
         }
-    boxed = set(pd.to_datetime(warehouse.read("player_game_logs", start, end, columns=["game_date"])["game_date"]).dt.date)
+    boxed = set(
+        pd.to_datetime(warehouse.read("player_game_logs", start, end, columns=["game_date"])["game_date"]).dt.date
+    )
     return MaterializeResult(
-        metadata={**range_metadata(context, written, graded),
-                  "ungraded_awaiting_box_score": int(len(preds) - written), "by_family": summary},
-        check_results=table_check_results(warehouse, "prediction_accuracy", start, end,
-                                          expected_days=sorted(boxed & set(lined_days(warehouse, start, end)))),
+        metadata={
+            **range_metadata(context, written, graded),
+            "ungraded_awaiting_box_score": int(len(preds) - written),
+            "by_family": summary,
+        },
+        check_results=table_check_results(
+            warehouse,
+            "prediction_accuracy",
+            start,
+            end,
+            expected_days=sorted(boxed & set(lined_days(warehouse, start, end))),
+        ),
     )
 
 
 predictions_job = define_asset_job(
-    "predictions_job", selection=[predictions], partitions_def=game_date_x_family_partitions,
+    "predictions_job",
+    selection=[predictions],
+    partitions_def=game_date_x_family_partitions,
     description="Predictions for (date, family) partitions.",
 )
 grading_job = define_asset_job(
-    "grading_job", selection=[prediction_accuracy], partitions_def=game_date_partitions,
+    "grading_job",
+    selection=[prediction_accuracy],
+    partitions_def=game_date_partitions,
     description="Grade every family's predictions of a game-date range against the box scores.",
 )

@@ -1,13 +1,18 @@
 """Resources per environment: local (DuckDB + local disk) or gcp (BigQuery + GCS)."""
 
-
 import os
 from typing import Any
 
 from dagster import EnvVar
 
 from bestbets_dagster import settings
-from bestbets_dagster.resources import AlertNotifier, BestBetsSettings, DuckDBWarehouse, LocalArtifactStore, NbaDataSource
+from bestbets_dagster.resources import (
+    AlertNotifier,
+    BestBetsSettings,
+    DuckDBWarehouse,
+    LocalArtifactStore,
+    NbaDataSource,
+)
 
 
 def local_resources() -> dict[str, Any]:
@@ -19,8 +24,10 @@ def local_resources() -> dict[str, Any]:
         "best_bets": BestBetsSettings(),
         # Alerts go to Slack when SLACK_BOT_TOKEN is set, to the sensor log otherwise. EnvVar keeps the
         # token's value out of the definitions' snapshot (the UI shows the variable's name only).
-        "notifier": AlertNotifier(slack_token=EnvVar("SLACK_BOT_TOKEN") if os.environ.get("SLACK_BOT_TOKEN") else None,
-                                  channel=os.environ.get("BESTBETS_SLACK_CHANNEL", "#bestbets-alerts")),
+        "notifier": AlertNotifier(
+            slack_token=EnvVar("SLACK_BOT_TOKEN") if os.environ.get("SLACK_BOT_TOKEN") else None,
+            channel=os.environ.get("BESTBETS_SLACK_CHANNEL", "#bestbets-alerts"),
+        ),
     }
 
 

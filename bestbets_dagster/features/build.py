@@ -20,7 +20,6 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from bestbets_dagster.timeutil import season_labels
 from bestbets_dagster.features.contract import (
     DATA_GAP_FEATURES,
     FEATURE_SOURCE,
@@ -31,6 +30,7 @@ from bestbets_dagster.features.contract import (
     SOURCE_WEIGHTS,
     V12_FEATURES,
 )
+from bestbets_dagster.timeutil import season_labels
 
 DAY = pd.Timedelta(days=1)
 LAGS = 30  # most recent games kept per row for streak features
@@ -53,7 +53,9 @@ class FeatureSettings:
 # Small vectorized helpers
 
 
-def _asof(targets: pd.DataFrame, table: pd.DataFrame, by: list[str], columns: list[str], at: str = "asof_date") -> pd.DataFrame:
+def _asof(
+    targets: pd.DataFrame, table: pd.DataFrame, by: list[str], columns: list[str], at: str = "asof_date"
+) -> pd.DataFrame:
     """For each target row, the last row of `table` (same `by` keys) with game_date <= target[at]."""
     left = targets[[*by, at]].copy()
     left["_order"] = np.arange(len(left))
@@ -211,7 +213,9 @@ def _listed_games(player_logs: pd.DataFrame) -> pd.DataFrame:
 
 
 def _opponent_games(played: pd.DataFrame) -> pd.DataFrame:
-    o = played[["person_id", "opp", "game_date", "points"]].sort_values(["person_id", "opp", "game_date"], kind="mergesort")
+    o = played[["person_id", "opp", "game_date", "points"]].sort_values(
+        ["person_id", "opp", "game_date"], kind="mergesort"
+    )
     g = o.groupby(["person_id", "opp"])
     o["cum_vs_games"] = g.cumcount() + 1.0
     o["cum_vs_points"] = g["points"].cumsum()
@@ -246,15 +250,25 @@ def schedule_from_team_logs(team_logs: pd.DataFrame) -> pd.DataFrame:
 def schedule_from_lines(lines: pd.DataFrame) -> pd.DataFrame:
     """Games known only from the books (today's slate before any box score): both teams per event."""
     known = lines[lines["team_abbr"].notna() & lines["opponent_abbr"].notna()]
-    rows = known[["game_date", "game_id", "team_abbr", "opponent_abbr", "is_home"]].rename(columns={"opponent_abbr": "opp"})
-    flipped = rows.rename(columns={"team_abbr": "opp", "opp": "team_abbr"}).assign(is_home=~rows["is_home"].astype(bool))
+    rows = known[["game_date", "game_id", "team_abbr", "opponent_abbr", "is_home"]].rename(
+        columns={"opponent_abbr": "opp"}
+    )
+    flipped = rows.rename(columns={"team_abbr": "opp", "opp": "team_abbr"}).assign(
+        is_home=~rows["is_home"].astype(bool)
+    )
     s = pd.concat([rows, flipped], ignore_index=True)
     s["game_date"] = pd.to_datetime(s["game_date"])
     return s.drop_duplicates(["game_date", "team_abbr"])
 
 
-def _targets(dates: Iterable[dt.date], schedule: pd.DataFrame, lines: pd.DataFrame, played: pd.DataFrame,
-             teams: pd.DataFrame, window: int = 10) -> pd.DataFrame:
+def _targets(
+    dates: Iterable[dt.date],
+    schedule: pd.DataFrame,
+    lines: pd.DataFrame,
+    played: pd.DataFrame,
+    teams: pd.DataFrame,
+    window: int = 10,
+) -> pd.DataFrame:
     """Who is expected to play on each date: every resolved lined player, plus everyone who played
     for a scheduled team in its last `window` games and has not played for another team since."""
     wanted = pd.to_datetime(pd.Series(sorted(set(dates)), dtype="object"))
@@ -281,7 +295,9 @@ def _targets(dates: Iterable[dt.date], schedule: pd.DataFrame, lines: pd.DataFra
     t["asof_date"] = t["game_date"] - DAY
     last_team = _asof(t, played, ["person_id"], ["last_team"])["last_team"]
     t = t[t["_lined"] | (last_team == t["team_abbr"])].reset_index(drop=True)
-    t = t.merge(sched[["game_date", "team_abbr", "opp", "is_home", "game_id"]], on=["game_date", "team_abbr"], how="left")
+    t = t.merge(
+        sched[["game_date", "team_abbr", "opp", "is_home", "game_id"]], on=["game_date", "team_abbr"], how="left"
+    )
     return t.drop(columns="_lined")
 
 
@@ -321,12 +337,38 @@ def build_features(
 
     # Player state after his last game before D.
     state_cols = [
-        "n_l10", "n_l5", "points_avg_last_3", "points_avg_last_5", "points_avg_last_10", "points_std_last_10",
-        "minutes_avg_last_10", "ppm_avg_last_10", "usage_l5", "usage_n_l5", "usage_l7", "fg3a_l10", "fga_l10",
-        "ftm_l10", "pts_l10_sum", "pts_l5_sum", "pts_l3_sum", "slope10", "slope10_n", "slope7", "slope7_n",
-        "season", "season_games", "season_points", "season_minutes", "season_usage_sum", "season_usage_n",
-        "games_since_change", "last_team", "last_played_date",
-        *[f"lag_pts_{k}" for k in range(LAGS)], *[f"lag_date_{k}" for k in range(LAGS)],
+        "n_l10",
+        "n_l5",
+        "points_avg_last_3",
+        "points_avg_last_5",
+        "points_avg_last_10",
+        "points_std_last_10",
+        "minutes_avg_last_10",
+        "ppm_avg_last_10",
+        "usage_l5",
+        "usage_n_l5",
+        "usage_l7",
+        "fg3a_l10",
+        "fga_l10",
+        "ftm_l10",
+        "pts_l10_sum",
+        "pts_l5_sum",
+        "pts_l3_sum",
+        "slope10",
+        "slope10_n",
+        "slope7",
+        "slope7_n",
+        "season",
+        "season_games",
+        "season_points",
+        "season_minutes",
+        "season_usage_sum",
+        "season_usage_n",
+        "games_since_change",
+        "last_team",
+        "last_played_date",
+        *[f"lag_pts_{k}" for k in range(LAGS)],
+        *[f"lag_date_{k}" for k in range(LAGS)],
     ]
     s = _asof(t, played, ["person_id"], state_cols)
     has_history = s["last_played_date"].notna()
@@ -334,8 +376,14 @@ def build_features(
     same_season = s["season"] == season_now
     season_games = s["season_games"].where(same_season & has_history)
 
-    for col in ("points_avg_last_3", "points_avg_last_5", "points_avg_last_10", "points_std_last_10",
-                "minutes_avg_last_10", "ppm_avg_last_10"):
+    for col in (
+        "points_avg_last_3",
+        "points_avg_last_5",
+        "points_avg_last_10",
+        "points_std_last_10",
+        "minutes_avg_last_10",
+        "ppm_avg_last_10",
+    ):
         f[col] = s[col]
     # Before a player's first game of the season, the season values take their cross-season prior
     # (the last 10 games, whichever season they were in): a NaN there sent week-1 rows down the
@@ -367,8 +415,16 @@ def build_features(
     f["fatigue_score"] = fatigue.clip(0, 100).where(has_history)
 
     # Team and opponent state after their last games before D.
-    team_cols = ["team_pace", "team_off_rating", "team_def_rating", "pace", "season", "season_games", "season_wins",
-                 "last_game_date"]
+    team_cols = [
+        "team_pace",
+        "team_off_rating",
+        "team_def_rating",
+        "pace",
+        "season",
+        "season_games",
+        "season_wins",
+        "last_game_date",
+    ]
     own = _asof(t, teams, ["team_abbr"], team_cols)
     opp = _asof(t.assign(team_abbr=t["opp"]), teams, ["team_abbr"], team_cols)
     f["team_pace"] = own["team_pace"]
@@ -395,7 +451,9 @@ def build_features(
     f["spread_magnitude"] = np.nan
     f["implied_team_total"] = np.nan
     f["pct_three"] = (s["fg3a_l10"] / s["fga_l10"]).where(s["fga_l10"] > 0)
-    f["pct_free_throw"] = (s["ftm_l10"] / s["pts_l10_sum"].where(s["pts_l10_sum"] > 0)).clip(0, 0.5).where(s["n_l10"] >= 5)
+    f["pct_free_throw"] = (
+        (s["ftm_l10"] / s["pts_l10_sum"].where(s["pts_l10_sum"] > 0)).clip(0, 0.5).where(s["n_l10"] >= 5)
+    )
 
     # Trend: positive means the 3 most recent games are higher than games 4-5 back (what the
     # original meant; its code had the sign inverted).
@@ -408,8 +466,13 @@ def build_features(
     f["minutes_change"] = pd.Series(change, index=t.index).where(pct.notna())
 
     # Opponent history over the last year.
-    vs = _window_diff(t.assign(opp_key=t["opp"]), _opponent_games(played).rename(columns={"opp": "opp_key"}),
-                      ["person_id", "opp_key"], ["cum_vs_games", "cum_vs_points"], 365)
+    vs = _window_diff(
+        t.assign(opp_key=t["opp"]),
+        _opponent_games(played).rename(columns={"opp": "opp_key"}),
+        ["person_id", "opp_key"],
+        ["cum_vs_games", "cum_vs_points"],
+        365,
+    )
     f["games_vs_opponent"] = vs["cum_vs_games"].where(has_history)
     f["avg_points_vs_opponent"] = (vs["cum_vs_points"] / vs["cum_vs_games"]).where(
         vs["cum_vs_games"] > 0, f["points_avg_season"]
@@ -421,20 +484,24 @@ def build_features(
     f["scoring_trend_slope"] = s["slope7"].where(s["slope7_n"] >= 4)
     std10 = s["points_std_last_10"].where(s["points_std_last_10"] > 0)
     f["pts_vs_season_zscore"] = ((s["points_avg_last_5"] - f["points_avg_season"]) / std10).clip(-3, 3)
-    f["breakout_flag"] = (s["points_avg_last_5"] > f["points_avg_season"] + 1.5 * s["points_std_last_10"]).astype(float).where(
-        f["points_avg_season"].notna() & s["points_std_last_10"].notna()
+    f["breakout_flag"] = (
+        (s["points_avg_last_5"] > f["points_avg_season"] + 1.5 * s["points_std_last_10"])
+        .astype(float)
+        .where(f["points_avg_season"].notna() & s["points_std_last_10"].notna())
     )
 
     # 60-day window: mean and sample std of points, deviation of the last 3, streak below the mean.
     n60, s1, s2 = w60["cum_games"], w60["cum_points"], w60["cum_points_sq"]
     mean60 = (s1 / n60).where(n60 > 0)
     std60 = np.sqrt(((s2 - s1**2 / n60) / (n60 - 1)).where(n60 > 1).clip(lower=0))
-    f["deviation_from_avg_last3"] = ((s["points_avg_last_3"] - mean60) / std60.where(std60 > 0))
+    f["deviation_from_avg_last3"] = (s["points_avg_last_3"] - mean60) / std60.where(std60 > 0)
     lag_pts = s[[f"lag_pts_{k}" for k in range(LAGS)]].to_numpy(dtype=float)
     lag_dates = s[[f"lag_date_{k}" for k in range(LAGS)]].apply(pd.to_datetime)
     in_window = lag_dates.ge(D - 60 * DAY, axis=0).to_numpy()
     below = (lag_pts < mean60.to_numpy()[:, None]) & in_window & ~np.isnan(lag_pts)
-    f["consecutive_games_below_avg"] = pd.Series(np.cumprod(below, axis=1).sum(axis=1), index=t.index).astype(float).where(n60 > 0)
+    f["consecutive_games_below_avg"] = (
+        pd.Series(np.cumprod(below, axis=1).sum(axis=1), index=t.index).astype(float).where(n60 > 0)
+    )
 
     f["usage_rate_last_5"] = s["usage_l5"].where(s["usage_n_l5"] >= 3)
     spike = (season_usage - s["usage_l7"]) * 0.3
@@ -464,7 +531,9 @@ def build_features(
         out_counts = _injury_proxy(t, player_logs, played, s)
         f["star_teammates_out"] = out_counts["star_teammates_out"]
         f["teammate_usage_available"] = out_counts["teammate_usage_available"]
-        multiplier = np.select([out_counts["star_teammates_out"] >= 2, out_counts["star_teammates_out"] == 1], [1.30, 1.15], 1.0)
+        multiplier = np.select(
+            [out_counts["star_teammates_out"] >= 2, out_counts["star_teammates_out"] == 1], [1.30, 1.15], 1.0
+        )
         spike = spike.where(spike <= 0, spike * multiplier)
     else:
         f["star_teammates_out"] = np.nan
@@ -534,17 +603,34 @@ def _injury_proxy(t, player_logs, played, s) -> pd.DataFrame:
     out = logs.loc[is_out, ["game_date", "team_abbr", "person_id"]]
     out = out.merge(t[["game_date", "team_abbr"]].drop_duplicates(), on=["game_date", "team_abbr"])
     out["asof_date"] = out["game_date"] - DAY
-    st = _asof(out, played, ["person_id"], ["season_points", "season_minutes", "season_games", "season_usage_sum",
-                                              "season_usage_n", "minutes_avg_last_10"])
+    st = _asof(
+        out,
+        played,
+        ["person_id"],
+        [
+            "season_points",
+            "season_minutes",
+            "season_games",
+            "season_usage_sum",
+            "season_usage_n",
+            "minutes_avg_last_10",
+        ],
+    )
     ppg = st["season_points"] / st["season_games"]
     mpg = st["season_minutes"] / st["season_games"]
     usg = st["season_usage_sum"] / st["season_usage_n"]
     out["star"] = ((ppg >= 18) | (mpg >= 28) | (usg >= 25)).fillna(False).to_numpy()
     out["usage_available"] = usg.where(st["minutes_avg_last_10"] > 10, 0.0).fillna(0.0).to_numpy()
-    agg = out.groupby(["game_date", "team_abbr"]).agg(
-        star_teammates_out=("star", "sum"), teammate_usage_available=("usage_available", "sum")
-    ).reset_index()
-    merged = t[["game_date", "team_abbr", "person_id"]].merge(agg, on=["game_date", "team_abbr"], how="left").set_index(t.index)
+    agg = (
+        out.groupby(["game_date", "team_abbr"])
+        .agg(star_teammates_out=("star", "sum"), teammate_usage_available=("usage_available", "sum"))
+        .reset_index()
+    )
+    merged = (
+        t[["game_date", "team_abbr", "person_id"]]
+        .merge(agg, on=["game_date", "team_abbr"], how="left")
+        .set_index(t.index)
+    )
     return merged[["star_teammates_out", "teammate_usage_available"]].fillna(0.0)
 
 
@@ -556,8 +642,10 @@ def _names(player_logs, lines, t) -> pd.DataFrame:
     logs = logs.assign(person_id=logs["person_id"].astype("int64"))
     names = _asof(t, logs, ["person_id"], ["player_lookup", "player_name"])
     of_day = lines[lines["person_id"].notna()][["game_date", "person_id", "player_lookup", "player_name"]]
-    of_day = of_day.assign(game_date=pd.to_datetime(of_day["game_date"]).astype("datetime64[ns]"),
-                           person_id=of_day["person_id"].astype("int64")).drop_duplicates(["game_date", "person_id"])
+    of_day = of_day.assign(
+        game_date=pd.to_datetime(of_day["game_date"]).astype("datetime64[ns]"),
+        person_id=of_day["person_id"].astype("int64"),
+    ).drop_duplicates(["game_date", "person_id"])
     fallback = t[["game_date", "person_id"]].merge(of_day, on=["game_date", "person_id"], how="left").set_index(t.index)
     return names.fillna(fallback[["player_lookup", "player_name"]])
 
@@ -567,7 +655,9 @@ def _quality_score(missing: pd.DataFrame, columns: list[str]) -> tuple[np.ndarra
     weights = np.array([SOURCE_WEIGHTS[FEATURE_SOURCE[c]] for c in columns])
     score = np.where(missing[columns].to_numpy(), SOURCE_WEIGHTS["default"], weights).mean(axis=1)
     required_missing = missing[[c for c in REQUIRED_FEATURES if c in columns]].sum(axis=1)
-    score = np.where(required_missing >= 5, np.minimum(score, 49.0), np.where(required_missing >= 1, np.minimum(score, 69.0), score))
+    score = np.where(
+        required_missing >= 5, np.minimum(score, 49.0), np.where(required_missing >= 1, np.minimum(score, 69.0), score)
+    )
     return score, required_missing
 
 
@@ -598,7 +688,9 @@ def quality(features: pd.DataFrame) -> pd.DataFrame:
             "default_feature_count": missing.sum(axis=1).astype("int64"),
             "required_default_count": required_missing.astype("int64"),
             "matchup_quality_pct": matchup_pct,
-            "is_quality_ready": tier.isin(["gold", "silver", "bronze"]) & (score >= 70) & (matchup_pct >= 50)
+            "is_quality_ready": tier.isin(["gold", "silver", "bronze"])
+            & (score >= 70)
+            & (matchup_pct >= 50)
             & (required_missing == 0),
             # The original's gate, forgiving only what this data can never give (DATA_GAP_FEATURES).
             "is_training_ready": (history_missing == 0) & (matchup_pct >= 50),

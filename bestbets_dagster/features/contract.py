@@ -84,8 +84,15 @@ REQUIRED_FEATURES: tuple[str, ...] = tuple(f for i, f in enumerate(V12_FEATURES)
 # and game totals and spreads. Always NaN here; they lower the quality score, and the training
 # filter forgives exactly these (see is_training_ready).
 DATA_GAP_FEATURES: frozenset[str] = frozenset(
-    {"shot_zone_mismatch_score", "injury_risk", "pct_paint", "pct_mid_range", "game_total_line",
-     "spread_magnitude", "implied_team_total"}
+    {
+        "shot_zone_mismatch_score",
+        "injury_risk",
+        "pct_paint",
+        "pct_mid_range",
+        "game_total_line",
+        "spread_magnitude",
+        "implied_team_total",
+    }
 )
 # Features that need a pre-game injury report; NaN unless the DNP-injury proxy is turned on.
 INJURY_REPORT_FEATURES: frozenset[str] = frozenset({"star_teammates_out", "teammate_usage_available"})
@@ -93,11 +100,29 @@ MATCHUP_FEATURES: tuple[str, ...] = ("shot_zone_mismatch_score", "pace_score", "
 
 # The original's source weights for the quality score, by where each feature comes from here.
 SOURCE_WEIGHTS = {"phase4": 100.0, "phase3": 87.0, "calculated": 100.0, "vegas": 100.0, "default": 40.0}
-_PHASE3 = {"games_in_last_7_days", "rest_advantage", "home_away", "back_to_back", "playoff_game", "days_rest",
-           "minutes_load_last_7d", "prop_over_streak", "prop_under_streak"}
-_CALCULATED = {"fatigue_score", "pace_score", "usage_spike_score", "recent_trend", "minutes_change",
-               "pts_vs_season_zscore", "breakout_flag", "line_vs_season_avg", "star_teammates_out",
-               "teammate_usage_available"}
+_PHASE3 = {
+    "games_in_last_7_days",
+    "rest_advantage",
+    "home_away",
+    "back_to_back",
+    "playoff_game",
+    "days_rest",
+    "minutes_load_last_7d",
+    "prop_over_streak",
+    "prop_under_streak",
+}
+_CALCULATED = {
+    "fatigue_score",
+    "pace_score",
+    "usage_spike_score",
+    "recent_trend",
+    "minutes_change",
+    "pts_vs_season_zscore",
+    "breakout_flag",
+    "line_vs_season_avg",
+    "star_teammates_out",
+    "teammate_usage_available",
+}
 _VEGAS = {*VEGAS_FEATURES, "multi_book_line_std"}
 FEATURE_SOURCE: dict[str, str] = {
     f: "vegas" if f in _VEGAS else "phase3" if f in _PHASE3 else "calculated" if f in _CALCULATED else "phase4"

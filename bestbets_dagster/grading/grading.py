@@ -16,7 +16,9 @@ from bestbets_dagster.models.serving import recommend
 def _void_reason(dnp_reason: pd.Series) -> pd.Series:
     text = dnp_reason.fillna("").str.lower()
     return pd.Series(
-        np.select([text.str.contains("injury"), text.str.contains("coach")], ["dnp_injury", "dnp_coach_decision"], "dnp_other"),
+        np.select(
+            [text.str.contains("injury"), text.str.contains("coach")], ["dnp_injury", "dnp_coach_decision"], "dnp_other"
+        ),
         index=dnp_reason.index,
     )
 
@@ -32,14 +34,19 @@ def grade(predictions: pd.DataFrame, player_logs: pd.DataFrame, graded_at: pd.Ti
     """Grade every prediction whose game has a box score; predictions of other games are left out."""
     if predictions.empty:
         return pd.DataFrame()
-    logs = player_logs.assign(game_date=pd.to_datetime(player_logs["game_date"]).astype("datetime64[ns]"),
-                              person_id=player_logs["person_id"].astype("int64"))
-    p = predictions.assign(game_date=pd.to_datetime(predictions["game_date"]).astype("datetime64[ns]"),
-                           person_id=predictions["person_id"].astype("int64"))
+    logs = player_logs.assign(
+        game_date=pd.to_datetime(player_logs["game_date"]).astype("datetime64[ns]"),
+        person_id=player_logs["person_id"].astype("int64"),
+    )
+    p = predictions.assign(
+        game_date=pd.to_datetime(predictions["game_date"]).astype("datetime64[ns]"),
+        person_id=predictions["person_id"].astype("int64"),
+    )
     # The game's id comes from its box score (a prediction is made before the id is known here).
     boxed = logs[["game_date", "team_abbr", "game_id"]].drop_duplicates(["game_date", "team_abbr"])
-    p = p.drop(columns="game_id", errors="ignore").merge(boxed.assign(_boxed=True), on=["game_date", "team_abbr"],
-                                                         how="left")
+    p = p.drop(columns="game_id", errors="ignore").merge(
+        boxed.assign(_boxed=True), on=["game_date", "team_abbr"], how="left"
+    )
     p = p[p["_boxed"].astype("boolean").fillna(False).astype(bool)].drop(columns="_boxed")
     box = logs[["game_date", "person_id", "points", "minutes", "is_dnp", "dnp_reason"]]
     g = p.merge(box, on=["game_date", "person_id"], how="left")
@@ -75,7 +82,9 @@ def grade(predictions: pd.DataFrame, player_logs: pd.DataFrame, graded_at: pd.Ti
             "actual_points": actual.astype("Int64"),
             "minutes_played": g["minutes"].where(~void),
             "is_voided": void,
-            "void_reason": pd.Series(np.where(~in_box, "dnp_not_in_box_score", _void_reason(g["dnp_reason"])), index=g.index).where(void),
+            "void_reason": pd.Series(
+                np.where(~in_box, "dnp_not_in_box_score", _void_reason(g["dnp_reason"])), index=g.index
+            ).where(void),
             "is_push": (~void) & (actual == line),
             "absolute_error": error.abs(),
             "signed_error": error,
@@ -88,4 +97,3 @@ def grade(predictions: pd.DataFrame, player_logs: pd.DataFrame, graded_at: pd.Ti
         }
     )
     return out.sort_values(["game_date", "model_family", "person_id"]).reset_index(drop=True)
-

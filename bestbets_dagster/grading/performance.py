@@ -64,7 +64,9 @@ def model_performance(accuracy: pd.DataFrame, registry: pd.DataFrame, dates, com
     wanted = {pd.Timestamp(d) for d in dates}
     bets = _bets(accuracy)
     graded_days = accuracy.assign(game_date=pd.to_datetime(accuracy["game_date"]).astype("datetime64[ns]"))
-    graded_days = graded_days[["game_date", "model_id", "model_family", "model_status"]].drop_duplicates(["game_date", "model_id"])
+    graded_days = graded_days[["game_date", "model_id", "model_family", "model_status"]].drop_duplicates(
+        ["game_date", "model_id"]
+    )
     trained = dict(zip(registry["model_id"], pd.to_datetime(registry["training_end_date"])))
     rows = []
     for model_id, days in graded_days.sort_values("game_date").groupby("model_id"):
@@ -83,9 +85,15 @@ def model_performance(accuracy: pd.DataFrame, registry: pd.DataFrame, dates, com
             action, reason = "NO_CHANGE", None
             before = previous_state or "INSUFFICIENT_DATA"
             if state in ("WATCH", "DEGRADING", "BLOCKED") and SEVERITY[state] > SEVERITY[before]:
-                action, reason = "DEGRADED", f"{before} -> {state}: 7-day HR {hr7:.1f}% on {figures['rolling_n_7d']} bets"
+                action, reason = (
+                    "DEGRADED",
+                    f"{before} -> {state}: 7-day HR {hr7:.1f}% on {figures['rolling_n_7d']} bets",
+                )
             elif state == "HEALTHY" and before in ("WATCH", "DEGRADING", "BLOCKED"):
-                action, reason = "RECOVERED", f"{before} -> HEALTHY: 7-day HR {hr7:.1f}% on {figures['rolling_n_7d']} bets"
+                action, reason = (
+                    "RECOVERED",
+                    f"{before} -> HEALTHY: 7-day HR {hr7:.1f}% on {figures['rolling_n_7d']} bets",
+                )
             previous_state = state
             if day.game_date not in wanted:
                 continue
@@ -94,25 +102,40 @@ def model_performance(accuracy: pd.DataFrame, registry: pd.DataFrame, dates, com
             wins = int(decided_today["win"].sum())
             units = float(today["units"].sum())
             end = trained.get(model_id)
-            rows.append({
-                "game_date": day.game_date, "model_id": model_id, "model_family": day.model_family,
-                "model_status": day.model_status, **figures,
-                "daily_picks": len(decided_today), "daily_wins": wins, "daily_losses": len(decided_today) - wins,
-                "daily_hr": 100.0 * wins / len(decided_today) if len(decided_today) else np.nan,
-                "daily_units": units if len(today) else np.nan,
-                "daily_roi": 100.0 * units / len(decided_today) if len(decided_today) else np.nan,
-                "state": state, "consecutive_days_below_watch": below_watch, "consecutive_days_below_alert": below_alert,
-                "action": action, "action_reason": reason,
-                "days_since_training": (day.game_date - end).days if end is not None and not pd.isna(end) else None,
-                "computed_at": computed_at,
-            })
+            rows.append(
+                {
+                    "game_date": day.game_date,
+                    "model_id": model_id,
+                    "model_family": day.model_family,
+                    "model_status": day.model_status,
+                    **figures,
+                    "daily_picks": len(decided_today),
+                    "daily_wins": wins,
+                    "daily_losses": len(decided_today) - wins,
+                    "daily_hr": 100.0 * wins / len(decided_today) if len(decided_today) else np.nan,
+                    "daily_units": units if len(today) else np.nan,
+                    "daily_roi": 100.0 * units / len(decided_today) if len(decided_today) else np.nan,
+                    "state": state,
+                    "consecutive_days_below_watch": below_watch,
+                    "consecutive_days_below_alert": below_alert,
+                    "action": action,
+                    "action_reason": reason,
+                    "days_since_training": (day.game_date - end).days if end is not None and not pd.isna(end) else None,
+                    "computed_at": computed_at,
+                }
+            )
     if not rows:
         return pd.DataFrame()
     return pd.DataFrame(rows).sort_values(["game_date", "model_id"]).reset_index(drop=True)
 
 
-def alerts(performance: pd.DataFrame, signal_health: pd.DataFrame, staleness: pd.DataFrame, champion_family: str,
-           created_at: pd.Timestamp) -> pd.DataFrame:
+def alerts(
+    performance: pd.DataFrame,
+    signal_health: pd.DataFrame,
+    staleness: pd.DataFrame,
+    champion_family: str,
+    created_at: pd.Timestamp,
+) -> pd.DataFrame:
     """The operator's alerts of each date: a model entering BLOCKED (ERROR) or DEGRADING (WARN), a
     signal turning COLD, a challenger 5+ points above the champion family's model on N >= 30 in 7
     days, and families whose newest model was trained 7+ days before (staleness: game_date,
@@ -120,25 +143,52 @@ def alerts(performance: pd.DataFrame, signal_health: pd.DataFrame, staleness: pd
     rows = []
     for r in performance.itertuples(index=False):
         if r.action == "DEGRADED" and r.state in ("BLOCKED", "DEGRADING"):
-            rows.append((r.game_date, "model_state", r.model_id, "ERROR" if r.state == "BLOCKED" else "WARN", r.action_reason))
+            rows.append(
+                (r.game_date, "model_state", r.model_id, "ERROR" if r.state == "BLOCKED" else "WARN", r.action_reason)
+            )
     for r in signal_health.itertuples(index=False):
         if r.regime == "COLD" and r.days_in_current_regime == 1:
-            rows.append((r.game_date, "signal_cold", r.signal_tag, "WARN",
-                         f"{r.signal_tag} turned COLD: 7-day HR {r.hr_7d:.1f}% vs season {r.hr_season:.1f}% ({r.picks_7d} picks)"))
+            rows.append(
+                (
+                    r.game_date,
+                    "signal_cold",
+                    r.signal_tag,
+                    "WARN",
+                    f"{r.signal_tag} turned COLD: 7-day HR {r.hr_7d:.1f}% vs season {r.hr_season:.1f}% "
+                    f"({r.picks_7d} picks)",
+                )
+            )
     for day, models in performance.groupby("game_date"):
         champion = models[models["model_family"] == champion_family]
         if champion.empty or pd.isna(champion["rolling_hr_7d"].iloc[0]):
             continue
         base = champion.iloc[0]
-        better = models[(models["model_family"] != champion_family) & (models["rolling_n_7d"] >= CHALLENGER_MIN_N)
-                        & (models["rolling_hr_7d"] >= base["rolling_hr_7d"] + CHALLENGER_MARGIN)]
+        better = models[
+            (models["model_family"] != champion_family)
+            & (models["rolling_n_7d"] >= CHALLENGER_MIN_N)
+            & (models["rolling_hr_7d"] >= base["rolling_hr_7d"] + CHALLENGER_MARGIN)
+        ]
         for c in better.itertuples(index=False):
-            rows.append((day, "challenger", c.model_id, "WARN",
-                         f"{c.model_id} {c.rolling_hr_7d:.1f}% on {c.rolling_n_7d} bets beats {base['model_id']} "
-                         f"{base['rolling_hr_7d']:.1f}% over 7 days"))
+            rows.append(
+                (
+                    day,
+                    "challenger",
+                    c.model_id,
+                    "WARN",
+                    f"{c.model_id} {c.rolling_hr_7d:.1f}% on {c.rolling_n_7d} bets beats {base['model_id']} "
+                    f"{base['rolling_hr_7d']:.1f}% over 7 days",
+                )
+            )
     for s in staleness.itertuples(index=False):
         if s.age_days >= STALE_DAYS:
-            rows.append((s.game_date, "stale_family", s.model_family, "ERROR" if s.age_days >= 15 else "WARN",
-                         f"served by a model {s.age_days} days past its training cutoff"))
+            rows.append(
+                (
+                    s.game_date,
+                    "stale_family",
+                    s.model_family,
+                    "ERROR" if s.age_days >= 15 else "WARN",
+                    f"served by a model {s.age_days} days past its training cutoff",
+                )
+            )
     frame = pd.DataFrame(rows, columns=["game_date", "alert_type", "subject", "severity", "message"])
     return frame.assign(created_at=created_at)

@@ -37,7 +37,9 @@ def family_figures(graded: pd.DataFrame) -> dict:
 
 
 def format_table(families: dict) -> str:
-    header = f"{'family':<15}{'N':>6}{'MAE':>8}{'line MAE':>10}{'bias':>8}{'HR 3+':>8}{'N 3+':>6}{'HR 5+':>8}{'N 5+':>6}"
+    header = (
+        f"{'family':<15}{'N':>6}{'MAE':>8}{'line MAE':>10}{'bias':>8}{'HR 3+':>8}{'N 3+':>6}{'HR 5+':>8}{'N 5+':>6}"
+    )
     lines = [header, "-" * len(header)]
 
     def pct(v):
@@ -46,7 +48,8 @@ def format_table(families: dict) -> str:
     for family, f in families.items():
         lines.append(
             f"{family:<15}{f['n_graded']:>6}{f['mae'] or float('nan'):>8.3f}{f['line_mae'] or float('nan'):>10.3f}"
-            f"{f['bias'] or float('nan'):>8.2f}{pct(f['hit_rate_edge3']):>8}{f['n_edge3']:>6}{pct(f['hit_rate_edge5']):>8}{f['n_edge5']:>6}"
+            f"{f['bias'] or float('nan'):>8.2f}{pct(f['hit_rate_edge3']):>8}{f['n_edge3']:>6}"
+            f"{pct(f['hit_rate_edge5']):>8}{f['n_edge5']:>6}"
         )
     return "\n".join(lines)
 
@@ -76,9 +79,16 @@ def side_bets(priced: pd.DataFrame) -> pd.DataFrame:
     won = (actual > line) == over
     price = pd.Series(np.where(over, rows["line_over_price"], rows["line_under_price"]), index=rows.index)
     units = np.where(won, _payout(pd.to_numeric(price)), -1.0)
-    return pd.DataFrame({"model_family": rows["model_family"], "game_date": pd.to_datetime(rows["game_date"]),
-                         "p_side": np.where(over, rows["p_over"], 1 - rows["p_over"]), "abs_edge": edge.abs(),
-                         "won": won, "units": units})
+    return pd.DataFrame(
+        {
+            "model_family": rows["model_family"],
+            "game_date": pd.to_datetime(rows["game_date"]),
+            "p_side": np.where(over, rows["p_over"], 1 - rows["p_over"]),
+            "abs_edge": edge.abs(),
+            "won": won,
+            "units": units,
+        }
+    )
 
 
 def calibration_table(priced: pd.DataFrame) -> list[dict]:
@@ -94,9 +104,17 @@ def calibration_table(priced: pd.DataFrame) -> list[dict]:
     for d, g in rows.groupby(decile):
         realized = float(over.loc[g.index].mean())
         predicted = float(g["p_over"].mean())
-        out.append({"decile": int(d) + 1, "n": int(len(g)), "p_low": round(float(g["p_over"].min()), 4),
-                    "p_high": round(float(g["p_over"].max()), 4), "predicted": round(predicted, 4),
-                    "realized": round(realized, 4), "gap_points": round(100 * (realized - predicted), 2)})
+        out.append(
+            {
+                "decile": int(d) + 1,
+                "n": int(len(g)),
+                "p_low": round(float(g["p_over"].min()), 4),
+                "p_high": round(float(g["p_over"].max()), 4),
+                "predicted": round(predicted, 4),
+                "realized": round(realized, 4),
+                "gap_points": round(100 * (realized - predicted), 2),
+            }
+        )
     return out
 
 
@@ -105,9 +123,15 @@ def _bucketed(bets: pd.DataFrame, column: str, edges: tuple) -> list[dict]:
     out = []
     for interval, g in bets.groupby(labels, observed=True):
         units = float(np.nansum(g["units"]))
-        out.append({"bucket": f"[{interval.left:g}, {interval.right:g})", "n": int(len(g)),
-                    "hit_rate": round(float(g["won"].mean()), 4), "units": round(units, 2),
-                    "roi": round(units / len(g), 4)})
+        out.append(
+            {
+                "bucket": f"[{interval.left:g}, {interval.right:g})",
+                "n": int(len(g)),
+                "hit_rate": round(float(g["won"].mean()), 4),
+                "units": round(units, 2),
+                "roi": round(units / len(g), 4),
+            }
+        )
     return out
 
 
@@ -131,16 +155,24 @@ def shrunk_mae(graded: pd.DataFrame) -> dict:
         errors, model_errors, line_errors, ks = [], [], [], {}
         for period in sorted(week.unique())[1:]:
             earlier, this = week < period, week == period
-            k = min(SHRINK_GRID, key=lambda k: float((line[earlier] + k * (pred[earlier] - line[earlier]) - actual[earlier])
-                                                     .abs().mean()))
+            k = min(
+                SHRINK_GRID,
+                key=lambda k: float(
+                    (line[earlier] + k * (pred[earlier] - line[earlier]) - actual[earlier]).abs().mean()
+                ),
+            )
             ks[str(period.start_time.date())] = k
             errors.append((line[this] + k * (pred[this] - line[this]) - actual[this]).abs())
             model_errors.append((pred[this] - actual[this]).abs())
             line_errors.append((line[this] - actual[this]).abs())
         if errors:
-            out[family] = {"n": int(sum(len(e) for e in errors)), "mae_shrunk": round(float(pd.concat(errors).mean()), 3),
-                           "mae_model": round(float(pd.concat(model_errors).mean()), 3),
-                           "mae_line": round(float(pd.concat(line_errors).mean()), 3), "k_by_week": ks}
+            out[family] = {
+                "n": int(sum(len(e) for e in errors)),
+                "mae_shrunk": round(float(pd.concat(errors).mean()), 3),
+                "mae_model": round(float(pd.concat(model_errors).mean()), 3),
+                "mae_line": round(float(pd.concat(line_errors).mean()), 3),
+                "k_by_week": ks,
+            }
     return out
 
 
@@ -155,25 +187,36 @@ def weekly_rows(graded: pd.DataFrame, pick_results: pd.DataFrame) -> list[dict]:
     for period in sorted(week.unique()):
         rows = played[week == period]
         actual, line = rows["actual_points"].astype(float), rows["line_value"].astype(float)
-        mae = {f: round(float((g["predicted_points"].astype(float) - g["actual_points"].astype(float)).abs().mean()), 3)
-               for f, g in rows.groupby("model_family")}
+        mae = {
+            f: round(float((g["predicted_points"].astype(float) - g["actual_points"].astype(float)).abs().mean()), 3)
+            for f, g in rows.groupby("model_family")
+        }
         picks = pick_results[pick_week == period] if pick_week is not None else pick_results
-        out.append({"week_start": str(period.start_time.date()), "line_mae": round(float((line - actual).abs().groupby(
-            rows["model_family"]).mean().mean()), 3), "mae": mae, "best_bets": summarize(picks)})
+        out.append(
+            {
+                "week_start": str(period.start_time.date()),
+                "line_mae": round(float((line - actual).abs().groupby(rows["model_family"]).mean().mean()), 3),
+                "mae": mae,
+                "best_bets": summarize(picks),
+            }
+        )
     return out
 
 
 def format_calibration(table: list[dict]) -> str:
     lines = [f"{'decile':>6}{'n':>7}{'P range':>16}{'predicted':>11}{'realized':>10}{'gap':>7}"]
     for r in table:
-        lines.append(f"{r['decile']:>6}{r['n']:>7}{r['p_low']:>8.3f}-{r['p_high']:<7.3f}{100 * r['predicted']:>10.1f}%"
-                     f"{100 * r['realized']:>9.1f}%{r['gap_points']:>+7.1f}")
+        lines.append(
+            f"{r['decile']:>6}{r['n']:>7}{r['p_low']:>8.3f}-{r['p_high']:<7.3f}{100 * r['predicted']:>10.1f}%"
+            f"{100 * r['realized']:>9.1f}%{r['gap_points']:>+7.1f}"
+        )
     return "\n".join(lines)
 
 
 def format_buckets(rows: list[dict], title: str) -> str:
-    return f"{title}: " + "; ".join(f"{r['bucket']} n {r['n']} HR {100 * r['hit_rate']:.1f}% ROI {100 * r['roi']:+.1f}%"
-                                    for r in rows)
+    return f"{title}: " + "; ".join(
+        f"{r['bucket']} n {r['n']} HR {100 * r['hit_rate']:.1f}% ROI {100 * r['roi']:+.1f}%" for r in rows
+    )
 
 
 def format_weeks(weeks: list[dict]) -> str:
@@ -182,6 +225,8 @@ def format_weeks(weeks: list[dict]) -> str:
     for w in weeks:
         family, mae = min(w["mae"].items(), key=lambda kv: kv[1]) if w["mae"] else ("-", float("nan"))
         b = w["best_bets"]
-        lines.append(f"{w['week_start']:<11}{w['line_mae']:>9.3f}{mae:>9.3f}  {family:<15}{b['n_picks']:>6}"
-                     f"{str(b['wins']) + '-' + str(b['losses']):>8}{b['units']:>+8.2f}")
+        lines.append(
+            f"{w['week_start']:<11}{w['line_mae']:>9.3f}{mae:>9.3f}  {family:<15}{b['n_picks']:>6}"
+            f"{str(b['wins']) + '-' + str(b['losses']):>8}{b['units']:>+8.2f}"
+        )
     return "\n".join(lines)

@@ -24,15 +24,53 @@ PLAYER_DIR = "box_scores"
 TEAM_DIR = "team_game_logs"
 
 PLAYER_STAT_COLUMNS = [
-    "field_goals_made", "field_goals_attempted", "three_pointers_made", "three_pointers_attempted",
-    "free_throws_made", "free_throws_attempted", "rebounds_offensive", "rebounds_defensive",
-    "rebounds_total", "assists", "steals", "blocks", "turnovers", "fouls_personal", "points",
+    "field_goals_made",
+    "field_goals_attempted",
+    "three_pointers_made",
+    "three_pointers_attempted",
+    "free_throws_made",
+    "free_throws_attempted",
+    "rebounds_offensive",
+    "rebounds_defensive",
+    "rebounds_total",
+    "assists",
+    "steals",
+    "blocks",
+    "turnovers",
+    "fouls_personal",
+    "points",
 ]
 PLAYER_REQUIRED = [
-    "season", "game_id", "game_date", "team_id", "team_abbr", "opp", "is_home", "person_id",
-    "player_name", "starter", "minutes", *PLAYER_STAT_COLUMNS,
+    "season",
+    "game_id",
+    "game_date",
+    "team_id",
+    "team_abbr",
+    "opp",
+    "is_home",
+    "person_id",
+    "player_name",
+    "starter",
+    "minutes",
+    *PLAYER_STAT_COLUMNS,
 ]
-TEAM_STAT_COLUMNS = ["fgm", "fga", "fg3m", "fg3a", "ftm", "fta", "oreb", "dreb", "reb", "ast", "stl", "blk", "tov", "pf", "pts"]
+TEAM_STAT_COLUMNS = [
+    "fgm",
+    "fga",
+    "fg3m",
+    "fg3a",
+    "ftm",
+    "fta",
+    "oreb",
+    "dreb",
+    "reb",
+    "ast",
+    "stl",
+    "blk",
+    "tov",
+    "pf",
+    "pts",
+]
 TEAM_REQUIRED = ["season", "game_id", "game_date", "team_id", "team_abbr", "opp", "is_home", *TEAM_STAT_COLUMNS]
 
 _ISO_MINUTES = re.compile(r"^PT(?:(\d+)M)?(?:([\d.]+)S)?$")
@@ -81,8 +119,12 @@ def _game_dates(df: pd.DataFrame, path: Path) -> pd.Series:
     outside = (dates < first_day) | (dates > last_day)
     if outside.any():
         first = df.loc[outside].iloc[0]
-        raise IngestError(path, f"game_date {first['game_date']} is outside the game dates this system knows "
-                                f"({first_day:%Y-%m-%d} to today's slate {last_day:%Y-%m-%d})", first["_row"])
+        raise IngestError(
+            path,
+            f"game_date {first['game_date']} is outside the game dates this system knows "
+            f"({first_day:%Y-%m-%d} to today's slate {last_day:%Y-%m-%d})",
+            first["_row"],
+        )
     return dates
 
 
@@ -92,8 +134,11 @@ def _team_abbrs(df: pd.DataFrame, column: str, path: Path) -> pd.Series:
     bad = ~abbrs.isin(ABBREVIATIONS)
     if bad.any():
         first = df.loc[bad].iloc[0]
-        raise IngestError(path, f"{column} {first[column]!r} is not an NBA team abbreviation "
-                                f"({', '.join(sorted(ABBREVIATIONS))})", first["_row"])
+        raise IngestError(
+            path,
+            f"{column} {first[column]!r} is not an NBA team abbreviation ({', '.join(sorted(ABBREVIATIONS))})",
+            first["_row"],
+        )
     return abbrs.astype(object)
 
 
@@ -134,8 +179,11 @@ def read_player_file(path: Path, start: dt.date | None = None, end: dt.date | No
     names = raw["player_name"].astype("string").str.strip()
     missing_name = names.isna() | (names == "")
     if missing_name.any():
-        raise IngestError(path, f"player_name is empty: {raw.loc[missing_name].iloc[0]['player_name']!r}",
-                          raw.loc[missing_name].iloc[0]["_row"])
+        raise IngestError(
+            path,
+            f"player_name is empty: {raw.loc[missing_name].iloc[0]['player_name']!r}",
+            raw.loc[missing_name].iloc[0]["_row"],
+        )
     out["player_name"] = names.astype(object)
     out["player_lookup"] = out["player_name"].map(player_lookup)
     out["position"] = raw["position"] if "position" in raw.columns else None
@@ -154,8 +202,11 @@ def read_player_file(path: Path, start: dt.date | None = None, end: dt.date | No
     impossible = out["is_dnp"] & (scored > 0)
     if impossible.any():
         first = raw.loc[impossible].iloc[0]
-        raise IngestError(path, f"{first['player_name']} scored {first['points']} points with no minutes "
-                                f"({first['minutes']!r})", first["_row"])
+        raise IngestError(
+            path,
+            f"{first['player_name']} scored {first['points']} points with no minutes ({first['minutes']!r})",
+            first["_row"],
+        )
     out["dnp_reason"] = [dnp_reason(c) if d else None for c, d in zip(out["comment"], out["is_dnp"])]
     for col in PLAYER_STAT_COLUMNS:
         out[col] = parse_numbers(raw, col, path, integer=True)
@@ -173,7 +224,9 @@ def read_team_file(path: Path, start: dt.date | None = None, end: dt.date | None
     for optional in ("matchup", "wl"):
         out[optional] = raw[optional] if optional in raw.columns else None
     for optional in ("w", "l"):
-        out[optional] = parse_numbers(raw, optional, path, integer=True, required=False) if optional in raw.columns else None
+        out[optional] = (
+            parse_numbers(raw, optional, path, integer=True, required=False) if optional in raw.columns else None
+        )
     minutes_col = "min" if "min" in raw.columns else ("minutes" if "minutes" in raw.columns else None)
     out["minutes"] = parse_numbers(raw, minutes_col, path, required=False) if minutes_col else np.nan
     for col in TEAM_STAT_COLUMNS:

@@ -34,7 +34,9 @@ def read_table_file(path: Path, required: Iterable[str]) -> pd.DataFrame:
             df["_row"] = [f"line {i + 2}" for i in range(len(df))]
     except (ValueError, OSError, EOFError, zlib.error, UnicodeDecodeError, pd.errors.ParserError) as exc:
         # EOFError: a truncated .gz (an interrupted download)
-        raise IngestError(path, f"cannot be read as a table: {type(exc).__name__}: {exc or 'the file ends early'}") from exc
+        raise IngestError(
+            path, f"cannot be read as a table: {type(exc).__name__}: {exc or 'the file ends early'}"
+        ) from exc
     missing = [c for c in required if c not in df.columns]
     if missing:
         raise IngestError(path, f"missing required column(s) {missing}; found {list(df.columns[:-1])}")
@@ -77,6 +79,4 @@ def check_unique(df: pd.DataFrame, keys: list[str], path: Path, what: str) -> No
         rows = df.loc[dup]
         first = rows.iloc[0]
         others = ", ".join(rows["_row"].head(4))
-        raise IngestError(
-            path, f"duplicated {what} {dict((k, first[k]) for k in keys)} ({others})", first["_row"]
-        )
+        raise IngestError(path, f"duplicated {what} {dict((k, first[k]) for k in keys)} ({others})", first["_row"])

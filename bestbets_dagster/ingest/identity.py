@@ -213,9 +213,7 @@ def resolve_events(lines: pd.DataFrame, player_logs: pd.DataFrame) -> pd.DataFra
         season = season_of(day)
         prior = season_of(dt.date(day.year - 1, day.month, min(day.day, 28)))
         # Appearances up to the game's date only, so a date resolves the same alone or in any range.
-        rosters = [
-            pd.concat([by_team_season.get((s, t), empty) for t in teams]) for s in (season, prior)
-        ]
+        rosters = [pd.concat([by_team_season.get((s, t), empty) for t in teams]) for s in (season, prior)]
         rosters[0] = rosters[0][rosters[0]["game_date"] <= event.game_date]
         candidates = _candidates(rosters[0], day, event.game_id)
         prior_candidates = None
@@ -242,10 +240,21 @@ def resolve_events(lines: pd.DataFrame, player_logs: pd.DataFrame) -> pd.DataFra
                     "ambiguous_with": " | ".join(res.tied) if res.tied else None,
                 }
             )
-    out = pd.DataFrame(results, columns=[
-        "event_id", "book_player_name", "game_id", "match_status", "match_method", "person_id", "team_abbr",
-        "player_lookup", "player_name", "ambiguous_with",
-    ])
+    out = pd.DataFrame(
+        results,
+        columns=[
+            "event_id",
+            "book_player_name",
+            "game_id",
+            "match_status",
+            "match_method",
+            "person_id",
+            "team_abbr",
+            "player_lookup",
+            "player_name",
+            "ambiguous_with",
+        ],
+    )
     out["person_id"] = out["person_id"].astype("Int64")
     return out
 

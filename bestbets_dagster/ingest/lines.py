@@ -33,9 +33,25 @@ def build_prop_lines(main: pd.DataFrame, player_logs: pd.DataFrame) -> tuple[pd.
     rows = main.merge(resolution, on=["event_id", "book_player_name"], how="left", validate="many_to_one")
     rows = _flag_duplicate_persons(rows)
     columns = [
-        "game_date", "event_id", "commence_time", "home_team_abbr", "away_team_abbr", "game_id", "bookmaker",
-        "book_player_name", "player_lookup", "person_id", "team_abbr", "match_status", "match_method", "line",
-        "over_price", "under_price", "n_lines_offered", "snapshot_time", "source_file",
+        "game_date",
+        "event_id",
+        "commence_time",
+        "home_team_abbr",
+        "away_team_abbr",
+        "game_id",
+        "bookmaker",
+        "book_player_name",
+        "player_lookup",
+        "person_id",
+        "team_abbr",
+        "match_status",
+        "match_method",
+        "line",
+        "over_price",
+        "under_price",
+        "n_lines_offered",
+        "snapshot_time",
+        "source_file",
     ]
     rows = rows.sort_values(["game_date", "event_id", "bookmaker", "book_player_name", "snapshot_time"])
     return rows[columns].reset_index(drop=True), resolution
@@ -71,7 +87,9 @@ def build_player_game_lines(prop_lines: pd.DataFrame, player_logs: pd.DataFrame)
     n_snapshots = ordered.groupby([*keys, "bookmaker"])["snapshot_time"].nunique().rename("n_snapshots")
 
     grouped = per_book_current.groupby(keys)["line"]
-    summary = pd.DataFrame({"consensus_line": grouped.median(), "line_std": grouped.std(ddof=1), "n_books": grouped.size()})
+    summary = pd.DataFrame(
+        {"consensus_line": grouped.median(), "line_std": grouped.std(ddof=1), "n_books": grouped.size()}
+    )
     current = per_book_current.merge(summary, left_on=keys, right_index=True)
     rank = {book: i for i, book in enumerate(BOOK_PREFERENCE)}
     current["_book_rank"] = current["bookmaker"].map(rank).fillna(len(BOOK_PREFERENCE))
@@ -115,8 +133,9 @@ def build_player_game_lines(prop_lines: pd.DataFrame, player_logs: pd.DataFrame)
     out["is_home"] = home.where(out["team_abbr"].notna(), None)
     out["opponent_abbr"] = selected["away_team_abbr"].where(home, selected["home_team_abbr"].where(away, None))
     out = out.sort_values(["game_date", "event_id", "player_lookup"]).reset_index(drop=True)
-    out.attrs["outlier_lines"] = current.loc[current["_outlier"], ["game_date", "bookmaker", "book_player_name", "line",
-                                                                  "consensus_line"]].to_dict("records")
+    out.attrs["outlier_lines"] = current.loc[
+        current["_outlier"], ["game_date", "bookmaker", "book_player_name", "line", "consensus_line"]
+    ].to_dict("records")
     return out
 
 
@@ -127,14 +146,26 @@ def _names_before(selected: pd.DataFrame, player_logs: pd.DataFrame) -> pd.Serie
     resolved = selected[selected["person_id"].notna()]
     if resolved.empty or player_logs.empty:
         return out
-    left = pd.DataFrame({"person_id": resolved["person_id"].astype("int64").to_numpy(),
-                         "game_date": pd.to_datetime(resolved["game_date"]).astype("datetime64[ns]").to_numpy(),
-                         "_row": resolved.index}).sort_values("game_date", kind="mergesort")
+    left = pd.DataFrame(
+        {
+            "person_id": resolved["person_id"].astype("int64").to_numpy(),
+            "game_date": pd.to_datetime(resolved["game_date"]).astype("datetime64[ns]").to_numpy(),
+            "_row": resolved.index,
+        }
+    ).sort_values("game_date", kind="mergesort")
     right = player_logs[["person_id", "game_date", "player_name"]].dropna(subset=["person_id"])
-    right = right.assign(person_id=right["person_id"].astype("int64"),
-                         game_date=pd.to_datetime(right["game_date"]).astype("datetime64[ns]"))
-    merged = pd.merge_asof(left, right.sort_values("game_date", kind="mergesort"), on="game_date", by="person_id",
-                           allow_exact_matches=False, direction="backward")
+    right = right.assign(
+        person_id=right["person_id"].astype("int64"),
+        game_date=pd.to_datetime(right["game_date"]).astype("datetime64[ns]"),
+    )
+    merged = pd.merge_asof(
+        left,
+        right.sort_values("game_date", kind="mergesort"),
+        on="game_date",
+        by="person_id",
+        allow_exact_matches=False,
+        direction="backward",
+    )
     out.loc[merged["_row"].to_numpy()] = merged["player_name"].to_numpy()
     return out
 
@@ -144,16 +175,21 @@ def current_offers(prop_lines: pd.DataFrame) -> pd.DataFrame:
     offers a bet can be shopped among. Columns game_date, person_id, bookmaker, line, over_price,
     under_price."""
     columns = ["game_date", "person_id", "bookmaker", "line", "over_price", "under_price"]
-    pre_game = prop_lines[(prop_lines["snapshot_time"] < prop_lines["commence_time"]) & prop_lines["person_id"].notna()
-                          & (prop_lines["match_status"] == "resolved")]
+    pre_game = prop_lines[
+        (prop_lines["snapshot_time"] < prop_lines["commence_time"])
+        & prop_lines["person_id"].notna()
+        & (prop_lines["match_status"] == "resolved")
+    ]
     if pre_game.empty:
         return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
     keys = ["game_date", "person_id"]
     current = pre_game.sort_values([*keys, "bookmaker", "snapshot_time"], kind="mergesort")
     current = current.drop_duplicates([*keys, "bookmaker"], keep="last")
     current = current[~outlier_lines(current, keys)]
-    return current.assign(game_date=pd.to_datetime(current["game_date"]).astype("datetime64[ns]"),
-                          person_id=current["person_id"].astype("int64"))[columns].reset_index(drop=True)
+    return current.assign(
+        game_date=pd.to_datetime(current["game_date"]).astype("datetime64[ns]"),
+        person_id=current["person_id"].astype("int64"),
+    )[columns].reset_index(drop=True)
 
 
 def match_summary(player_game_lines: pd.DataFrame) -> dict:

@@ -37,8 +37,20 @@ FLAT_REQUIRED = ["event_id", "player", "market", "line", "bookmaker", "game", "g
 _SNAPSHOT_NAME = re.compile(r"(\d{8})_(\d{6})")
 
 OFFER_COLUMNS = [
-    "event_id", "commence_time", "home_team", "away_team", "home_team_abbr", "away_team_abbr", "bookmaker",
-    "book_player_name", "line", "over_price", "under_price", "snapshot_time", "source_file", "_row",
+    "event_id",
+    "commence_time",
+    "home_team",
+    "away_team",
+    "home_team_abbr",
+    "away_team_abbr",
+    "bookmaker",
+    "book_player_name",
+    "line",
+    "over_price",
+    "under_price",
+    "snapshot_time",
+    "source_file",
+    "_row",
 ]
 
 
@@ -64,7 +76,9 @@ def _resolve_teams(df: pd.DataFrame, path: Path) -> pd.DataFrame:
         bad = abbrs.isna()
         if bad.any():
             first = df.loc[bad].iloc[0]
-            raise IngestError(path, f"unknown NBA team {first[f'{side}_team']!r}", f"{first['_row']} event {first['event_id']}")
+            raise IngestError(
+                path, f"unknown NBA team {first[f'{side}_team']!r}", f"{first['_row']} event {first['event_id']}"
+            )
         df[f"{side}_team_abbr"] = abbrs
     return df
 
@@ -78,8 +92,12 @@ def _check_offers(offers: pd.DataFrame, path: Path) -> pd.DataFrame:
         bad, rule = tables.check_values("prop_lines", column, offers[column])
         if bad.any():
             first = offers.loc[bad].iloc[0]
-            raise IngestError(path, f"{column} {first[column]:g} of {first['book_player_name']} ({first['bookmaker']}) "
-                                    f"is not a plausible value: it must be {rule}", first["_row"])
+            raise IngestError(
+                path,
+                f"{column} {first[column]:g} of {first['book_player_name']} ({first['bookmaker']}) "
+                f"is not a plausible value: it must be {rule}",
+                first["_row"],
+            )
     return offers
 
 
@@ -138,7 +156,9 @@ def _events(payload: Any, path: Path) -> tuple[list[dict], str | None]:
     if isinstance(payload, dict):
         payload = [payload] if ("id" in payload or "bookmakers" in payload) else None
     if not isinstance(payload, list) or not all(isinstance(e, dict) for e in payload):
-        raise IngestError(path, "is not an Odds API v4 event-odds response (an event, a list of events, or {timestamp, data})")
+        raise IngestError(
+            path, "is not an Odds API v4 event-odds response (an event, a list of events, or {timestamp, data})"
+        )
     for i, event in enumerate(payload):
         missing = [k for k in _EVENT_KEYS if k not in event]
         if missing:
@@ -157,7 +177,9 @@ def read_v4_json(path: Path) -> pd.DataFrame:
                     continue
                 snapshot = wrapper_snapshot or market.get("last_update") or book.get("last_update")
                 if snapshot is None:
-                    raise IngestError(path, "no snapshot time (no wrapper timestamp, no last_update)", f"event {event['id']}")
+                    raise IngestError(
+                        path, "no snapshot time (no wrapper timestamp, no last_update)", f"event {event['id']}"
+                    )
                 for j, outcome in enumerate(market.get("outcomes") or []):
                     side = str(outcome.get("name", "")).strip().lower()
                     if side not in ("over", "under"):
@@ -185,7 +207,16 @@ def read_v4_json(path: Path) -> pd.DataFrame:
     long["commence_time"] = _utc(long["commence_time"], long, "commence_time", path)
     long["snapshot_time"] = _utc(long["snapshot_time"], long, "snapshot_time", path)
     check_unique(long, ["event_id", "bookmaker", "book_player_name", "line", "side", "snapshot_time"], path, "outcome")
-    keys = ["event_id", "commence_time", "home_team", "away_team", "bookmaker", "book_player_name", "line", "snapshot_time"]
+    keys = [
+        "event_id",
+        "commence_time",
+        "home_team",
+        "away_team",
+        "bookmaker",
+        "book_player_name",
+        "line",
+        "snapshot_time",
+    ]
     over = long[long["side"] == "over"].rename(columns={"price": "over_price"}).drop(columns="side")
     under = long[long["side"] == "under"].rename(columns={"price": "under_price", "_row": "_row_under"})
     wide = over.merge(under.drop(columns="side"), on=keys, how="outer")
@@ -228,10 +259,15 @@ def odds_files(data_dir: Path) -> tuple[list[Path], list[Path]]:
     if not any(folder.is_dir() for folder in folders):
         raise IngestError(data_dir, f"has no odds folder: neither {SNAPSHOT_DIR}/ nor {V4_DIR}/")
     flat = table_files(folders[0])
-    v4 = sorted(p for p in folders[1].iterdir() if p.is_file() and p.name.endswith((".json", ".json.gz"))) \
-        if folders[1].is_dir() else []
+    v4 = (
+        sorted(p for p in folders[1].iterdir() if p.is_file() and p.name.endswith((".json", ".json.gz")))
+        if folders[1].is_dir()
+        else []
+    )
     if not flat and not v4:
-        raise IngestError(data_dir, f"has no odds snapshot files in {SNAPSHOT_DIR}/ (raw_*.csv[.gz]) or {V4_DIR}/ (*.json[.gz])")
+        raise IngestError(
+            data_dir, f"has no odds snapshot files in {SNAPSHOT_DIR}/ (raw_*.csv[.gz]) or {V4_DIR}/ (*.json[.gz])"
+        )
     return flat, v4
 
 
@@ -256,9 +292,9 @@ def load_offers(data_dir: Path, start: dt.date | None = None, end: dt.date | Non
 def american_to_probability(price: pd.Series) -> pd.Series:
     """Implied probability of American odds (-110 -> 0.524, +150 -> 0.400); NaN stays NaN."""
     price = pd.to_numeric(price, errors="coerce")
-    return pd.Series(
-        np.where(price < 0, -price / (-price + 100.0), 100.0 / (price + 100.0)), index=price.index
-    ).where(price.notna() & (price != 0))
+    return pd.Series(np.where(price < 0, -price / (-price + 100.0), 100.0 / (price + 100.0)), index=price.index).where(
+        price.notna() & (price != 0)
+    )
 
 
 def main_lines(offers: pd.DataFrame) -> pd.DataFrame:

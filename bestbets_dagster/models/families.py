@@ -43,10 +43,13 @@ def check_loss(loss_function: str) -> None:
     if loss_function.split(":", 1)[0].strip().lower() == "quantile":
         alpha = quantile_alpha(loss_function)
         if alpha is None or not 0 < alpha < 1:
-            raise ValueError(f"a Quantile loss needs an alpha in (0, 1), written Quantile:alpha=0.43; got {loss_function!r}")
+            raise ValueError(
+                f"a Quantile loss needs an alpha in (0, 1), written Quantile:alpha=0.43; got {loss_function!r}"
+            )
     try:
-        CatBoostRegressor(loss_function=loss_function, iterations=1, verbose=False, allow_writing_files=False,
-                          thread_count=1).fit([[0.0], [1.0], [2.0]], [0.0, 1.0, 2.0])
+        CatBoostRegressor(
+            loss_function=loss_function, iterations=1, verbose=False, allow_writing_files=False, thread_count=1
+        ).fit([[0.0], [1.0], [2.0]], [0.0, 1.0, 2.0])
     except (CatBoostError, ValueError, TypeError) as error:
         reason = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
         raise ValueError(f"CatBoost cannot train a regressor with the loss {loss_function!r}: {reason}") from None
@@ -78,8 +81,12 @@ class Family:
 
 
 def new_family(feature_set: str, loss_function: str, **options) -> Family:
-    return Family(model_family=family_id(feature_set, loss_function), feature_set=feature_set,
-                  loss_function=loss_function, **options)
+    return Family(
+        model_family=family_id(feature_set, loss_function),
+        feature_set=feature_set,
+        loss_function=loss_function,
+        **options,
+    )
 
 
 SEED_FAMILIES: tuple[Family, ...] = (
@@ -118,7 +125,8 @@ def load_families(warehouse) -> list[Family]:
         if len(trained):
             raise NoFamilies(
                 f"the model_family table is empty while model_registry holds {len(trained)} models: the families "
-                "are not re-seeded over an operator's choices; add them back with `bestbets family add`")
+                "are not re-seeded over an operator's choices; add them back with `bestbets family add`"
+            )
         warehouse.replace_table("model_family", families_frame(SEED_FAMILIES, pd.Timestamp.now(tz="UTC")))
         table = warehouse.read("model_family")
     return [Family.from_row(r) for _, r in table.iterrows()]

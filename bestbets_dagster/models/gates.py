@@ -68,7 +68,10 @@ def evaluate_gates(df: pd.DataFrame, min_eval_rows: int = 100) -> tuple[list[dic
         _gate("eval_rows", len(df), f">= {min_eval_rows}", len(df) >= min_eval_rows),
         _gate("mae", m["mae_lined"], f"< {V9_BASELINE_MAE}", (m["mae_lined"] or math.inf) < V9_BASELINE_MAE, few_lines),
         _gate(
-            "hit_rate_edge3", m["hit_rate_edge3"], ">= 60.0", (m["hit_rate_edge3"] or 0) >= 60.0,
+            "hit_rate_edge3",
+            m["hit_rate_edge3"],
+            ">= 60.0",
+            (m["hit_rate_edge3"] or 0) >= 60.0,
             f"only {m['n_edge3']} graded edge-3+ bets (< {MIN_GRADED})" if m["n_edge3"] < MIN_GRADED else None,
         ),
         _gate("n_edge3", m["n_edge3"], ">= 50", m["n_edge3"] >= 50),
@@ -80,9 +83,13 @@ def evaluate_gates(df: pd.DataFrame, min_eval_rows: int = 100) -> tuple[list[dic
         if len(rows) >= MIN_TIER_ROWS:
             tier_bias[name] = round(float((rows["prediction"] - rows["actual"]).mean()), 3)
     gates.append(
-        _gate("tier_bias", tier_bias, "every tier |mean(pred - actual)| <= 5",
-              all(abs(v) <= 5 for v in tier_bias.values()),
-              None if tier_bias else f"no scoring tier with {MIN_TIER_ROWS}+ rows")
+        _gate(
+            "tier_bias",
+            tier_bias,
+            "every tier |mean(pred - actual)| <= 5",
+            all(abs(v) <= 5 for v in tier_bias.values()),
+            None if tier_bias else f"no scoring tier with {MIN_TIER_ROWS}+ rows",
+        )
     )
     direction = {}
     edge = lined["prediction"] - lined["line"]

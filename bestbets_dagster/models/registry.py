@@ -59,7 +59,9 @@ def _json(value) -> str:
     return json.dumps(_finite(value), default=str, sort_keys=True, allow_nan=False)
 
 
-def registry_row(trained: TrainedModel, artifact_uri: str, sha256: str, promote: bool, created_at: pd.Timestamp) -> dict:
+def registry_row(
+    trained: TrainedModel, artifact_uri: str, sha256: str, promote: bool, created_at: pd.Timestamp
+) -> dict:
     """A passing model of an auto-promote family (or one promoted by hand) serves from W on; a passing
     model otherwise is registered active but disabled; a failing one is registered rejected."""
     fam: Family = trained.family
@@ -103,9 +105,9 @@ def registry_row(trained: TrainedModel, artifact_uri: str, sha256: str, promote:
         "production_end_date": None,
         "experiment_id": None,
         "git_commit": _git_commit(),
-        "notes": None if trained.gates_passed else "failed gates: " + ", ".join(
-            g["gate"] for g in trained.gates if g["status"] != "passed"
-        ),
+        "notes": None
+        if trained.gates_passed
+        else "failed gates: " + ", ".join(g["gate"] for g in trained.gates if g["status"] != "passed"),
         "created_at": created_at,
         "created_by": "family_models",
     }

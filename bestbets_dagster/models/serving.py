@@ -65,8 +65,15 @@ def make_predictions(
     lined["game_date"] = pd.to_datetime(lined["game_date"]).astype("datetime64[ns]")
     lined["person_id"] = lined["person_id"].astype("int64")
     book = lines[lines["person_id"].notna()][
-        ["game_date", "person_id", "selected_line", "selected_book", "selected_over_price", "selected_under_price",
-         "consensus_line"]
+        [
+            "game_date",
+            "person_id",
+            "selected_line",
+            "selected_book",
+            "selected_over_price",
+            "selected_under_price",
+            "consensus_line",
+        ]
     ].copy()
     book["game_date"] = pd.to_datetime(book["game_date"]).astype("datetime64[ns]")
     book["person_id"] = book["person_id"].astype("int64")
@@ -120,8 +127,11 @@ def make_predictions(
             frame["available_quality_score"], pd.Series(rows["points_std_last_10"].to_numpy(dtype=float))
         ).round(3)
         frames.append(frame)
-    out = pd.concat(frames, ignore_index=True).sort_values(["game_date", "person_id"]).reset_index(drop=True) \
-        if frames else pd.DataFrame()
+    out = (
+        pd.concat(frames, ignore_index=True).sort_values(["game_date", "person_id"]).reset_index(drop=True)
+        if frames
+        else pd.DataFrame()
+    )
     out.attrs["unavailable_models"] = unavailable
     return out
 
@@ -130,8 +140,9 @@ class ArtifactUnavailable(ValueError):
     """A registered model's bytes are missing or are not the registered ones (sha256)."""
 
 
-def _loadable_model(registry: pd.DataFrame, family: str, day: dt.date, load_model, models: dict,
-                    unavailable: dict) -> tuple[pd.Series | None, str | None]:
+def _loadable_model(
+    registry: pd.DataFrame, family: str, day: dt.date, load_model, models: dict, unavailable: dict
+) -> tuple[pd.Series | None, str | None]:
     """The model that serves the family on the day and whose artifact loads; a model whose artifact
     is missing or altered is never served: the next one in line (the previous serving model, or a
     shadow) serves instead, and the model is reported in `unavailable`."""

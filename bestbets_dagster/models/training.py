@@ -64,10 +64,14 @@ class NotEnoughData(ValueError):
 def labeled_rows(features: pd.DataFrame, player_logs: pd.DataFrame) -> pd.DataFrame:
     """Feature rows of players who then played, with their actual points (the training label)."""
     played = player_logs[player_logs["minutes"].fillna(0) > 0][["game_date", "person_id", "points"]]
-    played = played.assign(game_date=pd.to_datetime(played["game_date"]).astype("datetime64[ns]"),
-                           person_id=played["person_id"].astype("int64"))
-    rows = features.assign(game_date=pd.to_datetime(features["game_date"]).astype("datetime64[ns]"),
-                           person_id=features["person_id"].astype("int64"))
+    played = played.assign(
+        game_date=pd.to_datetime(played["game_date"]).astype("datetime64[ns]"),
+        person_id=played["person_id"].astype("int64"),
+    )
+    rows = features.assign(
+        game_date=pd.to_datetime(features["game_date"]).astype("datetime64[ns]"),
+        person_id=features["person_id"].astype("int64"),
+    )
     return rows.merge(played.rename(columns={"points": "actual_points"}), on=["game_date", "person_id"], how="inner")
 
 
@@ -134,8 +138,13 @@ def training_window(game_days, cutoff: dt.date, window_days: int = 42) -> Window
     if not before_eval:
         raise NotEnoughData(f"no game days before {eval_start} to train a model for cutoff {cutoff}")
     before_cutoff = [d for d in days if d < cutoff]
-    return Window(cutoff, tuple(before_cutoff[-window_days:]), eval_start, cutoff - dt.timedelta(days=1),
-                  tuple(before_eval[-window_days:]))
+    return Window(
+        cutoff,
+        tuple(before_cutoff[-window_days:]),
+        eval_start,
+        cutoff - dt.timedelta(days=1),
+        tuple(before_eval[-window_days:]),
+    )
 
 
 @dataclasses.dataclass
@@ -202,12 +211,23 @@ def predict(model: CatBoostRegressor, rows: pd.DataFrame, feature_set: str) -> n
     return np.clip(model.predict(x), *PREDICTION_RANGE)
 
 
-def _fit(family: Family, rows: pd.DataFrame, params: dict, thread_count: int, validation: pd.Series | None,
-         baseline_default: float | None) -> CatBoostRegressor:
+def _fit(
+    family: Family,
+    rows: pd.DataFrame,
+    params: dict,
+    thread_count: int,
+    validation: pd.Series | None,
+    baseline_default: float | None,
+) -> CatBoostRegressor:
     """baseline_default None: no per-player baseline."""
     columns = feature_columns(family.feature_set)
-    model = CatBoostRegressor(loss_function=family.loss_function, verbose=False, allow_writing_files=False,
-                              thread_count=thread_count, **params)
+    model = CatBoostRegressor(
+        loss_function=family.loss_function,
+        verbose=False,
+        allow_writing_files=False,
+        thread_count=thread_count,
+        **params,
+    )
 
     def pool(part: pd.DataFrame) -> Pool:
         baseline = None if baseline_default is None else baseline_values(part, baseline_default)
@@ -223,7 +243,11 @@ def _fit(family: Family, rows: pd.DataFrame, params: dict, thread_count: int, va
 
 
 def train_family_model(
-    family: Family, labeled: pd.DataFrame, cutoff: dt.date, hyperparameters: dict | None = None, thread_count: int = -1,
+    family: Family,
+    labeled: pd.DataFrame,
+    cutoff: dt.date,
+    hyperparameters: dict | None = None,
+    thread_count: int = -1,
     player_baseline: bool = PLAYER_BASELINE,
 ) -> TrainedModel:
     """The gate fit, evaluated on the week before the cutoff and held to the gates; then the serving
@@ -235,14 +259,25 @@ def train_family_model(
     gate_rows = labeled[days.isin(window.gate_train_days) & ready].sort_values(["game_date", "person_id"])
     serving_rows = labeled[days.isin(window.train_days) & ready].sort_values(["game_date", "person_id"])
     if len(gate_rows) < MIN_TRAINING_ROWS:
-        raise NotEnoughData(f"{len(gate_rows)} training rows in {window.gate_train_days[0]}..{window.gate_train_days[-1]} "
-                            f"(< {MIN_TRAINING_ROWS})")
+        raise NotEnoughData(
+            f"{len(gate_rows)} training rows in {window.gate_train_days[0]}..{window.gate_train_days[-1]} "
+            f"(< {MIN_TRAINING_ROWS})"
+        )
     # Too few evaluation rows (the week before a season's first cutoff has no games) fails the
     # eval_rows gate: the model is registered, rejected, rather than not at all.
-    evaluation = labeled[(days >= window.eval_start) & (days <= window.eval_end)].sort_values(["game_date", "person_id"])
+    evaluation = labeled[(days >= window.eval_start) & (days <= window.eval_end)].sort_values(
+        ["game_date", "person_id"]
+    )
     no_baseline = gate_rows[BASELINE_FEATURES[0]].isna() & gate_rows[BASELINE_FEATURES[1]].isna()
-    baseline_default = float(gate_rows.loc[no_baseline, "actual_points"].mean() if no_baseline.any()
-                             else gate_rows["actual_points"].mean()) if player_baseline else None
+    baseline_default = (
+        float(
+            gate_rows.loc[no_baseline, "actual_points"].mean()
+            if no_baseline.any()
+            else gate_rows["actual_points"].mean()
+        )
+        if player_baseline
+        else None
+    )
 
     gate_days = gate_rows["game_date"].dt.date
     is_val = gate_days.isin(in_season_validation_days(gate_days, season_of(cutoff - dt.timedelta(days=1))))
@@ -280,13 +315,22 @@ def train_family_model(
         walkforward=gate_rules.walkforward(scored),
         strengths=gate_rules.strengths(scored),
         hyperparameters={
-            "loss_function": family.loss_function, **params, "trees": trees,
+            "loss_function": family.loss_function,
+            **params,
+            "trees": trees,
             "early_stopped": bool(is_val.any()),
             "baseline": list(BASELINE_FEATURES) if player_baseline else None,
             "baseline_default": None if baseline_default is None else round(baseline_default, 4),
-            "gate_fit": {"train_start": str(window.gate_train_days[0]), "train_end": str(window.gate_train_days[-1]),
-                         "rows": len(gate_rows), "validation_rows": int(is_val.sum())},
-            "serving_fit": {"train_start": str(window.train_start), "train_end": str(window.train_end),
-                            "rows": len(serving_rows)},
+            "gate_fit": {
+                "train_start": str(window.gate_train_days[0]),
+                "train_end": str(window.gate_train_days[-1]),
+                "rows": len(gate_rows),
+                "validation_rows": int(is_val.sum()),
+            },
+            "serving_fit": {
+                "train_start": str(window.train_start),
+                "train_end": str(window.train_end),
+                "rows": len(serving_rows),
+            },
         },
     )

@@ -26,5 +26,5 @@ class AlertNotifier(ConfigurableResource):
             return len(lines)
         client = SlackResource(token=self.slack_token).get_client()
         for start in range(0, len(lines), 20):  # one message per 20 alerts
-            client.chat_postMessage(channel=self.channel, text="\n".join(lines[start:start + 20]))
+            client.chat_postMessage(channel=self.channel, text="\n".join(lines[start : start + 20]))
         return len(lines)

@@ -50,7 +50,9 @@ def _load_frame(spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
     for c in spec.columns:
         values = frame[c.name]
         if c.repeated:
-            out[c.name] = [[str(x) for x in v] if isinstance(v, (list, tuple)) or hasattr(v, "tolist") else [] for v in values]
+            out[c.name] = [
+                [str(x) for x in v] if isinstance(v, (list, tuple)) or hasattr(v, "tolist") else [] for v in values
+            ]
         elif c.type == "NUMERIC":
             out[c.name] = [None if pd.isna(v) else decimal.Decimal(f"{float(v):.{c.scale or 0}f}") for v in values]
         elif c.type == "DATE":
@@ -122,8 +124,9 @@ class BigQueryWarehouse(Warehouse):
         client.create_dataset(bigquery.Dataset(f"{self.project}.{self.dataset}"), exists_ok=True)
         table = bigquery.Table(self._table_id(spec.name), schema=self._schema(client, spec.name))
         if spec.partition_column:
-            table.time_partitioning = bigquery.TimePartitioning(type_=bigquery.TimePartitioningType.DAY,
-                                                                field=spec.partition_column)
+            table.time_partitioning = bigquery.TimePartitioning(
+                type_=bigquery.TimePartitioningType.DAY, field=spec.partition_column
+            )
         if spec.clustering:
             table.clustering_fields = list(spec.clustering)[:4]
         created = client.create_table(table, exists_ok=True)
@@ -132,18 +135,25 @@ class BigQueryWarehouse(Warehouse):
 
     def _migrate(self, client: bigquery.Client, spec: TableSpec, table: bigquery.Table) -> None:
         """Add the columns the definition gained since the table was created (NULL in stored rows)."""
+
         def kind(field: bigquery.SchemaField) -> str:
             name = _LEGACY_TYPES.get(field.field_type, field.field_type)
             return f"{name}[]" if field.mode == "REPEATED" else name
 
         wanted = self._schema(client, spec.name)
-        added = tables.columns_to_add(spec, {f.name: kind(f) for f in table.schema}, {f.name: kind(f) for f in wanted},
-                                      "BigQuery")
+        added = tables.columns_to_add(
+            spec, {f.name: kind(f) for f in table.schema}, {f.name: kind(f) for f in wanted}, "BigQuery"
+        )
         for column in added:  # DDL, so the rows already stored read the new column as NULL
-            kind = f"NUMERIC({column.precision}, {column.scale or 0})" if column.type == "NUMERIC" and column.precision \
+            kind = (
+                f"NUMERIC({column.precision}, {column.scale or 0})"
+                if column.type == "NUMERIC" and column.precision
                 else column.type
+            )
             kind = f"ARRAY<{kind}>" if column.repeated else kind
-            client.query(f"ALTER TABLE {self.table_ref(spec.name)} ADD COLUMN IF NOT EXISTS `{column.name}` {kind}").result()
+            client.query(
+                f"ALTER TABLE {self.table_ref(spec.name)} ADD COLUMN IF NOT EXISTS `{column.name}` {kind}"
+            ).result()
 
     def create_tables(self, names: list[str] | None = None) -> None:
         with self._client() as client:
@@ -185,16 +195,22 @@ class BigQueryWarehouse(Warehouse):
             try:
                 client.create_table(bigquery.Table(staging, schema=schema))
                 if len(upload):
-                    client.load_table_from_dataframe(upload, staging, job_config=bigquery.LoadJobConfig(schema=schema)).result()
+                    client.load_table_from_dataframe(
+                        upload, staging, job_config=bigquery.LoadJobConfig(schema=schema)
+                    ).result()
                 cols = ", ".join(f"`{c.name}`" for c in spec.columns)
                 values = ", ".join(f"S.`{c.name}`" for c in spec.columns)
-                self._run(client, f"""
+                self._run(
+                    client,
+                    f"""
                     MERGE {self.table_ref(spec.name)} AS T
                     USING `{staging}` AS S
                     ON FALSE
                     WHEN NOT MATCHED BY TARGET THEN INSERT ({cols}) VALUES ({values})
                     WHEN NOT MATCHED BY SOURCE AND {condition} THEN DELETE
-                """, params)
+                """,
+                    params,
+                )
             finally:
                 with contextlib.suppress(NotFound):
                     client.delete_table(staging, not_found_ok=True)

@@ -68,5 +68,9 @@ class GCSArtifactStore(ArtifactStore):
         blob = self._client().bucket(self.bucket).get_blob(self._name(key))
         if blob is None:
             raise FileNotFoundError(self.uri(key))
-        return {"sha256": (blob.metadata or {}).get("sha256"), "size": blob.size, "content_type": blob.content_type,
-                "cache_control": blob.cache_control}
+        return {
+            "sha256": (blob.metadata or {}).get("sha256"),
+            "size": blob.size,
+            "content_type": blob.content_type,
+            "cache_control": blob.cache_control,
+        }

@@ -70,8 +70,9 @@ class Warehouse(ConfigurableResource):
         start_date = _as_date(start)
         end_date = _as_date(end) if end is not None else start_date
         frame = self.prepare_partition_frame(spec, df, start_date, end_date, family)
-        condition, params = self.partition_condition(spec, start_date, end_date, family, quote=self.QUOTE,
-                                                     marker=self.MARKER, alias=self.TARGET_ALIAS)
+        condition, params = self.partition_condition(
+            spec, start_date, end_date, family, quote=self.QUOTE, marker=self.MARKER, alias=self.TARGET_ALIAS
+        )
         self._replace(spec, frame, condition, params)
         return len(frame)
 
@@ -124,8 +125,9 @@ class Warehouse(ConfigurableResource):
         return sql, params
 
     @staticmethod
-    def partition_condition(spec: TableSpec, start: dt.date, end: dt.date, family: str | None, quote: str,
-                            marker: str, alias: str = "") -> tuple[str, dict]:
+    def partition_condition(
+        spec: TableSpec, start: dt.date, end: dt.date, family: str | None, quote: str, marker: str, alias: str = ""
+    ) -> tuple[str, dict]:
         """The rows a partition write replaces: the date range, and the family when given."""
         condition = f"{alias}{quote}{spec.partition_column}{quote} BETWEEN {marker}start AND {marker}end"
         params: dict[str, Any] = {"start": start, "end": end}
@@ -238,8 +240,13 @@ class DuckDBWarehouse(Warehouse):
         key = (str(Path(self.path).resolve()), spec.name)
         if key in _MIGRATED:
             return
-        existing = dict(con.execute("SELECT column_name, data_type FROM information_schema.columns "
-                                    "WHERE table_name = $name ORDER BY ordinal_position", {"name": spec.name}).fetchall())
+        existing = dict(
+            con.execute(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_name = $name ORDER BY ordinal_position",
+                {"name": spec.name},
+            ).fetchall()
+        )
         expected = {c.name: c.duckdb_type.replace("TIMESTAMPTZ", "TIMESTAMP WITH TIME ZONE") for c in spec.columns}
         for column in tables.columns_to_add(spec, existing, expected, "DuckDB"):
             con.execute(f'ALTER TABLE {self.table_ref(spec.name)} ADD COLUMN "{column.name}" {column.duckdb_type}')
@@ -300,4 +307,3 @@ class DuckDBWarehouse(Warehouse):
             for name in referenced:
                 self._ensure(con, tables.table(name))
             return con.execute(duck_sql, params or {}).df()
-

@@ -31,8 +31,9 @@ def windows(start: dt.date, end: dt.date, days: int) -> list[tuple[dt.date, dt.d
     return out
 
 
-def signal_backtest(graded: pd.DataFrame, start: dt.date, end: dt.date, signal: str | None = None,
-                    window_days: int = 14) -> list[dict]:
+def signal_backtest(
+    graded: pd.DataFrame, start: dt.date, end: dt.date, signal: str | None = None, window_days: int = 14
+) -> list[dict]:
     """graded: pick_signal_tags rows joined to their source model's grading (graded_candidates)."""
     known = (*REGISTERED_TAGS, *PROTOTYPE_TAGS)
     if signal is not None and signal not in known:
@@ -52,25 +53,40 @@ def signal_backtest(graded: pd.DataFrame, start: dt.date, end: dt.date, signal: 
         overall = _rate(rows)
         last_window = by_window[-1] if by_window else {"n": 0, "hit_rate": None}
         collapsed = last_window["n"] >= COLLAPSE_MIN_N and last_window["hit_rate"] < COLLAPSE_HIT_RATE
-        promote = (overall["n"] >= PROMOTE_MIN_N and overall["hit_rate"] is not None
-                   and overall["hit_rate"] >= PROMOTE_HIT_RATE and not collapsed)
-        out.append({
-            "signal": tag, "registered": tag in REGISTERED_TAGS, **overall,
-            "by_direction": {k: _rate(rows[rows["recommendation"] == k]) for k in ("OVER", "UNDER")},
-            "windows": by_window, "last_window_collapsed": bool(collapsed), "meets_promotion_rule": bool(promote),
-        })
+        promote = (
+            overall["n"] >= PROMOTE_MIN_N
+            and overall["hit_rate"] is not None
+            and overall["hit_rate"] >= PROMOTE_HIT_RATE
+            and not collapsed
+        )
+        out.append(
+            {
+                "signal": tag,
+                "registered": tag in REGISTERED_TAGS,
+                **overall,
+                "by_direction": {k: _rate(rows[rows["recommendation"] == k]) for k in ("OVER", "UNDER")},
+                "windows": by_window,
+                "last_window_collapsed": bool(collapsed),
+                "meets_promotion_rule": bool(promote),
+            }
+        )
     return out
 
 
 def format_backtest(results: list[dict]) -> str:
     head = f"{'signal':22} {'N':>5} {'HR':>6} {'OVER':>12} {'UNDER':>12}  windows (HR/N)  promote"
     lines = [head, "-" * len(head)]
-    fmt = lambda r: "-" if r["hit_rate"] is None else f"{r['hit_rate']:.1f}"
+
+    def fmt(r) -> str:
+        return "-" if r["hit_rate"] is None else f"{r['hit_rate']:.1f}"
+
     for r in results:
         over, under = r["by_direction"]["OVER"], r["by_direction"]["UNDER"]
         spans = " ".join(f"{fmt(w)}/{w['n']}" for w in r["windows"])
         name = r["signal"] + ("" if r["registered"] else " *")
-        lines.append(f"{name:22} {r['n']:>5} {fmt(r):>6} {fmt(over) + '/' + str(over['n']):>12} "
-                     f"{fmt(under) + '/' + str(under['n']):>12}  {spans}  {'yes' if r['meets_promotion_rule'] else 'no'}")
+        lines.append(
+            f"{name:22} {r['n']:>5} {fmt(r):>6} {fmt(over) + '/' + str(over['n']):>12} "
+            f"{fmt(under) + '/' + str(under['n']):>12}  {spans}  {'yes' if r['meets_promotion_rule'] else 'no'}"
+        )
     lines.append("* unregistered prototype")
     return "\n".join(lines)

@@ -62,7 +62,8 @@ def _admits(direction_filter: str, recommendation: str) -> bool:
 def match_combo(tags, recommendation: str, combos: tuple[Combo, ...] = COMBOS) -> Combo | None:
     present = frozenset(tags) - IGNORED_FOR_MATCHING
     eligible = [
-        c for c in combos
+        c
+        for c in combos
         if _admits(c.direction_filter, recommendation)
         and (frozenset(c.signals) == present if c.exact_only else frozenset(c.signals) <= present)
     ]
@@ -78,4 +79,3 @@ def match_combos(tags: pd.Series, recommendations: pd.Series, combos: tuple[Comb
         combo = match_combo(row_tags, rec, combos)
         rows.append((combo.combo_id, combo.classification, combo.hit_rate) if combo else (None, None, None))
     return pd.DataFrame(rows, index=tags.index, columns=["matched_combo_id", "combo_classification", "combo_hit_rate"])
-

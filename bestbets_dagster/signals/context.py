@@ -17,12 +17,32 @@ LINE_DELTA_LOOKBACK_DAYS = 14
 OPPONENT_LOOKBACK_DAYS = 365
 
 CONTEXT_COLUMNS = (
-    "games_played_season", "minutes_last_3", "minutes_season", "prev_minutes", "starter_flag", "position",
-    "three_pct_last_3", "three_pct_season", "three_pct_std", "three_pa_per_game",
-    "fg_pct_last_3", "fg_pct_season", "fg_pct_std",
-    "points_season", "usage_season", "fta_per_game", "unassisted_fgm_per_game", "points_std_last_5",
-    "negative_plus_minus_streak", "rest_days", "opponent_rest_days", "games_vs_opponent",
-    "not_over_streak", "line_delta", "model_miss_streak", "last_miss_recommendation",
+    "games_played_season",
+    "minutes_last_3",
+    "minutes_season",
+    "prev_minutes",
+    "starter_flag",
+    "position",
+    "three_pct_last_3",
+    "three_pct_season",
+    "three_pct_std",
+    "three_pa_per_game",
+    "fg_pct_last_3",
+    "fg_pct_season",
+    "fg_pct_std",
+    "points_season",
+    "usage_season",
+    "fta_per_game",
+    "unassisted_fgm_per_game",
+    "points_std_last_5",
+    "negative_plus_minus_streak",
+    "rest_days",
+    "opponent_rest_days",
+    "games_vs_opponent",
+    "not_over_streak",
+    "line_delta",
+    "model_miss_streak",
+    "last_miss_recommendation",
 )
 
 
@@ -39,8 +59,14 @@ def _asof(targets: pd.DataFrame, table: pd.DataFrame, by: list[str], columns: li
         kind = "float64" if pd.api.types.is_numeric_dtype(right[key]) else object
         left[key] = left[key].astype(kind)
         right = right.assign(**{key: right[key].astype(kind)})
-    merged = pd.merge_asof(left.sort_values(at, kind="mergesort"), right.sort_values("game_date", kind="mergesort"),
-                           left_on=at, right_on="game_date", by=by, direction="backward")
+    merged = pd.merge_asof(
+        left.sort_values(at, kind="mergesort"),
+        right.sort_values("game_date", kind="mergesort"),
+        left_on=at,
+        right_on="game_date",
+        by=by,
+        direction="backward",
+    )
     return merged.sort_values("_order")[columns].reset_index(drop=True).set_axis(targets.index)
 
 
@@ -55,7 +81,8 @@ def _played_games(player_logs: pd.DataFrame, team_logs: pd.DataFrame) -> pd.Data
     """One row per game played, with season-to-date and last-3 state including that game."""
     p = _ns(player_logs[player_logs["minutes"].fillna(0) > 0])
     teams = _ns(team_logs)[["game_id", "team_abbr", "minutes", "fga", "fta", "tov"]].rename(
-        columns={"minutes": "tm_minutes", "fga": "tm_fga", "fta": "tm_fta", "tov": "tm_tov"})
+        columns={"minutes": "tm_minutes", "fga": "tm_fga", "fta": "tm_fta", "tov": "tm_tov"}
+    )
     p = p.merge(teams, on=["game_id", "team_abbr"], how="left")
     tm_minutes = p["tm_minutes"].where(p["tm_minutes"] > 0, 240.0)
     plays = p["field_goals_attempted"] + 0.44 * p["free_throws_attempted"] + p["turnovers"]
@@ -75,8 +102,15 @@ def _played_games(player_logs: pd.DataFrame, team_logs: pd.DataFrame) -> pd.Data
     out = p[["person_id", "season", "game_date", "team_abbr", "opp", "starter", "position", "minutes"]].copy()
     out["games_played_season"] = g.cumcount() + 1
     out["last_game_date"] = p["game_date"]
-    for col in ("minutes", "points", "three_pointers_made", "three_pointers_attempted", "field_goals_made",
-                "field_goals_attempted", "free_throws_attempted"):
+    for col in (
+        "minutes",
+        "points",
+        "three_pointers_made",
+        "three_pointers_attempted",
+        "field_goals_made",
+        "field_goals_attempted",
+        "free_throws_attempted",
+    ):
         out[f"sum_{col}"] = g[col].cumsum()
     out["sum_unassisted"] = g["unassisted_field_goals_made"].cumsum()
     out["usage_sum"] = g["usage"].cumsum()
@@ -153,12 +187,14 @@ def signal_context(
     out["position"] = s["position"]
     out["three_pct_last_3"] = (s["l3_3pm"] / s["l3_3pa"]).where(s["l3_3pa"] > 0)
     out["three_pct_season"] = (s["sum_three_pointers_made"] / s["sum_three_pointers_attempted"]).where(
-        s["sum_three_pointers_attempted"] > 0)
+        s["sum_three_pointers_attempted"] > 0
+    )
     out["three_pct_std"] = s["three_pct_std"]
     out["three_pa_per_game"] = s["sum_three_pointers_attempted"] / n
     out["fg_pct_last_3"] = (s["l3_fgm"] / s["l3_fga"]).where(s["l3_fga"] > 0)
     out["fg_pct_season"] = (s["sum_field_goals_made"] / s["sum_field_goals_attempted"]).where(
-        s["sum_field_goals_attempted"] > 0)
+        s["sum_field_goals_attempted"] > 0
+    )
     out["fg_pct_std"] = s["fg_pct_std"]
     out["points_season"] = s["sum_points"] / n
     out["usage_season"] = (s["usage_sum"] / s["usage_n"]).where(s["usage_n"] > 0)
@@ -179,7 +215,9 @@ def signal_context(
     opponent_games = _opponent_games(played)
     vs_t = t.assign(opp=t["opponent_abbr"], year_ago=t["game_date"] - pd.Timedelta(days=OPPONENT_LOOKBACK_DAYS + 1))
     upto = _asof(vs_t, opponent_games, ["person_id", "opp"], ["games_vs_opponent"], at="asof")["games_vs_opponent"]
-    before = _asof(vs_t, opponent_games, ["person_id", "opp"], ["games_vs_opponent"], at="year_ago")["games_vs_opponent"]
+    before = _asof(vs_t, opponent_games, ["person_id", "opp"], ["games_vs_opponent"], at="year_ago")[
+        "games_vs_opponent"
+    ]
     out["games_vs_opponent"] = (upto.fillna(0) - before.fillna(0)).astype("int64")
 
     history, graded = _line_history(lines, player_logs)
@@ -189,8 +227,17 @@ def signal_context(
     recent = (t["game_date"] - previous["line_date"]) <= pd.Timedelta(days=LINE_DELTA_LOOKBACK_DAYS)
     out["line_delta"] = (t["line_value"].astype("float64") - previous["selected_line"].astype("float64")).where(recent)
 
-    misses = _asof(t, _miss_history(accuracy), ["model_family", "person_id"],
-                   ["model_miss_streak", "last_miss_recommendation"], at="asof") if len(accuracy) else None
+    misses = (
+        _asof(
+            t,
+            _miss_history(accuracy),
+            ["model_family", "person_id"],
+            ["model_miss_streak", "last_miss_recommendation"],
+            at="asof",
+        )
+        if len(accuracy)
+        else None
+    )
     out["model_miss_streak"] = misses["model_miss_streak"].fillna(0).astype("int64") if misses is not None else 0
     out["last_miss_recommendation"] = misses["last_miss_recommendation"] if misses is not None else None
     return out[list(CONTEXT_COLUMNS)]

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bestbets_dagster.timeutil import season_labels
 from bestbets_dagster.signals.registry import MODEL_DEPENDENT_TAGS
+from bestbets_dagster.timeutil import season_labels
 
 WINDOWS = (7, 14, 30)
 REGIME_DIVERGENCE = 10.0  # points of 7-day HR away from the season's
@@ -38,7 +38,9 @@ def _dates(dates) -> list[pd.Timestamp]:
 
 
 def _window_rates(rows: pd.DataFrame, end: pd.Timestamp, start_exclusive: pd.Timestamp | None, keys: list[str]):
-    window = rows[(rows["game_date"] <= end) & ((rows["game_date"] > start_exclusive) if start_exclusive is not None else True)]
+    window = rows[
+        (rows["game_date"] <= end) & ((rows["game_date"] > start_exclusive) if start_exclusive is not None else True)
+    ]
     g = window.groupby(keys)["correct"]
     return pd.DataFrame({"n": g.size(), "hr": g.mean() * 100.0})
 
@@ -53,8 +55,10 @@ def signal_health(graded_tags: pd.DataFrame, dates, tags: tuple[str, ...]) -> pd
     if not targets:
         return pd.DataFrame()
     rows = graded_tags[graded_tags["prediction_correct"].notna()][["game_date", "signal_tags", "prediction_correct"]]
-    rows = rows.assign(game_date=pd.to_datetime(rows["game_date"]).astype("datetime64[ns]"),
-                       correct=rows["prediction_correct"].astype(bool).astype(float))
+    rows = rows.assign(
+        game_date=pd.to_datetime(rows["game_date"]).astype("datetime64[ns]"),
+        correct=rows["prediction_correct"].astype(bool).astype(float),
+    )
     exploded = rows.explode("signal_tags").rename(columns={"signal_tags": "signal_tag"}).dropna(subset=["signal_tag"])
     exploded["season"] = season_labels(exploded["game_date"])
     lookback = pd.Timedelta(days=REGIME_LOOKBACK_DAYS)
@@ -78,10 +82,15 @@ def signal_health(graded_tags: pd.DataFrame, dates, tags: tuple[str, ...]) -> pd
     h["divergence_14d_vs_season"] = h["hr_14d"] - h["hr_season"]
     div = h["divergence_7d_vs_season"]
     judged = h["picks_7d"] >= MIN_REGIME_PICKS
-    h["regime"] = np.select([judged & (div < -REGIME_DIVERGENCE), judged & (div > REGIME_DIVERGENCE)], ["COLD", "HOT"], "NORMAL")
+    h["regime"] = np.select(
+        [judged & (div < -REGIME_DIVERGENCE), judged & (div > REGIME_DIVERGENCE)], ["COLD", "HOT"], "NORMAL"
+    )
     h["is_model_dependent"] = h["signal_tag"].isin(MODEL_DEPENDENT_TAGS)
-    h["status"] = np.select([(h["regime"] == "COLD") & h["is_model_dependent"], judged & (div < -WATCH_DIVERGENCE)],
-                            ["DEGRADING", "WATCH"], "HEALTHY")
+    h["status"] = np.select(
+        [(h["regime"] == "COLD") & h["is_model_dependent"], judged & (div < -WATCH_DIVERGENCE)],
+        ["DEGRADING", "WATCH"],
+        "HEALTHY",
+    )
     h["multiplier"] = [regime_multiplier(r, m) for r, m in zip(h["regime"], h["is_model_dependent"])]
     h = h.sort_values(["signal_tag", "game_date"]).reset_index(drop=True)
     # Today plus the consecutive earlier days in the same regime, counted within the look-back only
@@ -95,7 +104,9 @@ def signal_health(graded_tags: pd.DataFrame, dates, tags: tuple[str, ...]) -> pd
 
 def model_health_status(hr: pd.Series, n: pd.Series) -> pd.Series:
     return pd.Series(
-        np.select([n < MODEL_HEALTH_MIN_N, hr < BLOCKED_BELOW, hr < WATCH_BELOW], ["unknown", "blocked", "watch"], "healthy"),
+        np.select(
+            [n < MODEL_HEALTH_MIN_N, hr < BLOCKED_BELOW, hr < WATCH_BELOW], ["unknown", "blocked", "watch"], "healthy"
+        ),
         index=hr.index,
     )
 
@@ -108,13 +119,16 @@ def family_health(accuracy: pd.DataFrame, dates) -> pd.DataFrame:
     model of a family is a retrain of the same recipe, and judging it on its own few days would
     open the gate every Monday."""
     rows = accuracy[accuracy["prediction_correct"].notna()]
-    rows = rows.assign(game_date=pd.to_datetime(rows["game_date"]).astype("datetime64[ns]"),
-                       correct=rows["prediction_correct"].astype(bool).astype(float))
+    rows = rows.assign(
+        game_date=pd.to_datetime(rows["game_date"]).astype("datetime64[ns]"),
+        correct=rows["prediction_correct"].astype(bool).astype(float),
+    )
     rows = rows[pd.to_numeric(rows["edge"]).abs() >= MODEL_HEALTH_EDGE]
     frames = []
     for day in _dates(dates):
-        rates = _window_rates(rows, day - pd.Timedelta(days=1), day - pd.Timedelta(days=MODEL_HEALTH_DAYS + 1),
-                              ["model_family"])
+        rates = _window_rates(
+            rows, day - pd.Timedelta(days=1), day - pd.Timedelta(days=MODEL_HEALTH_DAYS + 1), ["model_family"]
+        )
         frames.append(rates.reset_index().assign(game_date=day))
     columns = ["game_date", "model_family", "hr_7d", "n_7d", "status"]
     if not frames or all(f.empty for f in frames):

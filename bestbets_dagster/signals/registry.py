@@ -70,59 +70,157 @@ def _blowout_deficit(df: Frame) -> pd.Series:
 
 
 SIGNALS: tuple[Signal, ...] = (
-    Signal("model_health", BOTH, lambda df: pd.Series(True, index=df.index),
-           lambda df: df["model_health_status"].map(MODEL_HEALTH_STRENGTH).fillna(1.0).astype("float64"),
-           "always qualifies; strength from the source family's 7-day edge-3+ hit rate tier"),
-    Signal("high_edge", BOTH, lambda df: _abs_edge(df) >= HIGH_EDGE, lambda df: _abs_edge(df) / 10,
-           "|edge| >= 5", model_dependent=True),
-    Signal("edge_spread_optimal", BOTH, lambda df: (_abs_edge(df) >= HIGH_EDGE) & _confident(df), _eso_strength,
-           "|edge| >= 5 and confidence >= 0.70 outside [0.88, 0.90]", model_dependent=True),
-    Signal("combo_he_ms", OVER_ONLY, lambda df: (_abs_edge(df) >= HIGH_EDGE) & (_surge(df) >= 3), _const(0.85),
-           "|edge| >= 5 and minutes last 3 - season >= 3", model_dependent=True),
-    Signal("combo_3way", OVER_ONLY, lambda df: (_abs_edge(df) >= HIGH_EDGE) & (_surge(df) >= 3) & _confident(df),
-           _const(0.95), "combo_he_ms and confidence >= 0.70 outside [0.88, 0.90]", model_dependent=True),
-    Signal("minutes_surge", OVER_ONLY, lambda df: _surge(df) >= 3, lambda df: (_surge(df) - 3) / 5,
-           "minutes last 3 - season average >= 3"),
-    Signal("3pt_bounce", OVER_ONLY,
-           lambda df: (_num(df, "three_pa_per_game") >= 4) & (_num(df, "three_pct_std") > 0) & (_three_pt_z(df) > 1),
-           lambda df: _three_pt_z(df) / 3, "3PA/g >= 4 and 3PT% last 3 below the season's by more than one std"),
-    Signal("cold_snap", OVER_ONLY, lambda df: df["is_home"].astype("boolean").fillna(False).astype(bool)
-           & (_num(df, "not_over_streak") >= 3), lambda df: _num(df, "not_over_streak") / 5,
-           "at home after 3+ straight games not over the line"),
-    Signal("blowout_recovery", OVER_ONLY,
-           lambda df: (_blowout_deficit(df) >= 6) & (df["position"].fillna("") != "C") & (_num(df, "rest_days") >= 2),
-           lambda df: _blowout_deficit(df) / 16, "previous game's minutes 6+ below the season average; not a C; rest >= 2"),
-    Signal("rest_advantage_2d", BOTH,
-           lambda df: (_num(df, "rest_days") >= 2) & (df["recommendation"] == "OVER")
-           & ((_num(df, "opponent_rest_days") <= 1)
-              | (_num(df, "opponent_rest_days").isna() & (_abs_edge(df) >= 4))),
-           _const(0.6), "player rested 2+ days, opponent on a back-to-back (or unknown and |edge| >= 4), OVER"),
-    Signal("b2b_fatigue_under", UNDER_ONLY, lambda df: (_num(df, "rest_days") == 1) & (_num(df, "minutes_season") >= 35),
-           lambda df: 0.5 + (_num(df, "minutes_season") - 35) / 10, "back-to-back and 35+ season minutes"),
-    Signal("bench_under", UNDER_ONLY, lambda df: df["starter_flag"].astype("boolean").eq(False).fillna(False).astype(bool),
-           _const(0.85), "came off the bench in the last game"),
-    Signal("high_usage_under", UNDER_ONLY, lambda df: _num(df, "usage_season") >= 30,
-           lambda df: 0.70 + 0.02 * (_num(df, "usage_season") - 30), "season usage >= 30"),
-    Signal("volatile_under", UNDER_ONLY, lambda df: _num(df, "points_std_last_5") >= 10,
-           lambda df: 0.70 + 0.03 * (_num(df, "points_std_last_5") - 10), "points std over the last 5 >= 10"),
-    Signal("high_ft_under", UNDER_ONLY, lambda df: _num(df, "fta_per_game") >= 7,
-           lambda df: 0.70 + 0.05 * (_num(df, "fta_per_game") - 7), "season FTA per game >= 7"),
-    Signal("self_creator_under", UNDER_ONLY, lambda df: _num(df, "unassisted_fgm_per_game") >= 5,
-           lambda df: 0.70 + 0.075 * (_num(df, "unassisted_fgm_per_game") - 5),
-           "season unassisted FGM per game >= 5 (needs a box score with unassisted field goals)"),
-    Signal("prop_line_drop_over", OVER_ONLY, lambda df: _num(df, "line_delta") <= -2.0,
-           lambda df: 0.85 + 0.05 * (-_num(df, "line_delta") - 2), "line 2+ points below the previous one (14 days)"),
-    Signal("book_disagreement", BOTH,
-           lambda df: (_num(df, "multi_book_line_std") >= 1.5) & (_num(df, "n_books") >= 5),
-           lambda df: (0.85 + 0.10 * (_num(df, "multi_book_line_std") - 1.5)).clip(upper=0.95),
-           "books' line std >= 1.5 across 5+ books"),
+    Signal(
+        "model_health",
+        BOTH,
+        lambda df: pd.Series(True, index=df.index),
+        lambda df: df["model_health_status"].map(MODEL_HEALTH_STRENGTH).fillna(1.0).astype("float64"),
+        "always qualifies; strength from the source family's 7-day edge-3+ hit rate tier",
+    ),
+    Signal(
+        "high_edge",
+        BOTH,
+        lambda df: _abs_edge(df) >= HIGH_EDGE,
+        lambda df: _abs_edge(df) / 10,
+        "|edge| >= 5",
+        model_dependent=True,
+    ),
+    Signal(
+        "edge_spread_optimal",
+        BOTH,
+        lambda df: (_abs_edge(df) >= HIGH_EDGE) & _confident(df),
+        _eso_strength,
+        "|edge| >= 5 and confidence >= 0.70 outside [0.88, 0.90]",
+        model_dependent=True,
+    ),
+    Signal(
+        "combo_he_ms",
+        OVER_ONLY,
+        lambda df: (_abs_edge(df) >= HIGH_EDGE) & (_surge(df) >= 3),
+        _const(0.85),
+        "|edge| >= 5 and minutes last 3 - season >= 3",
+        model_dependent=True,
+    ),
+    Signal(
+        "combo_3way",
+        OVER_ONLY,
+        lambda df: (_abs_edge(df) >= HIGH_EDGE) & (_surge(df) >= 3) & _confident(df),
+        _const(0.95),
+        "combo_he_ms and confidence >= 0.70 outside [0.88, 0.90]",
+        model_dependent=True,
+    ),
+    Signal(
+        "minutes_surge",
+        OVER_ONLY,
+        lambda df: _surge(df) >= 3,
+        lambda df: (_surge(df) - 3) / 5,
+        "minutes last 3 - season average >= 3",
+    ),
+    Signal(
+        "3pt_bounce",
+        OVER_ONLY,
+        lambda df: (_num(df, "three_pa_per_game") >= 4) & (_num(df, "three_pct_std") > 0) & (_three_pt_z(df) > 1),
+        lambda df: _three_pt_z(df) / 3,
+        "3PA/g >= 4 and 3PT% last 3 below the season's by more than one std",
+    ),
+    Signal(
+        "cold_snap",
+        OVER_ONLY,
+        lambda df: df["is_home"].astype("boolean").fillna(False).astype(bool) & (_num(df, "not_over_streak") >= 3),
+        lambda df: _num(df, "not_over_streak") / 5,
+        "at home after 3+ straight games not over the line",
+    ),
+    Signal(
+        "blowout_recovery",
+        OVER_ONLY,
+        lambda df: (_blowout_deficit(df) >= 6) & (df["position"].fillna("") != "C") & (_num(df, "rest_days") >= 2),
+        lambda df: _blowout_deficit(df) / 16,
+        "previous game's minutes 6+ below the season average; not a C; rest >= 2",
+    ),
+    Signal(
+        "rest_advantage_2d",
+        BOTH,
+        lambda df: (
+            (_num(df, "rest_days") >= 2)
+            & (df["recommendation"] == "OVER")
+            & ((_num(df, "opponent_rest_days") <= 1) | (_num(df, "opponent_rest_days").isna() & (_abs_edge(df) >= 4)))
+        ),
+        _const(0.6),
+        "player rested 2+ days, opponent on a back-to-back (or unknown and |edge| >= 4), OVER",
+    ),
+    Signal(
+        "b2b_fatigue_under",
+        UNDER_ONLY,
+        lambda df: (_num(df, "rest_days") == 1) & (_num(df, "minutes_season") >= 35),
+        lambda df: 0.5 + (_num(df, "minutes_season") - 35) / 10,
+        "back-to-back and 35+ season minutes",
+    ),
+    Signal(
+        "bench_under",
+        UNDER_ONLY,
+        lambda df: df["starter_flag"].astype("boolean").eq(False).fillna(False).astype(bool),
+        _const(0.85),
+        "came off the bench in the last game",
+    ),
+    Signal(
+        "high_usage_under",
+        UNDER_ONLY,
+        lambda df: _num(df, "usage_season") >= 30,
+        lambda df: 0.70 + 0.02 * (_num(df, "usage_season") - 30),
+        "season usage >= 30",
+    ),
+    Signal(
+        "volatile_under",
+        UNDER_ONLY,
+        lambda df: _num(df, "points_std_last_5") >= 10,
+        lambda df: 0.70 + 0.03 * (_num(df, "points_std_last_5") - 10),
+        "points std over the last 5 >= 10",
+    ),
+    Signal(
+        "high_ft_under",
+        UNDER_ONLY,
+        lambda df: _num(df, "fta_per_game") >= 7,
+        lambda df: 0.70 + 0.05 * (_num(df, "fta_per_game") - 7),
+        "season FTA per game >= 7",
+    ),
+    Signal(
+        "self_creator_under",
+        UNDER_ONLY,
+        lambda df: _num(df, "unassisted_fgm_per_game") >= 5,
+        lambda df: 0.70 + 0.075 * (_num(df, "unassisted_fgm_per_game") - 5),
+        "season unassisted FGM per game >= 5 (needs a box score with unassisted field goals)",
+    ),
+    Signal(
+        "prop_line_drop_over",
+        OVER_ONLY,
+        lambda df: _num(df, "line_delta") <= -2.0,
+        lambda df: 0.85 + 0.05 * (-_num(df, "line_delta") - 2),
+        "line 2+ points below the previous one (14 days)",
+    ),
+    Signal(
+        "book_disagreement",
+        BOTH,
+        lambda df: (_num(df, "multi_book_line_std") >= 1.5) & (_num(df, "n_books") >= 5),
+        lambda df: (0.85 + 0.10 * (_num(df, "multi_book_line_std") - 1.5)).clip(upper=0.95),
+        "books' line std >= 1.5 across 5+ books",
+    ),
     # Prototypes: evaluated and kept for backtests, never used for picks.
-    Signal("cold_continuation_2", BOTH,
-           lambda df: (_num(df, "model_miss_streak") >= 2) & (df["recommendation"] == df["last_miss_recommendation"]),
-           _const(0.5), "2+ straight misses of the family's model; same direction as the last miss", registered=False),
-    Signal("fg_cold_continuation", UNDER_ONLY,
-           lambda df: _num(df, "fg_pct_last_3") < _num(df, "fg_pct_season") - _num(df, "fg_pct_std"),
-           _const(0.5), "FG% last 3 below the season's by more than one std", registered=False),
+    Signal(
+        "cold_continuation_2",
+        BOTH,
+        lambda df: (_num(df, "model_miss_streak") >= 2) & (df["recommendation"] == df["last_miss_recommendation"]),
+        _const(0.5),
+        "2+ straight misses of the family's model; same direction as the last miss",
+        registered=False,
+    ),
+    Signal(
+        "fg_cold_continuation",
+        UNDER_ONLY,
+        lambda df: _num(df, "fg_pct_last_3") < _num(df, "fg_pct_season") - _num(df, "fg_pct_std"),
+        _const(0.5),
+        "FG% last 3 below the season's by more than one std",
+        registered=False,
+    ),
 )
 SIGNALS_BY_TAG = {s.tag: s for s in SIGNALS}
 REGISTERED_TAGS: tuple[str, ...] = tuple(s.tag for s in SIGNALS if s.registered)
@@ -144,8 +242,9 @@ def evaluate_signals(candidates: Frame, signals: tuple[Signal, ...] = SIGNALS) -
     it did not fire)."""
     out = {}
     for signal in signals:
-        fired = (signal.trigger(candidates).fillna(False).astype(bool)
-                 & direction_allows(signal.direction, candidates["recommendation"]))
+        fired = signal.trigger(candidates).fillna(False).astype(bool) & direction_allows(
+            signal.direction, candidates["recommendation"]
+        )
         out[signal.tag] = fired
         out[f"strength:{signal.tag}"] = signal.strength(candidates).clip(0.0, 1.0).where(fired)
     return pd.DataFrame(out, index=candidates.index)
