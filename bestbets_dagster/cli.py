@@ -1,5 +1,8 @@
 """The `bestbets` command. Every command runs the assets through Dagster on the local instance
-($DAGSTER_HOME, default $BESTBETS_HOME/dagster), so its runs and lineage show in the Dagster UI."""
+($DAGSTER_HOME, default $BESTBETS_HOME/dagster), so its runs and lineage show in the Dagster UI.
+
+Project modules are imported inside the commands, after `--home` and `--data-dir` are applied:
+the settings are read when the definitions are built."""
 
 from __future__ import annotations
 
@@ -107,22 +110,6 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
-def check_game_dates(start: dt.date, end: dt.date) -> None:
-    """Refuse a range outside the game-date partitions: before the first, or after today's slate."""
-    from bestbets_dagster.timeutil import today_eastern
-
-    first, last = dt.date.fromisoformat(settings.partition_start()), today_eastern() + dt.timedelta(days=1)
-    if start > end:
-        raise SystemExit(f"--start {start} is after --end {end}")
-    if end > last:
-        raise SystemExit(
-            f"{end} is after the last game-date partition, {last} (today's slate): "
-            "a date in the future has no partition yet"
-        )
-    if start < first:
-        raise SystemExit(f"{start} is before the first game-date partition, {first} (BESTBETS_PARTITION_START)")
-
-
 def run_job(job_name: str, start: dt.date | None, end: dt.date | None) -> dict:
     """Materialize a job's assets for [start, end] in one run; return row counts and the match rate."""
     from dagster import DagsterInstance
@@ -132,6 +119,7 @@ def run_job(job_name: str, start: dt.date | None, end: dt.date | None) -> dict:
     from bestbets_dagster.defs.resources import resources_for_env
     from bestbets_dagster.ingest.box_scores import data_date_range
     from bestbets_dagster.ingest.lines import match_summary
+    from bestbets_dagster.partitions import check_game_dates
 
     defs = build_definitions()
     data_dir = settings.data_dir()
@@ -210,12 +198,6 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def _warehouse():
-    from bestbets_dagster.defs.resources import resources_for_env
-
-    return resources_for_env(settings.bestbets_env())["warehouse"]
-
-
 def _print_frame(df, columns: list[str]) -> None:
     import pandas as pd
 
@@ -229,6 +211,8 @@ def _print_frame(df, columns: list[str]) -> None:
 def cmd_family(args: argparse.Namespace) -> int:
     import dataclasses
 
+    from bestbets_dagster.defs.models import sync_family_partitions
+    from bestbets_dagster.defs.resources import current_warehouse
     from bestbets_dagster.models.families import (
         check_loss,
         load_families,
@@ -237,7 +221,7 @@ def cmd_family(args: argparse.Namespace) -> int:
     )
 
     _apply_environment(args)
-    warehouse = _warehouse()
+    warehouse = current_warehouse()
     families = load_families(warehouse)
     by_id = {f.model_family: f for f in families}
     if args.action == "add":
@@ -301,28 +285,14 @@ def cmd_family(args: argparse.Namespace) -> int:
     return 0
 
 
-def sync_family_partitions(instance, warehouse) -> tuple[list[str], list[str]]:
-    """What model_family_partitions_sensor requests, applied directly (for commands run without the daemon)."""
-    from bestbets_dagster.defs.models import partition_changes
-    from bestbets_dagster.models.families import enabled_family_ids
-    from bestbets_dagster.partitions import MODEL_FAMILY_PARTITIONS_NAME
-
-    existing = instance.get_dynamic_partitions(MODEL_FAMILY_PARTITIONS_NAME)
-    add, delete = partition_changes(existing, enabled_family_ids(warehouse))
-    if add:
-        instance.add_dynamic_partitions(MODEL_FAMILY_PARTITIONS_NAME, add)
-    for key in delete:
-        instance.delete_dynamic_partition(MODEL_FAMILY_PARTITIONS_NAME, key)
-    return add, delete
-
-
 def cmd_retrain(args: argparse.Namespace) -> int:
     from bestbets_dagster.defs.models import current_training_week
+    from bestbets_dagster.defs.resources import current_warehouse
     from bestbets_dagster.models.families import load_families
     from bestbets_dagster.timeutil import today_eastern
 
     _apply_environment(args)
-    warehouse = _warehouse()
+    warehouse = current_warehouse()
     families = {f.model_family: f for f in load_families(warehouse)}
     if args.all:
         chosen = sorted(name for name, f in families.items() if f.enabled)
@@ -347,6 +317,7 @@ def _train_week(week: str, chosen: list[str], enable: bool, warehouse) -> None:
     from dagster import DagsterInstance, MultiPartitionKey
 
     from bestbets_dagster.definitions import build_definitions
+    from bestbets_dagster.defs.models import sync_family_partitions
 
     instance = DagsterInstance.get()
     sync_family_partitions(instance, warehouse)
@@ -374,10 +345,11 @@ def _train_week(week: str, chosen: list[str], enable: bool, warehouse) -> None:
 
 
 def cmd_registry(args: argparse.Namespace) -> int:
+    from bestbets_dagster.defs.resources import current_warehouse
     from bestbets_dagster.models.registry import serving_periods
 
     _apply_environment(args)
-    registry = _warehouse().read("model_registry", family=getattr(args, "family", None))
+    registry = current_warehouse().read("model_registry", family=getattr(args, "family", None))
     if getattr(args, "week", None):
         registry = registry[registry["training_cutoff"] == str(args.week)]
     periods = serving_periods(registry)[["model_id", "production_end_date"]].rename(
@@ -406,10 +378,11 @@ def cmd_signal_backtest(args: argparse.Namespace) -> int:
     import json
 
     from bestbets_dagster.bestbets.history import graded_candidates
+    from bestbets_dagster.defs.resources import current_warehouse
     from bestbets_dagster.signals.backtest import format_backtest, signal_backtest
 
     _apply_environment(args)
-    warehouse = _warehouse()
+    warehouse = current_warehouse()
     tags = warehouse.read("pick_signal_tags", args.start, args.end)
     if tags.empty:
         raise SystemExit(f"no pick_signal_tags rows in {args.start}..{args.end}: materialize best_bets_job first")
@@ -422,241 +395,20 @@ def cmd_signal_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_replay(
-    start: dt.date, end: dt.date, families_wanted: list[str] | None, instance=None, selection: str | None = None
-) -> dict:
-    """Materialize the whole graph walk-forward over [start, end] through Dagster on the local
-    instance: ingest and features for all the data up to `end`, one model per family and training
-    week, predictions with the model of each date's week, grading; then the report."""
-    import pandas as pd
-    from dagster import DagsterInstance, MultiPartitionKey
-
-    from bestbets_dagster.bestbets.config import BestBetsConfig
-    from bestbets_dagster.bestbets.probability import CALIBRATION_DAYS, walk_forward_probabilities
-    from bestbets_dagster.definitions import build_definitions
-    from bestbets_dagster.defs.partition_range import days_between, range_tags
-    from bestbets_dagster.grading.report import (
-        bucket_tables,
-        calibration_table,
-        family_figures,
-        shrunk_mae,
-        weekly_rows,
-    )
-    from bestbets_dagster.ingest.box_scores import data_date_range
-    from bestbets_dagster.ingest.lines import match_summary
-    from bestbets_dagster.models.families import load_families
-    from bestbets_dagster.timeutil import mondays
-
-    began = time.monotonic()
-    data_dir = settings.data_dir()
-    first, _ = data_date_range(data_dir)
-    check_game_dates(start, end)
-    if start < first:
-        raise SystemExit(f"replay range {start}..{end} must start on or after the data's first game date, {first}")
-    defs = build_definitions()
-    instance = instance or DagsterInstance.get()
-    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-
-    # The run config of the picking jobs: the best-bets resource's selection rule, when one is chosen.
-    picking = {**quiet, "resources": {"best_bets": {"config": {"selection": selection}}}} if selection else quiet
-
-    def run(job_name: str, tags: dict, run_config: dict = quiet) -> None:
-        defs.resolve_job_def(job_name).execute_in_process(
-            instance=instance, tags={**tags, **cli_run_tags()}, run_config=run_config, raise_on_error=True
-        )
-
-    print(f"[1/6] ingest and features {first}..{end}", flush=True)
-    run("build_job", range_tags(first, end))
-    warehouse = _warehouse()
-    enabled = sorted(f.model_family for f in load_families(warehouse) if f.enabled)
-    chosen = families_wanted or enabled
-    unknown = sorted(set(chosen) - set(enabled))
-    if unknown:
-        raise SystemExit(f"not enabled families: {unknown}; enabled: {enabled}")
-    sync_family_partitions(instance, warehouse)
-    weeks = mondays(start, end)
-    print(f"[2/6] train {len(chosen)} families x {len(weeks)} weeks {weeks[0]}..{weeks[-1]}", flush=True)
-    run("training_windows_job", range_tags(weeks[0], weeks[-1]))
-    for family in chosen:
-        run(
-            "retrain_job",
-            range_tags(
-                MultiPartitionKey({"training_week": str(weeks[0]), "model_family": family}),
-                MultiPartitionKey({"training_week": str(weeks[-1]), "model_family": family}),
-            ),
-        )
-    run("model_registry_job", {})
-    print(f"[3/6] predict {start}..{end}", flush=True)
-    for family in chosen:
-        run(
-            "predictions_job",
-            range_tags(
-                MultiPartitionKey({"game_date": str(start), "model_family": family}),
-                MultiPartitionKey({"game_date": str(end), "model_family": family}),
-            ),
-        )
-    # The daily cycle's order over the whole range: a date's picks read the monitoring of the dates
-    # before it, which reads those dates' graded candidates.
-    print(f"[4/6] grade and evaluate the signals {start}..{end}", flush=True)
-    run("grading_job", range_tags(start, end))
-    run("signal_tags_job", range_tags(start, end), picking)
-    print(f"[5/6] monitoring {start}..{end}", flush=True)
-    run("monitoring_job", range_tags(start, end))
-    print(f"[6/6] best bets and their grading {start}..{end}", flush=True)
-    run("best_bets_job", range_tags(start, end), picking)
-    run("best_bets_grading_job", range_tags(start, end))
-    rows = {
-        name: len(warehouse.read(name, first, end, columns=["game_date"]))
-        for name in ("player_game_logs", "team_game_logs", "prop_lines", "player_game_lines", "player_features")
-    }
-    rows.update(
-        {
-            name: len(warehouse.read(name, start, end, columns=["game_date"]))
-            for name in (
-                "predictions",
-                "prediction_accuracy",
-                "pick_signal_tags",
-                "signal_best_bets_picks",
-                "best_bets_accuracy",
-                "signal_health_daily",
-                "model_performance_daily",
-                "monitoring_alerts",
-            )
-        }
-    )
-    graded = warehouse.read("prediction_accuracy", start - dt.timedelta(days=CALIBRATION_DAYS), end)
-    graded = graded[graded["model_family"].isin(chosen)]
-    priced = walk_forward_probabilities(graded, days_between(start, end))
-    graded = graded[pd.to_datetime(graded["game_date"]) >= pd.Timestamp(start)]
-    match = match_summary(warehouse.read("player_game_lines", start, end))
-    pick_results = warehouse.read("best_bets_accuracy", start, end)
-    return {
-        "start": str(start),
-        "end": str(end),
-        "data_dir": str(data_dir),
-        "ingest": {
-            "lined_player_games": match["lined_player_games_with_box_score"],
-            "matched_player_games": match["matched_player_games"],
-            "match_rate": match["match_rate"],
-            "lined_player_games_all": match["lined_player_games"],
-        },
-        "rows": rows,
-        "families": family_figures(graded),
-        "line_shrunk": shrunk_mae(graded),
-        "calibration": calibration_table(priced),
-        "buckets": bucket_tables(priced),
-        "weeks": weekly_rows(graded, pick_results),
-        "best_bets": {"selection": selection or BestBetsConfig().selection, **best_bets_report(warehouse, start, end)},
-        "monitoring": monitoring_report(warehouse, start, end),
-        "timing": {"wall_s": round(time.monotonic() - began, 1)},
-    }
-
-
-def best_bets_report(warehouse, start: dt.date, end: dt.date) -> dict:
-    """The graded picks of [start, end]: totals with units and ROI at each pick's real odds, by
-    direction and by source family, and how many game days had picks."""
-    from bestbets_dagster.bestbets.results import summarize, summarize_by
-
-    results = warehouse.read("best_bets_accuracy", start, end)
-    picks = warehouse.read("signal_best_bets_picks", start, end, columns=["game_date"])
-    decisions = warehouse.read("best_bets_decisions", start, end, columns=["game_date", "n_candidates"])
-    selected = (
-        results.assign(result=results["selected_result"], units=results["selected_units"]) if len(results) else results
-    )
-    return {
-        **summarize(results),
-        # The same picks at the selected book's line and price: what line shopping added.
-        "at_selected_book": summarize(selected),
-        "nominal_price_share": round(float(results["price_is_nominal"].astype(bool).mean()), 4)
-        if len(results)
-        else None,
-        "game_days": int((decisions["n_candidates"] > 0).sum()),
-        "game_days_with_picks": int(picks["game_date"].nunique()),
-        "by_direction": summarize_by(results, "recommendation"),
-        "by_family": summarize_by(results, "source_model_family"),
-    }
-
-
-def monitoring_report(warehouse, start: dt.date, end: dt.date) -> dict:
-    """How the models and signals stood: state-days per model state, regime-days per signal regime,
-    alerts per type, and the last day's states."""
-    performance = warehouse.read("model_performance_daily", start, end)
-    health = warehouse.read("signal_health_daily", start, end)
-    alerts = warehouse.read("monitoring_alerts", start, end)
-    last = performance[performance["game_date"] == performance["game_date"].max()] if len(performance) else performance
-    return {
-        "model_state_days": performance["state"].value_counts().to_dict(),
-        "signal_regime_days": health[health["is_registered"].astype(bool)]["regime"].value_counts().to_dict(),
-        "alerts": alerts["alert_type"].value_counts().to_dict(),
-        "last_day_states": dict(zip(last["model_family"], last["state"])),
-    }
-
-
 def cmd_replay(args: argparse.Namespace) -> int:
     import json
 
-    from bestbets_dagster.grading.report import format_buckets, format_calibration, format_table, format_weeks
+    from bestbets_dagster.replay import format_report, report_path, run_replay
 
     _apply_environment(args)
     families = [f.strip() for f in args.families.split(",") if f.strip()] if args.families else None
     with writing_home("replay"):
-        report = run_replay(args.start, args.end, families, selection=args.selection)
-    suffix = f"_{args.selection}" if args.selection else ""
-    path = settings.bestbets_home() / "reports" / f"replay_{args.start}_{args.end}{suffix}.json"
+        report = run_replay(args.start, args.end, families, selection=args.selection, run_tags=cli_run_tags())
+    path = report_path(args.start, args.end, args.selection)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2, default=str) + "\n")
-    ingest = report["ingest"]
-    print(f"\nReplay {report['start']}..{report['end']} ({report['data_dir']})")
-    print("rows: " + ", ".join(f"{name} {n}" for name, n in report["rows"].items()))
-    print(
-        f"match rate {ingest['match_rate']:.2%} ({ingest['matched_player_games']}/{ingest['lined_player_games']} "
-        "lined player-games in games with box scores)"
-    )
-    print(format_table(report["families"]))
-    print(
-        "line-shrunk forecast (line + k (prediction - line), k walk-forward), weeks after the first: "
-        + "; ".join(
-            f"{family} {f['mae_shrunk']:.3f} (model {f['mae_model']:.3f}, line {f['mae_line']:.3f})"
-            for family, f in report["line_shrunk"].items()
-        )
-    )
-    print(format_weeks(report["weeks"]))
-    print("calibration of P(over), every family's graded predictions, by decile:")
-    print(format_calibration(report["calibration"]))
-    print(format_buckets(report["buckets"]["by_p_win"], "bets on the edge's side by P(win)"))
-    print(format_buckets(report["buckets"]["by_abs_edge"], "bets on the edge's side by |edge|"))
-    bets = report["best_bets"]
-    nominal = " at the nominal price" if bets["nominal_price_share"] else ""
-    print(
-        f"best bets ({bets['selection']} selection): {bets['n_picks']} graded picks on "
-        f"{bets['game_days_with_picks']}/{bets['game_days']} game days, "
-        f"{bets['wins']}-{bets['losses']} ({bets['pushes']} pushes, {bets['voids']} voids), "
-        f"hit rate {_pct(bets['hit_rate'])}, {bets['units']:+.2f} units, ROI {_pct(bets['roi'])}{nominal} "
-        "(shopped line)"
-    )
-    selected = bets["at_selected_book"]
-    print(
-        f"  at the selected book's line: {selected['wins']}-{selected['losses']} ({selected['pushes']} pushes), "
-        f"hit rate {_pct(selected['hit_rate'])}, {selected['units']:+.2f} units, ROI {_pct(selected['roi'])}{nominal}"
-    )
-    for direction, figures in bets["by_direction"].items():
-        print(
-            f"  {direction:5} {figures['wins']}-{figures['losses']} {_pct(figures['hit_rate'])} "
-            f"{figures['units']:+.2f} u"
-        )
-    monitoring = report["monitoring"]
-    print(
-        "monitoring: model state-days "
-        + ", ".join(f"{k} {v}" for k, v in sorted(monitoring["model_state_days"].items()))
-        + "; alerts "
-        + ", ".join(f"{k} {v}" for k, v in sorted(monitoring["alerts"].items()))
-    )
-    print(f"wall time {report['timing']['wall_s']} s; report: {path}")
+    print(format_report(report, path))
     return 0
-
-
-def _pct(value) -> str:
-    return "n/a" if value is None else f"{value:.1%}"
 
 
 def cmd_dev(args: argparse.Namespace) -> int:

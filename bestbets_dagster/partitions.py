@@ -12,7 +12,7 @@ from dagster import (
 )
 
 from bestbets_dagster.settings import GAME_TIMEZONE, partition_start
-from bestbets_dagster.timeutil import monday_of
+from bestbets_dagster.timeutil import monday_of, today_eastern
 
 MODEL_FAMILY_PARTITIONS_NAME = "model_family"
 
@@ -39,3 +39,17 @@ game_date_x_family_partitions = MultiPartitionsDefinition(
 training_week_x_family_partitions = MultiPartitionsDefinition(
     {"training_week": training_week_partitions, "model_family": model_family_partitions}
 )
+
+
+def check_game_dates(start: dt.date, end: dt.date) -> None:
+    """Refuse a range outside the game-date partitions: before the first, or after today's slate."""
+    first, last = dt.date.fromisoformat(partition_start()), today_eastern() + dt.timedelta(days=1)
+    if start > end:
+        raise SystemExit(f"--start {start} is after --end {end}")
+    if end > last:
+        raise SystemExit(
+            f"{end} is after the last game-date partition, {last} (today's slate): "
+            "a date in the future has no partition yet"
+        )
+    if start < first:
+        raise SystemExit(f"{start} is before the first game-date partition, {first} (BESTBETS_PARTITION_START)")

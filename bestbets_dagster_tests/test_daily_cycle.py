@@ -198,7 +198,7 @@ def cycle(tmp_path_factory, monkeypatch_module):
     reference = root / "replay"
     monkeypatch_module.setenv("BESTBETS_HOME", str(reference))
     monkeypatch_module.setenv("DAGSTER_HOME", str(reference / "dagster"))
-    from bestbets_dagster.cli import run_replay
+    from bestbets_dagster.replay import run_replay
 
     run_replay(DAYS[0], DAYS[-1], None, instance=DagsterInstance.ephemeral(), selection=SELECTION)
     return daemon, warehouse, DuckDBWarehouse(path=str(reference / "warehouse.duckdb"))

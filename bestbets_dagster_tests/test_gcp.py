@@ -179,7 +179,7 @@ def test_gcs_store_keeps_sha256_and_headers(gcp_env):
 def test_the_replay_on_bigquery_and_gcs_gives_the_duckdb_picks(gcp_env, tmp_path, data_dir, monkeypatch):
     """One week of the 2025-26 season (its box scores and lines only), one family, through Dagster on
     each backend: the same picks, the same report."""
-    from bestbets_dagster.cli import run_replay
+    from bestbets_dagster.replay import run_replay
     from bestbets_dagster.resources import DuckDBWarehouse
     from bestbets_dagster.resources.gcs import GCSArtifactStore
 
@@ -203,9 +203,9 @@ def test_the_replay_on_bigquery_and_gcs_gives_the_duckdb_picks(gcp_env, tmp_path
         # The original's edge rule: six days of one family give no calibration to pick by EV with.
         report = run_replay(start, end, families, instance=DagsterInstance.ephemeral(), selection="edge")
         assert report["best_bets"]["n_picks"] >= 3 and report["best_bets"]["selection"] == "edge"
-        from bestbets_dagster.cli import _warehouse
+        from bestbets_dagster.defs.resources import current_warehouse
 
-        warehouse = _warehouse()
+        warehouse = current_warehouse()
         assert isinstance(warehouse, DuckDBWarehouse) == (env == "local")
         picks[env] = warehouse.read("signal_best_bets_picks", start, end).drop(columns="created_at")
         picks[f"{env}_report"] = {k: v for k, v in report.items() if k not in ("timing", "data_dir")}

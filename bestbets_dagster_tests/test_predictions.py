@@ -152,7 +152,7 @@ def test_replay_prints_a_family_table_and_writes_the_report(replay):
 @pytest.mark.slow
 @pytest.mark.xdist_group("replay")
 def test_replay_is_walk_forward_and_repeatable(replay, monkeypatch):
-    from bestbets_dagster.cli import run_replay
+    from bestbets_dagster.replay import run_replay
     from bestbets_dagster.resources import DuckDBWarehouse
 
     home, _ = replay
@@ -192,7 +192,7 @@ def test_replay_is_walk_forward_and_repeatable(replay, monkeypatch):
 @pytest.mark.slow
 def test_any_directory_laid_out_like_the_shared_data(tmp_path, data_dir, monkeypatch):
     """Other books and other file shapes: v4 JSON only, a book the project has never seen, parquet box scores."""
-    from bestbets_dagster.cli import run_replay
+    from bestbets_dagster.replay import run_replay
 
     other = tmp_path / "other_data"
     (other / "box_scores").mkdir(parents=True)

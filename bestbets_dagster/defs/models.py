@@ -328,3 +328,14 @@ def model_family_partitions_sensor(context: SensorEvaluationContext, warehouse: 
         requests.append(model_family_partitions.build_delete_request(delete))
     context.log.info(f"model_family partitions: adding {add}, deleting {delete}")
     return SensorResult(dynamic_partitions_requests=requests)
+
+
+def sync_family_partitions(instance, warehouse) -> tuple[list[str], list[str]]:
+    """What model_family_partitions_sensor requests, applied directly (for commands run without the daemon)."""
+    existing = instance.get_dynamic_partitions(MODEL_FAMILY_PARTITIONS_NAME)
+    add, delete = partition_changes(existing, enabled_family_ids(warehouse))
+    if add:
+        instance.add_dynamic_partitions(MODEL_FAMILY_PARTITIONS_NAME, add)
+    for key in delete:
+        instance.delete_dynamic_partition(MODEL_FAMILY_PARTITIONS_NAME, key)
+    return add, delete

@@ -49,3 +49,8 @@ def resources_for_env(env: str) -> dict[str, Any]:
     if env == "gcp":
         return gcp_resources()
     raise ValueError(f"unknown BESTBETS_ENV {env!r}")
+
+
+def current_warehouse():
+    """The warehouse of the running environment (BESTBETS_ENV, BESTBETS_HOME), outside a Dagster run."""
+    return resources_for_env(settings.bestbets_env())["warehouse"]

@@ -1,0 +1,254 @@
+"""The walk-forward replay: the whole graph materialized through Dagster over a date range, then a
+report recomputed from the stored tables (JSON, and a printed summary). The `bestbets replay`
+command is a thin wrapper; tests and other tools call `run_replay` directly."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import pandas as pd
+from dagster import DagsterInstance, MultiPartitionKey
+
+from bestbets_dagster import settings
+from bestbets_dagster.bestbets.config import BestBetsConfig
+from bestbets_dagster.bestbets.probability import CALIBRATION_DAYS, walk_forward_probabilities
+from bestbets_dagster.bestbets.results import summarize, summarize_by
+from bestbets_dagster.definitions import build_definitions
+from bestbets_dagster.defs.models import sync_family_partitions
+from bestbets_dagster.defs.partition_range import days_between, range_tags
+from bestbets_dagster.defs.resources import current_warehouse
+from bestbets_dagster.grading.report import (
+    bucket_tables,
+    calibration_table,
+    family_figures,
+    format_buckets,
+    format_calibration,
+    format_table,
+    format_weeks,
+    shrunk_mae,
+    weekly_rows,
+)
+from bestbets_dagster.ingest.box_scores import data_date_range
+from bestbets_dagster.ingest.lines import match_summary
+from bestbets_dagster.models.families import load_families
+from bestbets_dagster.partitions import check_game_dates
+from bestbets_dagster.timeutil import mondays
+
+
+def report_path(start: dt.date, end: dt.date, selection: str | None = None):
+    suffix = f"_{selection}" if selection else ""
+    return settings.bestbets_home() / "reports" / f"replay_{start}_{end}{suffix}.json"
+
+
+def run_replay(
+    start: dt.date,
+    end: dt.date,
+    families_wanted: list[str] | None,
+    instance=None,
+    selection: str | None = None,
+    run_tags: dict | None = None,
+) -> dict:
+    """Materialize the whole graph walk-forward over [start, end] through Dagster on the local
+    instance: ingest and features for all the data up to `end`, one model per family and training
+    week, predictions with the model of each date's week, grading, signals, picks and monitoring;
+    then the report. selection: the best bets' rule for this replay (default: the configured one);
+    run_tags: added to every run (the CLI's process and host)."""
+    began = time.monotonic()
+    data_dir = settings.data_dir()
+    first, _ = data_date_range(data_dir)
+    check_game_dates(start, end)
+    if start < first:
+        raise SystemExit(f"replay range {start}..{end} must start on or after the data's first game date, {first}")
+    defs = build_definitions()
+    instance = instance or DagsterInstance.get()
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+    # The run config of the picking jobs: the best-bets resource's selection rule, when one is chosen.
+    picking = {**quiet, "resources": {"best_bets": {"config": {"selection": selection}}}} if selection else quiet
+
+    def run(job_name: str, tags: dict, run_config: dict = quiet) -> None:
+        defs.resolve_job_def(job_name).execute_in_process(
+            instance=instance, tags={**tags, **(run_tags or {})}, run_config=run_config, raise_on_error=True
+        )
+
+    print(f"[1/6] ingest and features {first}..{end}", flush=True)
+    run("build_job", range_tags(first, end))
+    warehouse = current_warehouse()
+    enabled = sorted(f.model_family for f in load_families(warehouse) if f.enabled)
+    chosen = families_wanted or enabled
+    unknown = sorted(set(chosen) - set(enabled))
+    if unknown:
+        raise SystemExit(f"not enabled families: {unknown}; enabled: {enabled}")
+    sync_family_partitions(instance, warehouse)
+    weeks = mondays(start, end)
+    print(f"[2/6] train {len(chosen)} families x {len(weeks)} weeks {weeks[0]}..{weeks[-1]}", flush=True)
+    run("training_windows_job", range_tags(weeks[0], weeks[-1]))
+    for family in chosen:
+        run(
+            "retrain_job",
+            range_tags(
+                MultiPartitionKey({"training_week": str(weeks[0]), "model_family": family}),
+                MultiPartitionKey({"training_week": str(weeks[-1]), "model_family": family}),
+            ),
+        )
+    run("model_registry_job", {})
+    print(f"[3/6] predict {start}..{end}", flush=True)
+    for family in chosen:
+        run(
+            "predictions_job",
+            range_tags(
+                MultiPartitionKey({"game_date": str(start), "model_family": family}),
+                MultiPartitionKey({"game_date": str(end), "model_family": family}),
+            ),
+        )
+    # The daily cycle's order over the whole range: a date's picks read the monitoring of the dates
+    # before it, which reads those dates' graded candidates.
+    print(f"[4/6] grade and evaluate the signals {start}..{end}", flush=True)
+    run("grading_job", range_tags(start, end))
+    run("signal_tags_job", range_tags(start, end), picking)
+    print(f"[5/6] monitoring {start}..{end}", flush=True)
+    run("monitoring_job", range_tags(start, end))
+    print(f"[6/6] best bets and their grading {start}..{end}", flush=True)
+    run("best_bets_job", range_tags(start, end), picking)
+    run("best_bets_grading_job", range_tags(start, end))
+    rows = {
+        name: len(warehouse.read(name, first, end, columns=["game_date"]))
+        for name in ("player_game_logs", "team_game_logs", "prop_lines", "player_game_lines", "player_features")
+    }
+    rows.update(
+        {
+            name: len(warehouse.read(name, start, end, columns=["game_date"]))
+            for name in (
+                "predictions",
+                "prediction_accuracy",
+                "pick_signal_tags",
+                "signal_best_bets_picks",
+                "best_bets_accuracy",
+                "signal_health_daily",
+                "model_performance_daily",
+                "monitoring_alerts",
+            )
+        }
+    )
+    graded = warehouse.read("prediction_accuracy", start - dt.timedelta(days=CALIBRATION_DAYS), end)
+    graded = graded[graded["model_family"].isin(chosen)]
+    priced = walk_forward_probabilities(graded, days_between(start, end))
+    graded = graded[pd.to_datetime(graded["game_date"]) >= pd.Timestamp(start)]
+    match = match_summary(warehouse.read("player_game_lines", start, end))
+    pick_results = warehouse.read("best_bets_accuracy", start, end)
+    return {
+        "start": str(start),
+        "end": str(end),
+        "data_dir": str(data_dir),
+        "ingest": {
+            "lined_player_games": match["lined_player_games_with_box_score"],
+            "matched_player_games": match["matched_player_games"],
+            "match_rate": match["match_rate"],
+            "lined_player_games_all": match["lined_player_games"],
+        },
+        "rows": rows,
+        "families": family_figures(graded),
+        "line_shrunk": shrunk_mae(graded),
+        "calibration": calibration_table(priced),
+        "buckets": bucket_tables(priced),
+        "weeks": weekly_rows(graded, pick_results),
+        "best_bets": {"selection": selection or BestBetsConfig().selection, **best_bets_report(warehouse, start, end)},
+        "monitoring": monitoring_report(warehouse, start, end),
+        "timing": {"wall_s": round(time.monotonic() - began, 1)},
+    }
+
+
+def best_bets_report(warehouse, start: dt.date, end: dt.date) -> dict:
+    """The graded picks of [start, end]: totals with units and ROI at each pick's real odds, by
+    direction and by source family, and how many game days had picks."""
+    results = warehouse.read("best_bets_accuracy", start, end)
+    picks = warehouse.read("signal_best_bets_picks", start, end, columns=["game_date"])
+    decisions = warehouse.read("best_bets_decisions", start, end, columns=["game_date", "n_candidates"])
+    selected = (
+        results.assign(result=results["selected_result"], units=results["selected_units"]) if len(results) else results
+    )
+    return {
+        **summarize(results),
+        # The same picks at the selected book's line and price: what line shopping added.
+        "at_selected_book": summarize(selected),
+        "nominal_price_share": round(float(results["price_is_nominal"].astype(bool).mean()), 4)
+        if len(results)
+        else None,
+        "game_days": int((decisions["n_candidates"] > 0).sum()),
+        "game_days_with_picks": int(picks["game_date"].nunique()),
+        "by_direction": summarize_by(results, "recommendation"),
+        "by_family": summarize_by(results, "source_model_family"),
+    }
+
+
+def monitoring_report(warehouse, start: dt.date, end: dt.date) -> dict:
+    """How the models and signals stood: state-days per model state, regime-days per signal regime,
+    alerts per type, and the last day's states."""
+    performance = warehouse.read("model_performance_daily", start, end)
+    health = warehouse.read("signal_health_daily", start, end)
+    alerts = warehouse.read("monitoring_alerts", start, end)
+    last = performance[performance["game_date"] == performance["game_date"].max()] if len(performance) else performance
+    return {
+        "model_state_days": performance["state"].value_counts().to_dict(),
+        "signal_regime_days": health[health["is_registered"].astype(bool)]["regime"].value_counts().to_dict(),
+        "alerts": alerts["alert_type"].value_counts().to_dict(),
+        "last_day_states": dict(zip(last["model_family"], last["state"])),
+    }
+
+
+def format_report(report: dict, path) -> str:
+    """The printed summary of a replay report (the JSON beside it at `path` holds everything)."""
+    out: list[str] = []
+    ingest = report["ingest"]
+    out.append(f"\nReplay {report['start']}..{report['end']} ({report['data_dir']})")
+    out.append("rows: " + ", ".join(f"{name} {n}" for name, n in report["rows"].items()))
+    out.append(
+        f"match rate {ingest['match_rate']:.2%} ({ingest['matched_player_games']}/{ingest['lined_player_games']} "
+        "lined player-games in games with box scores)"
+    )
+    out.append(format_table(report["families"]))
+    out.append(
+        "line-shrunk forecast (line + k (prediction - line), k walk-forward), weeks after the first: "
+        + "; ".join(
+            f"{family} {f['mae_shrunk']:.3f} (model {f['mae_model']:.3f}, line {f['mae_line']:.3f})"
+            for family, f in report["line_shrunk"].items()
+        )
+    )
+    out.append(format_weeks(report["weeks"]))
+    out.append("calibration of P(over), every family's graded predictions, by decile:")
+    out.append(format_calibration(report["calibration"]))
+    out.append(format_buckets(report["buckets"]["by_p_win"], "bets on the edge's side by P(win)"))
+    out.append(format_buckets(report["buckets"]["by_abs_edge"], "bets on the edge's side by |edge|"))
+    bets = report["best_bets"]
+    nominal = " at the nominal price" if bets["nominal_price_share"] else ""
+    out.append(
+        f"best bets ({bets['selection']} selection): {bets['n_picks']} graded picks on "
+        f"{bets['game_days_with_picks']}/{bets['game_days']} game days, "
+        f"{bets['wins']}-{bets['losses']} ({bets['pushes']} pushes, {bets['voids']} voids), "
+        f"hit rate {_pct(bets['hit_rate'])}, {bets['units']:+.2f} units, ROI {_pct(bets['roi'])}{nominal} "
+        "(shopped line)"
+    )
+    selected = bets["at_selected_book"]
+    out.append(
+        f"  at the selected book's line: {selected['wins']}-{selected['losses']} ({selected['pushes']} pushes), "
+        f"hit rate {_pct(selected['hit_rate'])}, {selected['units']:+.2f} units, ROI {_pct(selected['roi'])}{nominal}"
+    )
+    for direction, figures in bets["by_direction"].items():
+        out.append(
+            f"  {direction:5} {figures['wins']}-{figures['losses']} {_pct(figures['hit_rate'])} "
+            f"{figures['units']:+.2f} u"
+        )
+    monitoring = report["monitoring"]
+    out.append(
+        "monitoring: model state-days "
+        + ", ".join(f"{k} {v}" for k, v in sorted(monitoring["model_state_days"].items()))
+        + "; alerts "
+        + ", ".join(f"{k} {v}" for k, v in sorted(monitoring["alerts"].items()))
+    )
+    out.append(f"wall time {report['timing']['wall_s']} s; report: {path}")
+    return "\n".join(out)
+
+
+def _pct(value) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
