@@ -1,7 +1,6 @@
 """The production backend (BigQuery + GCS) against the emulators the fixtures start in-process."""
 
 import datetime as dt
-import os
 
 import pandas as pd
 import pytest
@@ -202,7 +201,8 @@ def test_the_replay_on_bigquery_and_gcs_gives_the_duckdb_picks(gcp_env, tmp_path
         monkeypatch.setenv("BESTBETS_BQ_DATASET", "replay")
         # The original's edge rule: six days of one family give no calibration to pick by EV with.
         report = run_replay(start, end, families, instance=DagsterInstance.ephemeral(), selection="edge")
-        assert report["best_bets"]["n_picks"] >= 3 and report["best_bets"]["selection"] == "edge"
+        # Picks to compare (equal empty tables would prove nothing).
+        assert report["best_bets"]["n_picks"] > 0 and report["best_bets"]["selection"] == "edge"
         from bestbets_dagster.defs.resources import current_warehouse
 
         warehouse = current_warehouse()
@@ -215,7 +215,10 @@ def test_the_replay_on_bigquery_and_gcs_gives_the_duckdb_picks(gcp_env, tmp_path
     for day in pd.date_range(start, end).date:
         assert store.exists(f"signal-best-bets/{day}.json")
     assert store.metadata("signal-best-bets/latest.json")["cache_control"] == "public, max-age=60"
-    assert os.environ["BESTBETS_ENV"] == "gcp"
+    # The gcp run's models are in the bucket, each under the key its registry row names.
+    registry = warehouse.read("model_registry")
+    assert len(registry) and all(uri.startswith("gs://bestbets-test/") for uri in registry["artifact_uri"])
+    assert all(store.exists(uri.removeprefix("gs://bestbets-test/")) for uri in registry["artifact_uri"])
 
 
 def test_a_column_added_to_a_definition_is_added_to_the_bigquery_table(gcp_env):
