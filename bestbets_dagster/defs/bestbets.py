@@ -18,7 +18,6 @@ from dagster import (
     TableColumn,
     TableRecord,
     TableSchema,
-    asset,
     define_asset_job,
     multi_asset,
 )
@@ -55,6 +54,7 @@ from bestbets_dagster.defs.partition_range import (
     partition_dates,
     range_metadata,
 )
+from bestbets_dagster.defs.table_assets import table_asset
 from bestbets_dagster.ingest.lines import current_offers
 from bestbets_dagster.models.families import load_families
 from bestbets_dagster.partitions import game_date_partitions
@@ -71,9 +71,19 @@ def _on(df: pd.DataFrame, day: dt.date) -> pd.DataFrame:
     return df[pd.to_datetime(df["game_date"]) == pd.Timestamp(day)] if len(df) else df
 
 
-@asset(
-    check_specs=[
-        *table_check_specs("pick_signal_tags", blocking=True),
+@table_asset(
+    "pick_signal_tags",
+    shaped_by=(
+        "bestbets_dagster.bestbets.candidates",
+        "bestbets_dagster.bestbets.probability",
+        "bestbets_dagster.bestbets.tags",
+        "bestbets_dagster.bestbets.pipeline",
+        "bestbets_dagster.signals.registry",
+        "bestbets_dagster.signals.context",
+        "bestbets_dagster.signals.combos",
+    ),
+    blocking=True,
+    extra_checks=[
         # WARN, not blocking: a family without a model yet (or a replay of chosen families) still
         # lets the others' candidates through.
         AssetCheckSpec(
@@ -82,7 +92,6 @@ def _on(df: pd.DataFrame, day: dt.date) -> pd.DataFrame:
             description="every enabled family predicted on every lined day of the run",
         ),
     ],
-    metadata=table_definition_metadata("pick_signal_tags"),
     deps=[
         AssetDep("predictions", partition_mapping=GAME_DATE_OF),
         AssetDep("prediction_accuracy", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS)),
@@ -91,10 +100,7 @@ def _on(df: pd.DataFrame, day: dt.date) -> pd.DataFrame:
         AssetDep("player_game_lines", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS, 0)),
         AssetDep("prop_lines"),  # the day's offers of every book: where each bet is shopped
     ],
-    partitions_def=game_date_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
-    group_name="best_bets",
-    kinds={"python", "duckdb"},
+    group="best_bets",
     description="One candidate per player-game from every enabled family, with every signal evaluated.",
 )
 def pick_signal_tags(
@@ -350,14 +356,13 @@ def _write_latest(artifacts: ArtifactStore, exported: dict) -> None:
     )
 
 
-@asset(
-    check_specs=table_check_specs("best_bets_accuracy", blocking=False, game_days=False),
-    metadata=table_definition_metadata("best_bets_accuracy"),
+@table_asset(
+    "best_bets_accuracy",
+    shaped_by=("bestbets_dagster.bestbets.results",),
+    blocking=False,
+    game_days=False,
     deps=["signal_best_bets_picks", "prediction_accuracy"],
-    partitions_def=game_date_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
-    group_name="best_bets",
-    kinds={"python", "duckdb"},
+    group="best_bets",
     description="Each pick graded with its source model's graded prediction; units at the pick's real odds.",
 )
 def best_bets_accuracy(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:

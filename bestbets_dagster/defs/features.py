@@ -2,14 +2,14 @@
 
 import datetime as dt
 
-from dagster import AssetDep, AssetExecutionContext, BackfillPolicy, Config, MaterializeResult, MetadataValue, asset
+from dagster import AssetDep, AssetExecutionContext, Config, MaterializeResult, MetadataValue
 
 from bestbets_dagster.bestbets.pipeline import HISTORY_LOOKBACK_DAYS
-from bestbets_dagster.defs.checks import game_days, table_check_results, table_check_specs, table_definition_metadata
+from bestbets_dagster.defs.checks import game_days, table_check_results
 from bestbets_dagster.defs.partition_range import days_before, days_between, partition_dates, range_metadata
+from bestbets_dagster.defs.table_assets import table_asset
 from bestbets_dagster.features.build import FeatureSettings, build_features
 from bestbets_dagster.features.contract import V12_FEATURES
-from bestbets_dagster.partitions import game_date_partitions
 from bestbets_dagster.resources import Warehouse
 
 
@@ -20,19 +20,17 @@ class PlayerFeaturesConfig(Config):
     of the date itself."""
 
 
-@asset(
-    check_specs=table_check_specs("player_features", blocking=True),
-    metadata=table_definition_metadata("player_features"),
+@table_asset(
+    "player_features",
+    shaped_by=("bestbets_dagster.features.build", "bestbets_dagster.features.contract"),
+    blocking=True,
     # Box scores of D itself give the schedule of D (who plays whom) only; no feature reads them.
     deps=[
         AssetDep("player_game_logs", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS, 0)),
         AssetDep("team_game_logs", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS, 0)),
         AssetDep("player_game_lines", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS, 0)),
     ],
-    partitions_def=game_date_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
-    group_name="features",
-    kinds={"python", "duckdb"},
+    group="features",
     description="One row per player expected to play: the 54 V12 features (V9, V12-noveg are subsets) and quality.",
 )
 def player_features(

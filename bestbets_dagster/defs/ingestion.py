@@ -6,18 +6,16 @@ import pandas as pd
 from dagster import (
     AssetDep,
     AssetExecutionContext,
-    BackfillPolicy,
     MaterializeResult,
     MetadataValue,
-    asset,
 )
 
-from bestbets_dagster.defs.checks import table_check_results, table_check_specs, table_definition_metadata
+from bestbets_dagster.defs.checks import table_check_results
 from bestbets_dagster.defs.partition_range import days_before, partition_dates, range_metadata
+from bestbets_dagster.defs.table_assets import table_asset
 from bestbets_dagster.ingest.box_scores import load_player_game_logs, load_team_game_logs
 from bestbets_dagster.ingest.lines import build_player_game_lines, build_prop_lines, match_summary, plain_join_rate
 from bestbets_dagster.ingest.odds import load_offers, main_lines
-from bestbets_dagster.partitions import game_date_partitions
 from bestbets_dagster.resources import NbaDataSource, Warehouse
 from bestbets_dagster.timeutil import season_start
 
@@ -70,13 +68,12 @@ def _ingest_box_scores(context: AssetExecutionContext, warehouse: Warehouse, tab
     return MaterializeResult(metadata=metadata, check_results=table_check_results(warehouse, table, start, end))
 
 
-@asset(
-    check_specs=table_check_specs("player_game_logs", blocking=True, game_days=False),
-    metadata=table_definition_metadata("player_game_logs"),
-    partitions_def=game_date_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
-    group_name=GROUP,
-    kinds={"python", "duckdb"},
+@table_asset(
+    "player_game_logs",
+    shaped_by=("bestbets_dagster.ingest.box_scores",),
+    blocking=True,
+    game_days=False,
+    group=GROUP,
     description="Player box-score rows (DNP rows kept with their reason), one per player per game.",
 )
 def player_game_logs(
@@ -87,13 +84,12 @@ def player_game_logs(
     )
 
 
-@asset(
-    check_specs=table_check_specs("team_game_logs", blocking=True, game_days=False),
-    metadata=table_definition_metadata("team_game_logs"),
-    partitions_def=game_date_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
-    group_name=GROUP,
-    kinds={"python", "duckdb"},
+@table_asset(
+    "team_game_logs",
+    shaped_by=("bestbets_dagster.ingest.box_scores",),
+    blocking=True,
+    game_days=False,
+    group=GROUP,
     description="Team box scores, one row per team per game.",
 )
 def team_game_logs(context: AssetExecutionContext, warehouse: Warehouse, nba_data: NbaDataSource) -> MaterializeResult:
@@ -123,14 +119,13 @@ def _match_metadata(per_game, lines, rosters) -> dict:
     }
 
 
-@asset(
-    check_specs=table_check_specs("prop_lines", blocking=True, game_days=False),
-    metadata=table_definition_metadata("prop_lines"),
+@table_asset(
+    "prop_lines",
+    shaped_by=("bestbets_dagster.ingest.odds", "bestbets_dagster.ingest.identity", "bestbets_dagster.ingest.lines"),
+    blocking=True,
+    game_days=False,
     deps=[ROSTERS],
-    partitions_def=game_date_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
-    group_name=GROUP,
-    kinds={"python", "duckdb"},
+    group=GROUP,
     description="Every book's main player_points line per player-game and snapshot, with person_id.",
 )
 def prop_lines(context: AssetExecutionContext, warehouse: Warehouse, nba_data: NbaDataSource) -> MaterializeResult:
@@ -158,14 +153,13 @@ def prop_lines(context: AssetExecutionContext, warehouse: Warehouse, nba_data: N
     )
 
 
-@asset(
-    check_specs=table_check_specs("player_game_lines", blocking=True, game_days=False),
-    metadata=table_definition_metadata("player_game_lines"),
+@table_asset(
+    "player_game_lines",
+    shaped_by=("bestbets_dagster.ingest.identity", "bestbets_dagster.ingest.lines"),
+    blocking=True,
+    game_days=False,
     deps=["prop_lines", ROSTERS],
-    partitions_def=game_date_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
-    group_name=GROUP,
-    kinds={"python", "duckdb"},
+    group=GROUP,
     description="Per lined player-game: consensus, selected (DK>FD>BetMGM) and opening line, book spread.",
 )
 def player_game_lines(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:

@@ -29,8 +29,9 @@ from dagster import (
 )
 
 from bestbets_dagster import tables
-from bestbets_dagster.defs.checks import table_check_results, table_check_specs, table_definition_metadata
+from bestbets_dagster.defs.checks import table_check_results, table_definition_metadata
 from bestbets_dagster.defs.partition_range import markdown_table, partition_dates, range_metadata
+from bestbets_dagster.defs.table_assets import table_asset
 from bestbets_dagster.models.families import enabled_family_ids, load_families
 from bestbets_dagster.models.registry import PINNED_MODELS_KEY, artifact_key, pinned_models, registry_row
 from bestbets_dagster.models.training import (
@@ -83,17 +84,17 @@ def _of_week(labeled: pd.DataFrame, week: dt.date) -> pd.DataFrame:
     return labeled[(days >= pd.Timestamp(training_history_start(week))) & (days < pd.Timestamp(week))]
 
 
-@asset(
-    check_specs=table_check_specs("training_windows", blocking=True, game_days=False),
-    metadata=table_definition_metadata("training_windows"),
+@table_asset(
+    "training_windows",
+    shaped_by=("bestbets_dagster.models.training",),
+    blocking=True,
+    game_days=False,
     deps=[
         AssetDep("player_features", partition_mapping=TRAINING_LOOKBACK),
         AssetDep("player_game_logs", partition_mapping=TRAINING_LOOKBACK),
     ],
     partitions_def=training_week_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
-    group_name="models",
-    kinds={"python", "duckdb"},
+    group="models",
     description="Per training week W: the labeled rows before W that every family's model of W trains and is "
     "evaluated on (counts and fingerprint).",
 )

@@ -10,21 +10,20 @@ from dagster import (
     AssetCheckSpec,
     AssetDep,
     AssetExecutionContext,
-    BackfillPolicy,
     DefaultSensorStatus,
     MaterializeResult,
     MetadataValue,
     SensorEvaluationContext,
     SkipReason,
-    asset,
     define_asset_job,
     sensor,
 )
 
 from bestbets_dagster.bestbets.history import graded_candidates
 from bestbets_dagster.bestbets.pipeline import HISTORY_LOOKBACK_DAYS
-from bestbets_dagster.defs.checks import table_check_results, table_check_specs, table_definition_metadata
+from bestbets_dagster.defs.checks import table_check_results
 from bestbets_dagster.defs.partition_range import days_before, partition_dates, range_metadata
+from bestbets_dagster.defs.table_assets import table_asset
 from bestbets_dagster.grading.performance import alerts, model_performance
 from bestbets_dagster.partitions import game_date_partitions
 from bestbets_dagster.resources import AlertNotifier, BestBetsSettings, Warehouse
@@ -42,24 +41,22 @@ def _graded_days(graded: pd.DataFrame, start: dt.date, end: dt.date) -> list[dt.
     return sorted(d for d in set(days) if start <= d <= end)
 
 
-@asset(
-    check_specs=[
-        *table_check_specs("signal_health_daily", blocking=False),
+@table_asset(
+    "signal_health_daily",
+    shaped_by=("bestbets_dagster.signals.health",),
+    blocking=False,
+    extra_checks=[
         AssetCheckSpec(
             "no_signal_turned_cold",
             asset="signal_health_daily",
             description="WARN when a signal enters the COLD regime",
         ),
     ],
-    metadata=table_definition_metadata("signal_health_daily"),
     deps=[
         AssetDep("pick_signal_tags", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS, 0)),
         AssetDep("prediction_accuracy", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS, 0)),
     ],
-    partitions_def=game_date_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
-    group_name=GROUP,
-    kinds={"python", "duckdb"},
+    group=GROUP,
     description="Per signal and game day: rolling hit rates, regime HOT / NORMAL / COLD, status, multiplier.",
 )
 def signal_health_daily(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
@@ -101,9 +98,11 @@ def signal_health_daily(context: AssetExecutionContext, warehouse: Warehouse) ->
     )
 
 
-@asset(
-    check_specs=[
-        *table_check_specs("model_performance_daily", blocking=False),
+@table_asset(
+    "model_performance_daily",
+    shaped_by=("bestbets_dagster.grading.performance",),
+    blocking=False,
+    extra_checks=[
         AssetCheckSpec(
             "no_model_blocked_or_degrading",
             asset="model_performance_daily",
@@ -112,12 +111,8 @@ def signal_health_daily(context: AssetExecutionContext, warehouse: Warehouse) ->
     ],
     # It also reads model_registry (training_end_date of the models graded); that weekly x family table
     # has no partition mapping from a day, so the dependency is not drawn.
-    metadata=table_definition_metadata("model_performance_daily"),
     deps=[AssetDep("prediction_accuracy", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS, 0))],
-    partitions_def=game_date_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
-    group_name=GROUP,
-    kinds={"python", "duckdb"},
+    group=GROUP,
     description="Per model and game day: edge-3+ rolling hit rates (pushes and voids excluded) and the state machine.",
 )
 def model_performance_daily(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
@@ -159,9 +154,12 @@ def model_performance_daily(context: AssetExecutionContext, warehouse: Warehouse
     )
 
 
-@asset(
-    check_specs=[
-        *table_check_specs("monitoring_alerts", blocking=False, game_days=False),
+@table_asset(
+    "monitoring_alerts",
+    shaped_by=("bestbets_dagster.grading.performance",),
+    blocking=False,
+    game_days=False,
+    extra_checks=[
         AssetCheckSpec(
             "no_challenger_ahead",
             asset="monitoring_alerts",
@@ -173,12 +171,8 @@ def model_performance_daily(context: AssetExecutionContext, warehouse: Warehouse
             description="WARN when a family is served by a model 7+ days past its cutoff, ERROR at 15+",
         ),
     ],
-    metadata=table_definition_metadata("monitoring_alerts"),
     deps=["signal_health_daily", "model_performance_daily"],
-    partitions_def=game_date_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
-    group_name=GROUP,
-    kinds={"python", "duckdb"},
+    group=GROUP,
     description="The operator's alerts: model state changes, signals turning COLD, challengers, stale families.",
 )
 def monitoring_alerts(

@@ -11,20 +11,19 @@ from dagster import (
     AssetCheckSpec,
     AssetDep,
     AssetExecutionContext,
-    BackfillPolicy,
     DimensionPartitionMapping,
     IdentityPartitionMapping,
     MaterializeResult,
     MetadataValue,
     MultiPartitionMapping,
     TimeWindowPartitionMapping,
-    asset,
     define_asset_job,
 )
 
 from bestbets_dagster import tables
-from bestbets_dagster.defs.checks import lined_days, table_check_results, table_check_specs, table_definition_metadata
+from bestbets_dagster.defs.checks import lined_days, table_check_results
 from bestbets_dagster.defs.partition_range import GAME_DATE_OF, partition_dates, range_metadata
+from bestbets_dagster.defs.table_assets import table_asset
 from bestbets_dagster.grading.grading import grade
 from bestbets_dagster.models.families import load_families
 from bestbets_dagster.models.registry import PINNED_MODELS_KEY, artifact_key
@@ -43,9 +42,15 @@ def _keys(context: AssetExecutionContext) -> "dict[str, list[dt.date]]":
     return {f: sorted(d) for f, d in by_family.items()}
 
 
-@asset(
-    check_specs=[
-        *table_check_specs("predictions", blocking=True),
+@table_asset(
+    "predictions",
+    shaped_by=(
+        "bestbets_dagster.models.serving",
+        "bestbets_dagster.models.training",
+        "bestbets_dagster.models.registry",
+    ),
+    blocking=True,
+    extra_checks=[
         AssetCheckSpec(
             "edge_consistent",
             asset="predictions",
@@ -63,7 +68,6 @@ def _keys(context: AssetExecutionContext) -> "dict[str, list[dt.date]]":
             description="ERROR when a model's artifact is missing or altered: the next model in line served instead",
         ),
     ],
-    metadata=table_definition_metadata("predictions"),
     deps=[
         AssetDep("player_features", partition_mapping=GAME_DATE_OF),
         AssetDep("player_game_lines", partition_mapping=GAME_DATE_OF),
@@ -79,9 +83,8 @@ def _keys(context: AssetExecutionContext) -> "dict[str, list[dt.date]]":
         ),
     ],
     partitions_def=game_date_x_family_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
-    group_name="predictions",
-    kinds={"catboost", "duckdb"},
+    group="predictions",
+    extra_kinds=("catboost",),
     description="Each family's points prediction, line, edge and OVER/UNDER/PASS for every resolved lined player.",
 )
 def predictions(context: AssetExecutionContext, warehouse: Warehouse, artifacts: ArtifactStore) -> MaterializeResult:
@@ -180,14 +183,12 @@ def _edge_check(rows: pd.DataFrame) -> AssetCheckResult:
     )
 
 
-@asset(
-    check_specs=table_check_specs("prediction_accuracy", blocking=False),
-    metadata=table_definition_metadata("prediction_accuracy"),
+@table_asset(
+    "prediction_accuracy",
+    shaped_by=("bestbets_dagster.grading.grading",),
+    blocking=False,
     deps=[AssetDep("predictions", partition_mapping=GAME_DATE_OF), "player_game_logs"],
-    partitions_def=game_date_partitions,
-    backfill_policy=BackfillPolicy.single_run(),
-    group_name="predictions",
-    kinds={"python", "duckdb"},
+    group="predictions",
     description="Every family's predictions of a date graded: pushes, PASSes and players who did not play give "
     "NULL, never a loss.",
 )
