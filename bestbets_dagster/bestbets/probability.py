@@ -17,8 +17,8 @@ prior is the book: (0, 0, 1), worth PRIOR_ROWS decided rows, so a family with a 
 says what the book says rather than what a noisy fit of its first days says (an early-season fit on
 300 rows read a biased model's misses as a reason to bet against its own edge). A family whose edge
 carries no information keeps b near 0 and the book's probability: no bet is then worth its price,
-which is the point. A book without real prices
-(a pick'em app quoting one convention price on both sides) gives m = 0.
+which is the point. A book without real prices (a pick'em app quoting one convention price on both
+sides) gives m = 0.
 """
 
 from __future__ import annotations

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import errno
-import fcntl
 import random
 import re
 import time
@@ -22,6 +21,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Iterator
 
 import duckdb
+import filelock
 import pandas as pd
 import sqlglot
 from dagster import ConfigurableResource
@@ -177,9 +177,21 @@ _MIGRATED: set[tuple[str, str]] = set()
 _READ_ONLY: set[int] = set()
 
 
+def _writable(path: str) -> bool:
+    """Whether the lock file can be opened for writing (created if missing)."""
+    try:
+        with open(path, "a"):
+            return True
+    except OSError as error:
+        if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            return False
+        raise
+
+
 class DuckDBWarehouse(Warehouse):
-    """A DuckDB file. Connections are short-lived and every use holds an exclusive file lock, so
-    several processes (Dagster's multiprocess executor, the CLI, tests) can share one file."""
+    """A DuckDB file. Connections are short-lived and every use holds an exclusive file lock
+    (`filelock`), so several processes (Dagster's multiprocess executor, the CLI, tests) can share
+    one file."""
 
     path: str
     lock_timeout_s: float = 600.0
@@ -192,16 +204,12 @@ class DuckDBWarehouse(Warehouse):
     def _connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
         db_path = Path(self.path)
         db_path.parent.mkdir(parents=True, exist_ok=True)
-        deadline = time.monotonic() + self.lock_timeout_s
-        try:
-            lock_file = open(f"{db_path}.lock", "a+")
-        except OSError as error:
-            if error.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
-                raise
+        lock_path = f"{db_path}.lock"
+        if not _writable(lock_path):
             # A read-only home (a mounted backup, another user's home): reading needs no lock, since
             # nothing can write there either.
             if not db_path.exists():
-                raise FileNotFoundError(f"no warehouse at {db_path} (and its folder is read-only)") from error
+                raise FileNotFoundError(f"no warehouse at {db_path} (and its folder is read-only)")
             con = duckdb.connect(str(db_path), read_only=True)
             _READ_ONLY.add(id(con))
             try:
@@ -210,27 +218,31 @@ class DuckDBWarehouse(Warehouse):
                 _READ_ONLY.discard(id(con))
                 con.close()
             return
-        with lock_file:
-            # Serialize this project's processes on one advisory lock ...
-            fcntl.flock(lock_file, fcntl.LOCK_EX)
-            try:
-                delay = 0.05
-                while True:
-                    try:
-                        con = duckdb.connect(str(db_path))
-                        break
-                    except duckdb.IOException as exc:
-                        # ... and retry with backoff if a foreign process (a duckdb shell) holds the file.
-                        if "lock" not in str(exc).lower() or time.monotonic() > deadline:
-                            raise
-                        time.sleep(delay + random.uniform(0, delay))
-                        delay = min(delay * 2, 2.0)
+        deadline = time.monotonic() + self.lock_timeout_s
+        # Serialize this project's processes on one file lock (filelock: flock on POSIX) ...
+        try:
+            lock = filelock.FileLock(lock_path, timeout=self.lock_timeout_s)
+            lock.acquire()
+        except filelock.Timeout:
+            raise TimeoutError(f"the warehouse {db_path} stayed locked for {self.lock_timeout_s:g} s") from None
+        try:
+            delay = 0.05
+            while True:
                 try:
-                    yield con
-                finally:
-                    con.close()
+                    con = duckdb.connect(str(db_path))
+                    break
+                except duckdb.IOException as exc:
+                    # ... and retry with backoff if a foreign process (a duckdb shell) holds the file.
+                    if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+                        raise
+                    time.sleep(delay + random.uniform(0, delay))
+                    delay = min(delay * 2, 2.0)
+            try:
+                yield con
             finally:
-                fcntl.flock(lock_file, fcntl.LOCK_UN)
+                con.close()
+        finally:
+            lock.release()
 
     def _ensure(self, con: duckdb.DuckDBPyConnection, spec: TableSpec) -> None:
         """Create the table, or migrate one created from an older definition (added columns only)."""
