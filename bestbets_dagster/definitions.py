@@ -1,23 +1,18 @@
-"""The one Definitions object, `defs`. Resources are chosen by BESTBETS_ENV (local default, gcp)."""
+"""The code location's definitions: everything in the `defs` folder, loaded the way `dg` projects load
+it (`load_from_defs_folder`), the resources of the running environment included (defs/resources.py:
+BESTBETS_ENV local, the default, or gcp). Importing this module does nothing else: the definitions
+are built when Dagster, `dg` or `build_definitions()` asks for them, from the environment of that moment."""
 
-from dagster import Definitions
+from pathlib import Path
 
-from bestbets_dagster import settings
-from bestbets_dagster.defs import all_asset_checks, all_assets, all_jobs, all_schedules, all_sensors
-from bestbets_dagster.defs.resources import resources_for_env
-
-
-def build_definitions() -> Definitions:
-    """Definitions with resources for the current environment variables (BESTBETS_HOME, ...)."""
-    settings.ensure_dagster_home()
-    return Definitions(
-        assets=all_assets,
-        asset_checks=all_asset_checks,
-        jobs=all_jobs,
-        schedules=all_schedules,
-        sensors=all_sensors,
-        resources=resources_for_env(settings.bestbets_env()),
-    )
+import dagster as dg
 
 
-defs = build_definitions()
+def build_definitions() -> dg.Definitions:
+    """Definitions for the current environment variables (BESTBETS_ENV, BESTBETS_HOME, ...)."""
+    return dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
+
+
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions()

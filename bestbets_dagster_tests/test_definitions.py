@@ -23,10 +23,50 @@ def test_dagster_definitions_validate_passes(tmp_path):
     assert "All code locations passed validation" in output
 
 
+def test_dg_check_defs_loads_the_defs_folder(tmp_path):
+    """The project loads as a `dg` project: every definition in bestbets_dagster/defs, resources included."""
+    from pathlib import Path
+
+    env = {**subprocess_env(tmp_path / "home"), "VIRTUAL_ENV": str(Path(sys.executable).parent.parent)}
+    dg = Path(sys.executable).parent / "dg"
+    result = subprocess.run(
+        [str(dg), "check", "defs"], cwd=settings.PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert "All definitions loaded successfully" in output
+    listing = subprocess.run(
+        [str(dg), "list", "defs", "--json"],
+        cwd=settings.PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert listing.returncode == 0, listing.stderr[-3000:]
+    assert '"pick_signal_tags"' in listing.stdout and '"slate_schedule"' in listing.stdout
+
+
+def test_importing_the_definitions_writes_nothing(tmp_path):
+    home = tmp_path / "home"
+    code = "import bestbets_dagster.definitions"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=settings.PROJECT_ROOT,
+        env=subprocess_env(home),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert not home.exists()
+
+
 def test_defs_holds_the_ingestion_graph_and_local_resources(isolated_home):
-    from bestbets_dagster.definitions import defs
+    from bestbets_dagster.definitions import build_definitions
     from bestbets_dagster.resources import DuckDBWarehouse, LocalArtifactStore
 
+    defs = build_definitions()
     keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
     assert {"player_game_logs", "team_game_logs", "prop_lines", "player_game_lines"} <= keys
     job = defs.resolve_job_def("ingest_job")

@@ -3,7 +3,7 @@
 import os
 from typing import Any
 
-from dagster import EnvVar
+from dagster import Definitions, EnvVar, definitions
 
 from bestbets_dagster import settings
 from bestbets_dagster.resources import (
@@ -54,3 +54,10 @@ def resources_for_env(env: str) -> dict[str, Any]:
 def current_warehouse():
     """The warehouse of the running environment (BESTBETS_ENV, BESTBETS_HOME), outside a Dagster run."""
     return resources_for_env(settings.bestbets_env())["warehouse"]
+
+
+@definitions
+def resources() -> Definitions:
+    """The resources of the running environment, found by `load_from_defs_folder` like every other
+    definition in this folder."""
+    return Definitions(resources=resources_for_env(settings.bestbets_env()))
