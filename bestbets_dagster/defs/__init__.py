@@ -2,7 +2,7 @@
 
 import warnings
 
-from dagster import AssetSelection, BetaWarning, define_asset_job
+from dagster import AssetSelection, BetaWarning
 
 # BackfillPolicy.single_run() and the multi-partition mappings are beta in Dagster 1.13; ranged runs
 # and the (date, family) lineage are the point of them here. Set before the asset modules are
@@ -44,24 +44,22 @@ from bestbets_dagster.defs.monitoring import (
     signal_health_daily,
 )
 from bestbets_dagster.defs.predictions import grading_job, prediction_accuracy, predictions, predictions_job
-from bestbets_dagster.partitions import game_date_partitions
+from bestbets_dagster.defs.table_assets import game_date_job
 
 ingest_assets = [player_game_logs, team_game_logs, prop_lines, player_game_lines]
 
-ingest_job = define_asset_job(
+ingest_job = game_date_job(
     "ingest_job",
-    selection=AssetSelection.assets(*ingest_assets),
-    partitions_def=game_date_partitions,
-    description="Box scores and prop lines for a game-date range.",
+    AssetSelection.assets(*ingest_assets),
+    "Box scores and prop lines for a game-date range.",
 )
 
 feature_assets = [player_features]
 
-build_job = define_asset_job(
+build_job = game_date_job(
     "build_job",
-    selection=AssetSelection.assets(*ingest_assets, *feature_assets),
-    partitions_def=game_date_partitions,
-    description="Ingestion and features for a game-date range.",
+    AssetSelection.assets(*ingest_assets, *feature_assets),
+    "Ingestion and features for a game-date range.",
 )
 
 model_assets = [training_windows, family_models, model_registry]

@@ -11,14 +11,12 @@ from dagster import (
     AssetCheckSpec,
     AssetDep,
     AssetExecutionContext,
-    AssetSpec,
     BackfillPolicy,
     MaterializeResult,
     MetadataValue,
     TableColumn,
     TableRecord,
     TableSchema,
-    define_asset_job,
     multi_asset,
 )
 
@@ -45,7 +43,6 @@ from bestbets_dagster.defs.checks import (
     lined_days,
     table_check_results,
     table_check_specs,
-    table_definition_metadata,
 )
 from bestbets_dagster.defs.partition_range import (
     GAME_DATE_OF,
@@ -54,7 +51,7 @@ from bestbets_dagster.defs.partition_range import (
     partition_dates,
     range_metadata,
 )
-from bestbets_dagster.defs.table_assets import table_asset
+from bestbets_dagster.defs.table_assets import game_date_job, table_asset, table_spec
 from bestbets_dagster.ingest.lines import current_offers
 from bestbets_dagster.models.families import load_families
 from bestbets_dagster.partitions import game_date_partitions
@@ -167,8 +164,10 @@ def _every_family_check(predictions: pd.DataFrame, families: list, lined: list) 
 
 @multi_asset(
     specs=[
-        AssetSpec(
+        table_spec(
             "signal_best_bets_picks",
+            group="best_bets",
+            extra_kinds=("json",),
             deps=[
                 AssetDep("pick_signal_tags", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS, 0)),
                 AssetDep("prediction_accuracy", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS)),
@@ -179,24 +178,17 @@ def _every_family_check(predictions: pd.DataFrame, families: list, lined: list) 
                 AssetDep("model_performance_daily", partition_mapping=days_before(HEALTH_LOOKBACK_DAYS)),
             ],
             description="The day's best bets, ranked, with provenance; exported as signal-best-bets/{date}.json.",
-            metadata=table_definition_metadata("signal_best_bets_picks"),
-            group_name="best_bets",
-            kinds={"python", "duckdb", "json"},
         ),
-        AssetSpec(
+        table_spec(
             "best_bets_filter_audit",
+            group="best_bets",
             deps=["pick_signal_tags"],
-            group_name="best_bets",
-            kinds={"python", "duckdb"},
-            metadata=table_definition_metadata("best_bets_filter_audit"),
             description="Every rejected candidate with the first filter it failed.",
         ),
-        AssetSpec(
+        table_spec(
             "best_bets_decisions",
+            group="best_bets",
             deps=["pick_signal_tags"],
-            group_name="best_bets",
-            kinds={"python", "duckdb"},
-            metadata=table_definition_metadata("best_bets_decisions"),
             description="The decision snapshot per date: config, signal regimes, model health, blacklist.",
         ),
     ],
@@ -382,21 +374,18 @@ def best_bets_accuracy(context: AssetExecutionContext, warehouse: Warehouse) -> 
     )
 
 
-signal_tags_job = define_asset_job(
+signal_tags_job = game_date_job(
     "signal_tags_job",
-    selection=["pick_signal_tags"],
-    partitions_def=game_date_partitions,
-    description="Candidates from every enabled family with every signal evaluated, for a game-date range.",
+    ["pick_signal_tags"],
+    "Candidates from every enabled family with every signal evaluated, for a game-date range.",
 )
-best_bets_job = define_asset_job(
+best_bets_job = game_date_job(
     "best_bets_job",
-    selection=["signal_best_bets_picks", "best_bets_filter_audit", "best_bets_decisions"],
-    partitions_def=game_date_partitions,
-    description="The filters and the day's best bets with their exports (reads the tags and the monitoring before).",
+    ["signal_best_bets_picks", "best_bets_filter_audit", "best_bets_decisions"],
+    "The filters and the day's best bets with their exports (reads the tags and the monitoring before).",
 )
-best_bets_grading_job = define_asset_job(
+best_bets_grading_job = game_date_job(
     "best_bets_grading_job",
-    selection=["best_bets_accuracy"],
-    partitions_def=game_date_partitions,
-    description="Grade the picks of a game-date range.",
+    ["best_bets_accuracy"],
+    "Grade the picks of a game-date range.",
 )

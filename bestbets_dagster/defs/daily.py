@@ -32,7 +32,6 @@ from dagster import (
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
-    define_asset_job,
     schedule,
     sensor,
 )
@@ -40,10 +39,11 @@ from dagster import (
 from bestbets_dagster.defs.models import current_training_week, model_registry_job, retrain_job, training_windows_job
 from bestbets_dagster.defs.partition_range import days_between, range_tags
 from bestbets_dagster.defs.predictions import predictions_job
+from bestbets_dagster.defs.table_assets import game_date_job
 from bestbets_dagster.ingest.box_scores import data_date_range
 from bestbets_dagster.models.families import load_families
 from bestbets_dagster.models.registry import staleness
-from bestbets_dagster.partitions import MODEL_FAMILY_PARTITIONS_NAME, game_date_partitions
+from bestbets_dagster.partitions import MODEL_FAMILY_PARTITIONS_NAME
 from bestbets_dagster.resources import NbaDataSource, Warehouse
 from bestbets_dagster.timeutil import today_eastern
 
@@ -51,36 +51,31 @@ DAY = dt.timedelta(days=1)
 # How far back the morning looks for dates to (re)grade: late box scores of the last two weeks.
 GRADING_LOOKBACK_DAYS = 14
 
-box_scores_job = define_asset_job(
+box_scores_job = game_date_job(
     "box_scores_job",
-    selection=["player_game_logs", "team_game_logs", "prop_lines", "player_game_lines", "player_features"],
-    partitions_def=game_date_partitions,
-    description="The box scores of a game-date range, and those dates' lines and features rebuilt with them.",
+    ["player_game_logs", "team_game_logs", "prop_lines", "player_game_lines", "player_features"],
+    "The box scores of a game-date range, and those dates' lines and features rebuilt with them.",
 )
-slate_job = define_asset_job(
+slate_job = game_date_job(
     "slate_job",
-    selection=["prop_lines", "player_game_lines", "player_features"],
-    partitions_def=game_date_partitions,
-    description="Today's slate before tip-off: the books' lines and the features of every expected player.",
+    ["prop_lines", "player_game_lines", "player_features"],
+    "Today's slate before tip-off: the books' lines and the features of every expected player.",
 )
-morning_job = define_asset_job(
+morning_job = game_date_job(
     "morning_job",
-    selection=[
+    [
         "prediction_accuracy",
         "best_bets_accuracy",
         "signal_health_daily",
         "model_performance_daily",
         "monitoring_alerts",
     ],
-    partitions_def=game_date_partitions,
-    description="After the games: grade the predictions and the picks, then signal health, model performance "
-    "and alerts.",
+    "After the games: grade the predictions and the picks, then signal health, model performance and alerts.",
 )
-slate_best_bets_job = define_asset_job(
+slate_best_bets_job = game_date_job(
     "slate_best_bets_job",
-    selection=["pick_signal_tags", "signal_best_bets_picks", "best_bets_filter_audit", "best_bets_decisions"],
-    partitions_def=game_date_partitions,
-    description="Today's candidates and signals, then the picks and their exports.",
+    ["pick_signal_tags", "signal_best_bets_picks", "best_bets_filter_audit", "best_bets_decisions"],
+    "Today's candidates and signals, then the picks and their exports.",
 )
 
 

@@ -15,7 +15,6 @@ from dagster import (
     MetadataValue,
     SensorEvaluationContext,
     SkipReason,
-    define_asset_job,
     sensor,
 )
 
@@ -23,9 +22,8 @@ from bestbets_dagster.bestbets.history import graded_candidates
 from bestbets_dagster.bestbets.pipeline import HISTORY_LOOKBACK_DAYS
 from bestbets_dagster.defs.checks import table_check_results
 from bestbets_dagster.defs.partition_range import days_before, partition_dates, range_metadata
-from bestbets_dagster.defs.table_assets import table_asset
+from bestbets_dagster.defs.table_assets import game_date_job, table_asset
 from bestbets_dagster.grading.performance import alerts, model_performance
-from bestbets_dagster.partitions import game_date_partitions
 from bestbets_dagster.resources import AlertNotifier, BestBetsSettings, Warehouse
 from bestbets_dagster.signals.health import signal_health
 from bestbets_dagster.signals.registry import PROTOTYPE_TAGS, REGISTERED_TAGS
@@ -240,11 +238,10 @@ def _alert_check(found: pd.DataFrame, alert_type: str, check_name: str) -> Asset
     )
 
 
-monitoring_job = define_asset_job(
+monitoring_job = game_date_job(
     "monitoring_job",
-    selection=["signal_health_daily", "model_performance_daily", "monitoring_alerts"],
-    partitions_def=game_date_partitions,
-    description="Signal health, model performance and alerts for a game-date range (the monitoring backfill).",
+    ["signal_health_daily", "model_performance_daily", "monitoring_alerts"],
+    "Signal health, model performance and alerts for a game-date range (the monitoring backfill).",
 )
 
 

@@ -23,12 +23,12 @@ from dagster import (
 from bestbets_dagster import tables
 from bestbets_dagster.defs.checks import lined_days, table_check_results
 from bestbets_dagster.defs.partition_range import GAME_DATE_OF, partition_dates, range_metadata
-from bestbets_dagster.defs.table_assets import table_asset
+from bestbets_dagster.defs.table_assets import game_date_job, table_asset
 from bestbets_dagster.grading.grading import grade
 from bestbets_dagster.models.families import load_families
 from bestbets_dagster.models.registry import PINNED_MODELS_KEY, artifact_key
 from bestbets_dagster.models.serving import ArtifactUnavailable, load_model_bytes, make_predictions
-from bestbets_dagster.partitions import game_date_partitions, game_date_x_family_partitions
+from bestbets_dagster.partitions import game_date_x_family_partitions
 from bestbets_dagster.resources import ArtifactStore, Warehouse
 
 
@@ -231,9 +231,8 @@ predictions_job = define_asset_job(
     partitions_def=game_date_x_family_partitions,
     description="Predictions for (date, family) partitions.",
 )
-grading_job = define_asset_job(
+grading_job = game_date_job(
     "grading_job",
-    selection=[prediction_accuracy],
-    partitions_def=game_date_partitions,
-    description="Grade every family's predictions of a game-date range against the box scores.",
+    [prediction_accuracy],
+    "Grade every family's predictions of a game-date range against the box scores.",
 )

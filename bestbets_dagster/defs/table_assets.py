@@ -14,7 +14,7 @@ import importlib
 import inspect
 from collections.abc import Callable, Iterable
 
-from dagster import AssetCheckSpec, BackfillPolicy, PartitionsDefinition, asset
+from dagster import AssetCheckSpec, AssetSpec, BackfillPolicy, PartitionsDefinition, asset, define_asset_job
 
 from bestbets_dagster import settings, tables
 from bestbets_dagster.defs.checks import table_check_specs, table_definition_metadata
@@ -70,3 +70,23 @@ def table_asset(
         )(fn)
 
     return decorate
+
+
+def table_spec(
+    table: str, *, group: str, description: str, extra_kinds: Iterable[str] = (), **spec_kwargs
+) -> AssetSpec:
+    """The AssetSpec of a table written by a multi-asset: the same kinds, owners and column schema."""
+    return AssetSpec(
+        table,
+        group_name=group,
+        kinds={"python", backend_kind(), *extra_kinds},
+        owners=OWNERS,
+        metadata=table_definition_metadata(table),
+        description=description,
+        **spec_kwargs,
+    )
+
+
+def game_date_job(name: str, selection, description: str):
+    """An asset job over game-date partitions (a range is one run: the assets' single-run backfill)."""
+    return define_asset_job(name, selection=selection, partitions_def=game_date_partitions, description=description)
