@@ -49,25 +49,39 @@ def _agreement(
     return agree, counts.reset_index(), q.reset_index()
 
 
-PRICED_COLUMNS = [
-    "p_over",
-    "p_win",
-    "expected_value",
-    "bet_book",
-    "bet_line",
-    "bet_price",
-    "bet_price_is_nominal",
-    "calibration_n",
-]
+def p_over_by_family(
+    rows: pd.DataFrame,
+    calibrations: dict[str, Calibration],
+    config: BestBetsConfig,
+    line: str,
+    book: str,
+    over_price: str,
+    under_price: str,
+) -> pd.Series:
+    """P(over) of each row's prediction (`predicted_points`, `model_family`) at the line and prices of
+    the named columns, NaN for a family without calibration. A nominal-price book's prices say nothing
+    about the outcome: they give no market view."""
+    p_over = pd.Series(np.nan, index=rows.index)
+    nominal = rows[book].isin(config.nominal_price_books)
+    for family, cal in calibrations.items():
+        of_family = rows["model_family"] == family
+        if of_family.any():
+            r = rows[of_family]
+            p_over[of_family] = cal.p_over(
+                r["predicted_points"],
+                r[line],
+                r[over_price].where(~nominal[of_family]),
+                r[under_price].where(~nominal[of_family]),
+            )
+    return p_over
 
 
 def price_bets(
     bets: pd.DataFrame, offers: pd.DataFrame, calibrations: dict[str, Calibration], config: BestBetsConfig
 ) -> pd.DataFrame:
-    """`bets` (OVER/UNDER predictions) with PRICED_COLUMNS: P(over) at the selected line, and the
-    shopped bet (book, line, price) with its P(win) and EV. A nominal-price book's bet is judged at
-    config.nominal_book_price. Offers: ingest.lines.current_offers rows of the dates; the selected
-    book's own line is always among them."""
+    """`bets` (OVER/UNDER predictions) with the shopped bet (book, line, price) and its P(win) and EV.
+    A nominal-price book's bet is judged at config.nominal_book_price. Offers: ingest.lines.current_offers
+    rows of the dates; the selected book's own line is always among them."""
     own = bets[[*KEY, "line_book", "line_value", "line_over_price", "line_under_price"]].rename(
         columns={
             "line_book": "bookmaker",
@@ -86,15 +100,8 @@ def price_bets(
     o["nominal"] = o["bookmaker"].isin(config.nominal_price_books)
     o["price"] = np.where(over, o["over_price"], o["under_price"]).astype("float64")
     o["judged_price"] = np.where(o["nominal"], float(config.nominal_book_price), o["price"])
-    o["p_win"] = np.nan
-    for family, cal in calibrations.items():
-        rows = o["model_family"] == family
-        if rows.any():
-            r = o[rows]
-            over_price = r["over_price"].where(~r["nominal"])  # a nominal price is no market view
-            under_price = r["under_price"].where(~r["nominal"])
-            p = cal.p_over(r["predicted_points"], r["line"], over_price, under_price)
-            o.loc[rows, "p_win"] = np.where(over[rows], p, 1.0 - p)
+    p = p_over_by_family(o, calibrations, config, "line", "bookmaker", "over_price", "under_price")
+    o["p_win"] = np.where(over, p, 1.0 - p)
     o["expected_value"] = expected_value(o["p_win"], o["judged_price"])
     # Without a probability: the best line for the side (lowest for OVER, highest for UNDER), then price.
     o["_line_rank"] = np.where(over, o["line"], -o["line"])
@@ -112,11 +119,10 @@ def price_bets(
     out["bet_price_is_nominal"] = best["nominal"].reindex(b["_bet"]).fillna(False).astype(bool).to_numpy()
     out["p_win"] = best["p_win"].reindex(b["_bet"]).to_numpy()
     out["expected_value"] = best["expected_value"].reindex(b["_bet"]).to_numpy()
-    out["p_over"] = p_over_at_selected_line(out, calibrations, config)
     out["calibration_n"] = (
         out["model_family"].map({f: cal.n for f, cal in calibrations.items()}).fillna(0).astype("int64")
     )
-    # The selected book's line when no offer could be priced (no offers table for the date).
+    # The selected book's line when none of the configured shopping_books quotes the player-game.
     out["bet_book"] = out["bet_book"].fillna(out["line_book"])
     out["bet_line"] = out["bet_line"].fillna(out["line_value"])
     fallback_price = np.where(out["recommendation"] == "OVER", out["line_over_price"], out["line_under_price"])
@@ -124,35 +130,10 @@ def price_bets(
     return out
 
 
-def p_over_at_selected_line(
-    predictions: pd.DataFrame, calibrations: dict[str, Calibration], config: BestBetsConfig
-) -> pd.Series:
-    """Each prediction's P(over) at its selected book's line (NaN for a family without calibration)."""
-    p_over = pd.Series(np.nan, index=predictions.index)
-    for family, cal in calibrations.items():
-        rows = predictions["model_family"] == family
-        if rows.any():
-            r = predictions[rows]
-            # A nominal book's prices say nothing about the outcome: no market view from them.
-            nominal = r["line_book"].isin(config.nominal_price_books)
-            p_over[rows] = cal.p_over(
-                r["predicted_points"],
-                r["line_value"],
-                r["line_over_price"].where(~nominal),
-                r["line_under_price"].where(~nominal),
-            )
-    return p_over
-
-
-def probable_side(predictions: pd.DataFrame, calibrations: dict[str, Calibration], config: BestBetsConfig) -> pd.Series:
-    """OVER or UNDER by the family's P(over) at the selected line; by the edge's sign without a
-    calibration (PASS at edge 0)."""
-    edge = predictions["edge"].astype("float64")
+def probable_side(edge: pd.Series, p_over: pd.Series) -> pd.Series:
+    """OVER or UNDER by P(over) at the selected line; by the edge's sign without one (PASS at edge 0)."""
     by_edge = np.select([edge > 0, edge < 0], ["OVER", "UNDER"], "PASS")
-    p_over = p_over_at_selected_line(predictions, calibrations, config)
-    return pd.Series(
-        np.where(p_over.isna(), by_edge, np.where(p_over >= 0.5, "OVER", "UNDER")), index=predictions.index
-    )
+    return pd.Series(np.where(p_over.isna(), by_edge, np.where(p_over >= 0.5, "OVER", "UNDER")), index=edge.index)
 
 
 def clears_value_floor(bets: pd.DataFrame, config: BestBetsConfig) -> pd.Series:
@@ -171,7 +152,8 @@ def build_candidates(
     offers: pd.DataFrame | None = None,
     calibrations: dict[str, Calibration] | None = None,
 ) -> pd.DataFrame:
-    """Candidates with the source prediction, its priced bet (PRICED_COLUMNS) plus n_models_eligible,
+    """Candidates with the source prediction, P(over) at its selected line, its priced bet (book,
+    line, price, P(win), EV, calibration_n) plus n_models_eligible,
     champion_edge, direction_conflict, model agreement and the consensus bonus."""
     every = predictions.copy()
     every["game_date"] = pd.to_datetime(every["game_date"]).astype("datetime64[ns]")
@@ -179,10 +161,13 @@ def build_candidates(
     every["edge"] = every["edge"].astype("float64")
     every["abs_edge"] = every["edge"].abs()
     calibrations = calibrations or {}
+    every["p_over"] = p_over_by_family(
+        every, calibrations, config, "line_value", "line_book", "line_over_price", "line_under_price"
+    )
     if config.selection == "ev":
         # Every prediction is a possible bet: on the side its calibrated probability favours (the
         # edge's side while the family has no calibration), whatever the size of its edge.
-        every["recommendation"] = probable_side(every, calibrations, config)
+        every["recommendation"] = probable_side(every["edge"], every["p_over"])
     p = every[every["recommendation"].isin(["OVER", "UNDER"])].copy()
     if offers is None:
         offers = pd.DataFrame(columns=[*KEY, "bookmaker", "line", "over_price", "under_price"])

@@ -104,6 +104,7 @@ def pick_signal_tags(
     context: AssetExecutionContext, warehouse: Warehouse, best_bets: BestBetsSettings
 ) -> MaterializeResult:
     start, end = partition_dates(context)
+    config = best_bets.config()
     families = [f for f in load_families(warehouse) if f.enabled]
     predictions = warehouse.read("predictions", start, end)
     predictions = predictions[predictions["model_family"].isin([f.model_family for f in families])]
@@ -119,7 +120,7 @@ def pick_signal_tags(
         warehouse.read("team_game_logs", history_start, end - DAY),
         warehouse.read("player_game_lines", history_start, end),
         families,
-        best_bets.config(),
+        config,
         pd.Timestamp.now(tz="UTC"),
         offers=current_offers(warehouse.read("prop_lines", start, end)),
     )
@@ -138,9 +139,7 @@ def pick_signal_tags(
             ),
             # How many candidates are worth a bet at all, and where line shopping sent them.
             "priced_candidates": int((tags["calibration_n"] > 0).sum()) if written else 0,
-            "above_ev_floor": int((tags["expected_value"] >= best_bets.config().min_expected_value).sum())
-            if written
-            else 0,
+            "above_ev_floor": int((tags["expected_value"] >= config.min_expected_value).sum()) if written else 0,
             "shopped_away_from_the_selected_book": int((tags["bet_book"] != tags["line_book"]).sum()) if written else 0,
         },
         check_results=[
