@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from bestbets_dagster.bestbets.probability import payout as american_payout
+
 RESULT_COLUMNS = [
     "game_date",
     "person_id",
@@ -44,9 +46,8 @@ RESULT_COLUMNS = [
 
 
 def payout(price: pd.Series) -> pd.Series:
-    """Units won per unit staked at an American price."""
-    p = price.astype("float64")
-    return pd.Series(np.where(p > 0, p / 100.0, 100.0 / p.abs()), index=price.index).where(p.notna() & (p != 0))
+    """Units won per unit staked at an American price (probability.payout, kept as a Series)."""
+    return pd.Series(american_payout(price.astype("float64")), index=price.index)
 
 
 def grade_picks(picks: pd.DataFrame, accuracy: pd.DataFrame, graded_at: pd.Timestamp) -> pd.DataFrame:
@@ -83,19 +84,20 @@ def grade_picks(picks: pd.DataFrame, accuracy: pd.DataFrame, graded_at: pd.Times
     void = g["is_voided"].astype(bool)
     g["price"] = pd.to_numeric(g["bet_price"]).astype("Int64")
     g["price_is_nominal"] = g["bet_price_is_nominal"].astype(bool)
-    g["result"], g["units"] = _settle(over, actual, g["bet_line"].astype("float64"), g["price"], void)
+    g["result"], g["units"] = settle(over, actual, g["bet_line"].astype("float64"), g["price"], void)
     g["is_push"] = g["result"] == "PUSH"
     g["prediction_correct"] = (g["result"] == "WIN").astype("boolean").where(g["result"].isin(["WIN", "LOSS"]))
     selected_price = pd.Series(np.where(over, g["line_over_price"], g["line_under_price"]), index=g.index)
-    g["selected_result"], g["selected_units"] = _settle(
+    g["selected_result"], g["selected_units"] = settle(
         over, actual, g["line_value"].astype("float64"), pd.to_numeric(selected_price).astype("Int64"), void
     )
     g["graded_at"] = graded_at
     return g[RESULT_COLUMNS].sort_values(["game_date", "rank"]).reset_index(drop=True)
 
 
-def _settle(over: pd.Series, actual: pd.Series, line: pd.Series, price: pd.Series, void: pd.Series):
-    """(result, units) of bets on a side at a line and an American price."""
+def settle(over: pd.Series, actual: pd.Series, line: pd.Series, price: pd.Series, void: pd.Series):
+    """(result, units) of bets on a side at a line and an American price: VOID (did not play), PUSH,
+    WIN (the price's payout) or LOSS (-1)."""
     result = pd.Series(
         np.select([void, actual == line, (actual > line) == over], ["VOID", "PUSH", "WIN"], "LOSS"), index=over.index
     )

@@ -5,6 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from bestbets_dagster.bestbets.probability import decided_rows
+from bestbets_dagster.bestbets.results import settle, summarize
+
 
 def family_figures(graded: pd.DataFrame) -> dict:
     """Per family: graded rows (played, not voided), MAE next to the selected line's MAE on the same
@@ -62,23 +65,21 @@ EDGE_BUCKETS = (0.0, 1.0, 3.0, 5.0, float("inf"))
 SHRINK_GRID = tuple(k / 20 for k in range(21))
 
 
-def _payout(price: pd.Series) -> pd.Series:
-    p = price.astype("float64")
-    return (p / 100.0).where(p > 0, 100.0 / p.abs()).where(p.notna() & (p != 0))
-
-
 def side_bets(priced: pd.DataFrame) -> pd.DataFrame:
     """Every priced, decided graded prediction as a bet on its edge's side at the selected book's line
     and price: p_side (P of that side), won, units."""
-    from bestbets_dagster.bestbets.probability import decided_rows
-
     rows = decided_rows(priced)
     edge = rows["predicted_points"].astype(float) - rows["line_value"].astype(float)
     over = edge > 0
-    actual, line = rows["actual_points"].astype(float), rows["line_value"].astype(float)
-    won = (actual > line) == over
     price = pd.Series(np.where(over, rows["line_over_price"], rows["line_under_price"]), index=rows.index)
-    units = np.where(won, _payout(pd.to_numeric(price)), -1.0)
+    result, units = settle(
+        over,
+        rows["actual_points"].astype(float),
+        rows["line_value"].astype(float),
+        pd.to_numeric(price),
+        pd.Series(False, index=rows.index),  # decided rows: played, not on the line
+    )
+    won = result == "WIN"
     return pd.DataFrame(
         {
             "model_family": rows["model_family"],
@@ -93,8 +94,6 @@ def side_bets(priced: pd.DataFrame) -> pd.DataFrame:
 
 def calibration_table(priced: pd.DataFrame) -> list[dict]:
     """Predicted P(over) against the realized over rate by decile of P, with n (decided rows)."""
-    from bestbets_dagster.bestbets.probability import decided_rows
-
     rows = decided_rows(priced)
     if len(rows) < 10:
         return []
@@ -178,8 +177,6 @@ def shrunk_mae(graded: pd.DataFrame) -> dict:
 
 def weekly_rows(graded: pd.DataFrame, pick_results: pd.DataFrame) -> list[dict]:
     """Per week (Monday): each family's MAE beside the line's, and the best bets' record and units."""
-    from bestbets_dagster.bestbets.results import summarize
-
     played = graded[~graded["is_voided"].astype(bool) & graded["actual_points"].notna()]
     week = pd.to_datetime(played["game_date"]).dt.to_period("W-SUN")
     pick_week = pd.to_datetime(pick_results["game_date"]).dt.to_period("W-SUN") if len(pick_results) else None
