@@ -30,6 +30,7 @@ from bestbets_dagster.features.contract import (
     SOURCE_WEIGHTS,
     V12_FEATURES,
 )
+from bestbets_dagster.ingest.names import names_before
 from bestbets_dagster.timeutil import season_labels
 
 DAY = pd.Timedelta(days=1)
@@ -638,9 +639,7 @@ def _names(player_logs, lines, t) -> pd.DataFrame:
     """Each row's name as of its date: the player's latest box score before D (a spelling that
     changes later, "Manon" -> "Mañon", must not reach D: the row would depend on the range's end),
     else his name in D's own lines (a debut)."""
-    logs = player_logs[["person_id", "game_date", "player_lookup", "player_name"]].dropna(subset=["person_id"])
-    logs = logs.assign(person_id=logs["person_id"].astype("int64"))
-    names = _asof(t, logs, ["person_id"], ["player_lookup", "player_name"])
+    names = names_before(t, player_logs, ("player_lookup", "player_name"))
     of_day = lines[lines["person_id"].notna()][["game_date", "person_id", "player_lookup", "player_name"]]
     of_day = of_day.assign(
         game_date=pd.to_datetime(of_day["game_date"]).astype("datetime64[ns]"),

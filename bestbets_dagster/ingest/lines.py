@@ -7,6 +7,7 @@ import pandas as pd
 
 from bestbets_dagster import tables
 from bestbets_dagster.ingest.identity import resolve_events
+from bestbets_dagster.ingest.names import names_before
 
 # The original's cascade: DraftKings, then FanDuel, then BetMGM, then any other book.
 BOOK_PREFERENCE = ("draftkings", "fanduel", "betmgm")
@@ -23,6 +24,17 @@ def outlier_lines(current: pd.DataFrame, keys: list[str]) -> pd.Series:
     median, books = grouped.transform("median").astype(float), grouped.transform("size")
     gap = (current["line"].astype(float) - median).abs()
     return (books >= 3) & (gap > (OUTLIER_SHARE * median).clip(lower=OUTLIER_POINTS))
+
+
+def published_before_tipoff(prop_lines: pd.DataFrame) -> pd.DataFrame:
+    """The snapshots taken before their game's tip-off: the only lines any table reads."""
+    return prop_lines[prop_lines["snapshot_time"] < prop_lines["commence_time"]]
+
+
+def per_book_in_time(lines: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Lines ordered by player-game (`keys`), book and snapshot time: a book's first row is its
+    opening line, its last its current one."""
+    return lines.sort_values([*keys, "bookmaker", "snapshot_time"], kind="mergesort")
 
 
 def build_prop_lines(main: pd.DataFrame, player_logs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -75,13 +87,13 @@ def _flag_duplicate_persons(rows: pd.DataFrame) -> pd.DataFrame:
 
 def build_player_game_lines(prop_lines: pd.DataFrame, player_logs: pd.DataFrame) -> pd.DataFrame:
     """One row per lined player-game from the books' lines published before tip-off."""
-    pre_game = prop_lines[prop_lines["snapshot_time"] < prop_lines["commence_time"]].copy()
+    pre_game = published_before_tipoff(prop_lines).copy()
     if pre_game.empty:
         return tables.table("player_game_lines").empty_frame()
     # Resolved players are keyed by person (two books may spell one player two ways); the others by name.
     pre_game["_player_key"] = pre_game["person_id"].astype("string").fillna("name:" + pre_game["player_lookup"])
     keys = ["game_date", "event_id", "_player_key"]
-    ordered = pre_game.sort_values([*keys, "bookmaker", "snapshot_time"], kind="mergesort")
+    ordered = per_book_in_time(pre_game, keys)
     per_book_current = ordered.drop_duplicates([*keys, "bookmaker"], keep="last")
     per_book_opening = ordered.drop_duplicates([*keys, "bookmaker"], keep="first")
     n_snapshots = ordered.groupby([*keys, "bookmaker"])["snapshot_time"].nunique().rename("n_snapshots")
@@ -102,7 +114,7 @@ def build_player_game_lines(prop_lines: pd.DataFrame, player_logs: pd.DataFrame)
         on=[*keys, "bookmaker"],
     ).merge(n_snapshots, left_on=[*keys, "bookmaker"], right_index=True)
 
-    names = _names_before(selected, player_logs)
+    names = names_before(selected, player_logs)["player_name"]
     out = pd.DataFrame(
         {
             "game_date": selected["game_date"],
@@ -139,52 +151,17 @@ def build_player_game_lines(prop_lines: pd.DataFrame, player_logs: pd.DataFrame)
     return out
 
 
-def _names_before(selected: pd.DataFrame, player_logs: pd.DataFrame) -> pd.Series:
-    """Each resolved player's box-score name as of his latest game before the line's date (a later
-    respelling must not reach an earlier date: the row would depend on where a run's range ends)."""
-    out = pd.Series(None, index=selected.index, dtype=object)
-    resolved = selected[selected["person_id"].notna()]
-    if resolved.empty or player_logs.empty:
-        return out
-    left = pd.DataFrame(
-        {
-            "person_id": resolved["person_id"].astype("int64").to_numpy(),
-            "game_date": pd.to_datetime(resolved["game_date"]).astype("datetime64[ns]").to_numpy(),
-            "_row": resolved.index,
-        }
-    ).sort_values("game_date", kind="mergesort")
-    right = player_logs[["person_id", "game_date", "player_name"]].dropna(subset=["person_id"])
-    right = right.assign(
-        person_id=right["person_id"].astype("int64"),
-        game_date=pd.to_datetime(right["game_date"]).astype("datetime64[ns]"),
-    )
-    merged = pd.merge_asof(
-        left,
-        right.sort_values("game_date", kind="mergesort"),
-        on="game_date",
-        by="person_id",
-        allow_exact_matches=False,
-        direction="backward",
-    )
-    out.loc[merged["_row"].to_numpy()] = merged["player_name"].to_numpy()
-    return out
-
-
 def current_offers(prop_lines: pd.DataFrame) -> pd.DataFrame:
     """Every book's last line before tip-off per resolved player-game (outliers left out): the
     offers a bet can be shopped among. Columns game_date, person_id, bookmaker, line, over_price,
     under_price."""
     columns = ["game_date", "person_id", "bookmaker", "line", "over_price", "under_price"]
-    pre_game = prop_lines[
-        (prop_lines["snapshot_time"] < prop_lines["commence_time"])
-        & prop_lines["person_id"].notna()
-        & (prop_lines["match_status"] == "resolved")
-    ]
+    pre_game = published_before_tipoff(prop_lines)
+    pre_game = pre_game[pre_game["person_id"].notna() & (pre_game["match_status"] == "resolved")]
     if pre_game.empty:
         return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
     keys = ["game_date", "person_id"]
-    current = pre_game.sort_values([*keys, "bookmaker", "snapshot_time"], kind="mergesort")
-    current = current.drop_duplicates([*keys, "bookmaker"], keep="last")
+    current = per_book_in_time(pre_game, keys).drop_duplicates([*keys, "bookmaker"], keep="last")
     current = current[~outlier_lines(current, keys)]
     return current.assign(
         game_date=pd.to_datetime(current["game_date"]).astype("datetime64[ns]"),
