@@ -199,6 +199,13 @@ def baseline_values(rows: pd.DataFrame, default: float) -> np.ndarray:
     return value.fillna(default).to_numpy()
 
 
+def _baseline_default(rows: pd.DataFrame) -> float:
+    """The baseline of a row with neither baseline feature: the mean label of such training rows (of
+    every row when there is none)."""
+    neither = rows[list(BASELINE_FEATURES)].isna().all(axis=1)
+    return float(rows.loc[neither, "actual_points"].mean() if neither.any() else rows["actual_points"].mean())
+
+
 def predict(model: CatBoostRegressor, rows: pd.DataFrame, feature_set: str) -> np.ndarray:
     """Predictions clamped to [0, 60], the vector always built from the feature contract, plus the
     per-player baseline the model was trained from (recorded in its metadata)."""
@@ -268,28 +275,20 @@ def train_family_model(
     evaluation = labeled[(days >= window.eval_start) & (days <= window.eval_end)].sort_values(
         ["game_date", "person_id"]
     )
-    no_baseline = gate_rows[BASELINE_FEATURES[0]].isna() & gate_rows[BASELINE_FEATURES[1]].isna()
-    baseline_default = (
-        float(
-            gate_rows.loc[no_baseline, "actual_points"].mean()
-            if no_baseline.any()
-            else gate_rows["actual_points"].mean()
-        )
-        if player_baseline
-        else None
-    )
+    baseline_default = _baseline_default(gate_rows) if player_baseline else None
 
     gate_days = gate_rows["game_date"].dt.date
     is_val = gate_days.isin(in_season_validation_days(gate_days, season_of(cutoff - dt.timedelta(days=1))))
+    without_stopping = {k: v for k, v in params.items() if k != "early_stopping_rounds"}
     if is_val.any():
         gate_model = _fit(family, gate_rows, params, thread_count, is_val, baseline_default)
         trees = gate_model.get_best_iteration() + 1
     else:
         trees = FIXED_ITERATIONS
-        fixed = {k: v for k, v in params.items() if k != "early_stopping_rounds"}
-        gate_model = _fit(family, gate_rows, {**fixed, "iterations": trees}, thread_count, None, baseline_default)
-    serving_params = {k: v for k, v in params.items() if k != "early_stopping_rounds"}
-    model = _fit(family, serving_rows, {**serving_params, "iterations": trees}, thread_count, None, baseline_default)
+        gate_model = _fit(
+            family, gate_rows, {**without_stopping, "iterations": trees}, thread_count, None, baseline_default
+        )
+    model = _fit(family, serving_rows, {**without_stopping, "iterations": trees}, thread_count, None, baseline_default)
     scored = pd.DataFrame(
         {
             "game_date": evaluation["game_date"].to_numpy(),
