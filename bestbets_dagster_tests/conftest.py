@@ -49,6 +49,18 @@ def day(text: str) -> dt.date:
     return dt.date.fromisoformat(text)
 
 
+def run_cli(home: Path, *argv: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    """`bestbets *argv` in a subprocess on `home` and the shared data, output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "bestbets_dagster.cli", *argv],
+        cwd=settings.PROJECT_ROOT,
+        env=subprocess_env(home),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 def subprocess_env(home: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.update(

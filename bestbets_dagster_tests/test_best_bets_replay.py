@@ -2,8 +2,6 @@
 from the tables, the exports against their JSON schema, exact replays of stored days, re-runs."""
 
 import json
-import subprocess
-import sys
 
 import jsonschema
 import numpy as np
@@ -11,11 +9,10 @@ import pandas as pd
 import pytest
 from dagster import DagsterInstance, materialize
 
-from bestbets_dagster import settings
 from bestbets_dagster.bestbets.export import load_schema
 from bestbets_dagster.bestbets.pipeline import replay_picks
 from bestbets_dagster.resources import BestBetsSettings, DuckDBWarehouse, LocalArtifactStore
-from bestbets_dagster_tests.conftest import subprocess_env
+from bestbets_dagster_tests.conftest import run_cli
 
 START, END = "2025-10-21", "2025-12-06"
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("replay")]  # one worker builds the replay
@@ -230,14 +227,7 @@ def test_rerunning_a_date_replaces_its_picks_and_files(home, warehouse):
 
 
 def test_signal_backtest_reports_each_signal_on_graded_data(home, warehouse):
-    out = subprocess.run(
-        [sys.executable, "-m", "bestbets_dagster.cli", "signal-backtest", "--start", START, "--end", END, "--json"],
-        cwd=settings.PROJECT_ROOT,
-        env=subprocess_env(home),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    out = run_cli(home, "signal-backtest", "--start", START, "--end", END, "--json", timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     results = {r["signal"]: r for r in json.loads(out.stdout)}
     assert len(results) == 20 and not results["fg_cold_continuation"]["registered"]
@@ -257,43 +247,7 @@ def test_signal_backtest_reports_each_signal_on_graded_data(home, warehouse):
     assert [w["start"] for w in bench["windows"]] == ["2025-10-21", "2025-11-04", "2025-11-18", "2025-12-02"]
     assert sum(w["n"] for w in bench["windows"]) == bench["n"]
     assert bench["meets_promotion_rule"] == (bench["hit_rate"] >= 60 and not bench["last_window_collapsed"])
-    table = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bestbets_dagster.cli",
-            "signal-backtest",
-            "--start",
-            START,
-            "--end",
-            END,
-            "--signal",
-            "bench_under",
-        ],
-        cwd=settings.PROJECT_ROOT,
-        env=subprocess_env(home),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    table = run_cli(home, "signal-backtest", "--start", START, "--end", END, "--signal", "bench_under", timeout=300)
     assert table.stdout.splitlines()[2].split()[:3] == ["bench_under", str(bench["n"]), f"{bench['hit_rate']:.1f}"]
-    unknown = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bestbets_dagster.cli",
-            "signal-backtest",
-            "--start",
-            START,
-            "--end",
-            END,
-            "--signal",
-            "nope",
-        ],
-        cwd=settings.PROJECT_ROOT,
-        env=subprocess_env(home),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    unknown = run_cli(home, "signal-backtest", "--start", START, "--end", END, "--signal", "nope", timeout=300)
     assert unknown.returncode != 0 and "unknown signal 'nope'" in unknown.stderr

@@ -2,8 +2,6 @@
 
 import datetime as dt
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -11,7 +9,6 @@ import pytest
 from catboost import CatBoostRegressor
 from dagster import DagsterInstance, MultiPartitionKey, SensorResult, build_sensor_context, materialize
 
-from bestbets_dagster import settings
 from bestbets_dagster.defs.models import family_models, model_family_partitions_sensor, training_windows
 from bestbets_dagster.features.contract import feature_columns
 from bestbets_dagster.models import gates
@@ -26,7 +23,7 @@ from bestbets_dagster.models.registry import serving_model, serving_periods, sta
 from bestbets_dagster.models.training import FIXED_ITERATIONS, labeled_rows, train_family_model, training_window
 from bestbets_dagster.partitions import MODEL_FAMILY_PARTITIONS_NAME
 from bestbets_dagster.resources import DuckDBWarehouse, LocalArtifactStore
-from bestbets_dagster_tests.conftest import subprocess_env
+from bestbets_dagster_tests.conftest import run_cli
 
 # Tests that share the session's warehouse fixtures run on one xdist worker.
 pytestmark = pytest.mark.xdist_group("warehouse")
@@ -386,62 +383,51 @@ def test_staleness_urgency():
 # ------------------------------------------------------------------------------------------- CLI
 
 
-def _cli(home, *argv):
-    return subprocess.run(
-        [sys.executable, "-m", "bestbets_dagster.cli", *argv],
-        cwd=settings.PROJECT_ROOT,
-        env=subprocess_env(home),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-
-
 def test_cli_family_retrain_and_registry(built, tmp_path):
     home = tmp_path / "home"
     home.mkdir()
     shutil.copy(built.path, home / "warehouse.duckdb")
-    added = _cli(home, "family", "add", "--feature-set", "v12", "--loss", "Quantile:alpha=0.40", "--no-auto-promote")
+    added = run_cli(home, "family", "add", "--feature-set", "v12", "--loss", "Quantile:alpha=0.40", "--no-auto-promote")
     assert added.returncode == 0, added.stderr
     assert "added v12_q40 (v12, Quantile:alpha=0.40, enabled=True)" in added.stdout
-    assert _cli(home, "family", "disable", "v12_q40").returncode == 0
-    listing = _cli(home, "family", "list").stdout
+    assert run_cli(home, "family", "disable", "v12_q40").returncode == 0
+    listing = run_cli(home, "family", "list").stdout
     assert [line.split()[5] for line in listing.splitlines() if line.strip().startswith("v12_q40")] == ["False"]
-    refused = _cli(home, "retrain", "--family", "v12_q40")
+    refused = run_cli(home, "retrain", "--family", "v12_q40")
     assert refused.returncode != 0 and "family v12_q40 is disabled" in refused.stderr
-    dry = _cli(home, "retrain", "--all", "--dry-run", "--week", "2025-12-03")
+    dry = run_cli(home, "retrain", "--all", "--dry-run", "--week", "2025-12-03")
     assert "training week 2025-12-01: v12_noveg_mae, v12_noveg_q43" in dry.stdout
-    trained = _cli(home, "retrain", "--family", "v9_q43", "--week", "2025-12-01")
+    trained = run_cli(home, "retrain", "--family", "v9_q43", "--week", "2025-12-01")
     assert trained.returncode == 0, trained.stderr[-2000:]
     assert "catboost_v9_q43_train20250411_20251130_w20251201" in trained.stdout
-    listing = _cli(home, "registry", "list", "--family", "v9_q43")
+    listing = run_cli(home, "registry", "list", "--family", "v9_q43")
     row = [
         line.split()
         for line in listing.stdout.splitlines()
         if "catboost_v9_q43_train20250411_20251130_w20251201" in line
     ]
     assert len(row) == 1 and row[0][1:4] == ["2025-12-01", "rejected", "False"]
-    kept = _cli(home, "family", "remove", "v9_q43")
+    kept = run_cli(home, "family", "remove", "v9_q43")
     assert kept.returncode != 0 and "family v9_q43 has" in kept.stderr and "stored models" in kept.stderr
 
 
 def test_family_add_refuses_a_loss_catboost_cannot_train_and_remove_takes_only_unused_families(tmp_path):
     home = tmp_path / "home"
-    before = _cli(home, "family", "list").stdout
-    banana = _cli(home, "family", "add", "--feature-set", "v9", "--loss", "Banana")
+    before = run_cli(home, "family", "list").stdout
+    banana = run_cli(home, "family", "add", "--feature-set", "v9", "--loss", "Banana")
     assert banana.returncode != 0
     assert banana.stderr.strip().splitlines() == [
         "family add: CatBoost cannot train a regressor with the loss 'Banana': "
         "catboost/private/libs/options/loss_description.cpp:20: Banana loss is not supported"
     ]
-    alpha = _cli(home, "family", "add", "--feature-set", "v9", "--loss", "Quantile:alpha=1.5")
+    alpha = run_cli(home, "family", "add", "--feature-set", "v9", "--loss", "Quantile:alpha=1.5")
     assert alpha.returncode != 0 and "needs an alpha in (0, 1)" in alpha.stderr and len(alpha.stderr.splitlines()) == 1
-    assert _cli(home, "family", "list").stdout == before  # nothing written
-    added = _cli(home, "family", "add", "--feature-set", "v9", "--loss", "Quantile:alpha=0.40")
+    assert run_cli(home, "family", "list").stdout == before  # nothing written
+    added = run_cli(home, "family", "add", "--feature-set", "v9", "--loss", "Quantile:alpha=0.40")
     assert added.returncode == 0, added.stderr
-    removed = _cli(home, "family", "remove", "v9_q40")
+    removed = run_cli(home, "family", "remove", "v9_q40")
     assert removed.returncode == 0 and "removed v9_q40" in removed.stdout
-    assert "v9_q40" not in _cli(home, "family", "list").stdout
+    assert "v9_q40" not in run_cli(home, "family", "list").stdout
 
 
 def test_a_player_baseline_model_serves_from_its_bytes_with_the_same_predictions(labeled):
