@@ -110,8 +110,9 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
-def run_job(job_name: str, start: dt.date | None, end: dt.date | None) -> dict:
-    """Materialize a job's assets for [start, end] in one run; return row counts and the match rate."""
+def run_build(start: dt.date | None, end: dt.date | None) -> dict:
+    """build_job (box scores, lines, features) for [start, end] in one run, as
+    `dagster job execute -j build_job` with the range tags would; return row counts and the match rate."""
     from dagster import DagsterInstance
 
     from bestbets_dagster.definitions import build_definitions
@@ -128,17 +129,14 @@ def run_job(job_name: str, start: dt.date | None, end: dt.date | None) -> dict:
         start, end = start or first, end or last
     check_game_dates(start, end)
     began = time.monotonic()
-    job = defs.resolve_job_def(job_name)
-    result = job.execute_in_process(
+    result = defs.resolve_job_def("build_job").execute_in_process(
         instance=DagsterInstance.get(),
         tags={**range_tags(start, end), **cli_run_tags()},
         run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
         raise_on_error=True,
     )
     warehouse = resources_for_env(settings.bestbets_env())["warehouse"]
-    tables = ["player_game_logs", "team_game_logs", "prop_lines", "player_game_lines"]
-    if job_name == "build_job":
-        tables.append("player_features")
+    tables = ["player_game_logs", "team_game_logs", "prop_lines", "player_game_lines", "player_features"]
     counts = {name: len(warehouse.read(name, start, end, columns=["game_date"])) for name in tables}
     report = {
         "start": str(start),
@@ -148,15 +146,14 @@ def run_job(job_name: str, start: dt.date | None, end: dt.date | None) -> dict:
         "rows": counts,
         "match": match_summary(warehouse.read("player_game_lines", start, end)),
     }
-    if "player_features" in counts:
-        features = warehouse.read(
-            "player_features", start, end, columns=["quality_tier", "is_training_ready", "has_prop_line"]
-        )
-        report["features"] = {
-            "training_ready_share": round(float(features["is_training_ready"].mean()), 4) if len(features) else None,
-            "lined_rows": int(features["has_prop_line"].sum()),
-            "quality_tiers": features["quality_tier"].value_counts().to_dict(),
-        }
+    features = warehouse.read(
+        "player_features", start, end, columns=["quality_tier", "is_training_ready", "has_prop_line"]
+    )
+    report["features"] = {
+        "training_ready_share": round(float(features["is_training_ready"].mean()), 4) if len(features) else None,
+        "lined_rows": int(features["has_prop_line"].sum()),
+        "quality_tiers": features["quality_tier"].value_counts().to_dict(),
+    }
     report["wall_s"] = round(time.monotonic() - began, 1)
     return report
 
@@ -175,26 +172,18 @@ def _print_report(report: dict) -> None:
         print(
             f"  unresolved or ambiguous: {m['unresolved'] + m['ambiguous']}, first: {', '.join(m['first_unresolved'])}"
         )
-    if "features" in report:
-        f = report["features"]
-        print(
-            f"  player_features: {f['lined_rows']} rows with a line, training-ready share {f['training_ready_share']}, "
-            f"tiers {f['quality_tiers']}"
-        )
+    f = report["features"]
+    print(
+        f"  player_features: {f['lined_rows']} rows with a line, training-ready share {f['training_ready_share']}, "
+        f"tiers {f['quality_tiers']}"
+    )
     print(f"  wall time {report['wall_s']} s")
-
-
-def cmd_ingest(args: argparse.Namespace) -> int:
-    _apply_environment(args)
-    with writing_home("ingest"):
-        _print_report(run_job("ingest_job", args.start, args.end))
-    return 0
 
 
 def cmd_build(args: argparse.Namespace) -> int:
     _apply_environment(args)
     with writing_home("build"):
-        _print_report(run_job("build_job", args.start, args.end))
+        _print_report(run_build(args.start, args.end))
     return 0
 
 
@@ -436,13 +425,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--data-dir", help="a directory laid out like ../shared/data/nba (default: BESTBETS_DATA_DIR)")
         p.add_argument("--home", help="BESTBETS_HOME: warehouse, artifacts, reports and the Dagster instance")
 
-    ingest = sub.add_parser("ingest", help="ingest box scores and prop lines for a date range (default: all the data)")
-    common(ingest)
-    ingest.add_argument("--start", type=_date)
-    ingest.add_argument("--end", type=_date)
-    ingest.set_defaults(func=cmd_ingest)
-
-    build = sub.add_parser("build", help="ingest and build player_features for a date range (default: all the data)")
+    build = sub.add_parser(
+        "build",
+        help="ingest box scores and lines and build player_features for a date range (default: all the data), "
+        "then print row counts and the line-to-player match rate",
+    )
     common(build)
     build.add_argument("--start", type=_date)
     build.add_argument("--end", type=_date)

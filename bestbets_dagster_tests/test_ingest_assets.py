@@ -162,11 +162,11 @@ def test_dagster_cli_materializes_a_partition_range_in_one_run(tmp_path):
     assert "RUN_SUCCESS" in result.stderr + result.stdout
 
 
-def test_bestbets_ingest_prints_counts_and_the_match_rate(tmp_path):
+def test_bestbets_build_prints_counts_and_the_match_rate(tmp_path):
     home = tmp_path / "home"
     # Last season's box scores first: the identity fallback for players with no appearance yet.
     subprocess.run(
-        [sys.executable, "-m", "bestbets_dagster.cli", "ingest", "--start", "2025-04-01", "--end", "2025-04-13"],
+        [sys.executable, "-m", "bestbets_dagster.cli", "build", "--start", "2025-04-01", "--end", "2025-04-13"],
         cwd=settings.PROJECT_ROOT,
         env=subprocess_env(home),
         capture_output=True,
@@ -175,7 +175,7 @@ def test_bestbets_ingest_prints_counts_and_the_match_rate(tmp_path):
         check=True,
     )
     result = subprocess.run(
-        [sys.executable, "-m", "bestbets_dagster.cli", "ingest", "--start", "2025-10-21", "--end", "2025-10-23"],
+        [sys.executable, "-m", "bestbets_dagster.cli", "build", "--start", "2025-10-21", "--end", "2025-10-23"],
         cwd=settings.PROJECT_ROOT,
         env=subprocess_env(home),
         capture_output=True,

@@ -8,7 +8,6 @@ import pandas as pd
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
-    AssetCheckSpec,
     AssetDep,
     AssetExecutionContext,
     BackfillPolicy,
@@ -48,10 +47,11 @@ from bestbets_dagster.defs.partition_range import (
     GAME_DATE_OF,
     days_before,
     days_between,
+    history_deps,
     partition_dates,
     range_metadata,
 )
-from bestbets_dagster.defs.table_assets import game_date_job, table_asset, table_spec
+from bestbets_dagster.defs.table_assets import table_asset, table_spec
 from bestbets_dagster.ingest.lines import current_offers
 from bestbets_dagster.models.families import load_families
 from bestbets_dagster.partitions import game_date_partitions
@@ -80,29 +80,21 @@ def _on(df: pd.DataFrame, day: dt.date) -> pd.DataFrame:
         "bestbets_dagster.signals.combos",
     ),
     blocking=True,
-    extra_checks=[
-        # WARN, not blocking: a family without a model yet (or a replay of chosen families) still
-        # lets the others' candidates through.
-        AssetCheckSpec(
-            "predictions_from_every_enabled_family",
-            asset="pick_signal_tags",
-            description="every enabled family predicted on every lined day of the run",
-        ),
-    ],
+    # WARN, not blocking: a family without a model yet (or a replay of chosen families) still
+    # lets the others' candidates through.
+    checks={"predictions_from_every_enabled_family": "every enabled family predicted on every lined day of the run"},
     deps=[
         AssetDep("predictions", partition_mapping=GAME_DATE_OF),
-        AssetDep("prediction_accuracy", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS)),
-        AssetDep("player_game_logs", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS)),
-        AssetDep("team_game_logs", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS)),
-        AssetDep("player_game_lines", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS, 0)),
+        *history_deps("prediction_accuracy", "player_game_logs", "team_game_logs", through_the_day=False),
+        *history_deps("player_game_lines", through_the_day=True),
         AssetDep("prop_lines"),  # the day's offers of every book: where each bet is shopped
     ],
     group="best_bets",
-    description="One candidate per player-game from every enabled family, with every signal evaluated.",
 )
 def pick_signal_tags(
     context: AssetExecutionContext, warehouse: Warehouse, best_bets: BestBetsSettings
 ) -> MaterializeResult:
+    """One candidate per player-game from every enabled family, with every signal evaluated."""
     start, end = partition_dates(context)
     config = best_bets.config()
     families = [f for f in load_families(warehouse) if f.enabled]
@@ -354,9 +346,9 @@ def _write_latest(artifacts: ArtifactStore, exported: dict) -> None:
     game_days=False,
     deps=["signal_best_bets_picks", "prediction_accuracy"],
     group="best_bets",
-    description="Each pick graded with its source model's graded prediction; units at the pick's real odds.",
 )
 def best_bets_accuracy(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+    """Each pick graded with its source model's graded prediction; units at the pick's real odds."""
     start, end = partition_dates(context)
     picks = warehouse.read("signal_best_bets_picks", start, end)
     accuracy = warehouse.read("prediction_accuracy", start, end)
@@ -371,20 +363,3 @@ def best_bets_accuracy(context: AssetExecutionContext, warehouse: Warehouse) -> 
         },
         check_results=table_check_results(warehouse, "best_bets_accuracy", start, end),
     )
-
-
-signal_tags_job = game_date_job(
-    "signal_tags_job",
-    ["pick_signal_tags"],
-    "Candidates from every enabled family with every signal evaluated, for a game-date range.",
-)
-best_bets_job = game_date_job(
-    "best_bets_job",
-    ["signal_best_bets_picks", "best_bets_filter_audit", "best_bets_decisions"],
-    "The filters and the day's best bets with their exports (reads the tags and the monitoring before).",
-)
-best_bets_grading_job = game_date_job(
-    "best_bets_grading_job",
-    ["best_bets_accuracy"],
-    "Grade the picks of a game-date range.",
-)

@@ -20,6 +20,19 @@ from bestbets_dagster import tables
 SCHEMA, UNIQUE_KEYS, GAME_DAYS = "schema", "unique_keys", "rows_on_game_days"
 
 
+def no_rows_check(asset: str, check_name: str, rows: pd.DataFrame, label: str, describe, error: bool = False):
+    """A check that passes when `rows` (the rows that fail it) is empty, ERROR when `error` else WARN;
+    its metadata `label` lists them, one `describe(row)` each (at most 2,000 characters)."""
+    listed = "; ".join(describe(row) for row in rows.itertuples(index=False)) if len(rows) else ""
+    return AssetCheckResult(
+        check_name=check_name,
+        asset_key=asset,
+        passed=rows.empty,
+        severity=AssetCheckSeverity.ERROR if error else AssetCheckSeverity.WARN,
+        metadata={label: listed[:2000], "rows": len(rows)},
+    )
+
+
 def table_check_specs(asset: str, blocking: bool, game_days: bool = True) -> list[AssetCheckSpec]:
     specs = [
         AssetCheckSpec(

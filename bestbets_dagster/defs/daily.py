@@ -20,6 +20,7 @@ Sensors and the schedule are STOPPED by default: a replay home must not start wo
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 
 from dagster import (
     AssetKey,
@@ -36,10 +37,9 @@ from dagster import (
     sensor,
 )
 
-from bestbets_dagster.defs.models import current_training_week, model_registry_job, retrain_job, training_windows_job
+from bestbets_dagster.defs.jobs import JOBS
+from bestbets_dagster.defs.models import current_training_week
 from bestbets_dagster.defs.partition_range import days_between, range_tags
-from bestbets_dagster.defs.predictions import predictions_job
-from bestbets_dagster.defs.table_assets import game_date_job
 from bestbets_dagster.ingest.box_scores import data_date_range
 from bestbets_dagster.models.families import load_families
 from bestbets_dagster.models.registry import staleness
@@ -51,32 +51,22 @@ DAY = dt.timedelta(days=1)
 # How far back the morning looks for dates to (re)grade: late box scores of the last two weeks.
 GRADING_LOOKBACK_DAYS = 14
 
-box_scores_job = game_date_job(
-    "box_scores_job",
-    ["player_game_logs", "team_game_logs", "prop_lines", "player_game_lines", "player_features"],
-    "The box scores of a game-date range, and those dates' lines and features rebuilt with them.",
-)
-slate_job = game_date_job(
-    "slate_job",
-    ["prop_lines", "player_game_lines", "player_features"],
-    "Today's slate before tip-off: the books' lines and the features of every expected player.",
-)
-morning_job = game_date_job(
-    "morning_job",
-    [
-        "prediction_accuracy",
-        "best_bets_accuracy",
-        "signal_health_daily",
-        "model_performance_daily",
-        "monitoring_alerts",
-    ],
-    "After the games: grade the predictions and the picks, then signal health, model performance and alerts.",
-)
-slate_best_bets_job = game_date_job(
-    "slate_best_bets_job",
-    ["pick_signal_tags", "signal_best_bets_picks", "best_bets_filter_audit", "best_bets_decisions"],
-    "Today's candidates and signals, then the picks and their exports.",
-)
+
+def stopped_sensor(interval_seconds: int, **target):
+    """`@sensor` for a step of the day: STOPPED by default (a replay's home must not start work by
+    itself), evaluated every interval_seconds, described in the UI by the function's docstring;
+    target: job= or jobs=."""
+
+    def decorate(fn):
+        return sensor(
+            name=fn.__name__,
+            minimum_interval_seconds=interval_seconds,
+            default_status=DefaultSensorStatus.STOPPED,
+            description=inspect.getdoc(fn),
+            **target,
+        )(fn)
+
+    return decorate
 
 
 def latest_ids(instance, asset: str, partitions: list[str]) -> dict[str, int]:
@@ -119,16 +109,10 @@ def box_scores_pending(warehouse: Warehouse, nba_data: NbaDataSource) -> tuple[d
     return (start, last) if start <= last else None
 
 
-@sensor(
-    job=box_scores_job,
-    minimum_interval_seconds=600,
-    default_status=DefaultSensorStatus.STOPPED,
-    description=(
-        "Ingests the box scores of every date the data directory has and the warehouse does not (the "
-        "night's games, or every date missed), with those dates' lines and features, in one ranged run."
-    ),
-)
+@stopped_sensor(600, job=JOBS["box_scores_job"])
 def box_scores_sensor(context: SensorEvaluationContext, warehouse: Warehouse, nba_data: NbaDataSource):
+    """Ingests the box scores of every date the data directory has and the warehouse does not (the night's
+    games, or every date missed), with those dates' lines and features, in one ranged run."""
     pending = box_scores_pending(warehouse, nba_data)
     if pending is None:
         return SkipReason("the warehouse has every box-score date of the data directory")
@@ -160,16 +144,10 @@ def grading_pending(instance, today: dt.date) -> list[dt.date]:
     return pending
 
 
-@sensor(
-    job=morning_job,
-    minimum_interval_seconds=300,
-    default_status=DefaultSensorStatus.STOPPED,
-    description=(
-        "Grades the dates whose box scores landed (or were corrected) and everything after them through "
-        "yesterday: the predictions, the picks, then signal health, model performance and alerts."
-    ),
-)
+@stopped_sensor(300, job=JOBS["morning_job"])
 def morning_sensor(context: SensorEvaluationContext):
+    """Grades the dates whose box scores landed (or were corrected) and everything after them through yesterday:
+    the predictions, the picks, then signal health, model performance and alerts."""
     today = today_eastern()
     pending = grading_pending(context.instance, today)
     if not pending:
@@ -180,17 +158,11 @@ def morning_sensor(context: SensorEvaluationContext):
     return RunRequest(run_key=f"morning:{start}:{end}:{newest}", tags=range_tags(start, end))
 
 
-@sensor(
-    jobs=[training_windows_job, retrain_job, model_registry_job],
-    minimum_interval_seconds=900,
-    default_status=DefaultSensorStatus.STOPPED,
-    description=(
-        "This week's training window once the box-score ingest has caught up with the data directory (the"
-        " window reaches the day before the week's Monday), then each enabled family's model of the week "
-        "(again when the window's inputs change), then the registry's view in the catalog."
-    ),
-)
+@stopped_sensor(900, jobs=[JOBS[name] for name in ("training_windows_job", "retrain_job", "model_registry_job")])
 def weekly_training_sensor(context: SensorEvaluationContext, warehouse: Warehouse, nba_data: NbaDataSource):
+    """This week's training window once the box-score ingest has caught up with the data directory (the window
+    reaches the day before the week's Monday), then each enabled family's model of the week (again when the
+    window's inputs change), then the registry's view in the catalog."""
     today = today_eastern()
     # The original's retrain reminder: ROUTINE 7-10 days since a family's newest model, OVERDUE 11-14, URGENT 15+.
     report = staleness(load_families(warehouse), warehouse.read("model_registry"), today)
@@ -208,13 +180,13 @@ def weekly_training_sensor(context: SensorEvaluationContext, warehouse: Warehous
     if window is None or window < max(inputs, default=0):
         return RunRequest(
             run_key=f"training-window:{week}:{max(inputs, default=0)}",
-            job_name=training_windows_job.name,
+            job_name="training_windows_job",
             partition_key=str(week),
         )
     keys = family_keys(context.instance, training_week=str(week))
     models = latest_ids(context.instance, "family_models", list(keys.values()))
     requests = [
-        RunRequest(run_key=f"train:{week}:{family}:{window}", job_name=retrain_job.name, partition_key=key)
+        RunRequest(run_key=f"train:{week}:{family}:{window}", job_name="retrain_job", partition_key=key)
         for family, key in keys.items()
         if models.get(key, 0) < window
     ]
@@ -222,14 +194,14 @@ def weekly_training_sensor(context: SensorEvaluationContext, warehouse: Warehous
         return SensorResult(run_requests=requests)
     newest_model = max(models.values(), default=0)
     if (_one(context.instance, "model_registry", None) or 0) < newest_model:
-        return RunRequest(run_key=f"registry:{newest_model}", job_name=model_registry_job.name)
+        return RunRequest(run_key=f"registry:{newest_model}", job_name="model_registry_job")
     return SkipReason(f"every family has its model of {week}")
 
 
 @schedule(
     cron_schedule="30 12 * * *",
     execution_timezone="America/New_York",
-    job=slate_job,
+    job=JOBS["slate_job"],
     default_status=DefaultScheduleStatus.STOPPED,
     description=("Today's slate at 12:30 US Eastern, after the books' midday snapshot: lines and features."),
 )
@@ -238,16 +210,10 @@ def slate_schedule(context: ScheduleEvaluationContext):
     return RunRequest(run_key=f"slate:{day}", partition_key=str(day))
 
 
-@sensor(
-    job=predictions_job,
-    minimum_interval_seconds=300,
-    default_status=DefaultSensorStatus.STOPPED,
-    description=(
-        "Today's predictions, one run per enabled family, once today's features and the family's model of"
-        " this week are in (and again when either is newer than the family's predictions)."
-    ),
-)
+@stopped_sensor(300, job=JOBS["predictions_job"])
 def predictions_sensor(context: SensorEvaluationContext):
+    """Today's predictions, one run per enabled family, once today's features and the family's model of this
+    week are in (and again when either is newer than the family's predictions)."""
     today = today_eastern()
     features = _one(context.instance, "player_features", str(today))
     if features is None:
@@ -269,16 +235,10 @@ def predictions_sensor(context: SensorEvaluationContext):
     return SensorResult(run_requests=requests) if requests else SkipReason(f"every family has predicted {today}")
 
 
-@sensor(
-    job=slate_best_bets_job,
-    minimum_interval_seconds=300,
-    default_status=DefaultSensorStatus.STOPPED,
-    description=(
-        "Today's tags, picks and exports once every enabled family has predicted today (after today's "
-        "features) and the morning's grading and monitoring are in."
-    ),
-)
+@stopped_sensor(300, job=JOBS["slate_best_bets_job"])
 def best_bets_sensor(context: SensorEvaluationContext):
+    """Today's tags, picks and exports once every enabled family has predicted today (after today's features)
+    and the morning's grading and monitoring are in."""
     today = today_eastern()
     features = _one(context.instance, "player_features", str(today))
     keys = list(family_keys(context.instance, game_date=str(today)).values())
@@ -291,8 +251,3 @@ def best_bets_sensor(context: SensorEvaluationContext):
     if (_one(context.instance, "signal_best_bets_picks", str(today)) or 0) > newest:
         return SkipReason(f"the picks of {today} are newer than its predictions")
     return RunRequest(run_key=f"best-bets:{today}:{newest}", partition_key=str(today))
-
-
-daily_jobs = [box_scores_job, slate_job, morning_job, slate_best_bets_job]
-daily_schedules = [slate_schedule]
-daily_sensors = [box_scores_sensor, morning_sensor, weekly_training_sensor, predictions_sensor, best_bets_sensor]

@@ -2,11 +2,11 @@
 
 import datetime as dt
 
-from dagster import AssetDep, AssetExecutionContext, Config, MaterializeResult, MetadataValue
+from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue
 
 from bestbets_dagster.bestbets.pipeline import HISTORY_LOOKBACK_DAYS
 from bestbets_dagster.defs.checks import game_days, table_check_results
-from bestbets_dagster.defs.partition_range import days_before, days_between, partition_dates, range_metadata
+from bestbets_dagster.defs.partition_range import days_between, history_deps, partition_dates, range_metadata
 from bestbets_dagster.defs.table_assets import table_asset
 from bestbets_dagster.features.build import FeatureSettings, build_features
 from bestbets_dagster.features.contract import V12_FEATURES
@@ -25,22 +25,18 @@ class PlayerFeaturesConfig(Config):
     shaped_by=("bestbets_dagster.features.build", "bestbets_dagster.features.contract"),
     blocking=True,
     # Box scores of D itself give the schedule of D (who plays whom) only; no feature reads them.
-    deps=[
-        AssetDep("player_game_logs", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS, 0)),
-        AssetDep("team_game_logs", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS, 0)),
-        AssetDep("player_game_lines", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS, 0)),
-    ],
+    deps=history_deps("player_game_logs", "team_game_logs", "player_game_lines", through_the_day=True),
     group="features",
-    description="One row per player expected to play: the 54 V12 features (V9, V12-noveg are subsets) and quality.",
 )
 def player_features(
     context: AssetExecutionContext, config: PlayerFeaturesConfig, warehouse: Warehouse
 ) -> MaterializeResult:
+    """One row per player expected to play: the 54 V12 features (V9, V12-noveg are subsets) and quality."""
     start, end = partition_dates(context)
-    history_start = start - dt.timedelta(days=HISTORY_LOOKBACK_DAYS)
-    player_logs = warehouse.read("player_game_logs", history_start, end)
-    team_logs = warehouse.read("team_game_logs", history_start, end)
-    lines = warehouse.read("player_game_lines", history_start, end)
+    player_logs, team_logs, lines = (
+        warehouse.read(table, start - dt.timedelta(days=HISTORY_LOOKBACK_DAYS), end)
+        for table in ("player_game_logs", "team_game_logs", "player_game_lines")
+    )
     features = build_features(
         days_between(start, end),
         player_logs,

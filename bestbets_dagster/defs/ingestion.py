@@ -54,6 +54,7 @@ def replace_from_source(
 
 
 def _ingest_box_scores(context: AssetExecutionContext, warehouse: Warehouse, table: str, rows) -> MaterializeResult:
+    """rows(start, end): the table's rows of the run's dates, read from the box-score files."""
     start, end = partition_dates(context)
     df = rows(start, end)
     written, kept = replace_from_source(context, warehouse, table, df, start, end)
@@ -68,34 +69,29 @@ def _ingest_box_scores(context: AssetExecutionContext, warehouse: Warehouse, tab
     return MaterializeResult(metadata=metadata, check_results=table_check_results(warehouse, table, start, end))
 
 
-@table_asset(
+def box_score_asset(table: str, load, description: str):
+    """The asset that ingests one box-score table: load(data_dir, start, end) reads its rows."""
+
+    @table_asset(
+        table,
+        shaped_by=("bestbets_dagster.ingest.box_scores",),
+        blocking=True,
+        game_days=False,
+        group=GROUP,
+        description=description,
+    )
+    def ingest(context: AssetExecutionContext, warehouse: Warehouse, nba_data: NbaDataSource) -> MaterializeResult:
+        return _ingest_box_scores(context, warehouse, table, lambda start, end: load(nba_data.path, start, end))
+
+    return ingest
+
+
+player_game_logs = box_score_asset(
     "player_game_logs",
-    shaped_by=("bestbets_dagster.ingest.box_scores",),
-    blocking=True,
-    game_days=False,
-    group=GROUP,
-    description="Player box-score rows (DNP rows kept with their reason), one per player per game.",
+    load_player_game_logs,
+    "Player box-score rows (DNP rows kept with their reason), one per player per game.",
 )
-def player_game_logs(
-    context: AssetExecutionContext, warehouse: Warehouse, nba_data: NbaDataSource
-) -> MaterializeResult:
-    return _ingest_box_scores(
-        context, warehouse, "player_game_logs", lambda s, e: load_player_game_logs(nba_data.path, s, e)
-    )
-
-
-@table_asset(
-    "team_game_logs",
-    shaped_by=("bestbets_dagster.ingest.box_scores",),
-    blocking=True,
-    game_days=False,
-    group=GROUP,
-    description="Team box scores, one row per team per game.",
-)
-def team_game_logs(context: AssetExecutionContext, warehouse: Warehouse, nba_data: NbaDataSource) -> MaterializeResult:
-    return _ingest_box_scores(
-        context, warehouse, "team_game_logs", lambda s, e: load_team_game_logs(nba_data.path, s, e)
-    )
+team_game_logs = box_score_asset("team_game_logs", load_team_game_logs, "Team box scores, one row per team per game.")
 
 
 def _rosters(warehouse: Warehouse, start: dt.date, end: dt.date):
@@ -126,9 +122,9 @@ def _match_metadata(per_game, lines, rosters) -> dict:
     game_days=False,
     deps=[ROSTERS],
     group=GROUP,
-    description="Every book's main player_points line per player-game and snapshot, with person_id.",
 )
 def prop_lines(context: AssetExecutionContext, warehouse: Warehouse, nba_data: NbaDataSource) -> MaterializeResult:
+    """Every book's main player_points line per player-game and snapshot, with person_id."""
     start, end = partition_dates(context)
     offers = load_offers(nba_data.path, start, end)
     in_range = offers[(offers["game_date"] >= str(start)) & (offers["game_date"] <= str(end))]
@@ -160,9 +156,9 @@ def prop_lines(context: AssetExecutionContext, warehouse: Warehouse, nba_data: N
     game_days=False,
     deps=["prop_lines", ROSTERS],
     group=GROUP,
-    description="Per lined player-game: consensus, selected (DK>FD>BetMGM) and opening line, book spread.",
 )
 def player_game_lines(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+    """Per lined player-game: consensus, selected (DK>FD>BetMGM) and opening line, book spread."""
     start, end = partition_dates(context)
     lines = warehouse.read("prop_lines", start, end)
     rosters = _rosters(warehouse, start, end)

@@ -24,7 +24,6 @@ from dagster import (
     TableSchema,
     TimeWindowPartitionMapping,
     asset,
-    define_asset_job,
     sensor,
 )
 
@@ -95,10 +94,10 @@ def _of_week(labeled: pd.DataFrame, week: dt.date) -> pd.DataFrame:
     ],
     partitions_def=training_week_partitions,
     group="models",
-    description="Per training week W: the labeled rows before W that every family's model of W trains and is "
-    "evaluated on (counts and fingerprint).",
 )
 def training_windows(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+    """Per training week W: the labeled rows before W that every family's model of W trains and is evaluated on
+    (counts and fingerprint)."""
     first, last = partition_dates(context)
     weeks = [first + dt.timedelta(weeks=i) for i in range((last - first).days // 7 + 1)]
     labeled = _labeled(warehouse, weeks[0], weeks[-1])
@@ -291,25 +290,6 @@ def _registry_check(warehouse: Warehouse, artifacts: ArtifactStore, written: lis
         passed=not problems,
         metadata={"models": len(registry), "problems": "; ".join(problems)},
     )
-
-
-training_windows_job = define_asset_job(
-    "training_windows_job",
-    selection=[training_windows],
-    partitions_def=training_week_partitions,
-    description="The labeled rows of training weeks (run before their family models).",
-)
-model_registry_job = define_asset_job(
-    "model_registry_job",
-    selection=["model_registry"],
-    description="Refresh the model registry's view in the catalog.",
-)
-retrain_job = define_asset_job(
-    "retrain_job",
-    selection=[family_models],
-    partitions_def=training_week_x_family_partitions,
-    description="Train family models for (training week, family) partitions.",
-)
 
 
 @sensor(

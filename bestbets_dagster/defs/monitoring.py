@@ -6,9 +6,6 @@ import datetime as dt
 import pandas as pd
 from dagster import (
     AssetCheckResult,
-    AssetCheckSeverity,
-    AssetCheckSpec,
-    AssetDep,
     AssetExecutionContext,
     DefaultSensorStatus,
     MaterializeResult,
@@ -20,9 +17,9 @@ from dagster import (
 
 from bestbets_dagster.bestbets.history import graded_candidates
 from bestbets_dagster.bestbets.pipeline import HISTORY_LOOKBACK_DAYS
-from bestbets_dagster.defs.checks import table_check_results
-from bestbets_dagster.defs.partition_range import days_before, partition_dates, range_metadata
-from bestbets_dagster.defs.table_assets import game_date_job, table_asset
+from bestbets_dagster.defs.checks import no_rows_check, table_check_results
+from bestbets_dagster.defs.partition_range import history_deps, partition_dates, range_metadata
+from bestbets_dagster.defs.table_assets import table_asset
 from bestbets_dagster.grading.performance import alerts, model_performance
 from bestbets_dagster.resources import AlertNotifier, BestBetsSettings, Warehouse
 from bestbets_dagster.signals.health import signal_health
@@ -43,21 +40,12 @@ def _graded_days(graded: pd.DataFrame, start: dt.date, end: dt.date) -> list[dt.
     "signal_health_daily",
     shaped_by=("bestbets_dagster.signals.health",),
     blocking=False,
-    extra_checks=[
-        AssetCheckSpec(
-            "no_signal_turned_cold",
-            asset="signal_health_daily",
-            description="WARN when a signal enters the COLD regime",
-        ),
-    ],
-    deps=[
-        AssetDep("pick_signal_tags", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS, 0)),
-        AssetDep("prediction_accuracy", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS, 0)),
-    ],
+    checks={"no_signal_turned_cold": "WARN when a signal enters the COLD regime"},
+    deps=history_deps("pick_signal_tags", "prediction_accuracy", through_the_day=True),
     group=GROUP,
-    description="Per signal and game day: rolling hit rates, regime HOT / NORMAL / COLD, status, multiplier.",
 )
 def signal_health_daily(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+    """Per signal and game day: rolling hit rates, regime HOT / NORMAL / COLD, status, multiplier."""
     start, end = partition_dates(context)
     history_start = start - dt.timedelta(days=HISTORY_LOOKBACK_DAYS)
     tags = warehouse.read("pick_signal_tags", history_start, end)
@@ -81,16 +69,12 @@ def signal_health_daily(context: AssetExecutionContext, warehouse: Warehouse) ->
         },
         check_results=[
             *table_check_results(warehouse, "signal_health_daily", start, end, expected_days=days),
-            AssetCheckResult(
-                check_name="no_signal_turned_cold",
-                asset_key="signal_health_daily",
-                passed=turned_cold.empty,
-                severity=AssetCheckSeverity.WARN,
-                metadata={
-                    "turned_cold": ", ".join(
-                        f"{r.game_date:%Y-%m-%d} {r.signal_tag}" for r in turned_cold.itertuples(index=False)
-                    )[:2000]
-                },
+            no_rows_check(
+                "signal_health_daily",
+                "no_signal_turned_cold",
+                turned_cold,
+                "turned_cold",
+                lambda r: f"{r.game_date:%Y-%m-%d} {r.signal_tag}",
             ),
         ],
     )
@@ -100,20 +84,14 @@ def signal_health_daily(context: AssetExecutionContext, warehouse: Warehouse) ->
     "model_performance_daily",
     shaped_by=("bestbets_dagster.grading.performance",),
     blocking=False,
-    extra_checks=[
-        AssetCheckSpec(
-            "no_model_blocked_or_degrading",
-            asset="model_performance_daily",
-            description="ERROR when a model enters BLOCKED, WARN when it enters DEGRADING",
-        ),
-    ],
+    checks={"no_model_blocked_or_degrading": "ERROR when a model enters BLOCKED, WARN when it enters DEGRADING"},
     # It also reads model_registry (training_end_date of the models graded); that weekly x family table
     # has no partition mapping from a day, so the dependency is not drawn.
-    deps=[AssetDep("prediction_accuracy", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS, 0))],
+    deps=history_deps("prediction_accuracy", through_the_day=True),
     group=GROUP,
-    description="Per model and game day: edge-3+ rolling hit rates (pushes and voids excluded) and the state machine.",
 )
 def model_performance_daily(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+    """Per model and game day: edge-3+ rolling hit rates (pushes and voids excluded) and the state machine."""
     start, end = partition_dates(context)
     accuracy = warehouse.read("prediction_accuracy", start - dt.timedelta(days=HISTORY_LOOKBACK_DAYS), end)
     performance = model_performance(
@@ -126,6 +104,14 @@ def model_performance_daily(context: AssetExecutionContext, warehouse: Warehouse
         else performance
     )
     days = sorted(set(pd.to_datetime(performance["game_date"]).dt.date)) if written else []
+    entered_check = no_rows_check(
+        "model_performance_daily",
+        "no_model_blocked_or_degrading",
+        entered,
+        "entered",
+        lambda r: f"{r.game_date:%Y-%m-%d} {r.action_reason} ({r.model_id})",
+        error=bool((entered.get("state", pd.Series(dtype=str)) == "BLOCKED").any()),
+    )
     return MaterializeResult(
         metadata={
             **range_metadata(context, written, performance),
@@ -134,20 +120,7 @@ def model_performance_daily(context: AssetExecutionContext, warehouse: Warehouse
         },
         check_results=[
             *table_check_results(warehouse, "model_performance_daily", start, end, expected_days=days),
-            AssetCheckResult(
-                check_name="no_model_blocked_or_degrading",
-                asset_key="model_performance_daily",
-                passed=entered.empty,
-                severity=AssetCheckSeverity.ERROR
-                if (entered.get("state", pd.Series(dtype=str)) == "BLOCKED").any()
-                else AssetCheckSeverity.WARN,
-                metadata={
-                    "entered": "; ".join(
-                        f"{r.game_date:%Y-%m-%d} {r.action_reason} ({r.model_id})"
-                        for r in entered.itertuples(index=False)
-                    )[:2000]
-                },
-            ),
+            entered_check,
         ],
     )
 
@@ -157,25 +130,17 @@ def model_performance_daily(context: AssetExecutionContext, warehouse: Warehouse
     shaped_by=("bestbets_dagster.grading.performance",),
     blocking=False,
     game_days=False,
-    extra_checks=[
-        AssetCheckSpec(
-            "no_challenger_ahead",
-            asset="monitoring_alerts",
-            description="WARN when a model beats the champion family's by 5+ points on N >= 30",
-        ),
-        AssetCheckSpec(
-            "no_stale_family",
-            asset="monitoring_alerts",
-            description="WARN when a family is served by a model 7+ days past its cutoff, ERROR at 15+",
-        ),
-    ],
+    checks={
+        "no_challenger_ahead": "WARN when a model beats the champion family's by 5+ points on N >= 30",
+        "no_stale_family": "WARN when a family is served by a model 7+ days past its cutoff, ERROR at 15+",
+    },
     deps=["signal_health_daily", "model_performance_daily"],
     group=GROUP,
-    description="The operator's alerts: model state changes, signals turning COLD, challengers, stale families.",
 )
 def monitoring_alerts(
     context: AssetExecutionContext, warehouse: Warehouse, best_bets: BestBetsSettings
 ) -> MaterializeResult:
+    """The operator's alerts: model state changes, signals turning COLD, challengers, stale families."""
     start, end = partition_dates(context)
     performance = warehouse.read("model_performance_daily", start, end)
     registry = warehouse.read("model_registry", columns=["model_id", "training_cutoff"])
@@ -226,23 +191,8 @@ def monitoring_alerts(
 
 def _alert_check(found: pd.DataFrame, alert_type: str, check_name: str) -> AssetCheckResult:
     rows = found[found["alert_type"] == alert_type] if len(found) else found
-    severity = (
-        AssetCheckSeverity.ERROR if len(rows) and (rows["severity"] == "ERROR").any() else AssetCheckSeverity.WARN
-    )
-    return AssetCheckResult(
-        check_name=check_name,
-        asset_key="monitoring_alerts",
-        passed=rows.empty,
-        severity=severity,
-        metadata={"alerts": len(rows), "last": "; ".join(rows["message"].tail(5)) if len(rows) else ""},
-    )
-
-
-monitoring_job = game_date_job(
-    "monitoring_job",
-    ["signal_health_daily", "model_performance_daily", "monitoring_alerts"],
-    "Signal health, model performance and alerts for a game-date range (the monitoring backfill).",
-)
+    error = bool(len(rows) and (rows["severity"] == "ERROR").any())
+    return no_rows_check("monitoring_alerts", check_name, rows, "messages", lambda r: r.message, error=error)
 
 
 @sensor(

@@ -4,6 +4,7 @@ import datetime as dt
 
 import pandas as pd
 from dagster import (
+    AssetDep,
     AssetExecutionContext,
     MetadataValue,
     MultiToSingleDimensionPartitionMapping,
@@ -11,12 +12,15 @@ from dagster import (
 )
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
+from bestbets_dagster.bestbets.pipeline import HISTORY_LOOKBACK_DAYS
+
 __all__ = [
     "ASSET_PARTITION_RANGE_END_TAG",
     "ASSET_PARTITION_RANGE_START_TAG",
     "GAME_DATE_OF",
     "days_between",
     "days_before",
+    "history_deps",
     "partition_dates",
     "range_tags",
 ]
@@ -29,6 +33,13 @@ def days_before(first: int, last: int = -1) -> TimeWindowPartitionMapping:
     """A daily partition D reads the daily partitions [D - first, D + last] (last -1: up to D - 1;
     0: D itself). Days before the first partition simply do not exist."""
     return TimeWindowPartitionMapping(start_offset=-first, end_offset=last, allow_nonexistent_upstream_partitions=True)
+
+
+def history_deps(*assets: str, through_the_day: bool) -> list[AssetDep]:
+    """Dependencies of a daily partition D on the look-back history of each asset (HISTORY_LOOKBACK_DAYS):
+    up to D itself (through_the_day) or up to D - 1."""
+    mapping = days_before(HISTORY_LOOKBACK_DAYS, 0 if through_the_day else -1)
+    return [AssetDep(name, partition_mapping=mapping) for name in assets]
 
 
 def partition_dates(context: AssetExecutionContext) -> tuple[dt.date, dt.date]:

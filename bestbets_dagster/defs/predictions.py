@@ -8,7 +8,6 @@ import pandas as pd
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
-    AssetCheckSpec,
     AssetDep,
     AssetExecutionContext,
     DimensionPartitionMapping,
@@ -17,13 +16,12 @@ from dagster import (
     MetadataValue,
     MultiPartitionMapping,
     TimeWindowPartitionMapping,
-    define_asset_job,
 )
 
 from bestbets_dagster import tables
 from bestbets_dagster.defs.checks import lined_days, table_check_results
 from bestbets_dagster.defs.partition_range import GAME_DATE_OF, partition_dates, range_metadata
-from bestbets_dagster.defs.table_assets import game_date_job, table_asset
+from bestbets_dagster.defs.table_assets import table_asset
 from bestbets_dagster.grading.grading import grade
 from bestbets_dagster.models.families import load_families
 from bestbets_dagster.models.registry import PINNED_MODELS_KEY, artifact_key
@@ -50,24 +48,13 @@ def _keys(context: AssetExecutionContext) -> "dict[str, list[dt.date]]":
         "bestbets_dagster.models.registry",
     ),
     blocking=True,
-    extra_checks=[
-        AssetCheckSpec(
-            "edge_consistent",
-            asset="predictions",
-            blocking=True,
-            description="edge = predicted - line, within the schema's range",
+    blocking_checks={"edge_consistent": "edge = predicted - line, within the schema's range"},
+    checks={
+        "served_from_the_registry": "ERROR when the registry could not be read and the pinned models served",
+        "registered_artifacts_served": (
+            "ERROR when a model's artifact is missing or altered: the next model in line served instead"
         ),
-        AssetCheckSpec(
-            "served_from_the_registry",
-            asset="predictions",
-            description="ERROR when the registry could not be read and the pinned models served",
-        ),
-        AssetCheckSpec(
-            "registered_artifacts_served",
-            asset="predictions",
-            description="ERROR when a model's artifact is missing or altered: the next model in line served instead",
-        ),
-    ],
+    },
     deps=[
         AssetDep("player_features", partition_mapping=GAME_DATE_OF),
         AssetDep("player_game_lines", partition_mapping=GAME_DATE_OF),
@@ -85,9 +72,9 @@ def _keys(context: AssetExecutionContext) -> "dict[str, list[dt.date]]":
     partitions_def=game_date_x_family_partitions,
     group="predictions",
     extra_kinds=("catboost",),
-    description="Each family's points prediction, line, edge and OVER/UNDER/PASS for every resolved lined player.",
 )
 def predictions(context: AssetExecutionContext, warehouse: Warehouse, artifacts: ArtifactStore) -> MaterializeResult:
+    """Each family's points prediction, line, edge and OVER/UNDER/PASS for every resolved lined player."""
     families = {f.model_family: f for f in load_families(warehouse)}
     registry, registry_problem = _registry_or_pinned(context, warehouse, artifacts)
 
@@ -189,10 +176,10 @@ def _edge_check(rows: pd.DataFrame) -> AssetCheckResult:
     blocking=False,
     deps=[AssetDep("predictions", partition_mapping=GAME_DATE_OF), "player_game_logs"],
     group="predictions",
-    description="Every family's predictions of a date graded: pushes, PASSes and players who did not play give "
-    "NULL, never a loss.",
 )
 def prediction_accuracy(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
+    """Every family's predictions of a date graded: pushes, PASSes and players who did not play give NULL, never
+    a loss."""
     start, end = partition_dates(context)
     preds = warehouse.read("predictions", start, end)
     graded = grade(preds, warehouse.read("player_game_logs", start, end), pd.Timestamp.now(tz="UTC"))
@@ -223,16 +210,3 @@ def prediction_accuracy(context: AssetExecutionContext, warehouse: Warehouse) ->
             expected_days=sorted(boxed & set(lined_days(warehouse, start, end))),
         ),
     )
-
-
-predictions_job = define_asset_job(
-    "predictions_job",
-    selection=[predictions],
-    partitions_def=game_date_x_family_partitions,
-    description="Predictions for (date, family) partitions.",
-)
-grading_job = game_date_job(
-    "grading_job",
-    [prediction_accuracy],
-    "Grade every family's predictions of a game-date range against the box scores.",
-)

@@ -12,9 +12,9 @@ from __future__ import annotations
 import hashlib
 import importlib
 import inspect
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
-from dagster import AssetCheckSpec, AssetSpec, BackfillPolicy, PartitionsDefinition, asset, define_asset_job
+from dagster import AssetCheckSpec, AssetSpec, BackfillPolicy, PartitionsDefinition, asset
 
 from bestbets_dagster import settings, tables
 from bestbets_dagster.defs.checks import table_check_specs, table_definition_metadata
@@ -41,23 +41,31 @@ def table_asset(
     table: str,
     *,
     group: str,
-    description: str,
     blocking: bool,
+    description: str | None = None,
     game_days: bool = True,
-    extra_checks: Iterable[AssetCheckSpec] = (),
+    checks: Mapping[str, str] | None = None,
+    blocking_checks: Mapping[str, str] | None = None,
     shaped_by: Iterable[str] = (),
     partitions_def: PartitionsDefinition = game_date_partitions,
     extra_kinds: Iterable[str] = (),
     **asset_kwargs,
 ):
     """`@asset` for the table asset `table` (the asset is named after its table). blocking / game_days:
-    the table checks (see defs.checks.table_check_specs); extra_checks: the asset's own; shaped_by: the
-    names of the domain modules whose code decides its rows (part of the code version); asset_kwargs: deps, config..."""
+    the table checks (see defs.checks.table_check_specs); checks / blocking_checks: the asset's own,
+    {check name: description}; shaped_by: the names of the domain modules whose code decides its rows
+    (part of the code version); description: the UI's, by default the function's docstring;
+    asset_kwargs: deps, config..."""
+    own_checks = [
+        AssetCheckSpec(name, asset=table, description=text, blocking=is_blocking)
+        for is_blocking, named in ((True, blocking_checks or {}), (False, checks or {}))
+        for name, text in named.items()
+    ]
 
     def decorate(fn: Callable):
         return asset(
             name=table,
-            check_specs=[*table_check_specs(table, blocking=blocking, game_days=game_days), *extra_checks],
+            check_specs=[*table_check_specs(table, blocking=blocking, game_days=game_days), *own_checks],
             metadata=table_definition_metadata(table),
             partitions_def=partitions_def,
             backfill_policy=BackfillPolicy.single_run(),
@@ -65,7 +73,7 @@ def table_asset(
             kinds={"python", backend_kind(), *extra_kinds},
             owners=OWNERS,
             code_version=code_version(fn, table, shaped_by),
-            description=description,
+            description=description or inspect.getdoc(fn),
             **asset_kwargs,
         )(fn)
 
@@ -85,8 +93,3 @@ def table_spec(
         description=description,
         **spec_kwargs,
     )
-
-
-def game_date_job(name: str, selection, description: str):
-    """An asset job over game-date partitions (a range is one run: the assets' single-run backfill)."""
-    return define_asset_job(name, selection=selection, partitions_def=game_date_partitions, description=description)
