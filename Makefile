@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 export BESTBETS_HOME ?= $(CURDIR)/.bestbets
 export DAGSTER_HOME ?= $(BESTBETS_HOME)/dagster
 
-.PHONY: run test dev schemas clean
+.PHONY: run test dev schemas clean browser
 
 $(BIN)/.installed: pyproject.toml setup.cfg
 	$(PYTHON) -m venv $(VENV)
@@ -18,8 +18,12 @@ $(BIN)/.installed: pyproject.toml setup.cfg
 run: $(BIN)/.installed
 	$(BIN)/bestbets replay --start 2025-10-21 --end 2025-12-06
 
-test: $(BIN)/.installed
+test: $(BIN)/.installed browser
 	$(BIN)/pytest
+
+# Headless Chromium renders the HTML report and the Dagster UI in the tests (Debian's package).
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
 dev: $(BIN)/.installed
 	$(BIN)/bestbets dev

@@ -335,10 +335,16 @@ def _train_week(week: str, chosen: list[str], enable: bool, warehouse) -> None:
 
 def cmd_registry(args: argparse.Namespace) -> int:
     from bestbets_dagster.defs.resources import current_warehouse
+    from bestbets_dagster.models.families import load_families
     from bestbets_dagster.models.registry import serving_periods
 
     _apply_environment(args)
-    registry = current_warehouse().read("model_registry", family=getattr(args, "family", None))
+    warehouse = current_warehouse()
+    family = getattr(args, "family", None)
+    known = sorted(f.model_family for f in load_families(warehouse))
+    if family is not None and family not in known:
+        raise SystemExit(f"unknown family {family}; known: {', '.join(known)}")
+    registry = warehouse.read("model_registry", family=family)
     if getattr(args, "week", None):
         registry = registry[registry["training_cutoff"] == str(args.week)]
     periods = serving_periods(registry)[["model_id", "production_end_date"]].rename(
@@ -384,19 +390,43 @@ def cmd_signal_backtest(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_replay(args: argparse.Namespace) -> int:
+def cmd_config(args: argparse.Namespace) -> int:
     import json
 
-    from bestbets_dagster.replay import format_report, report_path, run_replay
+    from bestbets_dagster.bestbets.dashboard import dashboard_from_warehouse, format_dashboard
+    from bestbets_dagster.defs.resources import current_warehouse
+    from bestbets_dagster.resources import BestBetsSettings
+    from bestbets_dagster.timeutil import today_eastern
+
+    _apply_environment(args)
+    view = dashboard_from_warehouse(current_warehouse(), BestBetsSettings().config(), args.date or today_eastern())
+    print(json.dumps(view, indent=1, default=str) if args.json else format_dashboard(view))
+    return 0
+
+
+def cmd_report_card(args: argparse.Namespace) -> int:
+    import json
+
+    from bestbets_dagster.defs.resources import current_warehouse
+    from bestbets_dagster.grading.report_card import format_report_card, report_card_from_warehouse
+    from bestbets_dagster.resources import BestBetsSettings
+    from bestbets_dagster.timeutil import monday_of, today_eastern
+
+    _apply_environment(args)
+    week = monday_of(args.week or today_eastern() - dt.timedelta(days=7))
+    card = report_card_from_warehouse(current_warehouse(), BestBetsSettings().config(), week)
+    print(json.dumps(card, indent=1) if args.json else format_report_card(card))
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from bestbets_dagster.replay import format_report, run_replay
 
     _apply_environment(args)
     families = [f.strip() for f in args.families.split(",") if f.strip()] if args.families else None
     with writing_home("replay"):
         report = run_replay(args.start, args.end, families, selection=args.selection, run_tags=cli_run_tags())
-    path = report_path(args.start, args.end, args.selection)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2, default=str) + "\n")
-    print(format_report(report, path))
+    print(format_report(report, report["files"]["json"]))
     return 0
 
 
@@ -418,64 +448,85 @@ def cmd_dev(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="bestbets", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--data-dir", help="a directory laid out like ../shared/data/nba (default: BESTBETS_DATA_DIR)")
-        p.add_argument("--home", help="BESTBETS_HOME: warehouse, artifacts, reports and the Dagster instance")
-
-    build = sub.add_parser(
-        "build",
-        help="ingest box scores and lines and build player_features for a date range (default: all the data), "
-        "then print row counts and the line-to-player match rate",
-    )
-    common(build)
-    build.add_argument("--start", type=_date)
-    build.add_argument("--end", type=_date)
-    build.set_defaults(func=cmd_build)
-
-    family = sub.add_parser("family", help="list, add, enable or disable model families")
-    common(family)
-    fam_sub = family.add_subparsers(dest="action", required=True)
-    fam_sub.add_parser("list", help="the family table")
-    add = fam_sub.add_parser("add", help="add a family: one row, no code change")
-    add.add_argument("--feature-set", required=True, choices=["v9", "v12", "v12_noveg"])
-    add.add_argument("--loss", required=True, help="CatBoost loss, e.g. MAE, Quantile:alpha=0.40, Huber:delta=5")
-    add.add_argument("--window", type=int, default=42, help="game days in the training window")
-    add.add_argument("--cadence", type=int, default=7, help="retrain cadence in days")
-    add.add_argument("--disabled", action="store_true")
-    add.add_argument("--no-auto-promote", dest="auto_promote", action="store_false")
-    add.add_argument("--no-auto-retrain", dest="auto_retrain", action="store_false")
-    add.add_argument("--notes")
-    for action in ("enable", "disable", "remove"):
-        p = fam_sub.add_parser(
-            action, help="remove: only a family with no stored models" if action == "remove" else None
+    # --home and --data-dir are accepted in any position: before the command, after it, after an
+    # action (`bestbets family list --home H`). Below the top level they default to SUPPRESS, so a
+    # value given before the command is not reset by a subcommand that did not see it.
+    def home_options(default) -> argparse.ArgumentParser:
+        options = argparse.ArgumentParser(add_help=False)
+        options.add_argument(
+            "--home",
+            default=default,
+            help="BESTBETS_HOME: warehouse, model artifacts, reports and the Dagster instance (default ./.bestbets)",
         )
-        p.add_argument("family")
-    family.set_defaults(func=cmd_family)
+        options.add_argument(
+            "--data-dir",
+            default=default,
+            help="a directory laid out like ../shared/data/nba (default: BESTBETS_DATA_DIR, else ../shared/data/nba)",
+        )
+        return options
 
-    retrain = sub.add_parser("retrain", help="train family models for a training week (default: this week)")
-    common(retrain)
+    anywhere = home_options(argparse.SUPPRESS)
+    parser = argparse.ArgumentParser(prog="bestbets", description=__doc__, parents=[home_options(None)])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, text: str, func, parent=sub) -> argparse.ArgumentParser:
+        p = parent.add_parser(name, help=text, description=text, parents=[anywhere])
+        p.set_defaults(func=func)
+        return p
+
+    def date_range(p: argparse.ArgumentParser, required: bool, default: str = "") -> None:
+        p.add_argument("--start", type=_date, required=required, help=f"first game date, YYYY-MM-DD{default}")
+        p.add_argument("--end", type=_date, required=required, help=f"last game date, YYYY-MM-DD{default}")
+
+    build = command(
+        "build",
+        "ingest box scores and lines and build player_features for a date range, then print row counts "
+        "and the line-to-player match rate",
+        cmd_build,
+    )
+    date_range(build, required=False, default=" (default: the data's first / last box-score date)")
+
+    family = command("family", "list, add, enable, disable or remove model families", cmd_family)
+    fam_sub = family.add_subparsers(dest="action", required=True, metavar="ACTION")
+    command("list", "the family table", cmd_family, fam_sub)
+    add = command("add", "add a family: one row, no code change", cmd_family, fam_sub)
+    add.add_argument("--feature-set", required=True, choices=["v9", "v12", "v12_noveg"], help="the feature set")
+    add.add_argument("--loss", required=True, help="CatBoost loss, e.g. MAE, Quantile:alpha=0.40, Huber:delta=5")
+    add.add_argument("--window", type=int, default=42, help="game days in the training window (default 42)")
+    add.add_argument("--cadence", type=int, default=7, help="retrain cadence in days (default 7)")
+    add.add_argument("--disabled", action="store_true", help="add it disabled (no training, no predictions)")
+    add.add_argument(
+        "--no-auto-promote",
+        dest="auto_promote",
+        action="store_false",
+        help="a model that passes the gates stays a shadow",
+    )
+    add.add_argument(
+        "--no-auto-retrain", dest="auto_retrain", action="store_false", help="the weekly sensor does not train it"
+    )
+    add.add_argument("--notes", help="free text kept on the family's row")
+    for action, text in (
+        ("enable", "enable a family: trained and predicted from the next run on"),
+        ("disable", "disable a family: no more training or predictions (its models stay)"),
+        ("remove", "remove a family with no stored models"),
+    ):
+        command(action, text, cmd_family, fam_sub).add_argument("family", help="the family id, e.g. v9_mae")
+
+    retrain = command("retrain", "train family models for a training week (default: this week)", cmd_retrain)
     which = retrain.add_mutually_exclusive_group(required=True)
-    which.add_argument("--family")
+    which.add_argument("--family", help="one family id")
     which.add_argument("--all", action="store_true", help="every enabled family")
     retrain.add_argument("--week", type=_date, help="any date of the training week (its Monday is the cutoff)")
     retrain.add_argument("--enable", action="store_true", help="promote a model that passes the gates")
-    retrain.add_argument("--dry-run", action="store_true")
-    retrain.set_defaults(func=cmd_retrain)
+    retrain.add_argument("--dry-run", action="store_true", help="train and evaluate, store nothing")
 
-    registry = sub.add_parser("registry", help="the model registry")
-    common(registry)
-    reg_sub = registry.add_subparsers(dest="action", required=True)
-    listing = reg_sub.add_parser("list")
-    listing.add_argument("--family")
-    registry.set_defaults(func=cmd_registry)
+    registry = command("registry", "the model registry", cmd_registry)
+    reg_sub = registry.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = command("list", "every stored model with its gates, status and serving period", cmd_registry, reg_sub)
+    listing.add_argument("--family", help="only this family's models")
 
-    replay = sub.add_parser("replay", help="the whole graph walk-forward over a date range, then a report")
-    common(replay)
-    replay.add_argument("--start", type=_date, required=True)
-    replay.add_argument("--end", type=_date, required=True)
+    replay = command("replay", "the whole graph walk-forward over a date range, then a report", cmd_replay)
+    date_range(replay, required=True)
     replay.add_argument("--families", help="comma-separated families (default: every enabled family)")
     replay.add_argument(
         "--selection",
@@ -483,26 +534,38 @@ def build_parser() -> argparse.ArgumentParser:
         help="the best bets' selection rule for this replay (default: the configured one, ev); "
         "edge is the original's largest-|edge| rule",
     )
-    replay.set_defaults(func=cmd_replay)
 
-    backtest = sub.add_parser("signal-backtest", help="hit rate and N per signal, direction and window on graded data")
-    common(backtest)
-    backtest.add_argument("--start", type=_date, required=True)
-    backtest.add_argument("--end", type=_date, required=True)
+    backtest = command(
+        "signal-backtest", "hit rate and N per signal, direction and window on graded data", cmd_signal_backtest
+    )
+    date_range(backtest, required=True)
     backtest.add_argument("--signal", help="one signal tag (default: every signal, prototypes included)")
-    backtest.add_argument("--window-days", type=int, default=14)
+    backtest.add_argument("--window-days", type=int, default=14, help="days per window (default 14)")
     backtest.add_argument("--json", action="store_true", help="print JSON instead of the table")
-    backtest.set_defaults(func=cmd_signal_backtest)
 
-    dev = sub.add_parser("dev", help="open the Dagster UI on this project's instance")
-    common(dev)
-    dev.add_argument("--port", type=int, default=3000)
-    dev.set_defaults(func=cmd_dev)
+    config = command(
+        "config", "the best-bets rules and how each stands: families, filters, signals, combos", cmd_config
+    )
+    config.add_argument("--date", type=_date, help="as of this game date (default: today, US Eastern)")
+    config.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
+
+    card = command(
+        "report-card", "the week's report card: hit rate and units by direction, tier, family, signal", cmd_report_card
+    )
+    card.add_argument("--week", type=_date, help="any date of the week (default: last week, US Eastern)")
+    card.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
+
+    dev = command("dev", "open the Dagster UI on this project's instance", cmd_dev)
+    dev.add_argument("--port", type=int, default=3000, help="the UI's port (default 3000)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    start, end = getattr(args, "start", None), getattr(args, "end", None)
+    if start and end and start > end:
+        parser.error(f"the date range is reversed: --start {start} is after --end {end}")
     return args.func(args)
 
 

@@ -17,8 +17,10 @@ from bestbets_dagster.timeutil import monday_of, today_eastern
 MODEL_FAMILY_PARTITIONS_NAME = "model_family"
 
 
-def _first_monday_on_or_after(day: str) -> str:
-    return monday_of(dt.date.fromisoformat(day) + dt.timedelta(days=6)).isoformat()
+def _first_training_week() -> str:
+    """The Monday of the first game date's week: a replay from the data's first week trains (or
+    records why it cannot) for that week too."""
+    return monday_of(dt.date.fromisoformat(partition_start())).isoformat()
 
 
 # end_offset=1 makes today's (Eastern) slate a partition before the day is over.
@@ -27,7 +29,7 @@ game_date_partitions = DailyPartitionsDefinition(start_date=partition_start(), t
 # A training week's key is its Monday W, the model's cutoff: it trains on games before W-7, is
 # evaluated on [W-7, W) and may serve from W on. end_offset=1 makes the current week trainable.
 training_week_partitions = WeeklyPartitionsDefinition(
-    start_date=_first_monday_on_or_after(partition_start()), day_offset=1, timezone=GAME_TIMEZONE, end_offset=1
+    start_date=_first_training_week(), day_offset=1, timezone=GAME_TIMEZONE, end_offset=1
 )
 
 model_family_partitions = DynamicPartitionsDefinition(name=MODEL_FAMILY_PARTITIONS_NAME)

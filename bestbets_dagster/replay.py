@@ -5,19 +5,24 @@ command is a thin wrapper; tests and other tools call `run_replay` directly."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+import sys
 import time
+from pathlib import Path
 
 import pandas as pd
 from dagster import DagsterInstance, MultiPartitionKey
 
 from bestbets_dagster import settings
 from bestbets_dagster.bestbets.config import BestBetsConfig
+from bestbets_dagster.bestbets.history import graded_candidates
 from bestbets_dagster.bestbets.probability import CALIBRATION_DAYS, walk_forward_probabilities
 from bestbets_dagster.bestbets.results import summarize, summarize_by
 from bestbets_dagster.definitions import build_definitions
 from bestbets_dagster.defs.models import sync_family_partitions
 from bestbets_dagster.defs.partition_range import days_between, range_tags
 from bestbets_dagster.defs.resources import current_warehouse
+from bestbets_dagster.grading.html_report import ReplayTables, replay_html
 from bestbets_dagster.grading.report import (
     bucket_tables,
     calibration_table,
@@ -29,16 +34,58 @@ from bestbets_dagster.grading.report import (
     shrunk_mae,
     weekly_rows,
 )
+from bestbets_dagster.grading.report_card import report_card_from_warehouse
 from bestbets_dagster.ingest.box_scores import data_date_range
 from bestbets_dagster.ingest.lines import match_summary
 from bestbets_dagster.models.families import load_families
 from bestbets_dagster.partitions import check_game_dates
-from bestbets_dagster.timeutil import mondays
+from bestbets_dagster.signals.backtest import signal_backtest
+from bestbets_dagster.timeutil import monday_of, mondays
 
 
-def report_path(start: dt.date, end: dt.date, selection: str | None = None):
+class Progress:
+    """What a long replay is doing, for a person watching: each stage with its range and the time so
+    far; inside a stage's loop, n of N done and an estimate of what is left (from the pace so far).
+    On a terminal the loop is one bar that redraws; elsewhere (a log, CI) one plain line per step."""
+
+    def __init__(self, stages: int, stream=None):
+        self.stages, self.stream = stages, stream or sys.stdout
+        self.began = self.stage_began = time.monotonic()
+        self.done = 0
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+
+    def stage(self, text: str) -> None:
+        self.done += 1
+        self.stage_began = time.monotonic()
+        print(f"[{self.done}/{self.stages}] {text} ({self.stage_began - self.began:.0f} s so far)", file=self.stream)
+        self.stream.flush()
+
+    def step(self, done: int, total: int, label: str) -> None:
+        spent = time.monotonic() - self.stage_began
+        left = spent / done * (total - done) if done else float("nan")
+        bar = "#" * round(20 * done / total) + "." * (20 - round(20 * done / total))
+        line = f"  [{bar}] {done}/{total} {label}: {spent:.0f} s, about {left:.0f} s left"
+        if self.tty:
+            print("\r" + line.ljust(100), end="\n" if done == total else "", file=self.stream)
+        else:
+            print(line, file=self.stream)
+        self.stream.flush()
+
+
+def report_path(start: dt.date, end: dt.date, selection: str | None = None, kind: str = "json"):
+    """reports/replay_START_END[_SELECTION].json (or .html) under the home."""
     suffix = f"_{selection}" if selection else ""
-    return settings.bestbets_home() / "reports" / f"replay_{start}_{end}{suffix}.json"
+    return settings.bestbets_home() / "reports" / f"replay_{start}_{end}{suffix}.{kind}"
+
+
+def write_reports(report: dict, tables: ReplayTables, selection: str | None) -> tuple[Path, Path]:
+    """The report as JSON and as the HTML page beside it; returns both paths."""
+    start, end = dt.date.fromisoformat(report["start"]), dt.date.fromisoformat(report["end"])
+    json_path, html_path = (report_path(start, end, selection, kind) for kind in ("json", "html"))
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    html_path.write_text(replay_html(report, tables))
+    return json_path, html_path
 
 
 def run_replay(
@@ -72,7 +119,8 @@ def run_replay(
             instance=instance, tags={**tags, **(run_tags or {})}, run_config=run_config, raise_on_error=True
         )
 
-    print(f"[1/6] ingest and features {first}..{end}", flush=True)
+    progress = Progress(6)
+    progress.stage(f"ingest and features {first}..{end}")
     run("build_job", range_tags(first, end))
     warehouse = current_warehouse()
     enabled = sorted(f.model_family for f in load_families(warehouse) if f.enabled)
@@ -82,9 +130,9 @@ def run_replay(
         raise SystemExit(f"not enabled families: {unknown}; enabled: {enabled}")
     sync_family_partitions(instance, warehouse)
     weeks = mondays(start, end)
-    print(f"[2/6] train {len(chosen)} families x {len(weeks)} weeks {weeks[0]}..{weeks[-1]}", flush=True)
+    progress.stage(f"train {len(chosen)} families x {len(weeks)} weeks {weeks[0]}..{weeks[-1]}")
     run("training_windows_job", range_tags(weeks[0], weeks[-1]))
-    for family in chosen:
+    for done, family in enumerate(chosen, 1):
         run(
             "retrain_job",
             range_tags(
@@ -92,9 +140,10 @@ def run_replay(
                 MultiPartitionKey({"training_week": str(weeks[-1]), "model_family": family}),
             ),
         )
+        progress.step(done, len(chosen), f"{family} trained")
     run("model_registry_job", {})
-    print(f"[3/6] predict {start}..{end}", flush=True)
-    for family in chosen:
+    progress.stage(f"predict {start}..{end}")
+    for done, family in enumerate(chosen, 1):
         run(
             "predictions_job",
             range_tags(
@@ -102,14 +151,15 @@ def run_replay(
                 MultiPartitionKey({"game_date": str(end), "model_family": family}),
             ),
         )
+        progress.step(done, len(chosen), f"{family} predicted")
     # The daily cycle's order over the whole range: a date's picks read the monitoring of the dates
     # before it, which reads those dates' graded candidates.
-    print(f"[4/6] grade and evaluate the signals {start}..{end}", flush=True)
+    progress.stage(f"grade and evaluate the signals {start}..{end}")
     run("grading_job", range_tags(start, end))
     run("signal_tags_job", range_tags(start, end), picking)
-    print(f"[5/6] monitoring {start}..{end}", flush=True)
+    progress.stage(f"monitoring {start}..{end}")
     run("monitoring_job", range_tags(start, end))
-    print(f"[6/6] best bets and their grading {start}..{end}", flush=True)
+    progress.stage(f"best bets and their grading {start}..{end}")
     run("best_bets_job", range_tags(start, end), picking)
     run("best_bets_grading_job", range_tags(start, end))
     rows = {
@@ -137,7 +187,16 @@ def run_replay(
     graded = graded[pd.to_datetime(graded["game_date"]) >= pd.Timestamp(start)]
     match = match_summary(warehouse.read("player_game_lines", start, end))
     pick_results = warehouse.read("best_bets_accuracy", start, end)
-    return {
+    tags = warehouse.read("pick_signal_tags", start, end)
+    tables = ReplayTables(
+        graded=graded,
+        priced=priced,
+        pick_results=pick_results,
+        performance=warehouse.read("model_performance_daily", start, end),
+        signals=signal_backtest(graded_candidates(tags, graded), start, end) if len(tags) else [],
+        report_card=report_card_from_warehouse(warehouse, BestBetsConfig(), monday_of(end)),
+    )
+    report = {
         "start": str(start),
         "end": str(end),
         "data_dir": str(data_dir),
@@ -157,6 +216,9 @@ def run_replay(
         "monitoring": monitoring_report(warehouse, start, end),
         "timing": {"wall_s": round(time.monotonic() - began, 1)},
     }
+    json_path, html_path = write_reports(report, tables, selection)
+    report["files"] = {"json": str(json_path), "html": str(html_path)}
+    return report
 
 
 def best_bets_report(warehouse, start: dt.date, end: dt.date) -> dict:
@@ -246,7 +308,7 @@ def format_report(report: dict, path) -> str:
         + "; alerts "
         + ", ".join(f"{k} {v}" for k, v in sorted(monitoring["alerts"].items()))
     )
-    out.append(f"wall time {report['timing']['wall_s']} s; report: {path}")
+    out.append(f"wall time {report['timing']['wall_s']} s; report: {report['files']['html']} (JSON: {path})")
     return "\n".join(out)
 
 

@@ -6,14 +6,15 @@ CLI can point one process at another home or data directory.
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS_DIR = PROJECT_ROOT / "schemas"
 
-# Early enough for any past season a user may replay; BESTBETS_PARTITION_START moves it.
-DEFAULT_PARTITION_START = "2019-10-01"
+# The first game-date partition when neither BESTBETS_PARTITION_START nor a box-score file says.
+FALLBACK_PARTITION_START = "2019-10-01"
 GAME_TIMEZONE = "America/New_York"
 
 
@@ -37,7 +38,24 @@ def data_dir() -> Path:
 
 
 def partition_start() -> str:
-    return os.environ.get("BESTBETS_PARTITION_START", DEFAULT_PARTITION_START)
+    """The first game-date partition: BESTBETS_PARTITION_START, else the first game date of the data
+    directory's box scores (the partition space starts where the data does), else 2019-10-01."""
+    configured = os.environ.get("BESTBETS_PARTITION_START")
+    if configured:
+        return configured
+    return first_box_score_date(str(data_dir())) or FALLBACK_PARTITION_START
+
+
+@functools.lru_cache(maxsize=8)
+def first_box_score_date(directory: str) -> str | None:
+    """The earliest game_date of the earliest season's box-score file (box_scores/*_YYYY-YY.csv.gz)."""
+    import pandas as pd
+
+    files = sorted((Path(directory) / "box_scores").glob("*.csv.gz"))
+    if not files:
+        return None
+    dates = pd.read_csv(files[0], usecols=["game_date"])["game_date"]
+    return str(dates.min())[:10] if len(dates) else None
 
 
 def dagster_home() -> Path:

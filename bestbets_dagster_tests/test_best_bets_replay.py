@@ -1,6 +1,7 @@
 """The best bets of the README's replay (2025-10-21..12-06): volume, the report against a recount
 from the tables, the exports against their JSON schema, exact replays of stored days, re-runs."""
 
+import html
 import json
 
 import jsonschema
@@ -251,3 +252,135 @@ def test_signal_backtest_reports_each_signal_on_graded_data(home, warehouse):
     assert table.stdout.splitlines()[2].split()[:3] == ["bench_under", str(bench["n"]), f"{bench['hit_rate']:.1f}"]
     unknown = run_cli(home, "signal-backtest", "--start", START, "--end", END, "--signal", "nope", timeout=300)
     assert unknown.returncode != 0 and "unknown signal 'nope'" in unknown.stderr
+
+
+def _html_table(page: str, table_id: str) -> list[list[str]]:
+    """The body rows of one table of the HTML report, as text cells."""
+    import re
+
+    table = page.split(f"<table id={table_id}>", 1)[1].split("</table>", 1)[0]
+    body = table.split("<tbody>", 1)[1]
+    return [re.findall(r"<td>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", body)]
+
+
+def test_the_html_report_renders_in_a_browser(home, tmp_path):
+    from bestbets_dagster_tests.test_dagster_dev import render
+
+    dom, console = render((home / "reports" / f"replay_{START}_{END}.html").as_uri(), tmp_path, "report")
+    assert f"Replay {START}..{END}" in dom and '<table id="picks">' in dom
+    assert console == ""  # the page has no script at all
+
+
+def test_the_html_report_states_the_warehouse_s_figures(home, warehouse, report, replay):
+    from bestbets_dagster.bestbets.results import summarize
+    from bestbets_dagster.grading.html_report import wilson_interval
+
+    path = home / "reports" / f"replay_{START}_{END}.html"
+    assert f"report: {path}" in replay[1]  # the printed summary names the page
+    page = path.read_text()
+    assert page.count('src="data:image/png;base64,') == 7  # self-contained: every plot embedded
+    results = warehouse.read("best_bets_accuracy", START, END)
+    totals = summarize(results)
+    assert f"{totals['wins']}-{totals['losses']} ({totals['pushes']} pushes, {totals['voids']} voids)" in page
+    # Every graded pick is a row of the pick table, in date and rank order.
+    picks = _html_table(page, "picks")
+    assert [(row[0], row[2], row[11]) for row in picks] == [
+        (str(r.game_date)[:10], html.escape(r.player_name), r.result)
+        for r in results.sort_values(["game_date", "rank"]).itertuples(index=False)
+    ]
+    # By direction: n, wins and the Wilson interval recounted from the table.
+    for direction, n, wins, _, interval, _, _ in _html_table(page, "by_direction"):
+        rows = results[(results["recommendation"] == direction) & results["result"].isin(["WIN", "LOSS"])]
+        assert (int(n), int(wins)) == (len(rows), int((rows["result"] == "WIN").sum()))
+        low, high = wilson_interval(int(wins), int(n))
+        assert interval == f"{100 * low:.1f}-{100 * high:.1f}%"
+    # Every family's edge-side bets by |edge|: the same counts as the JSON report's bucket table.
+    by_edge = _html_table(page, "by_abs_edge")
+    assert [int(row[1]) for row in by_edge] == [bucket["n"] for bucket in report["buckets"]["by_abs_edge"]]
+    # The family table: MAE and the line's on the same rows, recounted from prediction_accuracy.
+    graded = warehouse.read("prediction_accuracy", START, END)
+    played = graded[~graded["is_voided"].astype(bool)]
+    for family, n, mae, line_mae, *_ in _html_table(page, "families"):
+        rows = played[played["model_family"] == family]
+        assert int(n) == len(rows)
+        assert float(mae) == pytest.approx((rows["predicted_points"] - rows["actual_points"]).abs().mean(), abs=5e-4)
+        assert float(line_mae) == pytest.approx((rows["line_value"] - rows["actual_points"]).abs().mean(), abs=5e-4)
+
+
+def test_the_config_view_recounts_the_stored_rows(home, warehouse, monkeypatch):
+    import datetime as dt
+
+    from bestbets_dagster.bestbets.dashboard import FILTER_LOOKBACK_DAYS
+    from bestbets_dagster.defs import bestbets as bestbets_defs
+
+    day = dt.date(2025, 12, 6)
+    result = run_cli(home, "config", "--date", str(day), "--json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    view = json.loads(result.stdout)
+    # Filters: rejections of the 30 days before the day, per filter, as the audit stores them.
+    audit = warehouse.read(
+        "best_bets_filter_audit", day - dt.timedelta(days=FILTER_LOOKBACK_DAYS), day - dt.timedelta(1)
+    )
+    counts = audit["filter_name"].value_counts()
+    assert {row["filter"]: row["rejected"] for row in view["filters"]} == {
+        row["filter"]: int(counts.get(row["filter"], 0)) for row in view["filters"]
+    }
+    assert len(view["filters"]) == 11 and sum(r["rejected"] for r in view["filters"]) > 0
+    # Families: the model each one predicted the day with.
+    served = warehouse.read("predictions", day, day).drop_duplicates("model_family")
+    assert {r["model_family"]: r["serving_model"] for r in view["families"]} == dict(
+        zip(served["model_family"], served["model_id"])
+    )
+    # Signals: the regime of the last health day before the day.
+    health = warehouse.read("signal_health_daily", day - dt.timedelta(1), day - dt.timedelta(1))
+    assert {r["signal"]: r["regime"] for r in view["signals"]} == dict(zip(health["signal_tag"], health["regime"]))
+    assert view["checks"] == [] and view["aggregator"]["config_version"] == BestBetsSettings().config().version
+    assert all(setting["description"] for setting in view["aggregator"]["settings"])
+    # The same view on the asset, with its consistency check.
+    monkeypatch.setattr(bestbets_defs, "today_eastern", lambda: day)
+    materialized = materialize(
+        [bestbets_defs.best_bets_config],
+        instance=DagsterInstance.ephemeral(),
+        resources={"warehouse": warehouse, "best_bets": BestBetsSettings()},
+    )
+    metadata = materialized.asset_materializations_for_node("best_bets_config")[0].metadata
+    assert "| player_blacklist |" in metadata["view"].value and metadata["problems"].value == 0
+    assert all(check.passed for check in materialized.get_asset_check_evaluations())
+
+
+def test_the_weekly_report_card_recounts_the_week(home, warehouse):
+    from bestbets_dagster.defs.monitoring import weekly_report_card
+
+    week, last = "2025-12-01", "2025-12-07"
+    result = run_cli(home, "report-card", "--week", "2025-12-03", "--json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    card = json.loads(result.stdout)
+    assert card["week"] == week and card["weeks"] == ["2025-11-10", "2025-11-17", "2025-11-24", week]
+    # Every candidate of the week settled at its shopped line, recounted from the two tables.
+    tags = warehouse.read("pick_signal_tags", week, last)
+    accuracy = warehouse.read("prediction_accuracy", week, last)
+    graded = tags.merge(
+        accuracy.rename(columns={"model_family": "source_model_family", "model_id": "source_model_id"}),
+        on=["game_date", "person_id", "source_model_family", "source_model_id"],
+        suffixes=("", "_graded"),
+    )
+    actual, line = graded["actual_points"].astype(float), graded["bet_line"].astype(float)
+    decided = graded[actual.notna() & (actual != line) & ~graded["is_voided"].astype(bool)]
+    won = (decided["actual_points"].astype(float) > decided["bet_line"].astype(float)) == (
+        decided["recommendation"] == "OVER"
+    )
+    assert card["candidates"]["total"]["n"] == len(decided) > 0
+    assert card["candidates"]["total"]["wins"] == int(won.sum())
+    for row in card["candidates"]["direction"]:
+        mine = decided["recommendation"] == row["group"]
+        assert (row["weeks"][week]["n"], row["weeks"][week]["wins"]) == (int(mine.sum()), int(won[mine].sum()))
+    # The asset's partition shows the same card.
+    materialized = materialize(
+        [weekly_report_card],
+        partition_key=week,
+        instance=DagsterInstance.ephemeral(),
+        resources={"warehouse": warehouse, "best_bets": BestBetsSettings()},
+    )
+    metadata = materialized.asset_materializations_for_node("weekly_report_card")[0].metadata
+    assert metadata["candidates"].value == card["candidates"]["total"]
+    assert "### by tier" in metadata["card"].value and metadata["plot"].value.startswith("![report card](data:image")

@@ -66,6 +66,40 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def render(url: str, out_dir, name: str) -> tuple[str, str]:
+    """Headless Chromium on `url`: (the DOM after scripts ran, the console lines); the screenshot
+    lands in out_dir/name.png. Flags: no sandbox (root), nothing that calls out of this machine."""
+    assert CHROMIUM, "chromium not found: `make test` installs Debian's chromium, or `apt-get install chromium`"
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={out_dir / ('profile-' + name)}",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--window-size=1400,1000",
+        "--virtual-time-budget=15000",  # let the page's scripts run and its queries answer
+    ]
+    shot = subprocess.run(
+        [CHROMIUM, *flags, f"--screenshot={out_dir / (name + '.png')}", url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    dom = subprocess.run([CHROMIUM, *flags, "--dump-dom", url], capture_output=True, text=True, timeout=120)
+    console = [line for line in (shot.stderr + dom.stderr).splitlines() if ":CONSOLE" in line]
+    assert (out_dir / (name + ".png")).stat().st_size > 20_000, shot.stderr[-2000:]  # a page, not a blank
+    return dom.stdout, "\n".join(console)
+
+
 def _wait_until(check, timeout_s: float, what: str):
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -138,6 +172,10 @@ def test_a_backfill_launched_through_graphql_runs_on_the_daemon(replay, tmp_path
         # A backfill of a range is one run (single-run backfill policy), not one run per date.
         runs = _graphql(port, RUNS, {})["runsOrError"]["results"]
         assert [run["status"] for run in runs] == ["SUCCESS"], runs
+        # The UI as a person sees it: the asset's partitions page renders, with no script error.
+        dom, console = render(f"http://127.0.0.1:{port}/assets/monitoring_alerts?view=partitions", tmp_path, "ui")
+        assert "monitoring_alerts" in dom and "Partitions" in dom, dom[-2000:]
+        assert "Uncaught" not in console and "Error" not in console, console
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         try:

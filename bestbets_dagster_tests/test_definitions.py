@@ -1,3 +1,4 @@
+import datetime as dt
 import subprocess
 import sys
 
@@ -142,3 +143,13 @@ def test_every_table_asset_shares_one_spec_with_a_code_version(isolated_home, mo
     # kinds follow the backend: BigQuery in production.
     monkeypatch.setenv("BESTBETS_ENV", "gcp")
     assert backend_kind() == "bigquery"
+
+
+def test_the_report_card_schedule_asks_for_last_week_on_monday_morning():
+    from dagster import build_schedule_context
+
+    from bestbets_dagster.defs.daily import report_card_schedule
+
+    request = report_card_schedule(build_schedule_context(scheduled_execution_time=dt.datetime(2025, 12, 8, 11, 0)))
+    assert (request.partition_key, request.run_key) == ("2025-12-01", "report-card:2025-12-01")
+    assert report_card_schedule.cron_schedule == "0 11 * * 1"

@@ -67,7 +67,7 @@ def test_one_run_materializes_every_partition_of_the_range(ingested):
         for e in result.get_asset_materialization_events()
         if e.asset_key.to_user_string() == "player_game_logs"
     }
-    assert len(partitions) == (pd.Timestamp("2026-02-09") - pd.Timestamp("2024-10-01")).days + 1
+    assert len(partitions) == (pd.Timestamp("2026-02-09") - pd.Timestamp(settings.partition_start())).days + 1
     assert len(result.get_step_success_events()) == 4  # one step per asset, not one per date
 
 

@@ -376,6 +376,18 @@ def test_staleness_urgency():
     assert report.loc["v9_q43", "urgency"] == "URGENT" and report.loc["v9_q43", "age_days"] == 15
     assert report.loc["v12_noveg_mae", "urgency"] == "URGENT"
     assert report.loc["v9_q45", "urgency"] == "URGENT" and pd.isna(report.loc["v9_q45", "age_days"])
+    assert report.loc["v9_q45", "reason"] == "never trained"
+    assert report.loc["v9_mae", "reason"] == "newest serving model trained through 2025-11-23 (8 days ago)"
+    # A family whose every model was rejected by the gates: not "never trained".
+    rejected = pd.DataFrame(
+        [
+            _registry_row(i, "v9_q45", cutoff, status="rejected")
+            for i, cutoff in (("d", "2025-11-17"), ("e", "2025-11-24"))
+        ]
+    )
+    report = staleness(families, pd.concat([registry, rejected]), dt.date(2025, 12, 1)).set_index("model_family")
+    assert report.loc["v9_q45", "urgency"] == "URGENT"
+    assert report.loc["v9_q45", "reason"] == "no model passed the gates since 2025-11-17"
     assert "v12_mae" not in report.index
     assert staleness(families[:1], registry, dt.date(2025, 11, 28)).iloc[0]["urgency"] is None
 

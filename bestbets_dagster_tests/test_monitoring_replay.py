@@ -72,10 +72,19 @@ def test_a_second_backfill_changes_nothing(replay, warehouse):
         after = warehouse.read(name, START, END)
         pd.testing.assert_frame_equal(_stable(after), _stable(before[name]), check_dtype=False)
     # The alerts kept their created_at: the sensor will not send them again.
-    assert (
-        before["monitoring_alerts"]["created_at"].tolist()
-        == warehouse.read("monitoring_alerts", START, END)["created_at"].tolist()
+    alerts = warehouse.read("monitoring_alerts", START, END)
+    assert before["monitoring_alerts"]["created_at"].tolist() == alerts["created_at"].tolist()
+    # The partitions show the alerts themselves: a table row per alert, the newest first.
+    shown = next(
+        event.materialization.metadata["alerts"].value
+        for event in result.get_asset_materialization_events()
+        if event.asset_key.to_user_string() == "monitoring_alerts"
     )
+    rows = shown.splitlines()[2:]
+    assert len(rows) == min(len(alerts), 200) and len(alerts)
+    newest = alerts[alerts["game_date"] == alerts["game_date"].max()]
+    assert rows[0].split(" | ")[0] == f"| {pd.Timestamp(newest['game_date'].iloc[0]):%Y-%m-%d}"
+    assert all(message in shown for message in newest["message"])
 
 
 def test_alert_sensor_logs_recent_alerts_without_a_slack_token(warehouse, monkeypatch):
@@ -87,10 +96,13 @@ def test_alert_sensor_logs_recent_alerts_without_a_slack_token(warehouse, monkey
     context = build_sensor_context(resources={"warehouse": warehouse, "notifier": AlertNotifier()})
     first = monitoring.alerts_to_slack(context)
     recent = alerts[pd.to_datetime(alerts["game_date"]).dt.date >= dt.date(2025, 12, 4)]
-    assert (
+    # The tick reports what it did: an observation of monitoring_alerts, not a skip.
+    (observation,) = first.asset_events
+    assert observation.asset_key.to_user_string() == "monitoring_alerts" and len(recent)
+    assert observation.description == (
         f"{len(recent)} alert(s) sent via the sensor log; {len(alerts) - len(recent)} older ones only stored"
-        in first.skip_message
     )
+    assert observation.metadata["sent"].value == len(recent)
     assert context.cursor == pd.Timestamp(alerts["created_at"].max()).isoformat()
     again = monitoring.alerts_to_slack(
         build_sensor_context(cursor=context.cursor, resources={"warehouse": warehouse, "notifier": AlertNotifier()})

@@ -1,15 +1,22 @@
 import datetime as dt
 
+import pandas as pd
 import pytest
 
+from bestbets_dagster import settings
 from bestbets_dagster.partitions import game_date_partitions, training_week_partitions
 from bestbets_dagster.timeutil import eastern_game_date, eastern_game_dates, today_eastern
 
 
-def test_the_2025_10_21_slate_is_a_partition():
+def test_the_partitions_start_where_the_data_does():
     keys = game_date_partitions.get_partition_keys()
     assert "2025-10-21" in keys
-    assert keys[0] == "2019-10-01"
+    box_scores = sorted((settings.data_dir() / "box_scores").glob("*.csv.gz"))
+    first = min(pd.read_csv(path, usecols=["game_date"])["game_date"].min() for path in box_scores)
+    assert keys[0] == first
+    # The training weeks start on that date's Monday.
+    monday = dt.date.fromisoformat(first) - dt.timedelta(days=dt.date.fromisoformat(first).weekday())
+    assert training_week_partitions.get_first_partition_key() == str(monday)
 
 
 def test_todays_eastern_slate_is_the_last_partition():

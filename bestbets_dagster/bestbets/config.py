@@ -12,6 +12,34 @@ import json
 
 ALGORITHM_VERSION = "bb1_multi_source"
 
+SETTING_DESCRIPTIONS = {
+    "champion_family": "the family challengers are compared with in the monitoring's challenger alert",
+    "selection": "ev: keep a candidate whose expected value at its shopped price clears min_expected_value; "
+    "edge: the original's rule, largest |edge| of min_edge or more",
+    "min_expected_value": "the EV floor of selection 'ev', in units per unit staked",
+    "min_edge": "the |edge| floor of selection 'edge', in points",
+    "shopping_books": "the books a bet may be placed at (empty: every book in the snapshot)",
+    "nominal_price_books": "pick'em apps whose quoted price is a convention: judged at nominal_book_price",
+    "nominal_book_price": "the American price a nominal-price book's bets are judged at",
+    "min_signal_count": "the signals a candidate needs (model_health always counts, so 2 means one real signal)",
+    "under_edge_cap": "an UNDER with |edge| at or above this is rejected (the model's big unders miss)",
+    "under_edge_cap_exempt_families": "families whose UNDERs the cap does not apply to",
+    "blacklist_edge": "the |edge| from which a pick counts toward the player blacklist and direction health",
+    "blacklist_min_picks": "the decided picks a player needs this season before the blacklist judges him",
+    "blacklist_max_hit_rate": "a player whose season hit rate is below this (percent) is blacklisted",
+    "familiar_games": "games against this opponent in the last year from which a candidate is rejected",
+    "min_feature_quality": "the available-feature quality score (0-100) a candidate needs",
+    "bench_under_line": "an UNDER on a line below this is rejected (bench players)",
+    "line_jump": "an UNDER after the line rose this many points or more is rejected",
+    "line_drop": "an UNDER after the line fell this many points or more is rejected",
+    "negative_plus_minus_games": "an UNDER after this many straight negative plus/minus games is rejected",
+    "confidence_floors": "per family, the model confidence a candidate needs",
+    "model_health_gate": "reject a family's candidates while its 7-day edge-3+ record is below 52.4% (rev 323)",
+    "agreement_edge": "the |edge| from which another family's bet on the same side counts as agreement",
+    "max_picks_per_day": "a cap on the day's picks (empty: as many as pass)",
+    "direction_health_days": "the days of OVER / UNDER records the direction-health angle reads",
+}
+
 
 @dataclasses.dataclass(frozen=True)
 class BestBetsConfig:
@@ -62,6 +90,11 @@ class BestBetsConfig:
     def version(self) -> str:
         text = json.dumps(self.as_dict(), sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+    @classmethod
+    def describe(cls, name: str) -> str:
+        """The one-line description of a setting (the config view's and the resource's in the UI)."""
+        return SETTING_DESCRIPTIONS[name]
 
     @classmethod
     def from_dict(cls, values: dict) -> BestBetsConfig:

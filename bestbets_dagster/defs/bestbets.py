@@ -8,6 +8,7 @@ import pandas as pd
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
+    AssetCheckSpec,
     AssetDep,
     AssetExecutionContext,
     BackfillPolicy,
@@ -16,10 +17,12 @@ from dagster import (
     TableColumn,
     TableRecord,
     TableSchema,
+    asset,
     multi_asset,
 )
 
 from bestbets_dagster import tables
+from bestbets_dagster.bestbets.dashboard import dashboard_from_warehouse, format_dashboard
 from bestbets_dagster.bestbets.export import (
     DATED_CACHE_CONTROL,
     LATEST_CACHE_CONTROL,
@@ -51,12 +54,13 @@ from bestbets_dagster.defs.partition_range import (
     partition_dates,
     range_metadata,
 )
-from bestbets_dagster.defs.table_assets import table_asset, table_spec
+from bestbets_dagster.defs.table_assets import OWNERS, backend_kind, table_asset, table_spec
 from bestbets_dagster.ingest.lines import current_offers
 from bestbets_dagster.models.families import load_families
 from bestbets_dagster.partitions import game_date_partitions
 from bestbets_dagster.resources import ArtifactStore, BestBetsSettings, Warehouse
 from bestbets_dagster.signals.registry import PROTOTYPE_TAGS, REGISTERED_TAGS
+from bestbets_dagster.timeutil import today_eastern
 
 DAY = dt.timedelta(days=1)
 # The picks of D read the newest stored signal health and model state before D within this many days
@@ -362,4 +366,41 @@ def best_bets_accuracy(context: AssetExecutionContext, warehouse: Warehouse) -> 
             "by_direction": MetadataValue.json(summarize_by(results, "recommendation")),
         },
         check_results=table_check_results(warehouse, "best_bets_accuracy", start, end),
+    )
+
+
+@asset(
+    deps=["model_registry", "model_performance_daily", "signal_health_daily", "best_bets_filter_audit"],
+    group_name="best_bets",
+    kinds={"python", backend_kind()},
+    owners=OWNERS,
+    check_specs=[
+        AssetCheckSpec(
+            "config_consistent",
+            asset="best_bets_config",
+            description="WARN: an enabled family without a model, a signal without health rows, or picks of the "
+            "day made under another config version",
+        )
+    ],
+)
+def best_bets_config(warehouse: Warehouse, best_bets: BestBetsSettings) -> MaterializeResult:
+    """The best-bets config view as of today (US Eastern): the running rules with a description each,
+    the enabled families' serving models and states, the filters and what they rejected lately, the
+    signals' regimes, the combo registry and the consistency checks (`bestbets config` prints the same)."""
+    config = best_bets.config()
+    view = dashboard_from_warehouse(warehouse, config, today_eastern())
+    return MaterializeResult(
+        metadata={
+            "view": MetadataValue.md(format_dashboard(view)),
+            "config_version": config.version,
+            "problems": len(view["checks"]),
+        },
+        check_results=[
+            AssetCheckResult(
+                check_name="config_consistent",
+                passed=not view["checks"],
+                severity=AssetCheckSeverity.WARN,
+                metadata={"problems": "; ".join(view["checks"])[:2000]},
+            )
+        ],
     )

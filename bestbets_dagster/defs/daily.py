@@ -45,7 +45,7 @@ from bestbets_dagster.models.families import load_families
 from bestbets_dagster.models.registry import staleness
 from bestbets_dagster.partitions import MODEL_FAMILY_PARTITIONS_NAME
 from bestbets_dagster.resources import NbaDataSource, Warehouse
-from bestbets_dagster.timeutil import today_eastern
+from bestbets_dagster.timeutil import monday_of, today_eastern
 
 DAY = dt.timedelta(days=1)
 # How far back the morning looks for dates to (re)grade: late box scores of the last two weeks.
@@ -167,7 +167,7 @@ def weekly_training_sensor(context: SensorEvaluationContext, warehouse: Warehous
     # The original's retrain reminder: ROUTINE 7-10 days since a family's newest model, OVERDUE 11-14, URGENT 15+.
     report = staleness(load_families(warehouse), warehouse.read("model_registry"), today)
     for row in report[report["urgency"].notna()].itertuples(index=False):
-        context.log.warning(f"retrain reminder: {row.model_family} {row.urgency}")
+        context.log.warning(f"retrain reminder: {row.model_family} {row.urgency}: {row.reason}")
     if box_scores_pending(warehouse, nba_data) is not None:
         return SkipReason("waiting for the box-score ingest to catch up")
     week = dt.date.fromisoformat(current_training_week(today))
@@ -208,6 +208,18 @@ def weekly_training_sensor(context: SensorEvaluationContext, warehouse: Warehous
 def slate_schedule(context: ScheduleEvaluationContext):
     day = context.scheduled_execution_time.date()
     return RunRequest(run_key=f"slate:{day}", partition_key=str(day))
+
+
+@schedule(
+    cron_schedule="0 11 * * 1",
+    execution_timezone="America/New_York",
+    job=JOBS["report_card_job"],
+    default_status=DefaultScheduleStatus.STOPPED,
+    description="Mondays at 11:00 US Eastern, after the morning's grading: last week's report card.",
+)
+def report_card_schedule(context: ScheduleEvaluationContext):
+    week = monday_of(context.scheduled_execution_time.date()) - dt.timedelta(days=7)
+    return RunRequest(run_key=f"report-card:{week}", partition_key=str(week))
 
 
 @stopped_sensor(300, job=JOBS["predictions_job"])

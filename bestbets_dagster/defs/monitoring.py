@@ -6,21 +6,29 @@ import datetime as dt
 import pandas as pd
 from dagster import (
     AssetCheckResult,
+    AssetDep,
     AssetExecutionContext,
+    AssetObservation,
     DefaultSensorStatus,
     MaterializeResult,
     MetadataValue,
     SensorEvaluationContext,
+    SensorResult,
     SkipReason,
+    TimeWindowPartitionMapping,
+    asset,
     sensor,
 )
 
 from bestbets_dagster.bestbets.history import graded_candidates
 from bestbets_dagster.bestbets.pipeline import HISTORY_LOOKBACK_DAYS
 from bestbets_dagster.defs.checks import no_rows_check, table_check_results
-from bestbets_dagster.defs.partition_range import history_deps, partition_dates, range_metadata
-from bestbets_dagster.defs.table_assets import table_asset
+from bestbets_dagster.defs.partition_range import history_deps, markdown_table, partition_dates, range_metadata
+from bestbets_dagster.defs.table_assets import OWNERS, backend_kind, table_asset
+from bestbets_dagster.grading.html_report import report_card_png
 from bestbets_dagster.grading.performance import alerts, model_performance
+from bestbets_dagster.grading.report_card import WEEKS_SHOWN, format_report_card, report_card_from_warehouse
+from bestbets_dagster.partitions import training_week_partitions
 from bestbets_dagster.resources import AlertNotifier, BestBetsSettings, Warehouse
 from bestbets_dagster.signals.health import signal_health
 from bestbets_dagster.signals.registry import PROTOTYPE_TAGS, REGISTERED_TAGS
@@ -29,6 +37,7 @@ from bestbets_dagster.timeutil import today_eastern
 DAY = dt.timedelta(days=1)
 GROUP = "monitoring"
 RECENT_DAYS = 3
+ALERTS_SHOWN = 200
 
 
 def _graded_days(graded: pd.DataFrame, start: dt.date, end: dt.date) -> list[dt.date]:
@@ -180,6 +189,16 @@ def monitoring_alerts(
         metadata={
             **range_metadata(context, written, found),
             "by_type": MetadataValue.json(found["alert_type"].value_counts().to_dict() if written else {}),
+            # The alerts themselves, readable on the partition (the newest first, at most ALERTS_SHOWN).
+            "alerts": MetadataValue.md(
+                markdown_table(
+                    found.sort_values(["game_date", "severity", "alert_type"], ascending=[False, True, True])[
+                        ["game_date", "severity", "alert_type", "subject", "message"]
+                    ].head(ALERTS_SHOWN)
+                )
+                if written
+                else "no alerts"
+            ),
         },
         check_results=[
             *table_check_results(warehouse, "monitoring_alerts", start, end),
@@ -216,6 +235,56 @@ def alerts_to_slack(context: SensorEvaluationContext, warehouse: Warehouse, noti
     # A backfill of old dates must not flood the channel: only alerts about the last few days are sent.
     recent = new[pd.to_datetime(new["game_date"]).dt.date >= today_eastern() - dt.timedelta(days=RECENT_DAYS)]
     sent = notifier.send(recent, context.log) if len(recent) else 0
-    return SkipReason(
-        f"{sent} alert(s) sent via {notifier.channel_name()}; {len(new) - len(recent)} older ones only stored"
+    done = f"{sent} alert(s) sent via {notifier.channel_name()}; {len(new) - len(recent)} older ones only stored"
+    if not sent:
+        return SkipReason(done)
+    # What the tick did shows on the tick and as an observation of monitoring_alerts, not as "skipped".
+    context.log.info(done)
+    return SensorResult(
+        asset_events=[
+            AssetObservation(
+                asset_key="monitoring_alerts",
+                description=done,
+                metadata={"sent": sent, "channel": notifier.channel_name(), "only_stored": len(new) - len(recent)},
+            )
+        ]
+    )
+
+
+# A week's card reads its own days and those of the WEEKS_SHOWN - 1 weeks before (offsets in weeks).
+CARD_WEEKS = TimeWindowPartitionMapping(start_offset=-(WEEKS_SHOWN - 1), end_offset=0)
+
+
+@asset(
+    partitions_def=training_week_partitions,
+    deps=[
+        AssetDep(name, partition_mapping=CARD_WEEKS)
+        for name in (
+            "pick_signal_tags",
+            "prediction_accuracy",
+            "best_bets_accuracy",
+            "signal_best_bets_picks",
+            "monitoring_alerts",
+        )
+    ],
+    group_name=GROUP,
+    kinds={"python", backend_kind()},
+    owners=OWNERS,
+)
+def weekly_report_card(
+    context: AssetExecutionContext, warehouse: Warehouse, best_bets: BestBetsSettings
+) -> MaterializeResult:
+    """The week's report card (partition: the week's Monday): hit rate and units of the best bets and of
+    every candidate by direction, player tier, family, signal and |edge|, beside the three weeks before,
+    with the week's alerts; `bestbets report-card --week D` prints the same."""
+    week = dt.date.fromisoformat(context.partition_key)
+    card = report_card_from_warehouse(warehouse, best_bets.config(), week)
+    return MaterializeResult(
+        metadata={
+            "card": MetadataValue.md(format_report_card(card)),
+            "plot": MetadataValue.md(f"![report card](data:image/png;base64,{report_card_png(card)})"),
+            "best_bets": MetadataValue.json(card["best_bets"]["total"]),
+            "candidates": MetadataValue.json(card["candidates"]["total"]),
+            "alerts": len(card["alerts"]),
+        }
     )

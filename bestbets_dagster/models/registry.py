@@ -137,15 +137,25 @@ def serving_model(registry: pd.DataFrame, family: str, day: dt.date) -> pd.Serie
 
 def staleness(families: list[Family], registry: pd.DataFrame, today: dt.date) -> pd.DataFrame:
     """The retrain reminder: per enabled family, days since the newest enabled model's training end,
-    with urgency ROUTINE 7-10, OVERDUE 11-14, URGENT 15+ (and URGENT when never trained)."""
+    with urgency ROUTINE 7-10, OVERDUE 11-14, URGENT 15+ (and URGENT without a serving model), and the
+    reason in words: the newest serving model's age, "no model passed the gates since D" (the
+    family's first training cutoff) or "never trained"."""
     live = registry[registry["enabled"].astype(bool) & registry["status"].isin(["active", "production"])]
     newest = live.groupby("model_family")["training_end_date"].max()
+    first_cutoff = registry.groupby("model_family")["training_cutoff"].min() if len(registry) else pd.Series()
     rows = []
     for fam in families:
         if not fam.enabled:
             continue
         end = newest.get(fam.model_family)
         age = None if end is None or pd.isna(end) else (pd.Timestamp(today) - pd.Timestamp(end)).days
+        tried = first_cutoff.get(fam.model_family)
+        if age is not None:
+            reason = f"newest serving model trained through {pd.Timestamp(end).date()} ({age} days ago)"
+        elif tried is not None and not pd.isna(tried):
+            reason = f"no model passed the gates since {pd.Timestamp(tried).date()}"
+        else:
+            reason = "never trained"
         if age is None or age >= 15:
             urgency = "URGENT"
         elif age >= 11:
@@ -160,10 +170,13 @@ def staleness(families: list[Family], registry: pd.DataFrame, today: dt.date) ->
                 "last_training_end": None if age is None else pd.Timestamp(end).date(),
                 "age_days": age,
                 "urgency": urgency,
+                "reason": reason,
                 "auto_retrain": fam.auto_retrain,
             }
         )
-    return pd.DataFrame(rows, columns=["model_family", "last_training_end", "age_days", "urgency", "auto_retrain"])
+    return pd.DataFrame(
+        rows, columns=["model_family", "last_training_end", "age_days", "urgency", "reason", "auto_retrain"]
+    )
 
 
 # Where the model_registry asset pins the models serving can fall back on when the registry table

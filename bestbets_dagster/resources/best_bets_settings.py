@@ -4,37 +4,49 @@ picks, and a run can override it from the launchpad (resources: best_bets: confi
 from typing import Optional
 
 from dagster import ConfigurableResource
+from pydantic import Field
 
 from bestbets_dagster.bestbets.config import BestBetsConfig
 
 _DEFAULT = BestBetsConfig()
 
 
+def _setting(name: str):
+    """A field with BestBetsConfig's default (tuples as the list / dict the launchpad edits) and its
+    one-line description, shown on the resource in the UI."""
+    default = getattr(_DEFAULT, name)
+    if name == "confidence_floors":
+        default = dict(default)
+    elif isinstance(default, tuple):
+        default = list(default)
+    return Field(default=default, description=BestBetsConfig.describe(name))
+
+
 class BestBetsSettings(ConfigurableResource):
-    champion_family: str = _DEFAULT.champion_family
-    selection: str = _DEFAULT.selection
-    min_expected_value: float = _DEFAULT.min_expected_value
-    min_edge: float = _DEFAULT.min_edge
-    shopping_books: list[str] = list(_DEFAULT.shopping_books)
-    nominal_price_books: list[str] = list(_DEFAULT.nominal_price_books)
-    nominal_book_price: int = _DEFAULT.nominal_book_price
-    min_signal_count: int = _DEFAULT.min_signal_count
-    under_edge_cap: float = _DEFAULT.under_edge_cap
-    under_edge_cap_exempt_families: list[str] = list(_DEFAULT.under_edge_cap_exempt_families)
-    blacklist_edge: float = _DEFAULT.blacklist_edge
-    blacklist_min_picks: int = _DEFAULT.blacklist_min_picks
-    blacklist_max_hit_rate: float = _DEFAULT.blacklist_max_hit_rate
-    familiar_games: int = _DEFAULT.familiar_games
-    min_feature_quality: float = _DEFAULT.min_feature_quality
-    bench_under_line: float = _DEFAULT.bench_under_line
-    line_jump: float = _DEFAULT.line_jump
-    line_drop: float = _DEFAULT.line_drop
-    negative_plus_minus_games: int = _DEFAULT.negative_plus_minus_games
-    confidence_floors: dict[str, float] = dict(_DEFAULT.confidence_floors)
-    model_health_gate: bool = _DEFAULT.model_health_gate
-    agreement_edge: float = _DEFAULT.agreement_edge
-    max_picks_per_day: Optional[int] = _DEFAULT.max_picks_per_day
-    direction_health_days: int = _DEFAULT.direction_health_days
+    champion_family: str = _setting("champion_family")
+    selection: str = _setting("selection")
+    min_expected_value: float = _setting("min_expected_value")
+    min_edge: float = _setting("min_edge")
+    shopping_books: list[str] = _setting("shopping_books")
+    nominal_price_books: list[str] = _setting("nominal_price_books")
+    nominal_book_price: int = _setting("nominal_book_price")
+    min_signal_count: int = _setting("min_signal_count")
+    under_edge_cap: float = _setting("under_edge_cap")
+    under_edge_cap_exempt_families: list[str] = _setting("under_edge_cap_exempt_families")
+    blacklist_edge: float = _setting("blacklist_edge")
+    blacklist_min_picks: int = _setting("blacklist_min_picks")
+    blacklist_max_hit_rate: float = _setting("blacklist_max_hit_rate")
+    familiar_games: int = _setting("familiar_games")
+    min_feature_quality: float = _setting("min_feature_quality")
+    bench_under_line: float = _setting("bench_under_line")
+    line_jump: float = _setting("line_jump")
+    line_drop: float = _setting("line_drop")
+    negative_plus_minus_games: int = _setting("negative_plus_minus_games")
+    confidence_floors: dict[str, float] = _setting("confidence_floors")
+    model_health_gate: bool = _setting("model_health_gate")
+    agreement_edge: float = _setting("agreement_edge")
+    max_picks_per_day: Optional[int] = _setting("max_picks_per_day")
+    direction_health_days: int = _setting("direction_health_days")
 
     def config(self) -> BestBetsConfig:
         values = {name: getattr(self, name) for name in BestBetsConfig.__dataclass_fields__}

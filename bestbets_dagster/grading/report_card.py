@@ -1,0 +1,183 @@
+"""The weekly report card: how the system's bets did in a week and the weeks before it, cut by
+direction, player tier, family, signal and |edge|, with the week's alerts.
+
+Two sets of bets are graded: the best bets (best_bets_accuracy, at their shopped line and price) and
+every candidate (pick_signal_tags: one bet per lined player-game, the side and book the candidate
+chose, settled at its bet line and price - a nominal-price book's at the configured price), so a
+week with few picks still says how the models and signals did. Plain pandas; the weekly asset and
+`bestbets report-card` show it, and the replay's HTML report has a section of it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from bestbets_dagster.bestbets.config import BestBetsConfig
+from bestbets_dagster.bestbets.history import graded_candidates
+from bestbets_dagster.bestbets.results import settle
+from bestbets_dagster.grading.report import EDGE_BUCKETS
+
+WEEKS_SHOWN = 4  # the week and the three before it
+# Player tiers by the line: star 25+, starter 15-25, role 8-15, bench under 8.
+TIERS = ((25.0, "star"), (15.0, "starter"), (8.0, "role"), (0.0, "bench"))
+DIMENSIONS = ("direction", "tier", "family", "signal", "edge")
+
+
+def tier(line: pd.Series) -> pd.Series:
+    line = line.astype(float)
+    return pd.Series(np.select([line >= floor for floor, _ in TIERS], [name for _, name in TIERS], "bench"), line.index)
+
+
+def _bets(frame: pd.DataFrame, result: pd.Series, units: pd.Series, line: pd.Series, signals) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "game_date": pd.to_datetime(frame["game_date"]),
+            "week": pd.to_datetime(frame["game_date"]).dt.to_period("W-SUN").dt.start_time.dt.date,
+            "direction": frame["recommendation"],
+            "tier": tier(line),
+            "family": frame["source_model_family"],
+            "signals": signals,
+            "edge": pd.cut(frame["edge"].astype(float).abs(), list(EDGE_BUCKETS), right=False).astype(str),
+            "result": result,
+            "units": units,
+        }
+    ).reset_index(drop=True)
+
+
+def candidate_bets(tags: pd.DataFrame, accuracy: pd.DataFrame, config: BestBetsConfig) -> pd.DataFrame:
+    """Every graded candidate as a bet at its shopped line and price (see the module's docstring)."""
+    graded = graded_candidates(tags, accuracy)
+    if graded.empty:
+        return _bets(graded.assign(edge=[]), pd.Series(dtype=object), pd.Series(dtype=float), graded["line_value"], [])
+    price = (
+        graded["bet_price"]
+        .astype("float64")
+        .where(~graded["bet_price_is_nominal"].astype(bool), float(config.nominal_book_price))
+    )
+    result, units = settle(
+        graded["recommendation"] == "OVER",
+        graded["actual_points"].astype("float64"),
+        graded["bet_line"].astype("float64"),
+        price,
+        graded["is_voided"].astype(bool) | graded["actual_points"].isna(),
+    )
+    return _bets(graded, result, units, graded["line_value"], [list(t) for t in graded["signal_tags"]])
+
+
+def pick_bets(results: pd.DataFrame, picks: pd.DataFrame) -> pd.DataFrame:
+    """The graded best bets (best_bets_accuracy) with their signals (signal_best_bets_picks)."""
+    if results.empty:
+        return _bets(results, results["result"], results["units"], results["bet_line"], [])
+    key = ["game_date", "person_id"]
+    tags = picks.assign(game_date=pd.to_datetime(picks["game_date"]))[[*key, "signal_tags"]]
+    joined = results.assign(game_date=pd.to_datetime(results["game_date"])).merge(tags, on=key, how="left")
+    signals = [list(t) if isinstance(t, (list, np.ndarray)) else [] for t in joined["signal_tags"]]
+    return _bets(joined, joined["result"], joined["units"].astype(float), joined["bet_line"], signals)
+
+
+def _record(bets: pd.DataFrame) -> dict:
+    wins, losses = int((bets["result"] == "WIN").sum()), int((bets["result"] == "LOSS").sum())
+    return {
+        "n": wins + losses,
+        "wins": wins,
+        "losses": losses,
+        "hit_rate": round(wins / (wins + losses), 4) if wins + losses else None,
+        "units": round(float(np.nansum(bets["units"])), 2),
+    }
+
+
+def _by(bets: pd.DataFrame, dimension: str) -> pd.DataFrame:
+    if dimension == "signal":
+        return bets.explode("signals").dropna(subset=["signals"]).rename(columns={"signals": "group"})
+    return bets.assign(group=bets[dimension])
+
+
+def card_rows(bets: pd.DataFrame, weeks: list[dt.date]) -> dict[str, list[dict]]:
+    """{dimension: rows}; a row is one group with its record in each week (week over week) and in all."""
+    out = {}
+    for dimension in DIMENSIONS:
+        grouped = _by(bets, dimension)
+        rows = []
+        for group, g in sorted(grouped.groupby("group"), key=lambda kv: str(kv[0])):
+            rows.append(
+                {
+                    "group": str(group),
+                    "weeks": {str(week): _record(g[g["week"] == week]) for week in weeks},
+                    "all": _record(g),
+                }
+            )
+        out[dimension] = rows
+    return out
+
+
+def report_card(
+    week: dt.date, candidates: pd.DataFrame, picks: pd.DataFrame, alerts: pd.DataFrame, weeks_shown: int = WEEKS_SHOWN
+) -> dict:
+    """The card of the week starting on Monday `week`, beside the weeks_shown - 1 before it."""
+    weeks = [week - dt.timedelta(weeks=k) for k in range(weeks_shown - 1, -1, -1)]
+    in_weeks = lambda bets: bets[bets["week"].isin(weeks)]  # noqa: E731
+    this_week = alerts[pd.to_datetime(alerts["game_date"]).dt.date.between(week, week + dt.timedelta(days=6))]
+    return {
+        "week": str(week),
+        "weeks": [str(w) for w in weeks],
+        "best_bets": {
+            "total": _record(in_weeks(picks)[in_weeks(picks)["week"] == week]),
+            **card_rows(in_weeks(picks), weeks),
+        },
+        "candidates": {
+            "total": _record(in_weeks(candidates)[in_weeks(candidates)["week"] == week]),
+            **card_rows(in_weeks(candidates), weeks),
+        },
+        "alerts": [
+            {k: str(v) for k, v in row.items()}
+            for row in this_week.sort_values(["game_date", "severity"])[
+                ["game_date", "severity", "alert_type", "subject", "message"]
+            ].to_dict("records")
+        ],
+    }
+
+
+def _cell(record: dict) -> str:
+    if not record["n"]:
+        return "-"
+    return f"{record['wins']}-{record['losses']} {100 * record['hit_rate']:.0f}% {record['units']:+.1f}u"
+
+
+def format_report_card(card: dict) -> str:
+    """The card as Markdown: per set of bets and dimension, a row per group, a column per week."""
+    out = [f"# Report card, week of {card['week']}"]
+    for name, title in (("best_bets", "Best bets"), ("candidates", "Every candidate (one bet per lined player-game)")):
+        total = card[name]["total"]
+        out.append(f"## {title}\nthis week: {_cell(total)} ({total['n']} decided)")
+        for dimension in DIMENSIONS:
+            rows = card[name][dimension]
+            header = "| " + dimension + " | " + " | ".join(card["weeks"]) + " | all |"
+            lines = [header, "|" + "---|" * (len(card["weeks"]) + 2)]
+            for row in rows:
+                cells = [_cell(row["weeks"][w]) for w in card["weeks"]] + [_cell(row["all"])]
+                lines.append(f"| {row['group']} | " + " | ".join(cells) + " |")
+            out.append(f"### by {dimension}\n" + ("\n".join(lines) if rows else "(no bets)"))
+    alerts = card["alerts"]
+    out.append(
+        "## Alerts of the week\n"
+        + (
+            "\n".join(f"- {a['game_date'][:10]} {a['severity']} {a['alert_type']}: {a['message']}" for a in alerts)
+            or "none"
+        )
+    )
+    return "\n\n".join(out)
+
+
+def report_card_from_warehouse(warehouse, config: BestBetsConfig, week: dt.date, weeks_shown: int = WEEKS_SHOWN):
+    """The card of the week starting on Monday `week` from the stored tables (`warehouse`: anything with
+    the Warehouse's read)."""
+    first, last = week - dt.timedelta(weeks=weeks_shown - 1), week + dt.timedelta(days=6)
+    candidates = candidate_bets(
+        warehouse.read("pick_signal_tags", first, last), warehouse.read("prediction_accuracy", first, last), config
+    )
+    picks = pick_bets(
+        warehouse.read("best_bets_accuracy", first, last), warehouse.read("signal_best_bets_picks", first, last)
+    )
+    return report_card(week, candidates, picks, warehouse.read("monitoring_alerts", week, last), weeks_shown)
