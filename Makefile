@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 export BESTBETS_HOME ?= $(CURDIR)/.bestbets
 export DAGSTER_HOME ?= $(BESTBETS_HOME)/dagster
 
-.PHONY: run test dev schemas clean browser
+.PHONY: run test dev schemas clean test-services
 
 $(BIN)/.installed: pyproject.toml setup.cfg
 	$(PYTHON) -m venv $(VENV)
@@ -18,12 +18,14 @@ $(BIN)/.installed: pyproject.toml setup.cfg
 run: $(BIN)/.installed
 	$(BIN)/bestbets replay --start 2025-10-21 --end 2025-12-06
 
-test: $(BIN)/.installed browser
+test: $(BIN)/.installed test-services
 	$(BIN)/pytest
 
-# Headless Chromium renders the HTML report and the Dagster UI in the tests (Debian's package).
-browser:
-	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+# Debian packages the tests use: headless Chromium renders the HTML report and the Dagster UI, and a
+# PostgreSQL server holds the production-like Dagster instance. Installed only when missing.
+test-services:
+	@command -v chromium >/dev/null && { command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } \
+	  || { apt-get update -qq && apt-get install -y -qq chromium postgresql >/dev/null; }
 
 dev: $(BIN)/.installed
 	$(BIN)/bestbets dev

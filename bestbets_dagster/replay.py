@@ -53,12 +53,20 @@ class Progress:
         self.began = self.stage_began = time.monotonic()
         self.done = 0
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.seconds: dict[str, float] = {}  # wall seconds per finished stage, by its text
 
     def stage(self, text: str) -> None:
+        self.finish()
         self.done += 1
+        self.current = text
         self.stage_began = time.monotonic()
         print(f"[{self.done}/{self.stages}] {text} ({self.stage_began - self.began:.0f} s so far)", file=self.stream)
         self.stream.flush()
+
+    def finish(self) -> None:
+        """Close the running stage (its wall time into `seconds`)."""
+        if self.done and self.current not in self.seconds:
+            self.seconds[self.current] = round(time.monotonic() - self.stage_began, 1)
 
     def step(self, done: int, total: int, label: str) -> None:
         spent = time.monotonic() - self.stage_began
@@ -162,6 +170,7 @@ def run_replay(
     progress.stage(f"best bets and their grading {start}..{end}")
     run("best_bets_job", range_tags(start, end), picking)
     run("best_bets_grading_job", range_tags(start, end))
+    progress.finish()
     rows = {
         name: len(warehouse.read(name, first, end, columns=["game_date"]))
         for name in ("player_game_logs", "team_game_logs", "prop_lines", "player_game_lines", "player_features")
@@ -214,7 +223,7 @@ def run_replay(
         "weeks": weekly_rows(graded, pick_results),
         "best_bets": {"selection": selection or BestBetsConfig().selection, **best_bets_report(warehouse, start, end)},
         "monitoring": monitoring_report(warehouse, start, end),
-        "timing": {"wall_s": round(time.monotonic() - began, 1)},
+        "timing": {"wall_s": round(time.monotonic() - began, 1), "stages_s": progress.seconds},
     }
     json_path, html_path = write_reports(report, tables, selection)
     report["files"] = {"json": str(json_path), "html": str(html_path)}

@@ -74,14 +74,44 @@ concurrency:
     max_concurrent_runs: 1
 """
 
+# Production: runs, event logs and schedules in PostgreSQL (dagster-postgres), the connection from
+# the environment, so one dagster.yaml serves every environment; the run launcher is Dagster's
+# standard one, which a deployment replaces (K8sRunLauncher, CeleryK8sRunLauncher) in this file alone.
+POSTGRES_INSTANCE_CONFIG = (
+    INSTANCE_CONFIG
+    + """storage:
+  postgres:
+    postgres_db:
+      username: {env: DAGSTER_PG_USERNAME}
+      password: {env: DAGSTER_PG_PASSWORD}
+      hostname: {env: DAGSTER_PG_HOST}
+      db_name: {env: DAGSTER_PG_DB}
+      port: {env: DAGSTER_PG_PORT}
+      # SQLAlchemy 2.1 maps postgresql:// to psycopg 3; dagster-postgres installs psycopg2.
+      scheme: postgresql+psycopg2
+run_coordinator:
+  module: dagster.core.run_coordinator
+  class: QueuedRunCoordinator
+run_launcher:
+  module: dagster.core.launcher
+  class: DefaultRunLauncher
+"""
+)
+
+
+def instance_config() -> str:
+    """The dagster.yaml a new instance gets: SQLite files under DAGSTER_HOME (the embedded default),
+    or PostgreSQL when DAGSTER_PG_HOST is set."""
+    return POSTGRES_INSTANCE_CONFIG if os.environ.get("DAGSTER_PG_HOST") else INSTANCE_CONFIG
+
 
 def ensure_dagster_home() -> Path:
     """Create the instance directory and export DAGSTER_HOME so every Dagster entry point agrees."""
     home = dagster_home()
     home.mkdir(parents=True, exist_ok=True)
-    instance_config = home / "dagster.yaml"
-    if not instance_config.exists():
-        instance_config.write_text(INSTANCE_CONFIG)
+    config_file = home / "dagster.yaml"
+    if not config_file.exists():
+        config_file.write_text(instance_config())
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 

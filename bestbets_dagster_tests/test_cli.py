@@ -68,7 +68,7 @@ def test_replay_progress_names_the_stage_and_estimates_what_is_left(monkeypatch)
 
     from bestbets_dagster import replay
 
-    clock = iter([0.0, 0.0, 10.0, 40.0, 70.0])  # began; stage 1 starts; stage 2 starts at 10 s; two steps
+    clock = iter([0.0, 0.0, 10.0, 10.0, 40.0, 70.0])  # began; stage 1; stage 1 ends, stage 2 starts; two steps
     monkeypatch.setattr(replay.time, "monotonic", lambda: next(clock))
     out = io.StringIO()
     progress = replay.Progress(2, out)
@@ -82,3 +82,4 @@ def test_replay_progress_names_the_stage_and_estimates_what_is_left(monkeypatch)
         "  [#######.............] 1/3 v9_mae trained: 30 s, about 60 s left",
         "  [#############.......] 2/3 v9_q43 trained: 60 s, about 30 s left",
     ]
+    assert progress.seconds == {"ingest": 10.0}  # the finished stages' wall time, for the report
