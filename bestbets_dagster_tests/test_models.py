@@ -460,3 +460,22 @@ def test_a_player_baseline_model_serves_from_its_bytes_with_the_same_predictions
     # Without the baseline added back the trees alone are far from a player's level.
     trees_only = np.clip(based.model.predict(rows[feature_columns(family.feature_set)].astype("float64")), 0, 60)
     assert np.abs(predict(based.model, rows, family.feature_set) - trees_only).mean() > 5
+
+
+def test_the_window_fingerprint_ignores_row_order_and_column_types_not_values():
+    from bestbets_dagster.models.training import labeled_fingerprint
+
+    rows = pd.DataFrame(
+        {
+            "game_date": pd.to_datetime(["2025-11-01", "2025-11-01", "2025-11-02"]),
+            "person_id": [3, 1, 2],
+            "actual_points": [12, 30, 7],
+            "is_home": [True, False, True],
+            "player_name": ["A", "B", "C"],
+        }
+    )
+    same = rows.iloc[::-1].astype({"person_id": "Int64", "actual_points": "float64"})
+    same["game_date"] = same["game_date"].astype("datetime64[us]")  # as DuckDB returns it
+    assert labeled_fingerprint(same) == labeled_fingerprint(rows)
+    changed = rows.assign(actual_points=[12, 31, 7])
+    assert labeled_fingerprint(changed) != labeled_fingerprint(rows)

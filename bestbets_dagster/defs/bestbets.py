@@ -68,8 +68,12 @@ DAY = dt.timedelta(days=1)
 HEALTH_LOOKBACK_DAYS = 14
 
 
-def _on(df: pd.DataFrame, day: dt.date) -> pd.DataFrame:
-    return df[pd.to_datetime(df["game_date"]) == pd.Timestamp(day)] if len(df) else df
+def _by_day(df: pd.DataFrame) -> dict[dt.date, pd.DataFrame]:
+    """The rows of each game date, split once (a per-day loop filtering the whole frame each day cost
+    a season backfill's picks step more than the picking)."""
+    if df.empty:
+        return {}
+    return {day.date(): rows for day, rows in df.groupby(pd.to_datetime(df["game_date"]), sort=True)}
 
 
 @table_asset(
@@ -209,12 +213,14 @@ def signal_best_bets_picks(
     stored_health = warehouse.read("signal_health_daily", health_start, end - DAY)
     stored_states = warehouse.read("model_performance_daily", health_start, end - DAY)
     graded = graded_candidates(tags, accuracy)
+    tags_of, predictions_of = _by_day(tags), _by_day(predictions)
+    accuracy_dates = pd.to_datetime(accuracy["game_date"])
     picks_by_day, audits, decisions, exported = [], [], [], {}
     for day in days_between(start, end):
-        accuracy_before = accuracy[pd.to_datetime(accuracy["game_date"]) < pd.Timestamp(day)]
+        accuracy_before = accuracy[accuracy_dates < pd.Timestamp(day)]
         decision = decide(
             day,
-            _on(tags, day),
+            tags_of.get(day, tags.iloc[0:0]),
             graded,
             accuracy_before,
             config,
@@ -226,7 +232,12 @@ def signal_best_bets_picks(
         picks_so_far = pd.concat(made, ignore_index=True) if made else earlier_picks
         results_before = grade_picks(picks_so_far, accuracy_before, created_at)
         exported[f"{day}"] = build_export(
-            day, decision.picks, decision.snapshot, results_before, _on(predictions, day), created_at
+            day,
+            decision.picks,
+            decision.snapshot,
+            results_before,
+            predictions_of.get(day, predictions.iloc[0:0]),
+            created_at,
         )
         picks_by_day.append(decision.picks)
         audits.append(decision.audit)

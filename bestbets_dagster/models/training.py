@@ -84,12 +84,22 @@ def training_history_start(cutoff: dt.date) -> dt.date:
 
 
 def labeled_fingerprint(labeled: pd.DataFrame) -> str:
-    """sha256 of the labeled rows (keys, label, every feature), independent of row order."""
+    """sha256 of the labeled rows (keys, label, every feature), independent of row order and of how
+    a backend types a column: numbers and booleans hash as float64, dates as nanoseconds, the rest as
+    text (hashing the numbers as text made this a third of a season backfill's training time)."""
     if labeled.empty:
         return hashlib.sha256(b"").hexdigest()
     rows = labeled.sort_values(["game_date", "person_id"]).reset_index(drop=True)
-    rows = rows[sorted(rows.columns)]
-    hashed = pd.util.hash_pandas_object(rows.astype(str), index=False).to_numpy()
+    canonical = {}
+    for name in sorted(rows.columns):
+        column = rows[name]
+        if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
+            canonical[name] = pd.to_numeric(column, errors="coerce").astype("float64")
+        elif pd.api.types.is_datetime64_any_dtype(column):
+            canonical[name] = column.astype("datetime64[ns]").astype("int64")
+        else:
+            canonical[name] = column.astype(str)
+    hashed = pd.util.hash_pandas_object(pd.DataFrame(canonical), index=False).to_numpy()
     return hashlib.sha256(hashed.tobytes()).hexdigest()
 
 
