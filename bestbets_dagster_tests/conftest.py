@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -59,6 +60,19 @@ def run_cli(home: Path, *argv: str, timeout: int = 600) -> subprocess.CompletedP
         text=True,
         timeout=timeout,
     )
+
+
+def stop_process_group(process: subprocess.Popen) -> None:
+    """SIGTERM to a server started with start_new_session=True and everything it started (webserver,
+    daemon, code servers), SIGKILL if it has not stopped within a minute."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
 
 
 def subprocess_env(home: Path) -> dict[str, str]:

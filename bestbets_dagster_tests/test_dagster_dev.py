@@ -5,9 +5,7 @@ through GraphQL, as the UI launches it, runs to completion and writes the rows t
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -20,7 +18,7 @@ import pytest
 
 from bestbets_dagster import settings
 from bestbets_dagster.resources import DuckDBWarehouse
-from bestbets_dagster_tests.conftest import subprocess_env
+from bestbets_dagster_tests.conftest import stop_process_group, subprocess_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("replay")]
 
@@ -177,12 +175,7 @@ def test_a_backfill_launched_through_graphql_runs_on_the_daemon(replay, tmp_path
         assert "monitoring_alerts" in dom and "Partitions" in dom, dom[-2000:]
         assert "Uncaught" not in console and "Error" not in console, console
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=30)
+        stop_process_group(server)
         log.close()
     when = {"computed_at", "created_at"}
     for table in MONITORING:

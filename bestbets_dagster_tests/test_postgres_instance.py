@@ -8,7 +8,6 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -24,7 +23,7 @@ from bestbets_dagster import settings
 from bestbets_dagster.defs.partition_range import range_tags
 from bestbets_dagster.models.families import load_families
 from bestbets_dagster.resources import DuckDBWarehouse, NbaDataSource
-from bestbets_dagster_tests.conftest import subprocess_env
+from bestbets_dagster_tests.conftest import stop_process_group, subprocess_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("postgres")]  # one server, the tests in order
 START, END = "2025-11-01", "2025-11-03"
@@ -156,13 +155,7 @@ def test_the_daemon_s_sensor_tick_is_stored_in_postgres(postgres, home):
             assert daemon.poll() is None, (home / "daemon.log").read_text()[-3000:]
             time.sleep(3)
     finally:
-        if daemon.poll() is None:
-            os.killpg(daemon.pid, signal.SIGTERM)
-            try:
-                daemon.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(daemon.pid, signal.SIGKILL)
-                daemon.wait(timeout=30)
+        stop_process_group(daemon)
         log.close()
     warehouse = DuckDBWarehouse(path=str(home / "warehouse.duckdb"))
     enabled = sorted(f.model_family for f in load_families(warehouse) if f.enabled)
