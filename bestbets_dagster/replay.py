@@ -122,9 +122,13 @@ def run_replay(
     # The run config of the picking jobs: the best-bets resource's selection rule, when one is chosen.
     picking = {**quiet, "resources": {"best_bets": {"config": {"selection": selection}}}} if selection else quiet
 
-    def run(job_name: str, tags: dict, run_config: dict = quiet) -> None:
+    def run(job_name: str, tags: dict, run_config: dict = quiet, partition_key: str | None = None) -> None:
         defs.resolve_job_def(job_name).execute_in_process(
-            instance=instance, tags={**tags, **(run_tags or {})}, run_config=run_config, raise_on_error=True
+            instance=instance,
+            tags={**tags, **(run_tags or {})},
+            run_config=run_config,
+            partition_key=partition_key,
+            raise_on_error=True,
         )
 
     progress = Progress(6)
@@ -167,9 +171,11 @@ def run_replay(
     run("signal_tags_job", range_tags(start, end), picking)
     progress.stage(f"monitoring {start}..{end}")
     run("monitoring_job", range_tags(start, end))
-    progress.stage(f"best bets and their grading {start}..{end}")
+    progress.stage(f"best bets, their grading and the weekly report cards {start}..{end}")
     run("best_bets_job", range_tags(start, end), picking)
     run("best_bets_grading_job", range_tags(start, end))
+    for week in weeks:  # one run per week: each partition shows its own card in the UI
+        run("report_card_job", {}, picking, partition_key=str(week))
     progress.finish()
     rows = {
         name: len(warehouse.read(name, first, end, columns=["game_date"]))

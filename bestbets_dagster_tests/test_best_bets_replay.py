@@ -384,3 +384,14 @@ def test_the_weekly_report_card_recounts_the_week(home, warehouse):
     metadata = materialized.asset_materializations_for_node("weekly_report_card")[0].metadata
     assert metadata["candidates"].value == card["candidates"]["total"]
     assert "### by tier" in metadata["card"].value and metadata["plot"].value.startswith("![report card](data:image")
+
+
+def test_the_replay_leaves_a_report_card_per_week_in_the_ui(home):
+    from dagster import AssetKey
+
+    from bestbets_dagster.timeutil import mondays
+
+    with DagsterInstance.from_config(str(home / "dagster")) as instance:
+        cards = instance.get_materialized_partitions(AssetKey("weekly_report_card"))
+    weeks = mondays(pd.Timestamp(START).date(), pd.Timestamp(END).date())
+    assert cards == {str(week) for week in weeks} and len(weeks) == 7

@@ -208,7 +208,7 @@ def test_the_replay_on_bigquery_and_gcs_gives_the_duckdb_picks(gcp_env, tmp_path
         warehouse = current_warehouse()
         assert isinstance(warehouse, DuckDBWarehouse) == (env == "local")
         picks[env] = warehouse.read("signal_best_bets_picks", start, end).drop(columns="created_at")
-        picks[f"{env}_report"] = {k: v for k, v in report.items() if k not in ("timing", "data_dir")}
+        picks[f"{env}_report"] = {k: v for k, v in report.items() if k not in ("timing", "data_dir", "files")}
     pd.testing.assert_frame_equal(picks["gcp"], picks["local"], check_dtype=False)
     assert picks["gcp_report"] == picks["local_report"]
     store = GCSArtifactStore(bucket="bestbets-test", project="bestbets-test")

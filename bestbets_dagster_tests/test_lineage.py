@@ -8,6 +8,8 @@ import datetime as dt
 import pytest
 from dagster import AssetKey, DagsterInstance, MultiPartitionKey
 
+from bestbets_dagster import settings
+
 # asset -> {parent: mapping}: "same" (identity or the same date), "all families of the date",
 # "days D-a..D+b", "weeks ..." (a training week's days), "week of the date" or "every partition".
 EXPECTED = {
@@ -51,6 +53,23 @@ EXPECTED = {
     "signal_health_daily": {"pick_signal_tags": "days D-400..D+0", "prediction_accuracy": "days D-400..D+0"},
     "model_performance_daily": {"prediction_accuracy": "days D-400..D+0"},
     "monitoring_alerts": {"signal_health_daily": "same", "model_performance_daily": "same"},
+    # As of today: the newest rows of each (the view is not partitioned).
+    "best_bets_config": {
+        "model_registry": "every partition",
+        "model_performance_daily": "every partition",
+        "signal_health_daily": "every partition",
+        "best_bets_filter_audit": "every partition",
+    },
+    "weekly_report_card": {
+        name: "weeks W-3..W+0"
+        for name in (
+            "pick_signal_tags",
+            "prediction_accuracy",
+            "best_bets_accuracy",
+            "signal_best_bets_picks",
+            "monitoring_alerts",
+        )
+    },
 }
 
 
@@ -155,8 +174,15 @@ def test_a_weeks_model_reads_nothing_on_or_after_its_week(graph, instance):
     assert _upstream(graph, "family_models", "training_windows", key, instance) == ["2025-12-01"]
     days = _upstream(graph, "training_windows", "player_features", "2025-12-01", instance)
     # Trained on game days before 2025-11-24 and evaluated on the week 2025-11-24..30 against its lines.
-    assert days[-1] == "2025-11-30" and days[0] == str(dt.date(2025, 12, 1) - dt.timedelta(weeks=58))
+    # 58 weeks back, or from the first game-date partition where the data starts later.
+    first = max(str(dt.date(2025, 12, 1) - dt.timedelta(weeks=58)), settings.partition_start())
+    assert days[-1] == "2025-11-30" and days[0] == first
     assert _upstream(graph, "training_windows", "player_game_logs", "2025-12-01", instance) == days
+
+
+def test_a_weeks_report_card_reads_that_week_and_the_three_before(graph, instance):
+    days = _upstream(graph, "weekly_report_card", "prediction_accuracy", "2025-11-24", instance)
+    assert (days[0], days[-1], len(days)) == ("2025-11-03", "2025-11-30", 28)
 
 
 def test_a_dates_predictions_use_the_model_of_its_week(graph, instance):
