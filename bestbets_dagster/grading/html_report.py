@@ -257,7 +257,8 @@ def report_card_png(card: dict) -> str:
             axis.plot(card["weeks"], [None if r is None else 100 * r for r in rates], marker="o", label=row["group"])
         axis.axhline(52.38, color="grey", linestyle="--", linewidth=0.8)
         axis.set_title(f"every candidate by {dimension}: hit rate %", fontsize=9)
-        axis.legend(fontsize=7)
+        if card["candidates"][dimension]:  # a week before the first candidate has nothing to label
+            axis.legend(fontsize=7)
     picks = [sum(r["weeks"][w]["units"] for r in card["best_bets"]["direction"]) for w in card["weeks"]]
     axes[2].bar(card["weeks"], picks, color=["#2e7d32" if u >= 0 else "#c62828" for u in picks])
     axes[2].set_title("best bets: units per week", fontsize=9)
