@@ -50,16 +50,16 @@ def day(text: str) -> dt.date:
     return dt.date.fromisoformat(text)
 
 
-def run_cli(home: Path, *argv: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    """`bestbets *argv` in a subprocess on `home` and the shared data, output captured."""
-    return subprocess.run(
-        [sys.executable, "-m", "bestbets_dagster.cli", *argv],
-        cwd=settings.PROJECT_ROOT,
-        env=subprocess_env(home),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+def run_in_project(argv: list[str], env: dict[str, str] | None, timeout: int = 600) -> subprocess.CompletedProcess:
+    """A command run from the project's root, output captured as text."""
+    return subprocess.run(argv, cwd=settings.PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def run_cli(
+    home: Path, *argv: str, timeout: int = 600, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """`bestbets *argv` in a subprocess on `home` and the shared data (or `env`), output captured."""
+    return run_in_project([sys.executable, "-m", "bestbets_dagster.cli", *argv], env or subprocess_env(home), timeout)
 
 
 def stop_process_group(process: subprocess.Popen) -> None:
@@ -160,14 +160,7 @@ def signal_rows(built):
 def replay(tmp_path_factory):
     """The README's main command, from a fresh BESTBETS_HOME."""
     home = tmp_path_factory.mktemp("replay") / "home"
-    result = subprocess.run(
-        [sys.executable, "-m", "bestbets_dagster.cli", "replay", "--start", "2025-10-21", "--end", "2025-12-06"],
-        cwd=settings.PROJECT_ROOT,
-        env=subprocess_env(home),
-        capture_output=True,
-        text=True,
-        timeout=1200,
-    )
+    result = run_cli(home, "replay", "--start", "2025-10-21", "--end", "2025-12-06", timeout=1200)
     assert result.returncode == 0, result.stderr[-4000:]
     return home, result.stdout
 

@@ -3,13 +3,11 @@
 import subprocess
 import sys
 
-from bestbets_dagster import settings
+from bestbets_dagster_tests.conftest import run_in_project
 
 
 def _ruff(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "ruff", *args], cwd=settings.PROJECT_ROOT, capture_output=True, text=True, timeout=120
-    )
+    return run_in_project([sys.executable, "-m", "ruff", *args], None, timeout=120)
 
 
 def test_ruff_finds_nothing_to_lint():

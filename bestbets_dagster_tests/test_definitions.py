@@ -1,9 +1,8 @@
 import datetime as dt
-import subprocess
 import sys
 
 from bestbets_dagster import settings
-from bestbets_dagster_tests.conftest import subprocess_env
+from bestbets_dagster_tests.conftest import run_in_project, subprocess_env
 
 
 def test_dagster_definitions_validate_passes(tmp_path):
@@ -11,13 +10,8 @@ def test_dagster_definitions_validate_passes(tmp_path):
     settings_env = subprocess_env(home)
     (home / "dagster").mkdir(parents=True)
     (home / "dagster" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    result = subprocess.run(
-        [sys.executable, "-m", "dagster", "definitions", "validate", "-w", "workspace.yaml"],
-        cwd=settings.PROJECT_ROOT,
-        env=settings_env,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    result = run_in_project(
+        [sys.executable, "-m", "dagster", "definitions", "validate", "-w", "workspace.yaml"], settings_env, timeout=300
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
@@ -30,20 +24,11 @@ def test_dg_check_defs_loads_the_defs_folder(tmp_path):
 
     env = {**subprocess_env(tmp_path / "home"), "VIRTUAL_ENV": str(Path(sys.executable).parent.parent)}
     dg = Path(sys.executable).parent / "dg"
-    result = subprocess.run(
-        [str(dg), "check", "defs"], cwd=settings.PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=300
-    )
+    result = run_in_project([str(dg), "check", "defs"], env, timeout=300)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-3000:]
     assert "All definitions loaded successfully" in output
-    listing = subprocess.run(
-        [str(dg), "list", "defs", "--json"],
-        cwd=settings.PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    listing = run_in_project([str(dg), "list", "defs", "--json"], env, timeout=300)
     assert listing.returncode == 0, listing.stderr[-3000:]
     assert '"pick_signal_tags"' in listing.stdout and '"slate_schedule"' in listing.stdout
 
@@ -51,14 +36,7 @@ def test_dg_check_defs_loads_the_defs_folder(tmp_path):
 def test_importing_the_definitions_writes_nothing(tmp_path):
     home = tmp_path / "home"
     code = "import bestbets_dagster.definitions"
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=settings.PROJECT_ROOT,
-        env=subprocess_env(home),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_in_project([sys.executable, "-c", code], subprocess_env(home), timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert not home.exists()
 

@@ -1,7 +1,6 @@
 """The ingestion assets run through Dagster on the real data."""
 
 import shutil
-import subprocess
 import sys
 
 import pandas as pd
@@ -13,7 +12,7 @@ from bestbets_dagster.defs import ingest_assets
 from bestbets_dagster.defs.partition_range import range_tags
 from bestbets_dagster.ingest.errors import IngestError
 from bestbets_dagster.resources import DuckDBWarehouse, NbaDataSource
-from bestbets_dagster_tests.conftest import raw_counts, subprocess_env
+from bestbets_dagster_tests.conftest import raw_counts, run_cli, run_in_project, subprocess_env
 
 # Tests that share the session's warehouse fixtures run on one xdist worker.
 pytestmark = pytest.mark.xdist_group("warehouse")
@@ -125,7 +124,7 @@ def test_dagster_cli_materializes_a_partition_range_in_one_run(tmp_path):
     home = tmp_path / "home"
     (home / "dagster").mkdir(parents=True)
     (home / "dagster" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    result = subprocess.run(
+    result = run_in_project(
         [
             sys.executable,
             "-m",
@@ -139,10 +138,7 @@ def test_dagster_cli_materializes_a_partition_range_in_one_run(tmp_path):
             "--partition-range",
             "2024-10-22...2025-12-06",
         ],
-        cwd=settings.PROJECT_ROOT,
-        env=subprocess_env(home),
-        capture_output=True,
-        text=True,
+        subprocess_env(home),
         timeout=900,
     )
     assert result.returncode == 0, result.stderr[-3000:]
@@ -165,23 +161,8 @@ def test_dagster_cli_materializes_a_partition_range_in_one_run(tmp_path):
 def test_bestbets_build_prints_counts_and_the_match_rate(tmp_path):
     home = tmp_path / "home"
     # Last season's box scores first: the identity fallback for players with no appearance yet.
-    subprocess.run(
-        [sys.executable, "-m", "bestbets_dagster.cli", "build", "--start", "2025-04-01", "--end", "2025-04-13"],
-        cwd=settings.PROJECT_ROOT,
-        env=subprocess_env(home),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=True,
-    )
-    result = subprocess.run(
-        [sys.executable, "-m", "bestbets_dagster.cli", "build", "--start", "2025-10-21", "--end", "2025-10-23"],
-        cwd=settings.PROJECT_ROOT,
-        env=subprocess_env(home),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    run_cli(home, "build", "--start", "2025-04-01", "--end", "2025-04-13").check_returncode()
+    result = run_cli(home, "build", "--start", "2025-10-21", "--end", "2025-10-23")
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
     assert "Materialized 2025-10-21..2025-10-23" in out

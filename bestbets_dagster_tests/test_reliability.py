@@ -24,7 +24,7 @@ from bestbets_dagster.defs.partition_range import range_tags
 from bestbets_dagster.ingest.errors import IngestError
 from bestbets_dagster.resources import DuckDBWarehouse, NbaDataSource
 from bestbets_dagster.tables import DataValidationError
-from bestbets_dagster_tests.conftest import DATA_DIR, subprocess_env
+from bestbets_dagster_tests.conftest import DATA_DIR, run_cli, run_in_project, subprocess_env
 
 START, END = "2025-11-14", "2025-11-16"
 TABLES = ["player_game_logs", "team_game_logs", "prop_lines", "player_game_lines"]
@@ -519,14 +519,7 @@ def test_an_emptied_family_table_is_not_reseeded_over_trained_models(tmp_path):
 
 
 def test_a_future_partition_is_refused(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-m", "bestbets_dagster.cli", "build", "--start", "2030-01-01", "--end", "2030-01-01"],
-        cwd=settings.PROJECT_ROOT,
-        env=subprocess_env(tmp_path / "home"),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = run_cli(tmp_path / "home", "build", "--start", "2030-01-01", "--end", "2030-01-01", timeout=300)
     assert result.returncode != 0
     assert "2030-01-01 is after the last game-date partition" in result.stderr
 
@@ -550,7 +543,7 @@ def test_a_second_writer_refuses_and_a_killed_commands_run_is_marked_failed(tmp_
     while not (home / "bestbets.lock").exists() or "pid" not in (home / "bestbets.lock").read_text():
         assert time.monotonic() < deadline and first.poll() is None, first.communicate()
         time.sleep(0.2)
-    second = subprocess.run(command, cwd=settings.PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120)
+    second = run_in_project(command, env, timeout=120)
     assert second.returncode != 0 and f"another bestbets command is writing to {home}" in second.stderr
     assert f"pid {first.pid}: bestbets build" in second.stderr
     from dagster import DagsterRunStatus, RunsFilter
@@ -564,14 +557,7 @@ def test_a_second_writer_refuses_and_a_killed_commands_run_is_marked_failed(tmp_
         time.sleep(0.5)
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=30)
-    third = subprocess.run(
-        [sys.executable, "-m", "bestbets_dagster.cli", "build", "--start", "2025-11-20", "--end", "2025-11-20"],
-        cwd=settings.PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    third = run_cli(home, "build", "--start", "2025-11-20", "--end", "2025-11-20", env=env)
     assert third.returncode == 0, third.stderr[-2000:]
     assert f"marked 1 run(s) failed whose process is gone: {started[0].run_id}" in third.stderr
     with DagsterInstance.from_config(str(instance_dir)) as instance:
@@ -584,14 +570,7 @@ def test_read_only_commands_work_on_a_read_only_home(tmp_path):
     env = subprocess_env(home)
 
     def cli(*argv):
-        return subprocess.run(
-            [sys.executable, "-m", "bestbets_dagster.cli", *argv],
-            cwd=settings.PROJECT_ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        return run_cli(home, *argv, timeout=300, env=env)
 
     assert cli("family", "list").returncode == 0  # creates the warehouse and seeds the families
     subprocess.run(["chattr", "-R", "+i", str(home)], check=True)
@@ -613,24 +592,8 @@ def test_read_only_commands_work_on_a_read_only_home(tmp_path):
 
 def test_a_replay_from_the_datas_first_week_records_why_nothing_was_trained(tmp_path):
     home = tmp_path / "home"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bestbets_dagster.cli",
-            "replay",
-            "--start",
-            "2024-10-22",
-            "--end",
-            "2024-11-05",
-            "--families",
-            "v9_mae",
-        ],
-        cwd=settings.PROJECT_ROOT,
-        env=subprocess_env(home),
-        capture_output=True,
-        text=True,
-        timeout=900,
+    result = run_cli(
+        home, "replay", "--start", "2024-10-22", "--end", "2024-11-05", "--families", "v9_mae", timeout=900
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "v9_mae 2024-10-21: not trained: no game days before 2024-10-14" in result.stderr
@@ -650,14 +613,7 @@ def test_the_command_line_exits_non_zero_with_the_file_row_and_value(copy, tmp_p
     edit = _set("line", "999", {"market": "player_points"})
     _edit_csv(data / SNAPSHOT, edit)
     env = {**subprocess_env(home), "BESTBETS_DATA_DIR": str(data)}
-    result = subprocess.run(
-        [sys.executable, "-m", "bestbets_dagster.cli", "build", "--start", START, "--end", END],
-        cwd=settings.PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    result = run_cli(home, "build", "--start", START, "--end", END, env=env)
     assert result.returncode == 1
     assert f"raw_20251115_170000.csv, line {edit.line}: line 999 of" in result.stderr
     pd.testing.assert_frame_equal(
