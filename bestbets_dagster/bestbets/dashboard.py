@@ -21,7 +21,7 @@ from bestbets_dagster.signals.registry import SIGNALS
 FILTER_LOOKBACK_DAYS = 30  # the window of "recently rejected" in the filter section
 
 
-def filter_rows(config: BestBetsConfig, audit: pd.DataFrame, accuracy: pd.DataFrame) -> list[dict]:
+def filter_rows(audit: pd.DataFrame, accuracy: pd.DataFrame) -> list[dict]:
     """Per negative filter: what it rejects, how many candidates it rejected in the audit rows given,
     and the hit rate those rejected bets would have had (graded at the selected line on the source
     family's prediction: a filter whose rejects win often costs picks)."""
@@ -151,7 +151,7 @@ def config_dashboard(
             ],
         },
         "families": family_section,
-        "filters": filter_rows(config, audit, accuracy),
+        "filters": filter_rows(audit, accuracy),
         "signals": signal_section,
         "combos": [
             {

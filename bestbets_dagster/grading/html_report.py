@@ -19,7 +19,7 @@ from matplotlib.dates import DateFormatter
 from matplotlib.figure import Figure
 
 from bestbets_dagster.grading.report import EDGE_BUCKETS, P_BUCKETS, side_bets
-from bestbets_dagster.grading.report_card import DIMENSIONS
+from bestbets_dagster.grading.report_card import DIMENSIONS, record_cell
 
 STATE_ORDER = ["HEALTHY", "WATCH", "DEGRADING", "BLOCKED", "INSUFFICIENT_DATA"]
 STATE_COLOURS = {
@@ -360,8 +360,8 @@ def report_card_html(card: dict) -> str:
             rows = [
                 {
                     dimension: row["group"],
-                    **{w: _card_cell(row["weeks"][w]) for w in card["weeks"]},
-                    "all": _card_cell(row["all"]),
+                    **{w: record_cell(row["weeks"][w]) for w in card["weeks"]},
+                    "all": record_cell(row["all"]),
                 }
                 for row in card[name][dimension]
             ]
@@ -371,12 +371,6 @@ def report_card_html(card: dict) -> str:
     alerts = _table(pd.DataFrame(card["alerts"]), "card_alerts") if card["alerts"] else "<p>none</p>"
     parts.append(f"<h3>alerts of the week</h3>{alerts}")
     return "".join(parts)
-
-
-def _card_cell(record: dict) -> str:
-    if not record["n"]:
-        return "-"
-    return f"{record['wins']}-{record['losses']} ({100 * record['hit_rate']:.0f}%, {record['units']:+.1f} u)"
 
 
 def replay_html(report: dict, tables: ReplayTables) -> str:

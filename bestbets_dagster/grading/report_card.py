@@ -139,7 +139,8 @@ def report_card(
     }
 
 
-def _cell(record: dict) -> str:
+def record_cell(record: dict) -> str:
+    """One record as text: W-L, hit rate and units ("-" without a decided bet)."""
     if not record["n"]:
         return "-"
     return f"{record['wins']}-{record['losses']} {100 * record['hit_rate']:.0f}% {record['units']:+.1f}u"
@@ -150,13 +151,13 @@ def format_report_card(card: dict) -> str:
     out = [f"# Report card, week of {card['week']}"]
     for name, title in (("best_bets", "Best bets"), ("candidates", "Every candidate (one bet per lined player-game)")):
         total = card[name]["total"]
-        out.append(f"## {title}\nthis week: {_cell(total)} ({total['n']} decided)")
+        out.append(f"## {title}\nthis week: {record_cell(total)} ({total['n']} decided)")
         for dimension in DIMENSIONS:
             rows = card[name][dimension]
             header = "| " + dimension + " | " + " | ".join(card["weeks"]) + " | all |"
             lines = [header, "|" + "---|" * (len(card["weeks"]) + 2)]
             for row in rows:
-                cells = [_cell(row["weeks"][w]) for w in card["weeks"]] + [_cell(row["all"])]
+                cells = [record_cell(row["weeks"][w]) for w in card["weeks"]] + [record_cell(row["all"])]
                 lines.append(f"| {row['group']} | " + " | ".join(cells) + " |")
             out.append(f"### by {dimension}\n" + ("\n".join(lines) if rows else "(no bets)"))
     alerts = card["alerts"]
