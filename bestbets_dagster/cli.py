@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import datetime as dt
 import fcntl
+import json
 import os
 import socket
 import subprocess
@@ -419,14 +420,138 @@ def cmd_report_card(args: argparse.Namespace) -> int:
     return 0
 
 
+def setting_override(text: str) -> tuple[str, object]:
+    """NAME=JSON -> (name, value); a bare word that is not JSON is taken as a string."""
+    import json
+
+    from bestbets_dagster.bestbets.config import BestBetsConfig
+
+    name, sep, raw = text.partition("=")
+    if not sep or name not in BestBetsConfig.__dataclass_fields__:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected NAME=JSON with NAME one of {sorted(BestBetsConfig.__dataclass_fields__)}"
+        )
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw
+    try:
+        BestBetsConfig.from_dict({name: value})
+    except (TypeError, ValueError) as error:
+        raise argparse.ArgumentTypeError(f"{text!r}: {error}") from None
+    return name, value
+
+
 def cmd_replay(args: argparse.Namespace) -> int:
     from bestbets_dagster.replay import format_report, run_replay
 
     _apply_environment(args)
     families = [f.strip() for f in args.families.split(",") if f.strip()] if args.families else None
     with writing_home("replay"):
-        report = run_replay(args.start, args.end, families, selection=args.selection, run_tags=cli_run_tags())
+        report = run_replay(
+            args.start,
+            args.end,
+            families,
+            selection=args.selection,
+            run_tags=cli_run_tags(),
+            settings_overrides=dict(args.set or []),
+            picks_only=args.picks_only,
+        )
     print(format_report(report, report["files"]["json"]))
+    return 0
+
+
+def cmd_experiment(args: argparse.Namespace) -> int:
+    import pandas as pd
+    from dagster import DagsterInstance
+
+    from bestbets_dagster.definitions import build_definitions
+    from bestbets_dagster.defs.experiments import experiment_reads
+    from bestbets_dagster.defs.partition_range import range_tags
+    from bestbets_dagster.defs.resources import current_warehouse
+    from bestbets_dagster.ingest.box_scores import data_date_range
+    from bestbets_dagster.models.experiments import ExperimentSpec, format_weeks
+    from bestbets_dagster.partitions import EXPERIMENT_PARTITIONS_NAME
+
+    _apply_environment(args)
+    if args.walkforward and not (args.start and args.end):
+        raise SystemExit("--walkforward needs --start and --end (the days predicted)")
+    if (args.start or args.end) and not args.walkforward:
+        raise SystemExit(
+            "--start / --end are the walk-forward range: add --walkforward (or use --train-start / --train-end)"
+        )
+    spec = ExperimentSpec(
+        args.name,
+        args.feature_set,
+        args.loss,
+        args.train_start,
+        args.train_end,
+        args.start if args.walkforward else None,
+        args.end if args.walkforward else None,
+    )
+    try:
+        spec.check()
+    except ValueError as error:
+        raise SystemExit(f"experiment {args.name}: {error}") from None
+    first, last = data_date_range(settings.data_dir())
+    _, needed = experiment_reads(spec, last)
+    if needed > last:
+        raise SystemExit(f"experiment {args.name}: the data ends on {last}, before {needed}")
+    with writing_home("experiment"):
+        instance = DagsterInstance.get()
+        defs = build_definitions()
+        quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+        warehouse = current_warehouse()
+        built = warehouse.read("player_features", needed, needed, columns=["game_date"])
+        if built.empty:  # the features the experiment reads are not built yet: build them as `bestbets build` does
+            print(f"building the features {first}..{needed} first", file=sys.stderr)
+            defs.resolve_job_def("build_job").execute_in_process(
+                instance=instance, run_config=quiet, tags={**range_tags(first, needed), **cli_run_tags()}
+            )
+        if args.name not in instance.get_dynamic_partitions(EXPERIMENT_PARTITIONS_NAME):
+            instance.add_dynamic_partitions(EXPERIMENT_PARTITIONS_NAME, [args.name])
+        recipe = {
+            "feature_set": spec.feature_set,
+            "loss_function": spec.loss_function,
+            **{
+                key: str(value)
+                for key, value in (
+                    ("train_start", spec.train_start),
+                    ("train_end", spec.train_end),
+                    ("walkforward_start", spec.walkforward_start),
+                    ("walkforward_end", spec.walkforward_end),
+                )
+                if value is not None
+            },
+        }
+        result = defs.resolve_job_def("experiment_job").execute_in_process(
+            instance=instance,
+            partition_key=args.name,
+            run_config={
+                **quiet,
+                "ops": {"model_experiments": {"config": recipe}},
+                **({"resources": {"best_bets": {"config": {"selection": args.selection}}}} if args.selection else {}),
+            },
+            tags=cli_run_tags(),
+            raise_on_error=True,
+        )
+    stored = current_warehouse().read("model_experiments")
+    row = stored[stored["experiment_name"] == args.name].iloc[0]
+    print(f"experiment {args.name}: {row.model_family} ({row.loss_function}, {row.feature_set}), {row['mode']}")
+    print(format_weeks(pd.DataFrame(json.loads(row.weeks_json))))
+    summary = (
+        f"all: n {row.n_rows}, MAE {row.mae:.3f} vs the line's {row.line_mae:.3f}, bias {row.bias:+.2f}; "
+        f"{row.n_bets} bets ({row.selection})"
+    )
+    if pd.notna(row.hit_rate):
+        summary += f", hit rate {row.hit_rate:.1f}%"
+    if pd.notna(row.units):
+        summary += f", {row.units:+.2f} units"
+    print(summary)
+    print(
+        f"{'passed' if row.passed else 'did not pass'}: {row.verdict}; registered: {'yes' if row.registered else 'no'}"
+    )
+    print(f"Dagster run {result.run_id} (asset model_experiments, partition {args.name})")
     return 0
 
 
@@ -533,6 +658,41 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("ev", "edge"),
         help="the best bets' selection rule for this replay (default: the configured one, ev); "
         "edge is the original's largest-|edge| rule",
+    )
+    replay.add_argument(
+        "--set",
+        action="append",
+        type=setting_override,
+        metavar="NAME=JSON",
+        help="a best-bets setting for this replay, its value as JSON (repeatable), e.g. --set sourcing=performance "
+        'or --set \'signal_profiles=[["*", "point", "UNDER", 0]]\'; `bestbets config` lists the settings',
+    )
+    replay.add_argument(
+        "--picks-only",
+        action="store_true",
+        help="keep this home's models, predictions and grading of the range (an earlier replay's) and rerun "
+        "only the candidates, monitoring and picks: another best-bets setting in a minute",
+    )
+
+    experiment = command(
+        "experiment",
+        "train a feature set x loss with the production gates, once or walk-forward week by week, against the "
+        "real lines; stored in model_experiments, registered as a disabled family when it passes",
+        cmd_experiment,
+    )
+    experiment.add_argument("--name", required=True, help="the experiment's name (its partition in the UI)")
+    experiment.add_argument("--feature-set", required=True, help="v9, v12 or v12_noveg")
+    experiment.add_argument("--loss", required=True, help="a CatBoost loss: MAE, Quantile:alpha=0.43, Huber:delta=5")
+    experiment.add_argument("--train-start", type=_date, help="single training: first game day")
+    experiment.add_argument("--train-end", type=_date, help="single training: last game day (default: the newest)")
+    experiment.add_argument(
+        "--walkforward", action="store_true", help="retrain weekly over --start..--end as the replay does"
+    )
+    date_range(experiment, required=False, default=" of the walk-forward")
+    experiment.add_argument(
+        "--selection",
+        choices=("ev", "edge"),
+        help="the bets' selection rule in the weekly table (default: the configured one, ev)",
     )
 
     backtest = command(

@@ -55,3 +55,9 @@ def check_game_dates(start: dt.date, end: dt.date) -> None:
         )
     if start < first:
         raise SystemExit(f"{start} is before the first game-date partition, {first} (BESTBETS_PARTITION_START)")
+
+
+# One partition per experiment name (`bestbets experiment --name N` adds it): each experiment's
+# materialization, run and figures sit under its own key in the UI.
+EXPERIMENT_PARTITIONS_NAME = "experiment"
+experiment_partitions = DynamicPartitionsDefinition(name=EXPERIMENT_PARTITIONS_NAME)

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
-from dagster import DagsterInstance, MultiPartitionKey
+from dagster import AssetKey, DagsterInstance, MultiPartitionKey
 
 from bestbets_dagster import settings
 from bestbets_dagster.bestbets.config import BestBetsConfig
@@ -39,6 +39,7 @@ from bestbets_dagster.ingest.box_scores import data_date_range
 from bestbets_dagster.ingest.lines import match_summary
 from bestbets_dagster.models.families import load_families
 from bestbets_dagster.partitions import check_game_dates
+from bestbets_dagster.resources.best_bets_settings import PROFILE_FIELDS
 from bestbets_dagster.signals.backtest import signal_backtest
 from bestbets_dagster.timeutil import monday_of, mondays
 
@@ -96,42 +97,9 @@ def write_reports(report: dict, tables: ReplayTables, selection: str | None) -> 
     return json_path, html_path
 
 
-def run_replay(
-    start: dt.date,
-    end: dt.date,
-    families_wanted: list[str] | None,
-    instance=None,
-    selection: str | None = None,
-    run_tags: dict | None = None,
-) -> dict:
-    """Materialize the whole graph walk-forward over [start, end] through Dagster on the local
-    instance: ingest and features for all the data up to `end`, one model per family and training
-    week, predictions with the model of each date's week, grading, signals, picks and monitoring;
-    then the report. selection: the best bets' rule for this replay (default: the configured one);
-    run_tags: added to every run (the CLI's process and host)."""
-    began = time.monotonic()
-    data_dir = settings.data_dir()
-    first, _ = data_date_range(data_dir)
-    check_game_dates(start, end)
-    if start < first:
-        raise SystemExit(f"replay range {start}..{end} must start on or after the data's first game date, {first}")
-    defs = build_definitions()
-    instance = instance or DagsterInstance.get()
-    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-
-    # The run config of the picking jobs: the best-bets resource's selection rule, when one is chosen.
-    picking = {**quiet, "resources": {"best_bets": {"config": {"selection": selection}}}} if selection else quiet
-
-    def run(job_name: str, tags: dict, run_config: dict = quiet, partition_key: str | None = None) -> None:
-        defs.resolve_job_def(job_name).execute_in_process(
-            instance=instance,
-            tags={**tags, **(run_tags or {})},
-            run_config=run_config,
-            partition_key=partition_key,
-            raise_on_error=True,
-        )
-
-    progress = Progress(6)
+def _train_and_predict(run, progress, instance, first, start, end, weeks, families_wanted) -> list[str]:
+    """Ingest and features through `end`, a model per family and training week, and the predictions
+    of [start, end]; returns the families replayed."""
     progress.stage(f"ingest and features {first}..{end}")
     run("build_job", range_tags(first, end))
     warehouse = current_warehouse()
@@ -141,7 +109,6 @@ def run_replay(
     if unknown:
         raise SystemExit(f"not enabled families: {unknown}; enabled: {enabled}")
     sync_family_partitions(instance, warehouse)
-    weeks = mondays(start, end)
     progress.stage(f"train {len(chosen)} families x {len(weeks)} weeks {weeks[0]}..{weeks[-1]}")
     run("training_windows_job", range_tags(weeks[0], weeks[-1]))
     for done, family in enumerate(chosen, 1):
@@ -164,13 +131,76 @@ def run_replay(
             ),
         )
         progress.step(done, len(chosen), f"{family} predicted")
-    # The daily cycle's order over the whole range: a date's picks read the monitoring of the dates
-    # before it, which reads those dates' graded candidates.
+    return chosen
+
+
+def run_replay(
+    start: dt.date,
+    end: dt.date,
+    families_wanted: list[str] | None,
+    instance=None,
+    selection: str | None = None,
+    run_tags: dict | None = None,
+    settings_overrides: dict | None = None,
+    picks_only: bool = False,
+) -> dict:
+    """Materialize the whole graph walk-forward over [start, end] through Dagster on the local
+    instance: ingest and features for all the data up to `end`, one model per family and training
+    week, predictions with the model of each date's week, grading, signals, picks and monitoring;
+    then the report. selection: the best bets' rule for this replay (default: the configured one);
+    settings_overrides: other best-bets settings for this replay ({name: value as in JSON});
+    run_tags: added to every run (the CLI's process and host); picks_only: keep the home's models,
+    predictions and grading and rerun only the candidates, monitoring and picks (another setting on
+    the same predictions)."""
+    began = time.monotonic()
+    data_dir = settings.data_dir()
+    first, _ = data_date_range(data_dir)
+    check_game_dates(start, end)
+    if start < first:
+        raise SystemExit(f"replay range {start}..{end} must start on or after the data's first game date, {first}")
+    defs = build_definitions()
+    instance = instance or DagsterInstance.get()
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+    # The run config of the picking jobs: the best-bets resource's settings chosen for this replay.
+    overrides = {**(settings_overrides or {}), **({"selection": selection} if selection else {})}
+    config = BestBetsConfig.from_dict(overrides)
+    picking = {**quiet, "resources": {"best_bets": {"config": resource_config(overrides)}}} if overrides else quiet
+    label = selection if set(overrides) <= {"selection"} else f"cfg-{config.version}"
+
+    def run(job_name: str, tags: dict, run_config: dict = quiet, partition_key: str | None = None, assets=None) -> None:
+        defs.resolve_job_def(job_name).execute_in_process(
+            instance=instance,
+            tags={**tags, **(run_tags or {})},
+            run_config=run_config,
+            partition_key=partition_key,
+            raise_on_error=True,
+            asset_selection=[AssetKey(a) for a in assets] if assets else None,
+        )
+
+    progress = Progress(4 if picks_only else 6)
+    weeks = mondays(start, end)
+    if picks_only:
+        warehouse = current_warehouse()
+        predicted = warehouse.read("predictions", start, end, columns=["game_date", "model_family"])
+        chosen = sorted(set(predicted["model_family"]) & set(families_wanted or predicted["model_family"]))
+        if not chosen:
+            raise SystemExit(
+                f"no predictions of {start}..{end} in this home: run the replay without --picks-only first"
+            )
+    else:
+        chosen = _train_and_predict(run, progress, instance, first, start, end, weeks, families_wanted)
+        warehouse = current_warehouse()
+    # The daily cycle's order over the whole range: a date's candidates read the model performance
+    # of the dates before it, its picks the monitoring of the dates before it, which reads those
+    # dates' graded candidates.
     progress.stage(f"grade and evaluate the signals {start}..{end}")
-    run("grading_job", range_tags(start, end))
+    if not picks_only:
+        run("grading_job", range_tags(start, end))
     run("signal_tags_job", range_tags(start, end), picking)
     progress.stage(f"monitoring {start}..{end}")
-    run("monitoring_job", range_tags(start, end))
+    # model_performance_daily came with the grading (the candidates' sourcing reads it).
+    run("monitoring_job", range_tags(start, end), assets=["signal_health_daily", "monitoring_alerts"])
     progress.stage(f"best bets, their grading and the weekly report cards {start}..{end}")
     run("best_bets_job", range_tags(start, end), picking)
     run("best_bets_grading_job", range_tags(start, end))
@@ -209,7 +239,7 @@ def run_replay(
         pick_results=pick_results,
         performance=warehouse.read("model_performance_daily", start, end),
         signals=signal_backtest(graded_candidates(tags, graded), start, end) if len(tags) else [],
-        report_card=report_card_from_warehouse(warehouse, BestBetsConfig(), monday_of(end)),
+        report_card=report_card_from_warehouse(warehouse, config, monday_of(end)),
     )
     report = {
         "start": str(start),
@@ -227,13 +257,29 @@ def run_replay(
         "calibration": calibration_table(priced),
         "buckets": bucket_tables(priced),
         "weeks": weekly_rows(graded, pick_results),
-        "best_bets": {"selection": selection or BestBetsConfig().selection, **best_bets_report(warehouse, start, end)},
+        "best_bets": {
+            "selection": config.selection,
+            "sourcing": config.sourcing,
+            "settings": overrides,
+            "config_version": config.version,
+            **best_bets_report(warehouse, start, end),
+        },
         "monitoring": monitoring_report(warehouse, start, end),
         "timing": {"wall_s": round(time.monotonic() - began, 1), "stages_s": progress.seconds},
     }
-    json_path, html_path = write_reports(report, tables, selection)
+    json_path, html_path = write_reports(report, tables, label)
     report["files"] = {"json": str(json_path), "html": str(html_path)}
     return report
+
+
+def resource_config(overrides: dict) -> dict:
+    """Best-bets settings as the best_bets resource's run config (a profile rule as a mapping)."""
+    out = dict(overrides)
+    if "signal_profiles" in out:
+        out["signal_profiles"] = [dict(zip(PROFILE_FIELDS, rule)) for rule in out["signal_profiles"]]
+    if "sourcing_state_weights" in out and not isinstance(out["sourcing_state_weights"], dict):
+        out["sourcing_state_weights"] = dict(out["sourcing_state_weights"])
+    return out
 
 
 def best_bets_report(warehouse, start: dt.date, end: dt.date) -> dict:

@@ -243,6 +243,81 @@ def test_ties_go_to_the_family_id_and_the_gate_prefers_an_open_family(signal_row
     assert ungated.source_model_family == "v12_noveg_q43" and ungated.model_health_status == "blocked"
 
 
+def test_phase_b_sources_the_eligible_bet_of_the_model_with_the_better_record(signal_rows):
+    import json
+
+    from bestbets_dagster.bestbets.sourcing import sourcing_weights
+
+    predictions = _predictions(signal_rows, {"v9_q43": -6.5, "v9_mae": -5.5, "v12_noveg_mae": -4.8})
+    states = {
+        "v9_q43": {"state": "BLOCKED", "rolling_hr_14d": 41.0, "rolling_n_14d": 80},
+        "v9_mae": {"state": "HEALTHY", "rolling_hr_14d": 60.0, "rolling_n_14d": 50},
+        "v12_noveg_mae": {"state": "HEALTHY", "rolling_hr_14d": 70.0, "rolling_n_14d": 400},
+    }
+    weights = sourcing_weights(states, predictions["model_family"], EDGE_RULE)
+    # 1.0 x (60 x 50 + 52.4 x 50) / 100 / 52.4: the hit rate shrunk with 50 breakeven bets.
+    assert weights["v9_mae"]["weight"] == pytest.approx((60.0 * 50 + 52.4 * 50) / 100 / 52.4, abs=1e-4)
+    assert weights["v9_q43"]["weight"] == 0.0
+    # The original rule: the largest |edge| (a BLOCKED model's).
+    best = build_candidates(predictions, NO_HEALTH, FEATURE_SETS, QUANTILE, EDGE_RULE, sourcing=weights).iloc[0]
+    assert best.source_model_family == "v9_q43"
+    # Phase B: BLOCKED contributes nothing; v12_noveg_mae's better record does not make its -4.8 eligible
+    # (under the edge floor of 5), so v9_mae's -5.5 is the candidate.
+    phase_b = dataclasses.replace(EDGE_RULE, sourcing="performance")
+    c = build_candidates(predictions, NO_HEALTH, FEATURE_SETS, QUANTILE, phase_b, sourcing=weights).iloc[0]
+    assert (c.source_model_family, c.edge, c.sourcing_weight) == ("v9_mae", -5.5, weights["v9_mae"]["weight"])
+    provenance = json.loads(c.sourcing_json)
+    assert provenance["v9_q43"] == {
+        "recommendation": "UNDER",
+        "edge": -6.5,
+        "expected_value": None,
+        "weight": 0.0,
+        "state": "BLOCKED",
+    }
+    assert sorted(provenance) == ["v12_noveg_mae", "v9_mae", "v9_q43"]
+    # With the floor at 4, the weighted |edge| decides: 4.8 x 1.30 (v12_noveg_mae) beats 5.5 x 1.07 (v9_mae).
+    lower = dataclasses.replace(phase_b, min_edge=4.0)
+    c = build_candidates(predictions, NO_HEALTH, FEATURE_SETS, QUANTILE, lower, sourcing=weights).iloc[0]
+    assert 4.8 * weights["v12_noveg_mae"]["weight"] > 5.5 * weights["v9_mae"]["weight"]
+    assert c.source_model_family == "v12_noveg_mae"
+
+
+def test_signal_profiles_block_or_weight_a_signal_per_family_and_direction(signal_rows):
+    from bestbets_dagster.bestbets.profiles import signal_weight
+
+    rows = _rows(signal_rows, 3, edge=6.0)
+    rows["available_quality_score"], rows["line_delta"], rows["games_vs_opponent"] = 95.0, float("nan"), 0
+    rows["recommendation"] = ["UNDER", "UNDER", "OVER"]
+    rows["edge"] = [-6.0, -6.0, 6.0]
+    rows["line_value"] = 20.5
+    rows["source_model_family"] = ["v9_mae", "v9_q43", "v9_mae"]
+    rows["signal_tags"] = [
+        ["model_health", "volatile_under"],
+        ["model_health", "volatile_under"],
+        ["model_health", "high_edge"],
+    ]
+    rows["signal_count"] = 2
+    # UNDER signals only for quantile families, and high_edge at half weight.
+    rules = (("*", "*", "UNDER", 0.0), ("*", "quantile", "UNDER", 1.0), ("high_edge", "*", "*", 0.5))
+    assert signal_weight(rules, "volatile_under", "v9_mae", "UNDER") == 0.0
+    assert signal_weight(rules, "volatile_under", "v12_noveg_q45", "UNDER") == 1.0
+    assert signal_weight(rules, "model_health", "v9_mae", "UNDER") == 1.0  # * never names model_health
+    config = dataclasses.replace(EDGE_RULE, signal_profiles=rules)
+    picks, audit = select_picks(rows, _snapshot(config, multipliers={"high_edge": 1.2}))
+    lookups = rows["player_lookup"].tolist()
+    # The point family's UNDER loses its only real signal and fails the signal floor.
+    assert audit.set_index("player_lookup")["filter_name"].to_dict() == {lookups[0]: "signal_count"}
+    scores = picks.set_index("player_lookup")["composite_score"]
+    assert scores[lookups[2]] == pytest.approx(6.0 * 1.2 * 0.5)
+    assert scores[lookups[1]] == pytest.approx(6.0)
+    # Without a profile both UNDERs pass.
+    assert len(select_picks(rows, _snapshot(EDGE_RULE))[0]) == 3
+    with pytest.raises(ValueError, match="unknown signals"):
+        BestBetsConfig(signal_profiles=(("no_such_signal", "*", "*", 0.0),))
+    with pytest.raises(ValueError, match="direction must be one of"):
+        BestBetsConfig(signal_profiles=(("*", "*", "SIDEWAYS", 0.0),))
+
+
 def test_the_candidate_is_the_best_expected_value_at_the_best_offer_among_the_books(signal_rows):
     from bestbets_dagster.bestbets.probability import Calibration
 

@@ -38,6 +38,7 @@ EXPECTED = {
         "team_game_logs": "days D-400..D-1",
         "player_game_lines": "days D-400..D+0",
         "prop_lines": "same",
+        "model_performance_daily": "days D-14..D-1",
     },
     "signal_best_bets_picks": {
         "pick_signal_tags": "days D-400..D+0",

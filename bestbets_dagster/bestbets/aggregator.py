@@ -15,6 +15,7 @@ import pandas as pd
 
 from bestbets_dagster.bestbets.candidates import clears_value_floor
 from bestbets_dagster.bestbets.config import BestBetsConfig
+from bestbets_dagster.bestbets.profiles import apply_signal_profiles
 
 Frame = pd.DataFrame
 
@@ -70,7 +71,8 @@ FILTERS: tuple[Filter, ...] = (
     Filter(
         "edge_floor",
         "below the selection's floor: expected value under min_expected_value (selection 'ev'), "
-        "or |edge| under min_edge, 5 (selection 'edge', the original's)",
+        "or |edge| under min_edge, 5 (selection 'edge', the original's); under Phase B sourcing, a source "
+        "model of weight 0 (BLOCKED)",
         lambda df, s: ~clears_value_floor(df, s.config),
     ),
     Filter("under_edge_cap", "UNDER with |edge| >= 7", _under_cap),
@@ -140,12 +142,14 @@ def apply_filters(candidates: Frame, snapshot: DecisionSnapshot) -> tuple[Frame,
     return remaining, audit
 
 
-def health_factor(tags: list, multipliers: dict) -> float:
-    """Mean health multiplier of a pick's real signals (1.0 when no signal has health yet)."""
+def health_factor(tags: list, multipliers: dict, profile_weights: dict | None = None) -> float:
+    """Mean health multiplier of a pick's real signals, each scaled by its signal-profile weight
+    (1.0 when no signal has health yet)."""
     real = [t for t in tags if t != "model_health"]
     if not real:
         return 1.0
-    return float(np.mean([multipliers.get(t, 1.0) for t in real]))
+    weights = profile_weights or {}
+    return float(np.mean([multipliers.get(t, 1.0) * weights.get(t, 1.0) for t in real]))
 
 
 def _line_tier(line: float) -> str:
@@ -173,7 +177,9 @@ def _angles(row, direction_health: dict) -> list[str]:
 
 
 def select_picks(tags: Frame, snapshot: DecisionSnapshot, direction_health: dict | None = None) -> tuple[Frame, Frame]:
-    """(picks, audit) for the candidates of one or more dates (ranked per date)."""
+    """(picks, audit) for the candidates of one or more dates (ranked per date). The config's signal
+    profiles decide first which fired signals count for each candidate's family and direction."""
+    tags = apply_signal_profiles(tags, snapshot.config.signal_profiles)
     passed, audit = apply_filters(tags, snapshot)
     picks = passed.copy()
     if picks.empty:
@@ -185,7 +191,10 @@ def select_picks(tags: Frame, snapshot: DecisionSnapshot, direction_health: dict
             "pick_angles": object,
         }
         return picks.assign(**{c: pd.Series(dtype=t) for c, t in empty.items()}), audit
-    picks["health_multiplier"] = [health_factor(t, snapshot.signal_multipliers) for t in picks["signal_tags"]]
+    picks["health_multiplier"] = [
+        health_factor(t, snapshot.signal_multipliers, w)
+        for t, w in zip(picks["signal_tags"], picks["signal_weights"], strict=True)
+    ]
     value = _num(picks, "expected_value") if snapshot.config.selection == "ev" else _abs_edge(picks)
     picks["composite_score"] = (value * picks["health_multiplier"]).round(4)
     picks["warning_tags"] = [

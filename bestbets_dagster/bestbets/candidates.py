@@ -6,7 +6,9 @@ that side (the offer with the highest expected value under the family's calibrat
 best line, then the best price, while the family has no calibration yet), and it carries P(win) and
 EV there. The candidate is then the prediction with the highest EV (selection "ev") or the largest
 |edge| (selection "edge", the original's rule), taken from a family whose model health is not
-blocked when there is one (with the model-health gate on); ties go to the family id, alphabetically,
+blocked when there is one (with the model-health gate on), or under sourcing "performance" (Phase B,
+bestbets.sourcing) the eligible bet with the highest value weighted by its model's record of the
+day before; ties go to the family id, alphabetically,
 so the choice is stable. A player-game that only blocked families bet on keeps its blocked
 candidate, which the gate filter then rejects (and audits).
 """
@@ -18,6 +20,7 @@ import pandas as pd
 
 from bestbets_dagster.bestbets.config import BestBetsConfig
 from bestbets_dagster.bestbets.probability import Calibration, expected_value
+from bestbets_dagster.bestbets.sourcing import provenance
 
 KEY = ["game_date", "person_id"]
 
@@ -137,10 +140,15 @@ def probable_side(edge: pd.Series, p_over: pd.Series) -> pd.Series:
 
 
 def clears_value_floor(bets: pd.DataFrame, config: BestBetsConfig) -> pd.Series:
-    """The selection rule's floor: EV >= min_expected_value ("ev") or |edge| >= min_edge ("edge")."""
+    """The selection rule's floor: EV >= min_expected_value ("ev") or |edge| >= min_edge ("edge");
+    under sourcing "performance" also a sourcing weight above 0 (a BLOCKED model supplies nothing)."""
     if config.selection == "ev":
-        return pd.to_numeric(bets["expected_value"], errors="coerce").fillna(-np.inf) >= config.min_expected_value
-    return pd.to_numeric(bets["edge"], errors="coerce").abs() >= config.min_edge
+        clears = pd.to_numeric(bets["expected_value"], errors="coerce").fillna(-np.inf) >= config.min_expected_value
+    else:
+        clears = pd.to_numeric(bets["edge"], errors="coerce").abs() >= config.min_edge
+    if config.sourcing == "performance" and "sourcing_weight" in bets:
+        clears = clears & (pd.to_numeric(bets["sourcing_weight"], errors="coerce").fillna(1.0) > 0)
+    return clears
 
 
 def build_candidates(
@@ -151,10 +159,13 @@ def build_candidates(
     config: BestBetsConfig,
     offers: pd.DataFrame | None = None,
     calibrations: dict[str, Calibration] | None = None,
+    sourcing: dict[str, dict] | None = None,
 ) -> pd.DataFrame:
     """Candidates with the source prediction, P(over) at its selected line, its priced bet (book,
     line, price, P(win), EV, calibration_n) plus n_models_eligible,
-    champion_edge, direction_conflict, model agreement and the consensus bonus."""
+    champion_edge, direction_conflict, model agreement, the consensus bonus, and how it was sourced
+    (sourcing_weight, sourcing_json: every family's bet with its weight and state). sourcing:
+    sourcing.sourcing_weights() of the day (none: every family at weight 1, state unknown)."""
     every = predictions.copy()
     every["game_date"] = pd.to_datetime(every["game_date"]).astype("datetime64[ns]")
     every["person_id"] = every["person_id"].astype("int64")
@@ -182,6 +193,9 @@ def build_candidates(
     )
     p["model_health_status"] = p["model_health_status"].fillna("unknown")
 
+    sourcing = sourcing or {}
+    p["sourcing_weight"] = p["model_family"].map({f: s["weight"] for f, s in sourcing.items()}).fillna(1.0)
+    p["sourcing_state"] = p["model_family"].map({f: s["state"] for f, s in sourcing.items()}).fillna("unknown")
     eligible = p[clears_value_floor(p, config)]
     facts = (
         eligible.groupby(KEY)
@@ -200,14 +214,23 @@ def build_candidates(
     agree, counts, quantile = _agreement(p, every, feature_sets, quantile_families, config.agreement_edge)
 
     p["_blocked"] = (p["model_health_status"] == "blocked") & config.model_health_gate
-    ranked_by = "expected_value" if config.selection == "ev" else "abs_edge"
+    value = p["expected_value"] if config.selection == "ev" else p["abs_edge"]
+    if config.sourcing == "performance":
+        # Phase B: among the eligible bets (above the floor, weight above 0) the highest weighted
+        # value; a player-game without one keeps its best unweighted bet, which the floor rejects.
+        p["_ineligible"] = ~clears_value_floor(p, config)
+        p["_rank"] = np.where(p["_ineligible"], value, value * p["sourcing_weight"])
+    else:
+        p["_ineligible"] = False
+        p["_rank"] = value
     best = p.sort_values(
-        [*KEY, "_blocked", ranked_by, "model_family"],
-        ascending=[True, True, True, False, True],
+        [*KEY, "_blocked", "_ineligible", "_rank", "model_family"],
+        ascending=[True, True, True, True, False, True],
         na_position="last",
         kind="mergesort",
     )
     c = best.drop_duplicates(KEY, keep="first").reset_index(drop=True)
+    c = c.merge(provenance(p, KEY), on=KEY, how="left")
     c = c.merge(facts[[*KEY, "n_models_eligible", "direction_conflict"]], on=KEY, how="left")
     c = c.merge(champion, on=KEY, how="left")
     c = (
@@ -235,4 +258,4 @@ def build_candidates(
             "model_status": "source_model_status",
         }
     )
-    return c.drop(columns=["n_over", "n_under", "n_quantile", "n_quantile_under", "_blocked"])
+    return c.drop(columns=["n_over", "n_under", "n_quantile", "n_quantile_under", "_blocked", "_ineligible", "_rank"])

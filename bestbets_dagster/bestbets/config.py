@@ -38,7 +38,20 @@ SETTING_DESCRIPTIONS = {
     "agreement_edge": "the |edge| from which another family's bet on the same side counts as agreement",
     "max_picks_per_day": "a cap on the day's picks (empty: as many as pass)",
     "direction_health_days": "the days of OVER / UNDER records the direction-health angle reads",
+    "sourcing": "which family's bet a player-game's candidate takes: best (the highest EV, or |edge| under "
+    "selection 'edge') or performance (Phase B: that value weighted by each model's state and recent hit rate)",
+    "sourcing_state_weights": "Phase B: the weight of a model in each model_performance_daily state of the day "
+    "before (BLOCKED 0: it supplies nothing)",
+    "sourcing_hit_rate_prior": "Phase B: the decided bets at the breakeven 52.4% that a model's 14-day hit rate is "
+    "shrunk with before it scales the weight",
+    "signal_profiles": "per-family signal profiles: rules [signal, families, direction, weight] (signal a tag or *; "
+    "families a family id, quantile, point or *; direction OVER, UNDER or *); the last matching rule wins; "
+    "weight 0 blocks the signal (it neither counts nor scores), any other weight scales its health multiplier",
 }
+
+SOURCING_RULES = ("best", "performance")
+PROFILE_DIRECTIONS = ("OVER", "UNDER", "*")
+PROFILE_FAMILY_GROUPS = ("quantile", "point", "*")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,10 +88,42 @@ class BestBetsConfig:
     agreement_edge: float = 3.0
     max_picks_per_day: int | None = None  # natural sizing unless capped
     direction_health_days: int = 14
+    # Phase B: "best" takes the family's bet with the highest value (EV, or |edge| under selection
+    # "edge"), whatever that family's recent record; "performance" weights each eligible bet's value
+    # by its model's state and shrunk 14-day hit rate as of the day before.
+    sourcing: str = "best"
+    sourcing_state_weights: tuple[tuple[str, float], ...] = (
+        ("HEALTHY", 1.0),
+        ("WATCH", 0.75),
+        ("DEGRADING", 0.5),
+        ("INSUFFICIENT_DATA", 0.75),
+        ("BLOCKED", 0.0),
+    )
+    sourcing_hit_rate_prior: int = 50
+    # Per-family signal profiles: (signal, families, direction, weight) rules, see signal_profiles.
+    signal_profiles: tuple[tuple[str, str, str, float], ...] = ()
 
     def __post_init__(self):
         if self.selection not in ("ev", "edge"):
             raise ValueError(f"selection must be 'ev' or 'edge', got {self.selection!r}")
+        if self.sourcing not in SOURCING_RULES:
+            raise ValueError(f"sourcing must be one of {list(SOURCING_RULES)}, got {self.sourcing!r}")
+        for state, weight in self.sourcing_state_weights:
+            if weight < 0:
+                raise ValueError(f"sourcing_state_weights: the weight of {state} is negative ({weight})")
+        for rule in self.signal_profiles:
+            if len(rule) != 4:
+                raise ValueError(f"a signal profile rule is [signal, families, direction, weight], got {list(rule)}")
+            _, _, direction, weight = rule
+            if direction not in PROFILE_DIRECTIONS:
+                raise ValueError(f"signal profile {list(rule)}: direction must be one of {list(PROFILE_DIRECTIONS)}")
+            if float(weight) < 0:
+                raise ValueError(f"signal profile {list(rule)}: the weight must be >= 0")
+        from bestbets_dagster.signals.registry import REGISTERED_TAGS  # the registry does not import this module
+
+        unknown = sorted({rule[0] for rule in self.signal_profiles} - {*REGISTERED_TAGS, "*"})
+        if unknown:
+            raise ValueError(f"signal profiles name unknown signals {unknown}; known: {list(REGISTERED_TAGS)} or *")
 
     def confidence_floor(self, family: str) -> float:
         return dict(self.confidence_floors).get(family, 0.0)

@@ -1,8 +1,8 @@
 """The best-bets config view: the running rules and how each piece of them stands as of a day, in
 six sections (the reference system's config dashboard) - the aggregator's settings and versions;
-the enabled families with their serving model, its age and state; the negative filters with what
-they rejected lately and how those rejections would have done; the signals with their regime and
-hit rate; the combo registry; and consistency checks. Plain pandas: the CLI prints it, the
+the enabled families with their serving model, its age, state and Phase B weight; the negative filters with what
+they rejected lately and how those rejections would have done; the signals with their regime, hit
+rate and per-family profile; the combo registry; and consistency checks. Plain pandas: the CLI prints it, the
 `best_bets_config` asset shows it in the UI."""
 
 from __future__ import annotations
@@ -13,6 +13,9 @@ import pandas as pd
 
 from bestbets_dagster.bestbets.aggregator import FILTERS, NEGATIVE_FILTERS
 from bestbets_dagster.bestbets.config import ALGORITHM_VERSION, BestBetsConfig
+from bestbets_dagster.bestbets.pipeline import model_states_as_of
+from bestbets_dagster.bestbets.profiles import describe_profile
+from bestbets_dagster.bestbets.sourcing import SOURCING_LOOKBACK_DAYS, sourcing_weights
 from bestbets_dagster.models.families import Family
 from bestbets_dagster.models.serving import model_for_date
 from bestbets_dagster.signals.combos import COMBOS
@@ -56,10 +59,21 @@ def filter_rows(audit: pd.DataFrame, accuracy: pd.DataFrame) -> list[dict]:
     return rows
 
 
-def family_rows(families: list[Family], registry: pd.DataFrame, performance: pd.DataFrame, day: dt.date):
+def family_rows(
+    families: list[Family],
+    registry: pd.DataFrame,
+    performance: pd.DataFrame,
+    day: dt.date,
+    config: BestBetsConfig | None = None,
+):
     """Per enabled family: the model serving it on `day` (the promoted one, else the newest shadow,
-    as predictions choose), the days since its training ended, and its latest state from
-    model_performance_daily before `day`."""
+    as predictions choose), the days since its training ended, its latest state from
+    model_performance_daily before `day`, and the Phase B sourcing weight that record gives it."""
+    weights = sourcing_weights(
+        model_states_as_of(day, performance, SOURCING_LOOKBACK_DAYS) if len(performance) else {},
+        [f.model_family for f in families if f.enabled],
+        config or BestBetsConfig(),
+    )
     before = (
         performance[pd.to_datetime(performance["game_date"]) < pd.Timestamp(day)] if len(performance) else performance
     )
@@ -77,6 +91,8 @@ def family_rows(families: list[Family], registry: pd.DataFrame, performance: pd.
                 "serving_as": serving_as,
                 "model_age_days": None if end is None or pd.isna(end) else (pd.Timestamp(day) - pd.Timestamp(end)).days,
                 "state": latest["state"].get(family.model_family) if len(latest) else None,
+                "hit_rate_14d": weights[family.model_family]["hit_rate_14d"],
+                "sourcing_weight": weights[family.model_family]["weight"],
             }
         )
     return rows
@@ -86,9 +102,10 @@ def _rounded(value, digits: int = 1):
     return None if value is None or pd.isna(value) else round(float(value), digits)
 
 
-def signal_rows(health: pd.DataFrame, day: dt.date) -> list[dict]:
+def signal_rows(health: pd.DataFrame, day: dt.date, config: BestBetsConfig | None = None) -> list[dict]:
     """Every signal (registered and prototype) with its regime and 14-day hit rate on the latest
-    health day before `day`."""
+    health day before `day`, and its per-family profile (the rules of config.signal_profiles that name it)."""
+    rules = (config or BestBetsConfig()).signal_profiles
     before = health[pd.to_datetime(health["game_date"]) < pd.Timestamp(day)] if len(health) else health
     latest = before[before["game_date"] == before["game_date"].max()].set_index("signal_tag") if len(before) else before
     rows = []
@@ -102,6 +119,7 @@ def signal_rows(health: pd.DataFrame, day: dt.date) -> list[dict]:
                 "regime": latest.at[signal.tag, "regime"] if known else None,
                 "hr_14d": _rounded(latest.at[signal.tag, "hr_14d"]) if known else None,
                 "picks_14d": int(latest.at[signal.tag, "picks_14d"]) if known else 0,
+                "profile": describe_profile(rules, signal.tag) if signal.registered else "never used for picks",
                 "description": signal.description,
             }
         )
@@ -138,8 +156,8 @@ def config_dashboard(
     day: dt.date,
 ) -> dict:
     """The six sections as of `day` (audit and accuracy: the filter window's rows)."""
-    family_section = family_rows(families, registry, performance, day)
-    signal_section = signal_rows(health, day)
+    family_section = family_rows(families, registry, performance, day, config)
+    signal_section = signal_rows(health, day, config)
     return {
         "day": str(day),
         "aggregator": {

@@ -28,6 +28,7 @@ from bestbets_dagster.bestbets.history import (
     player_blacklist,
 )
 from bestbets_dagster.bestbets.probability import calibrations
+from bestbets_dagster.bestbets.sourcing import sourcing_weights
 from bestbets_dagster.bestbets.tags import tag_candidates
 from bestbets_dagster.models.families import Family
 from bestbets_dagster.signals.context import signal_context
@@ -50,12 +51,16 @@ def build_pick_signal_tags(
     config: BestBetsConfig,
     evaluated_at: pd.Timestamp,
     offers: pd.DataFrame | None = None,
+    model_performance: pd.DataFrame | None = None,
+    state_lookback_days: int = 14,
 ) -> pd.DataFrame:
     """pick_signal_tags rows of the dates. predictions: every family's rows of the dates; accuracy:
     graded predictions before the dates (model health, miss streaks, the win-probability
     calibration of each date from the rows before it); player/team logs and lines:
     HISTORY_LOOKBACK_DAYS before the first date through the last (rows of D itself are not read for D);
-    offers: the books' current lines of the dates (ingest.lines.current_offers), to shop each bet."""
+    offers: the books' current lines of the dates (ingest.lines.current_offers), to shop each bet;
+    model_performance: stored model_performance_daily rows before the dates (each date's sourcing
+    weights read the newest within `state_lookback_days` before it)."""
     if predictions.empty:
         return pd.DataFrame()
     health = family_health(accuracy, dates)
@@ -75,6 +80,13 @@ def build_pick_signal_tags(
                 config=config,
                 offers=offers[offered_on == pd.Timestamp(day)] if offered_on is not None else None,
                 calibrations=calibrations(accuracy, day),
+                sourcing=sourcing_weights(
+                    model_states_as_of(day, model_performance, state_lookback_days)
+                    if model_performance is not None
+                    else {},
+                    of_day["model_family"].unique(),
+                    config,
+                ),
             )
         )
     candidates = pd.concat(per_day, ignore_index=True) if per_day else pd.DataFrame()
@@ -190,6 +202,8 @@ def model_states_as_of(day: dt.date, stored: pd.DataFrame, lookback_days: int) -
             "state": row.state,
             "rolling_hr_7d": None if pd.isna(row.rolling_hr_7d) else round(float(row.rolling_hr_7d), 1),
             "rolling_n_7d": int(row.rolling_n_7d),
+            "rolling_hr_14d": None if pd.isna(row.rolling_hr_14d) else round(float(row.rolling_hr_14d), 1),
+            "rolling_n_14d": int(row.rolling_n_14d),
         }
     return dict(sorted(out.items()))
 
@@ -236,6 +250,10 @@ def decide(
             "signal_health": _signal_health_snapshot(health),
             "model_health": health_of_families,
             "model_states": model_states,
+            "sourcing": {
+                "rule": config.sourcing,
+                "families": sourcing_weights(model_states, list(tags_of_day.get("source_model_family", [])), config),
+            },
             "signal_health_as_of": None
             if health["game_date"].isna().all()
             else f"{pd.to_datetime(health['game_date']).max():%Y-%m-%d}",
@@ -262,6 +280,7 @@ def decision_row(decision: DayDecision, created_at: pd.Timestamp) -> dict:
         "signal_health_json": json.dumps(s["signal_health"], sort_keys=True),
         "model_health_json": json.dumps(s["model_health"], sort_keys=True),
         "model_states_json": json.dumps(s["model_states"], sort_keys=True),
+        "sourcing_json": json.dumps(s["sourcing"], sort_keys=True),
         "signal_health_as_of": pd.Timestamp(s["signal_health_as_of"]) if s["signal_health_as_of"] else None,
         "blacklist_json": json.dumps(s["blacklist"], sort_keys=True),
         "direction_health_json": json.dumps(s["direction_health"], sort_keys=True),

@@ -96,6 +96,8 @@ def _by_day(df: pd.DataFrame) -> dict[dt.date, pd.DataFrame]:
         *history_deps("prediction_accuracy", "player_game_logs", "team_game_logs", through_the_day=False),
         *history_deps("player_game_lines", through_the_day=True),
         AssetDep("prop_lines"),  # the day's offers of every book: where each bet is shopped
+        # Phase B sourcing weighs each family by its model's state of the day before.
+        AssetDep("model_performance_daily", partition_mapping=days_before(HEALTH_LOOKBACK_DAYS)),
     ],
     group="best_bets",
 )
@@ -123,6 +125,10 @@ def pick_signal_tags(
         config,
         pd.Timestamp.now(tz="UTC"),
         offers=current_offers(warehouse.read("prop_lines", start, end)),
+        model_performance=warehouse.read(
+            "model_performance_daily", start - dt.timedelta(days=HEALTH_LOOKBACK_DAYS), end - DAY
+        ),
+        state_lookback_days=HEALTH_LOOKBACK_DAYS,
     )
     written = warehouse.replace_partitions("pick_signal_tags", tags, start, end)
     lined = lined_days(warehouse, start, end)
@@ -141,6 +147,7 @@ def pick_signal_tags(
             "priced_candidates": int((tags["calibration_n"] > 0).sum()) if written else 0,
             "above_ev_floor": int((tags["expected_value"] >= config.min_expected_value).sum()) if written else 0,
             "shopped_away_from_the_selected_book": int((tags["bet_book"] != tags["line_book"]).sum()) if written else 0,
+            "sourcing": config.sourcing,
         },
         check_results=[
             *table_check_results(warehouse, "pick_signal_tags", start, end, expected_days=lined),

@@ -298,7 +298,7 @@ def _table(frame: pd.DataFrame, table_id: str, formats: dict | None = None) -> s
     for row in frame.itertuples(index=False):
         cells = []
         for column, value in zip(frame.columns, row):
-            text = "" if value is None or (isinstance(value, float) and np.isnan(value)) else value
+            text = "" if value is None or (np.ndim(value) == 0 and pd.isna(value)) else value
             if text != "" and column in formats:
                 text = formats[column](value)
             cells.append(f"<td>{html.escape(str(text))}</td>")

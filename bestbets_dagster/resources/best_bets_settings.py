@@ -3,20 +3,32 @@ picks, and a run can override it from the launchpad (resources: best_bets: confi
 
 from typing import Optional
 
-from dagster import ConfigurableResource
+from dagster import Config, ConfigurableResource
 from pydantic import Field
 
 from bestbets_dagster.bestbets.config import BestBetsConfig
 
 _DEFAULT = BestBetsConfig()
+PROFILE_FIELDS = ("signal", "families", "direction", "weight")
+
+
+class SignalProfileRule(Config):
+    """One rule of a per-family signal profile (see bestbets.profiles)."""
+
+    signal: str = Field(description="a registered signal tag, or * for every real signal")
+    families: str = Field(description="a family id, quantile, point or *")
+    direction: str = Field(description="OVER, UNDER or *")
+    weight: float = Field(description="0 blocks the signal; any other weight scales its health multiplier")
 
 
 def _setting(name: str):
     """A field with BestBetsConfig's default (tuples as the list / dict the launchpad edits) and its
     one-line description, shown on the resource in the UI."""
     default = getattr(_DEFAULT, name)
-    if name == "confidence_floors":
+    if name in ("confidence_floors", "sourcing_state_weights"):
         default = dict(default)
+    elif name == "signal_profiles":
+        default = [dict(zip(PROFILE_FIELDS, rule)) for rule in default]
     elif isinstance(default, tuple):
         default = list(default)
     return Field(default=default, description=BestBetsConfig.describe(name))
@@ -47,10 +59,18 @@ class BestBetsSettings(ConfigurableResource):
     agreement_edge: float = _setting("agreement_edge")
     max_picks_per_day: Optional[int] = _setting("max_picks_per_day")
     direction_health_days: int = _setting("direction_health_days")
+    sourcing: str = _setting("sourcing")
+    sourcing_state_weights: dict[str, float] = _setting("sourcing_state_weights")
+    sourcing_hit_rate_prior: int = _setting("sourcing_hit_rate_prior")
+    signal_profiles: list[SignalProfileRule] = _setting("signal_profiles")
 
     def config(self) -> BestBetsConfig:
         values = {name: getattr(self, name) for name in BestBetsConfig.__dataclass_fields__}
         for name in ("under_edge_cap_exempt_families", "shopping_books", "nominal_price_books"):
             values[name] = tuple(getattr(self, name))
         values["confidence_floors"] = tuple(sorted(self.confidence_floors.items()))
+        values["sourcing_state_weights"] = tuple(self.sourcing_state_weights.items())
+        values["signal_profiles"] = tuple(
+            tuple(getattr(rule, name) for name in PROFILE_FIELDS) for rule in self.signal_profiles
+        )
         return BestBetsConfig(**values)
