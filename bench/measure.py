@@ -62,11 +62,32 @@ class PeakMemory:
 
 
 class CatBoostClock:
-    """Wall seconds inside CatBoostRegressor.fit and .predict while the block runs (in this process:
-    the replay and the jobs run in process)."""
+    """Wall seconds during which at least one CatBoostRegressor.fit or .predict runs while the block
+    runs (in this process: the replay and the jobs run in process). Fits on parallel threads overlap:
+    `seconds` counts the wall time covered (the union), `busy_seconds` the sum of every call's."""
 
     def __init__(self):
         self.seconds = 0.0
+        self.busy_seconds = 0.0
+        self._active = 0
+        self._since = 0.0
+        self._lock = threading.Lock()
+
+    def _enter(self) -> float:
+        now = time.perf_counter()
+        with self._lock:
+            if self._active == 0:
+                self._since = now
+            self._active += 1
+        return now
+
+    def _leave(self, began: float) -> None:
+        now = time.perf_counter()
+        with self._lock:
+            self._active -= 1
+            self.busy_seconds += now - began
+            if self._active == 0:
+                self.seconds += now - self._since
 
     @contextlib.contextmanager
     def installed(self):
@@ -76,11 +97,11 @@ class CatBoostClock:
 
         def timed(original):
             def wrapper(*args, **kwargs):
-                began = time.perf_counter()
+                began = self._enter()
                 try:
                     return original(*args, **kwargs)
                 finally:
-                    self.seconds += time.perf_counter() - began
+                    self._leave(began)
 
             return wrapper
 

@@ -65,4 +65,6 @@ def provenance(bets: pd.DataFrame, key: list[str]) -> pd.DataFrame:
         )
 
     rows = [(*k, of_group(group)) for k, group in bets.groupby(key, sort=False)]
+    if not rows:  # keep the key columns' types for the merge
+        return bets[key].iloc[0:0].assign(sourcing_json=pd.Series(dtype=object))
     return pd.DataFrame(rows, columns=[*key, "sourcing_json"])
