@@ -171,7 +171,8 @@ def run_replay(
     overrides = {**(settings_overrides or {}), **({"selection": selection} if selection else {})}
     config = BestBetsConfig.from_dict(overrides)
     picking = {**quiet, "resources": {"best_bets": {"config": resource_config(overrides)}}} if overrides else quiet
-    label = selection if set(overrides) <= {"selection"} else f"cfg-{config.version}"
+    # The report's file: replay_D1_D2.json, _ev / _edge for a selection alone, _cfg-<version> otherwise.
+    label = None if not overrides else config.selection if set(overrides) == {"selection"} else f"cfg-{config.version}"
 
     def run(job_name: str, tags: dict, run_config: dict = quiet, partition_key: str | None = None, assets=None) -> None:
         defs.resolve_job_def(job_name).execute_in_process(
