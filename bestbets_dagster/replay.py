@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
-from dagster import AssetKey, DagsterInstance, MultiPartitionKey
+from dagster import DagsterInstance, MultiPartitionKey
 
 from bestbets_dagster import settings
 from bestbets_dagster.bestbets.config import BestBetsConfig
@@ -174,14 +174,13 @@ def run_replay(
     # The report's file: replay_D1_D2.json, _ev / _edge for a selection alone, _cfg-<version> otherwise.
     label = None if not overrides else config.selection if set(overrides) == {"selection"} else f"cfg-{config.version}"
 
-    def run(job_name: str, tags: dict, run_config: dict = quiet, partition_key: str | None = None, assets=None) -> None:
+    def run(job_name: str, tags: dict, run_config: dict = quiet, partition_key: str | None = None) -> None:
         defs.resolve_job_def(job_name).execute_in_process(
             instance=instance,
             tags={**tags, **(run_tags or {})},
             run_config=run_config,
             partition_key=partition_key,
             raise_on_error=True,
-            asset_selection=[AssetKey(a) for a in assets] if assets else None,
         )
 
     progress = Progress(4 if picks_only else 6)
@@ -197,16 +196,14 @@ def run_replay(
     else:
         chosen = _train_and_predict(run, progress, instance, first, start, end, weeks, families_wanted)
         warehouse = current_warehouse()
-    # The daily cycle's order over the whole range: a date's candidates read the model performance
-    # of the dates before it, its picks the monitoring of the dates before it, which reads those
-    # dates' graded candidates.
+    # The daily cycle's order over the whole range: a date's picks read the monitoring of the dates
+    # before it, which reads those dates' graded candidates.
     progress.stage(f"grade and evaluate the signals {start}..{end}")
     if not picks_only:
         run("grading_job", range_tags(start, end))
     run("signal_tags_job", range_tags(start, end), picking)
     progress.stage(f"monitoring {start}..{end}")
-    # model_performance_daily came with the grading (the candidates' sourcing reads it).
-    run("monitoring_job", range_tags(start, end), assets=["signal_health_daily", "monitoring_alerts"])
+    run("monitoring_job", range_tags(start, end))
     progress.stage(f"best bets, their grading and the weekly report cards {start}..{end}")
     run("best_bets_job", range_tags(start, end), picking)
     run("best_bets_grading_job", range_tags(start, end))

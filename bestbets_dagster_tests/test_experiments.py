@@ -9,6 +9,7 @@ import pytest
 from dagster import AssetKey, DagsterInstance
 
 from bestbets_dagster.bestbets.config import BestBetsConfig
+from bestbets_dagster.bestbets.pipeline import model_states_as_of
 from bestbets_dagster.bestbets.profiles import QUANTILE_FAMILY
 from bestbets_dagster.models.experiments import ExperimentResult, ExperimentSpec, register_if_passed
 from bestbets_dagster.models.families import SEED_FAMILIES
@@ -135,10 +136,16 @@ def test_a_picks_only_replay_sources_by_model_performance_and_applies_the_profil
         # The profile: a point family's UNDER counts no real signal, so it never passes the signal floor.
         if pick.recommendation == "UNDER":
             assert QUANTILE_FAMILY.search(pick.source_model_family)
+    # The weights' states are the stored model_performance_daily's of the day before (recomputed from
+    # the same graded predictions by the same function, not read from the table).
+    stored = warehouse.read("model_performance_daily")
+    for day, of_day in picks.groupby(pd.to_datetime(picks["game_date"]).dt.date):
+        states = model_states_as_of(day, stored, 14)
+        for pick in of_day.itertuples(index=False):
+            sourced = json.loads(pick.sourcing_json)
+            assert {f: b["state"] for f, b in sourced.items() if f in states} == {
+                f: states[f]["state"] for f in sourced if f in states
+            }
+            assert all(b["state"] == "INSUFFICIENT_DATA" for f, b in sourced.items() if f not in states)
     decisions = warehouse.read("best_bets_decisions", START, END)
-    sourcing = json.loads(decisions.sort_values("game_date").iloc[-1]["sourcing_json"])
-    states = json.loads(decisions.sort_values("game_date").iloc[-1]["model_states_json"])
-    assert sourcing["rule"] == "performance"
-    assert {f: s["state"] for f, s in sourcing["families"].items() if f in states} == {
-        f: s["state"] for f, s in states.items()
-    }
+    assert set(json.loads(decisions.iloc[-1]["sourcing_json"])) == {"rule", "families"}

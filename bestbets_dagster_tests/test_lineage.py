@@ -38,7 +38,6 @@ EXPECTED = {
         "team_game_logs": "days D-400..D-1",
         "player_game_lines": "days D-400..D+0",
         "prop_lines": "same",
-        "model_performance_daily": "days D-14..D-1",
     },
     "signal_best_bets_picks": {
         "pick_signal_tags": "days D-400..D+0",
@@ -53,6 +52,12 @@ EXPECTED = {
     "best_bets_accuracy": {"signal_best_bets_picks": "same", "prediction_accuracy": "same"},
     "signal_health_daily": {"pick_signal_tags": "days D-400..D+0", "prediction_accuracy": "days D-400..D+0"},
     "model_performance_daily": {"prediction_accuracy": "days D-400..D+0"},
+    # An experiment reads the features, box scores and lines of whatever range its recipe names.
+    "model_experiments": {
+        "player_features": "every partition",
+        "player_game_logs": "every partition",
+        "player_game_lines": "every partition",
+    },
     "monitoring_alerts": {"signal_health_daily": "same", "model_performance_daily": "same"},
     # As of today: the newest rows of each (the view is not partitioned).
     "best_bets_config": {

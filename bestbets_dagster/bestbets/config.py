@@ -104,6 +104,17 @@ class BestBetsConfig:
     signal_profiles: tuple[tuple[str, str, str, float], ...] = ()
 
     def __post_init__(self):
+        # Weights as floats, rules as tuples: the same settings hash to the same config_version whether
+        # they come from the resource (floats) or from JSON (0 is an int there).
+        object.__setattr__(
+            self, "sourcing_state_weights", tuple((str(k), float(w)) for k, w in self.sourcing_state_weights)
+        )
+        for rule in self.signal_profiles:
+            if len(rule) != 4:
+                raise ValueError(f"a signal profile rule is [signal, families, direction, weight], got {list(rule)}")
+        object.__setattr__(
+            self, "signal_profiles", tuple((str(t), str(f), str(d), float(w)) for t, f, d, w in self.signal_profiles)
+        )
         if self.selection not in ("ev", "edge"):
             raise ValueError(f"selection must be 'ev' or 'edge', got {self.selection!r}")
         if self.sourcing not in SOURCING_RULES:
@@ -112,8 +123,6 @@ class BestBetsConfig:
             if weight < 0:
                 raise ValueError(f"sourcing_state_weights: the weight of {state} is negative ({weight})")
         for rule in self.signal_profiles:
-            if len(rule) != 4:
-                raise ValueError(f"a signal profile rule is [signal, families, direction, weight], got {list(rule)}")
             _, _, direction, weight = rule
             if direction not in PROFILE_DIRECTIONS:
                 raise ValueError(f"signal profile {list(rule)}: direction must be one of {list(PROFILE_DIRECTIONS)}")

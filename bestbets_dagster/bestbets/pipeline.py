@@ -28,12 +28,15 @@ from bestbets_dagster.bestbets.history import (
     player_blacklist,
 )
 from bestbets_dagster.bestbets.probability import calibrations
-from bestbets_dagster.bestbets.sourcing import sourcing_weights
+from bestbets_dagster.bestbets.sourcing import SOURCING_LOOKBACK_DAYS, sourcing_weights
 from bestbets_dagster.bestbets.tags import tag_candidates
+from bestbets_dagster.grading.performance import model_performance
 from bestbets_dagster.models.families import Family
 from bestbets_dagster.signals.context import signal_context
 from bestbets_dagster.signals.health import family_health
 from bestbets_dagster.signals.registry import MODEL_DEPENDENT_TAGS, REGISTERED_TAGS
+
+NO_REGISTRY = pd.DataFrame(columns=["model_id", "training_end_date"])  # the states need no training dates
 
 # How far back the tags and picks of a date read: a year of games against the opponent, the season
 # for the other context, the blacklist and the record.
@@ -51,19 +54,24 @@ def build_pick_signal_tags(
     config: BestBetsConfig,
     evaluated_at: pd.Timestamp,
     offers: pd.DataFrame | None = None,
-    model_performance: pd.DataFrame | None = None,
-    state_lookback_days: int = 14,
 ) -> pd.DataFrame:
     """pick_signal_tags rows of the dates. predictions: every family's rows of the dates; accuracy:
     graded predictions before the dates (model health, miss streaks, the win-probability
     calibration of each date from the rows before it); player/team logs and lines:
     HISTORY_LOOKBACK_DAYS before the first date through the last (rows of D itself are not read for D);
-    offers: the books' current lines of the dates (ingest.lines.current_offers), to shop each bet;
-    model_performance: stored model_performance_daily rows before the dates (each date's sourcing
-    weights read the newest within `state_lookback_days` before it)."""
+    offers: the books' current lines of the dates (ingest.lines.current_offers), to shop each bet.
+
+    Each date's Phase B weights are its model_performance_daily figures of the day before, computed
+    here from `accuracy` by the function that builds that table (grading.performance): the states and
+    rolling hit rates read graded predictions only. Reading the stored table instead would put
+    model_performance_daily upstream of the tags and so of signal_health_daily, and a UI backfill of
+    the monitoring would then leave signal_health_daily waiting for tags it does not target."""
     if predictions.empty:
         return pd.DataFrame()
     health = family_health(accuracy, dates)
+    first, last = min(dates), max(dates)
+    states_through = pd.date_range(first - dt.timedelta(days=SOURCING_LOOKBACK_DAYS), last - dt.timedelta(days=1)).date
+    performance = model_performance(accuracy, NO_REGISTRY, states_through, evaluated_at) if len(accuracy) else None
     predicted_on = pd.to_datetime(predictions["game_date"])
     offered_on = pd.to_datetime(offers["game_date"]) if offers is not None and len(offers) else None
     per_day = []
@@ -81,9 +89,7 @@ def build_pick_signal_tags(
                 offers=offers[offered_on == pd.Timestamp(day)] if offered_on is not None else None,
                 calibrations=calibrations(accuracy, day),
                 sourcing=sourcing_weights(
-                    model_states_as_of(day, model_performance, state_lookback_days)
-                    if model_performance is not None
-                    else {},
+                    model_states_as_of(day, performance, SOURCING_LOOKBACK_DAYS) if performance is not None else {},
                     of_day["model_family"].unique(),
                     config,
                 ),

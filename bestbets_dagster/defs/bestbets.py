@@ -96,8 +96,6 @@ def _by_day(df: pd.DataFrame) -> dict[dt.date, pd.DataFrame]:
         *history_deps("prediction_accuracy", "player_game_logs", "team_game_logs", through_the_day=False),
         *history_deps("player_game_lines", through_the_day=True),
         AssetDep("prop_lines"),  # the day's offers of every book: where each bet is shopped
-        # Phase B sourcing weighs each family by its model's state of the day before.
-        AssetDep("model_performance_daily", partition_mapping=days_before(HEALTH_LOOKBACK_DAYS)),
     ],
     group="best_bets",
 )
@@ -125,10 +123,6 @@ def pick_signal_tags(
         config,
         pd.Timestamp.now(tz="UTC"),
         offers=current_offers(warehouse.read("prop_lines", start, end)),
-        model_performance=warehouse.read(
-            "model_performance_daily", start - dt.timedelta(days=HEALTH_LOOKBACK_DAYS), end - DAY
-        ),
-        state_lookback_days=HEALTH_LOOKBACK_DAYS,
     )
     written = warehouse.replace_partitions("pick_signal_tags", tags, start, end)
     lined = lined_days(warehouse, start, end)

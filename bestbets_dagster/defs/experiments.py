@@ -3,12 +3,14 @@ config. Its runs read the production features, box scores and lines and write mo
 (and a passing recipe's disabled family into model_family)."""
 
 import datetime as dt
+import inspect
 
 import pandas as pd
 from dagster import (
     AllPartitionMapping,
     AssetDep,
     AssetExecutionContext,
+    BackfillPolicy,
     Config,
     MaterializeResult,
     MetadataValue,
@@ -18,6 +20,7 @@ from pydantic import Field
 
 from bestbets_dagster.defs.checks import table_definition_metadata
 from bestbets_dagster.defs.partition_range import markdown_table
+from bestbets_dagster.defs.table_assets import OWNERS, backend_kind, code_version
 from bestbets_dagster.models.experiments import ExperimentSpec, register_if_passed, run_experiment
 from bestbets_dagster.models.families import load_families, save_families
 from bestbets_dagster.models.training import labeled_rows, training_history_start
@@ -57,16 +60,26 @@ def experiment_reads(spec: ExperimentSpec, newest: dt.date) -> tuple[dt.date, dt
     return (spec.train_start or training_history_start(end + dt.timedelta(days=1))), end
 
 
-@asset(
-    partitions_def=experiment_partitions,
-    deps=[
-        AssetDep(name, partition_mapping=AllPartitionMapping())
-        for name in ("player_features", "player_game_logs", "player_game_lines")
-    ],
-    metadata=table_definition_metadata("model_experiments"),
-    group_name="experiments",
-    kinds={"catboost", "duckdb"},
-)
+def experiment_asset(fn):
+    """`@asset` of the model_experiments table: one run per experiment partition (each has its recipe)."""
+    return asset(
+        name="model_experiments",
+        partitions_def=experiment_partitions,
+        deps=[
+            AssetDep(name, partition_mapping=AllPartitionMapping())
+            for name in ("player_features", "player_game_logs", "player_game_lines")
+        ],
+        metadata=table_definition_metadata("model_experiments"),
+        backfill_policy=BackfillPolicy.multi_run(1),
+        group_name="experiments",
+        kinds={"python", "catboost", backend_kind()},
+        owners=OWNERS,
+        code_version=code_version(fn, "model_experiments", ("bestbets_dagster.models.experiments",)),
+        description=inspect.getdoc(fn),
+    )(fn)
+
+
+@experiment_asset
 def model_experiments(
     context: AssetExecutionContext, config: ExperimentConfig, warehouse: Warehouse, best_bets: BestBetsSettings
 ) -> MaterializeResult:
