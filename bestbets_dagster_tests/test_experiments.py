@@ -80,6 +80,31 @@ def test_a_walkforward_experiment_reports_the_replay_s_rows_and_writes_only_its_
         run = instance.get_run_by_id(row.run_id)
         assert run.job_name == "experiment_job" and run.is_success
     assert f"Dagster run {row.run_id}" in result.stdout
+    # Single mode: one model on a training range, judged by the gates on the range's last 7 days.
+    single = run_cli(
+        home,
+        "experiment",
+        "--name",
+        "q47",
+        "--feature-set",
+        "v12_noveg",
+        "--loss",
+        "Quantile:alpha=0.47",
+        "--train-start",
+        "2025-10-21",
+        "--train-end",
+        "2025-11-30",
+    )
+    assert single.returncode == 0, single.stderr[-3000:]
+    row = warehouse.read("model_experiments").set_index("experiment_name").loc["q47"]
+    week = json.loads(row.weeks_json)[0]
+    assert (row["mode"], row.n_models, week["week"]) == ("single", 1, "2025-11-24")
+    gates = json.loads(row.gates_json)
+    failed = [g["gate"] for g in gates if g["status"] != "passed"]
+    assert bool(row.passed) == (not failed) and (row.verdict == "its model passed the six gates") == (not failed)
+    # The gates' week is the replay's week of 2025-11-24: the same lined rows, the same line MAE.
+    assert row.line_mae == pytest.approx(report_weeks["2025-11-24"]["line_mae"], abs=1e-3)
+    assert _counts(warehouse)["model_registry"] == before["model_registry"]
 
 
 def test_a_passing_experiment_registers_a_disabled_family_once():
@@ -92,6 +117,18 @@ def test_a_passing_experiment_registers_a_disabled_family_once():
     assert register_if_passed(passed, families)[1:] == (False, "not registered: v12_noveg_q47 is already a family")
     failed = ExperimentResult(spec, {"passed": False}, pd.DataFrame(), pd.DataFrame())
     assert register_if_passed(failed, list(SEED_FAMILIES))[1] is False
+
+
+def test_replay_settings_are_checked_before_any_work(isolated_home):
+    bad = run_cli(isolated_home, "replay", "--start", START, "--end", END, "--set", "sourcing=bogus")
+    assert bad.returncode == 2 and "sourcing must be one of ['best', 'performance'], got 'bogus'" in bad.stderr
+    unknown = run_cli(isolated_home, "replay", "--start", START, "--end", END, "--set", "no_such_setting=1")
+    assert unknown.returncode == 2 and "expected NAME=JSON with NAME one of" in unknown.stderr
+    profile = run_cli(
+        isolated_home, "replay", "--start", START, "--end", END, "--set", 'signal_profiles=[["*", "*", "SIDEWAYS", 0]]'
+    )
+    assert profile.returncode == 2 and "direction must be one of ['OVER', 'UNDER', '*']" in profile.stderr
+    assert not (isolated_home / "warehouse.duckdb").exists()
 
 
 def test_the_experiment_command_refuses_a_bad_recipe_before_any_work(isolated_home):

@@ -51,7 +51,6 @@ SETTING_DESCRIPTIONS = {
 
 SOURCING_RULES = ("best", "performance")
 PROFILE_DIRECTIONS = ("OVER", "UNDER", "*")
-PROFILE_FAMILY_GROUPS = ("quantile", "point", "*")
 
 
 @dataclasses.dataclass(frozen=True)

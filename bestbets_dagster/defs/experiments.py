@@ -89,6 +89,8 @@ def model_experiments(
     spec = config.spec(context.partition_key)
     spec.check()
     newest = warehouse.read("player_game_logs", columns=["game_date"])["game_date"].max()
+    if pd.isna(newest):
+        raise ValueError(f"experiment {spec.name}: the warehouse has no box scores: build the data first")
     start, end = experiment_reads(spec, pd.Timestamp(newest).date())
     labeled = labeled_rows(
         warehouse.read("player_features", start, end), warehouse.read("player_game_logs", start, end)
