@@ -171,40 +171,12 @@ def family_models(
         except NotEnoughData as reason:
             return reason
 
-    # CatBoost releases the GIL while it fits: the weeks' models train side by side; the registry
-    # and the artifacts are written in key order on this thread.
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(workers, 1)) as pool:
-        outcomes = list(pool.map(fit, keyed))
+    # CatBoost releases the GIL while it fits: the weeks' models train side by side; each is written
+    # (registry row, artifact) in key order on this thread as soon as it and those before it are done.
     summary = []
-    for (week, family), trained in zip(keyed, outcomes, strict=True):
-        name = family.model_family
-        if isinstance(trained, NotEnoughData):
-            # Clear any earlier model of this partition: a re-run must not leave a stale row.
-            warehouse.replace_partitions("model_registry", pd.DataFrame(), week, family=name)
-            context.log.warning(f"{name} {week}: not trained: {trained}")
-            summary.append({"family": name, "week": str(week), "trained": False, "reason": str(trained)})
-            continue
-        row = registry_row(
-            trained, "", "", promote=family.auto_promote or config.enable, created_at=pd.Timestamp.now(tz="UTC")
-        )
-        model_bytes = trained.model_bytes()
-        key = artifact_key(name, row["model_id"], hashlib.sha256(model_bytes).hexdigest())
-        ref = artifacts.put(key, model_bytes, content_type="application/octet-stream")
-        row.update(artifact_uri=ref.uri, sha256_hash=ref.sha256)
-        warehouse.replace_partitions("model_registry", pd.DataFrame([row]), week, family=name)
-        summary.append(
-            {
-                "family": name,
-                "week": str(week),
-                "trained": True,
-                "model_id": row["model_id"],
-                "status": row["status"],
-                "mae": trained.metrics["mae"],
-                "hit_rate_edge3": trained.metrics["hit_rate_edge3"],
-                "n_edge3": trained.metrics["n_edge3"],
-                "failed_gates": [g["gate"] for g in trained.gates if g["status"] != "passed"],
-            }
-        )
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(workers, 1)) as pool:
+        for (week, family), trained in zip(keyed, pool.map(fit, keyed), strict=True):
+            _register(context, config, warehouse, artifacts, week, family, trained, summary)
     trained_rows = [s for s in summary if s["trained"]]
     return MaterializeResult(
         metadata={
@@ -213,6 +185,38 @@ def family_models(
             "models": MetadataValue.json(summary),
         },
         check_results=[_registry_check(warehouse, artifacts, [s["model_id"] for s in trained_rows])],
+    )
+
+
+def _register(context, config, warehouse, artifacts, week, family, trained, summary: list) -> None:
+    """Write one trained model (or clear its partition when it could not train) and add it to the summary."""
+    name = family.model_family
+    if isinstance(trained, NotEnoughData):
+        # Clear any earlier model of this partition: a re-run must not leave a stale row.
+        warehouse.replace_partitions("model_registry", pd.DataFrame(), week, family=name)
+        context.log.warning(f"{name} {week}: not trained: {trained}")
+        summary.append({"family": name, "week": str(week), "trained": False, "reason": str(trained)})
+        return
+    row = registry_row(
+        trained, "", "", promote=family.auto_promote or config.enable, created_at=pd.Timestamp.now(tz="UTC")
+    )
+    model_bytes = trained.model_bytes()
+    key = artifact_key(name, row["model_id"], hashlib.sha256(model_bytes).hexdigest())
+    ref = artifacts.put(key, model_bytes, content_type="application/octet-stream")
+    row.update(artifact_uri=ref.uri, sha256_hash=ref.sha256)
+    warehouse.replace_partitions("model_registry", pd.DataFrame([row]), week, family=name)
+    summary.append(
+        {
+            "family": name,
+            "week": str(week),
+            "trained": True,
+            "model_id": row["model_id"],
+            "status": row["status"],
+            "mae": trained.metrics["mae"],
+            "hit_rate_edge3": trained.metrics["hit_rate_edge3"],
+            "n_edge3": trained.metrics["n_edge3"],
+            "failed_gates": [g["gate"] for g in trained.gates if g["status"] != "passed"],
+        }
     )
 
 
