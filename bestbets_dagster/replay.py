@@ -39,7 +39,7 @@ from bestbets_dagster.grading.report_card import report_card_from_warehouse
 from bestbets_dagster.ingest.box_scores import data_date_range
 from bestbets_dagster.ingest.lines import match_summary
 from bestbets_dagster.models.families import load_families
-from bestbets_dagster.partitions import MODEL_FAMILY_PARTITIONS_NAME, check_game_dates
+from bestbets_dagster.partitions import check_game_dates
 from bestbets_dagster.resources.best_bets_settings import PROFILE_FIELDS
 from bestbets_dagster.signals.backtest import signal_backtest
 from bestbets_dagster.timeutil import monday_of, mondays
@@ -112,26 +112,26 @@ def _train_and_predict(run, progress, instance, first, start, end, weeks, famili
     sync_family_partitions(instance, warehouse)
     progress.stage(f"train {len(chosen)} families x {len(weeks)} weeks {weeks[0]}..{weeks[-1]}")
     run("training_windows_job", range_tags(weeks[0], weeks[-1]))
-    # One run for every family when they are all the model_family partitions (a range of a two-way
-    # partition space is the product of each dimension's range): one read of the training rows, and
-    # the fits of every family share the cores. Otherwise one run per family.
-    partitions = instance.get_dynamic_partitions(MODEL_FAMILY_PARTITIONS_NAME)
-    groups = [partitions] if sorted(chosen) == sorted(partitions) else [[family] for family in chosen]
-
-    def ranges(dimension: str, first_key: str, last_key: str, group: list[str]) -> dict:
-        return range_tags(
-            MultiPartitionKey({dimension: first_key, "model_family": group[0]}),
-            MultiPartitionKey({dimension: last_key, "model_family": group[-1]}),
+    for done, family in enumerate(chosen, 1):
+        run(
+            "retrain_job",
+            range_tags(
+                MultiPartitionKey({"training_week": str(weeks[0]), "model_family": family}),
+                MultiPartitionKey({"training_week": str(weeks[-1]), "model_family": family}),
+            ),
         )
-
-    for done, group in enumerate(groups, 1):
-        run("retrain_job", ranges("training_week", str(weeks[0]), str(weeks[-1]), group))
-        progress.step(done, len(groups), f"{', '.join(group) if len(group) == 1 else 'every family'} trained")
+        progress.step(done, len(chosen), f"{family} trained")
     run("model_registry_job", {})
     progress.stage(f"predict {start}..{end}")
-    for done, group in enumerate(groups, 1):
-        run("predictions_job", ranges("game_date", str(start), str(end), group))
-        progress.step(done, len(groups), f"{', '.join(group) if len(group) == 1 else 'every family'} predicted")
+    for done, family in enumerate(chosen, 1):
+        run(
+            "predictions_job",
+            range_tags(
+                MultiPartitionKey({"game_date": str(start), "model_family": family}),
+                MultiPartitionKey({"game_date": str(end), "model_family": family}),
+            ),
+        )
+        progress.step(done, len(chosen), f"{family} predicted")
     return chosen
 
 
