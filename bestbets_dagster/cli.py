@@ -422,8 +422,6 @@ def cmd_report_card(args: argparse.Namespace) -> int:
 
 def setting_override(text: str) -> tuple[str, object]:
     """NAME=JSON -> (name, value); a bare word that is not JSON is taken as a string."""
-    import json
-
     from bestbets_dagster.bestbets.config import BestBetsConfig
 
     name, sep, raw = text.partition("=")
