@@ -21,22 +21,23 @@ PRODUCTION_TABLES = ("predictions", "prediction_accuracy", "model_registry", "mo
 UNDER_ONLY_FOR_QUANTILE = '[["*", "*", "UNDER", 0], ["*", "quantile", "UNDER", 1]]'
 
 
-def _copy(replay, tmp_path):
-    home = tmp_path / "home"
-    shutil.copytree(replay[0], home, ignore=shutil.ignore_patterns("bestbets.lock"))
-    return home
-
-
 def _counts(warehouse) -> dict:
     return {name: len(warehouse.read(name)) for name in PRODUCTION_TABLES}
 
 
+@pytest.fixture()
+def copied_home(replay, tmp_path):
+    """A copy of the README replay's home: (home, its warehouse, the production tables' row counts)."""
+    home = tmp_path / "home"
+    shutil.copytree(replay[0], home, ignore=shutil.ignore_patterns("bestbets.lock"))
+    warehouse = DuckDBWarehouse(path=str(home / "warehouse.duckdb"))
+    return home, warehouse, _counts(warehouse)
+
+
 @pytest.mark.slow
 @pytest.mark.xdist_group("replay")
-def test_a_walkforward_experiment_reports_the_replay_s_rows_and_writes_only_its_table(replay, tmp_path):
-    home = _copy(replay, tmp_path)
-    warehouse = DuckDBWarehouse(path=str(home / "warehouse.duckdb"))
-    before = _counts(warehouse)
+def test_a_walkforward_experiment_reports_the_replay_s_rows_and_writes_only_its_table(copied_home):
+    home, warehouse, before = copied_home
     result = run_cli(
         home,
         "experiment",
@@ -146,10 +147,8 @@ def test_the_experiment_command_refuses_a_bad_recipe_before_any_work(isolated_ho
 
 @pytest.mark.slow
 @pytest.mark.xdist_group("replay")
-def test_a_picks_only_replay_sources_by_model_performance_and_applies_the_profile(replay, tmp_path):
-    home = _copy(replay, tmp_path)
-    warehouse = DuckDBWarehouse(path=str(home / "warehouse.duckdb"))
-    before = _counts(warehouse)
+def test_a_picks_only_replay_sources_by_model_performance_and_applies_the_profile(copied_home):
+    home, warehouse, before = copied_home
     settings = ["selection=edge", "sourcing=performance", f"signal_profiles={UNDER_ONLY_FOR_QUANTILE}"]
     result = run_cli(
         home, "replay", "--start", START, "--end", END, "--picks-only", *[a for s in settings for a in ("--set", s)]
