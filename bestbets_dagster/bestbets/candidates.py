@@ -79,6 +79,12 @@ def p_over_by_family(
     return p_over
 
 
+def judged_price(price: pd.Series, bookmaker: pd.Series, config: BestBetsConfig) -> np.ndarray:
+    """The price a bet is judged and settled at: its own, or config.nominal_book_price at a book whose
+    quoted price is a convention (config.nominal_price_books)."""
+    return np.where(bookmaker.isin(config.nominal_price_books), float(config.nominal_book_price), price)
+
+
 def price_bets(
     bets: pd.DataFrame, offers: pd.DataFrame, calibrations: dict[str, Calibration], config: BestBetsConfig
 ) -> pd.DataFrame:
@@ -102,7 +108,7 @@ def price_bets(
     over = o["recommendation"] == "OVER"
     o["nominal"] = o["bookmaker"].isin(config.nominal_price_books)
     o["price"] = np.where(over, o["over_price"], o["under_price"]).astype("float64")
-    o["judged_price"] = np.where(o["nominal"], float(config.nominal_book_price), o["price"])
+    o["judged_price"] = judged_price(o["price"], o["bookmaker"], config)
     p = p_over_by_family(o, calibrations, config, "line", "bookmaker", "over_price", "under_price")
     o["p_win"] = np.where(over, p, 1.0 - p)
     o["expected_value"] = expected_value(o["p_win"], o["judged_price"])

@@ -43,6 +43,11 @@ def apply_signal_profiles(candidates: pd.DataFrame, rules) -> pd.DataFrame:
     whose weight is above 0), `signal_count`, `signal_weights` ({tag: weight} of those) and
     `profile_blocked_tags`. Without rules the tags are unchanged and every weight is 1."""
     out = candidates.copy()
+    if not rules:  # the default: every fired signal counts at weight 1, no per-row work on the picks' path
+        return out.assign(
+            signal_weights=pd.Series([{} for _ in range(len(out))], index=out.index, dtype=object),
+            profile_blocked_tags=pd.Series([[] for _ in range(len(out))], index=out.index, dtype=object),
+        )
     counted, weights, blocked = [], [], []
     for tags, family, direction in zip(
         out["signal_tags"], out["source_model_family"], out["recommendation"], strict=True

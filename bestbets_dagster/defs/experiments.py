@@ -86,8 +86,7 @@ def model_experiments(
     """An experiment per partition: a feature set x loss trained with the production recipe and gates, once or
     walk-forward week by week, with its weekly figures against the real lines; registered as a disabled family
     when it passes. Writes model_experiments (and model_family when it registers), nothing else."""
-    spec = config.spec(context.partition_key)
-    spec.check()
+    spec = config.spec(context.partition_key)  # run_experiment checks it
     newest = warehouse.read("player_game_logs", columns=["game_date"])["game_date"].max()
     if pd.isna(newest):
         raise ValueError(f"experiment {spec.name}: the warehouse has no box scores: build the data first")

@@ -23,6 +23,7 @@ import json
 import numpy as np
 import pandas as pd
 
+from bestbets_dagster.bestbets.candidates import clears_value_floor, judged_price, probable_side
 from bestbets_dagster.bestbets.config import BestBetsConfig
 from bestbets_dagster.bestbets.probability import expected_value, walk_forward_probabilities
 from bestbets_dagster.bestbets.results import settle
@@ -103,25 +104,18 @@ def bets(graded: pd.DataFrame, config: BestBetsConfig) -> pd.DataFrame:
     graded: game_date, model_family, predicted_points, actual_points, line_value, line_book, the two
     prices, is_voided, and p_over where a calibration existed."""
     g = graded.copy()
-    edge = g["predicted_points"] - g["line_value"].astype("float64")
+    g["edge"] = g["predicted_points"] - g["line_value"].astype("float64")
     p_over = g["p_over"] if "p_over" in g else pd.Series(np.nan, index=g.index)
-    if config.selection == "ev":
-        over = (p_over >= 0.5).where(p_over.notna(), edge > 0)
-    else:
-        over = edge > 0
-    nominal = g["line_book"].isin(config.nominal_price_books)
+    by_edge = pd.Series(np.where(g["edge"] > 0, "OVER", "UNDER"), index=g.index)
+    g["recommendation"] = probable_side(g["edge"], p_over) if config.selection == "ev" else by_edge
+    over = g["recommendation"] == "OVER"
     price = pd.Series(np.where(over, g["line_over_price"], g["line_under_price"]), index=g.index).astype("float64")
-    judged = price.where(~nominal, float(config.nominal_book_price))
-    p_win = pd.Series(np.where(over, p_over, 1.0 - p_over), index=g.index)
-    g["recommendation"] = np.where(over, "OVER", "UNDER")
-    g["p_win"] = p_win
-    g["expected_value"] = expected_value(p_win, judged)
-    if config.selection == "ev":
-        g["is_bet"] = g["expected_value"].fillna(-np.inf) >= config.min_expected_value
-    else:
-        g["is_bet"] = edge.abs() >= config.min_edge
+    judged = pd.Series(judged_price(price, g["line_book"], config), index=g.index)
+    g["p_win"] = pd.Series(np.where(over, p_over, 1.0 - p_over), index=g.index)
+    g["expected_value"] = expected_value(g["p_win"], judged)
+    g["is_bet"] = clears_value_floor(g, config)
     g["result"], g["units"] = settle(
-        pd.Series(over, index=g.index),
+        over,
         g["actual_points"].astype("float64"),
         g["line_value"].astype("float64"),
         judged,
@@ -193,12 +187,12 @@ def run_experiment(
         start = max(week, spec.walkforward_start)
         try:
             trained = train_family_model(family, labeled[days < week], week, thread_count=thread_count)
-        except NotEnoughData as reason:
-            week_models.append((week, None, str(reason)))
+        except NotEnoughData:
+            week_models.append((week, None))  # the week's row says "no model"
             continue
         target = _lined(labeled[(days >= start) & (days <= through)], lines)
         graded_weeks.append(_as_graded(target, predict(trained.model, target, family.feature_set), family.model_family))
-        week_models.append((week, trained, None))
+        week_models.append((week, trained))
         if progress:
             progress(done, len(weeks), f"week {week}")
     graded = pd.concat(graded_weeks, ignore_index=True) if graded_weeks else _as_graded(labeled.iloc[0:0], [], "")
@@ -209,9 +203,9 @@ def run_experiment(
     week_of = pd.to_datetime(graded["game_date"]).dt.to_period("W-SUN").dt.start_time.dt.date
     rows = [
         _week_row(week, graded[week_of == week], trained.gates_passed if trained else None)
-        for week, trained, _ in week_models
+        for week, trained in week_models
     ]
-    trained_models = [t for _, t, _ in week_models if t is not None]
+    trained_models = [t for _, t in week_models if t is not None]
     n_passing = sum(t.gates_passed for t in trained_models)
     passed = bool(trained_models) and n_passing * 2 >= len(trained_models)
     verdict = (
