@@ -26,10 +26,13 @@ from bestbets_dagster.defs.resources import current_warehouse
 from bestbets_dagster.grading.html_report import ReplayTables, replay_html
 from bestbets_dagster.grading.report import (
     bucket_tables,
+    calibration_by_quantile,
     calibration_table,
+    calibration_verdict,
     family_figures,
     format_buckets,
     format_calibration,
+    format_calibration_by_quantile,
     format_table,
     format_weeks,
     shrunk_mae,
@@ -244,6 +247,7 @@ def run_replay(
         signals=signal_backtest(graded_candidates(tags, graded), start, end) if len(tags) else [],
         report_card=report_card_from_warehouse(warehouse, config, monday_of(end)),
     )
+    reliability = calibration_table(priced)
     report = {
         "start": str(start),
         "end": str(end),
@@ -257,7 +261,9 @@ def run_replay(
         "rows": rows,
         "families": family_figures(graded),
         "line_shrunk": shrunk_mae(graded),
-        "calibration": calibration_table(priced),
+        "calibration": reliability,
+        "calibration_check": calibration_verdict(reliability),
+        "calibration_by_quantile": calibration_by_quantile(priced),
         "buckets": bucket_tables(priced),
         "weeks": weekly_rows(graded, pick_results),
         "best_bets": {
@@ -342,8 +348,10 @@ def format_report(report: dict, path) -> str:
         )
     )
     out.append(format_weeks(report["weeks"]))
-    out.append("calibration of P(over), every family's graded predictions, by decile:")
-    out.append(format_calibration(report["calibration"]))
+    out.append("calibration of P(over), every family's graded predictions, by tenth of P:")
+    out.append(format_calibration(report["calibration"], report["calibration_check"]))
+    out.append("the same by equal-count decile of P:")
+    out.append(format_calibration_by_quantile(report["calibration_by_quantile"]))
     out.append(format_buckets(report["buckets"]["by_p_win"], "bets on the edge's side by P(win)"))
     out.append(format_buckets(report["buckets"]["by_abs_edge"], "bets on the edge's side by |edge|"))
     bets = report["best_bets"]

@@ -126,11 +126,19 @@ def test_the_report_s_calibration_and_buckets_recount_from_the_graded_rows(repor
     first = (pd.Timestamp(START) - pd.Timedelta(days=CALIBRATION_DAYS)).date()
     graded = warehouse.read("prediction_accuracy", first, END)
     priced = decided_rows(walk_forward_probabilities(graded, list(pd.date_range(START, END).date)))
-    table = report["calibration"]
-    assert [r["decile"] for r in table] == list(range(1, 11)) and sum(r["n"] for r in table) == len(priced)
     over = priced["actual_points"].astype(float) > priced["line_value"].astype(float)
+    tenths = report["calibration"]
+    assert sum(r["n"] for r in tenths) == len(priced)
+    for row in tenths:
+        low = float(row["bin"][1:4])
+        in_bin = (priced["p_over"] >= low) & (priced["p_over"] < low + 0.1)
+        assert row["n"] == in_bin.sum() and row["realized"] == round(over[in_bin].mean(), 4)
+    judged = [abs(r["gap_points"]) for r in tenths if r["n"] >= 100]
+    assert report["calibration_check"]["max_abs_gap_points"] == max(judged)
+    deciles = report["calibration_by_quantile"]
+    assert [r["decile"] for r in deciles] == list(range(1, 11)) and sum(r["n"] for r in deciles) == len(priced)
     # Realized rates are stored to 4 decimals: a recount within half a row per decile.
-    assert sum(r["realized"] * r["n"] for r in table) == pytest.approx(over.sum(), abs=2)
+    assert sum(r["realized"] * r["n"] for r in deciles) == pytest.approx(over.sum(), abs=2)
     assert sum(r["n"] for r in report["buckets"]["by_abs_edge"]) == len(priced)
     assert set(report["line_shrunk"]) == set(report["families"])
     weeks = [w["week_start"] for w in report["weeks"]]

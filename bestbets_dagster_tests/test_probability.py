@@ -82,3 +82,37 @@ def test_expected_value_is_per_unit_staked_at_the_american_price():
     assert expected_value(0.55, -110) == pytest.approx(0.55 * 100 / 110 - 0.45)
     assert expected_value(0.4, 150) == pytest.approx(0.4 * 1.5 - 0.6)
     assert np.isnan(expected_value(0.6, np.nan))
+
+
+def test_the_reliability_table_bins_by_tenth_of_p_and_judges_bins_of_100_rows():
+    from bestbets_dagster.grading.report import calibration_by_quantile, calibration_table, calibration_verdict
+
+    # 600 rows at P 0.45 that go over 270 times (45%), 400 at P 0.62 that go over 220 times (55%),
+    # 40 at P 0.95 that all go over; a player-game priced by two families counts once in p-games.
+    p = np.r_[np.full(600, 0.45), np.full(400, 0.62), np.full(40, 0.95)]
+    over = np.r_[np.arange(600) < 270, np.arange(400) < 220, np.ones(40, bool)]
+    rows = pd.DataFrame(
+        {
+            "game_date": pd.Timestamp("2025-11-10"),
+            "player_lookup": [f"p{i % 520}" for i in range(len(p))],
+            "p_over": p,
+            "line_value": 20.5,
+            "actual_points": np.where(over, 25.0, 15.0),
+            "is_voided": False,
+        }
+    )
+    table = calibration_table(rows)
+    assert [(r["bin"], r["n"], r["judged"]) for r in table] == [
+        ("[0.4, 0.5)", 600, True),
+        ("[0.6, 0.7)", 400, True),
+        ("[0.9, 1.0)", 40, False),
+    ]
+    assert [r["gap_points"] for r in table] == [0.0, -7.0, 5.0]
+    assert table[0]["player_games"] == 520
+    verdict = calibration_verdict(table)
+    assert verdict == {"min_n": 100, "bins_judged": 2, "rows_judged": 1000, "max_abs_gap_points": 7.0}
+    deciles = calibration_by_quantile(rows)
+    assert [r["decile"] for r in deciles] == list(range(1, 11)) and sum(r["n"] for r in deciles) == len(rows)
+    # A push or a player who did not play is no outcome: left out.
+    pushed = rows.assign(actual_points=np.r_[[20.5] * 10, rows["actual_points"][10:]])
+    assert calibration_table(pushed)[0]["n"] == 590

@@ -383,6 +383,9 @@ def replay_html(report: dict, tables: ReplayTables) -> str:
         ("best bets by direction", "by_direction", hit_rate_rows(picks, picks["recommendation"])),
     ]
     calibration = pd.DataFrame(report["calibration"])
+    by_quantile = pd.DataFrame(report["calibration_by_quantile"])
+    check = report["calibration_check"]
+    largest_gap = "n/a" if check["max_abs_gap_points"] is None else check["max_abs_gap_points"]
     families = pd.DataFrame.from_dict(report["families"], orient="index").rename_axis("family").reset_index()
     family_columns = ["family", "n_graded", "mae", "line_mae", "bias", "hit_rate_edge3", "n_edge3"]
     pick_rows = tables.pick_results.sort_values(["game_date", "rank"])[PICK_COLUMNS].astype({"game_date": str})
@@ -404,7 +407,13 @@ def replay_html(report: dict, tables: ReplayTables) -> str:
         weekly_mae_figure(weekly_mae(tables.graded)),
         predicted_vs_actual_figure(tables.graded),
         "<h2>Calibration of P(over)</h2>",
+        "<p>Every family's walk-forward P(over) against how often the player went over, by tenth of P; a bin"
+        f" is judged where n >= {check['min_n']} (largest |gap| there: {largest_gap}"
+        " points). The rows of a bin are not independent:"
+        " the families predict the same player-games, counted in the player_games column.</p>",
         _table(calibration, "calibration", {"predicted": _pct, "realized": _pct}),
+        "<h3>by equal-count decile of P</h3>",
+        _table(by_quantile, "calibration_by_quantile", {"predicted": _pct, "realized": _pct}),
         "<h2>Signals</h2>",
         signals_figure(tables.signals),
         "<h2>Model states</h2>",

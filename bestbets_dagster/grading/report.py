@@ -92,29 +92,69 @@ def side_bets(priced: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+CALIBRATION_MIN_N = 100  # a bin with fewer decided rows is shown but not judged
+
+
+def _calibration_row(g: pd.DataFrame, over: pd.Series) -> dict:
+    realized = float(over.loc[g.index].mean())
+    predicted = float(g["p_over"].mean())
+    return {
+        "n": int(len(g)),
+        # The six families predict the same player-games: a bin's rows are not independent draws,
+        # so its distinct player-games say how much evidence it holds.
+        "player_games": int(len(g[["game_date", "player_lookup"]].drop_duplicates())),
+        "predicted": round(predicted, 4),
+        "realized": round(realized, 4),
+        "gap_points": round(100 * (realized - predicted), 2),
+    }
+
+
 def calibration_table(priced: pd.DataFrame) -> list[dict]:
-    """Predicted P(over) against the realized over rate by decile of P, with n (decided rows)."""
+    """The reliability table: predicted P(over) against the realized over rate in each tenth of the
+    probability scale ([0, 0.1), ..., [0.9, 1]) that holds a decided row, with n. A bin's gap is
+    judged (`judged`) where n >= CALIBRATION_MIN_N: fixed bins at the tails hold a handful of rows."""
+    rows = decided_rows(priced)
+    if rows.empty:
+        return []
+    over = rows["actual_points"].astype(float) > rows["line_value"].astype(float)
+    tenth = np.minimum(np.floor(rows["p_over"].astype(float) * 10), 9).astype(int)
+    out = []
+    for t, g in rows.groupby(tenth):
+        figures = _calibration_row(g, over)
+        out.append(
+            {"bin": f"[{t / 10:.1f}, {(t + 1) / 10:.1f})", **figures, "judged": figures["n"] >= CALIBRATION_MIN_N}
+        )
+    return out
+
+
+def calibration_by_quantile(priced: pd.DataFrame) -> list[dict]:
+    """Predicted P(over) against the realized over rate by equal-count decile of P: the finer view
+    (the P of a family that knows little beyond the book spans a few points around 1/2)."""
     rows = decided_rows(priced)
     if len(rows) < 10:
         return []
     over = rows["actual_points"].astype(float) > rows["line_value"].astype(float)
     decile = pd.qcut(rows["p_over"].rank(method="first"), 10, labels=False)
-    out = []
-    for d, g in rows.groupby(decile):
-        realized = float(over.loc[g.index].mean())
-        predicted = float(g["p_over"].mean())
-        out.append(
-            {
-                "decile": int(d) + 1,
-                "n": int(len(g)),
-                "p_low": round(float(g["p_over"].min()), 4),
-                "p_high": round(float(g["p_over"].max()), 4),
-                "predicted": round(predicted, 4),
-                "realized": round(realized, 4),
-                "gap_points": round(100 * (realized - predicted), 2),
-            }
-        )
-    return out
+    return [
+        {
+            "decile": int(d) + 1,
+            "p_low": round(float(g["p_over"].min()), 4),
+            "p_high": round(float(g["p_over"].max()), 4),
+            **_calibration_row(g, over),
+        }
+        for d, g in rows.groupby(decile)
+    ]
+
+
+def calibration_verdict(table: list[dict]) -> dict:
+    """The largest |gap| over the judged bins of the reliability table."""
+    judged = [r for r in table if r["judged"]]
+    return {
+        "min_n": CALIBRATION_MIN_N,
+        "bins_judged": len(judged),
+        "rows_judged": sum(r["n"] for r in judged),
+        "max_abs_gap_points": max((abs(r["gap_points"]) for r in judged), default=None),
+    }
 
 
 def _bucketed(bets: pd.DataFrame, column: str, edges: tuple) -> list[dict]:
@@ -200,12 +240,26 @@ def weekly_rows(graded: pd.DataFrame, pick_results: pd.DataFrame) -> list[dict]:
     return out
 
 
-def format_calibration(table: list[dict]) -> str:
-    lines = [f"{'decile':>6}{'n':>7}{'P range':>16}{'predicted':>11}{'realized':>10}{'gap':>7}"]
+def format_calibration(table: list[dict], verdict: dict) -> str:
+    lines = [f"{'P bin':<12}{'n':>7}{'p-games':>8}{'predicted':>11}{'realized':>10}{'gap':>7}"]
+    unjudged = f"  (n < {verdict['min_n']})"
     for r in table:
         lines.append(
-            f"{r['decile']:>6}{r['n']:>7}{r['p_low']:>8.3f}-{r['p_high']:<7.3f}{100 * r['predicted']:>10.1f}%"
-            f"{100 * r['realized']:>9.1f}%{r['gap_points']:>+7.1f}"
+            f"{r['bin']:<12}{r['n']:>7}{r['player_games']:>8}{100 * r['predicted']:>10.1f}%"
+            f"{100 * r['realized']:>9.1f}%{r['gap_points']:>+7.1f}{'' if r['judged'] else unjudged}"
+        )
+    gap = verdict["max_abs_gap_points"]
+    judged = "n/a" if gap is None else f"{gap:.1f} points over {verdict['bins_judged']} bins"
+    lines.append(f"largest |gap| where n >= {verdict['min_n']}: {judged} ({verdict['rows_judged']} rows)")
+    return "\n".join(lines)
+
+
+def format_calibration_by_quantile(table: list[dict]) -> str:
+    lines = [f"{'decile':>6}{'n':>7}{'p-games':>8}{'P range':>16}{'predicted':>11}{'realized':>10}{'gap':>7}"]
+    for r in table:
+        lines.append(
+            f"{r['decile']:>6}{r['n']:>7}{r['player_games']:>8}{r['p_low']:>8.3f}-{r['p_high']:<7.3f}"
+            f"{100 * r['predicted']:>10.1f}%{100 * r['realized']:>9.1f}%{r['gap_points']:>+7.1f}"
         )
     return "\n".join(lines)
 
