@@ -67,18 +67,31 @@ def dagster_home() -> Path:
 # No network here or in CI: telemetry would only print a banner and try to send. The daemon launches
 # one run at a time: two runs writing the same tables never overlap (every write is one transaction,
 # but two overlapping runs of one range with different inputs would leave a mix of both).
-INSTANCE_CONFIG = """telemetry:
+COMMON_INSTANCE_CONFIG = """telemetry:
   enabled: false
 concurrency:
   runs:
     max_concurrent_runs: 1
 """
 
+# The embedded default: Dagster's SQLite storages under DAGSTER_HOME, the event log's batches of asset
+# events written in one transaction (instance_storage.py; a ranged run writes one event per partition).
+INSTANCE_CONFIG = (
+    COMMON_INSTANCE_CONFIG
+    + """event_log_storage:
+  module: bestbets_dagster.instance_storage
+  class: BatchedSqliteEventLogStorage
+"""
+)
+
+# Dagster hands a ranged run's asset events to the storage in batches of this many (0: one by one).
+EVENT_BATCH_SIZE = "1000"
+
 # Production: runs, event logs and schedules in PostgreSQL (dagster-postgres), the connection from
 # the environment, so one dagster.yaml serves every environment; the run launcher is Dagster's
 # standard one, which a deployment replaces (K8sRunLauncher, CeleryK8sRunLauncher) in this file alone.
 POSTGRES_INSTANCE_CONFIG = (
-    INSTANCE_CONFIG
+    COMMON_INSTANCE_CONFIG
     + """storage:
   postgres:
     postgres_db:
@@ -106,13 +119,15 @@ def instance_config() -> str:
 
 
 def ensure_dagster_home() -> Path:
-    """Create the instance directory and export DAGSTER_HOME so every Dagster entry point agrees."""
+    """Create the instance directory and export DAGSTER_HOME so every Dagster entry point agrees, and
+    DAGSTER_EVENT_BATCH_SIZE so the runs it launches (and `dagster dev`'s) batch their asset events."""
     home = dagster_home()
     home.mkdir(parents=True, exist_ok=True)
     config_file = home / "dagster.yaml"
     if not config_file.exists():
         config_file.write_text(instance_config())
     os.environ["DAGSTER_HOME"] = str(home)
+    os.environ.setdefault("DAGSTER_EVENT_BATCH_SIZE", EVENT_BATCH_SIZE)
     return home
 
 
