@@ -43,8 +43,12 @@ def player_blacklist(graded: pd.DataFrame, day: dt.date, config: BestBetsConfig)
     d = d[season_labels(d["game_date"]) == season] if len(d) else d
     if d.empty:
         return pd.DataFrame(columns=["player_lookup", "n", "hit_rate"]), 0
-    per = d.groupby("player_lookup")["prediction_correct"].agg(n="size", hit_rate=lambda s: s.astype(bool).mean() * 100)
-    per = per.reset_index()
+    per = (
+        d.assign(correct=d["prediction_correct"].astype(bool))
+        .groupby("player_lookup")["correct"]
+        .agg(n="size", hit_rate="mean")
+    )
+    per = per.assign(hit_rate=per["hit_rate"] * 100).reset_index()
     evaluated = per[per["n"] >= config.blacklist_min_picks]
     listed = evaluated[evaluated["hit_rate"] < config.blacklist_max_hit_rate]
     return listed.sort_values(["hit_rate", "player_lookup"]).reset_index(drop=True), len(evaluated)

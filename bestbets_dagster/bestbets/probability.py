@@ -99,13 +99,18 @@ def decided_rows(graded: pd.DataFrame) -> pd.DataFrame:
 
 
 def calibrations(
-    accuracy: pd.DataFrame, day: dt.date, days: int = CALIBRATION_DAYS, min_rows: int = MIN_CALIBRATION_ROWS
+    accuracy: pd.DataFrame,
+    day: dt.date,
+    days: int = CALIBRATION_DAYS,
+    min_rows: int = MIN_CALIBRATION_ROWS,
+    dates: pd.Series | None = None,
 ) -> dict[str, Calibration]:
     """{family: Calibration} from the graded rows of [day - days, day); families with fewer than
-    `min_rows` decided rows there are left out."""
+    `min_rows` decided rows there are left out. dates: pd.to_datetime(accuracy["game_date"]), for a
+    caller that calibrates many days on the same rows."""
     if accuracy.empty:
         return {}
-    dates = pd.to_datetime(accuracy["game_date"])
+    dates = pd.to_datetime(accuracy["game_date"]) if dates is None else dates
     window = accuracy[(dates < pd.Timestamp(day)) & (dates >= pd.Timestamp(day) - pd.Timedelta(days=days))]
     rows = decided_rows(window)
     out = {}
@@ -142,7 +147,7 @@ def walk_forward_probabilities(accuracy: pd.DataFrame, days: list[dt.date]) -> p
     frames = []
     dates = pd.to_datetime(accuracy["game_date"]) if len(accuracy) else pd.Series(dtype="datetime64[ns]")
     for day in days:
-        fitted = calibrations(accuracy, day)
+        fitted = calibrations(accuracy, day, dates=dates)
         rows = accuracy[dates == pd.Timestamp(day)]
         for family, cal in fitted.items():
             g = rows[rows["model_family"] == family]
