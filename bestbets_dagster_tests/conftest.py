@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import os
 import signal
@@ -60,6 +61,25 @@ def run_cli(
 ) -> subprocess.CompletedProcess:
     """`bestbets *argv` in a subprocess on `home` and the shared data (or `env`), output captured."""
     return run_in_project([sys.executable, "-m", "bestbets_dagster.cli", *argv], env or subprocess_env(home), timeout)
+
+
+@contextlib.contextmanager
+def home_instance(home: Path):
+    """The Dagster instance of a home as its commands open it: DagsterInstance.get() with DAGSTER_HOME
+    = home/dagster (the embedded event log finds its files from DAGSTER_HOME, as Dagster's CLI and
+    `dagster dev` do; DagsterInstance.from_config(dir) would not tell it the directory)."""
+    from dagster import DagsterInstance
+
+    previous = os.environ.get("DAGSTER_HOME")
+    os.environ["DAGSTER_HOME"] = str(home / "dagster")
+    try:
+        with DagsterInstance.get() as instance:
+            yield instance
+    finally:
+        if previous is None:
+            os.environ.pop("DAGSTER_HOME", None)
+        else:
+            os.environ["DAGSTER_HOME"] = previous
 
 
 def stop_process_group(process: subprocess.Popen) -> None:

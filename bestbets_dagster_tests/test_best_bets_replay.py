@@ -13,7 +13,7 @@ from dagster import DagsterInstance, materialize
 from bestbets_dagster.bestbets.export import load_schema
 from bestbets_dagster.bestbets.pipeline import replay_picks
 from bestbets_dagster.resources import BestBetsSettings, DuckDBWarehouse, LocalArtifactStore
-from bestbets_dagster_tests.conftest import run_cli
+from bestbets_dagster_tests.conftest import home_instance, run_cli
 
 START, END = "2025-10-21", "2025-12-06"
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("replay")]  # one worker builds the replay
@@ -399,7 +399,7 @@ def test_the_replay_leaves_a_report_card_per_week_in_the_ui(home):
 
     from bestbets_dagster.timeutil import mondays
 
-    with DagsterInstance.from_config(str(home / "dagster")) as instance:
+    with home_instance(home) as instance:
         cards = instance.get_materialized_partitions(AssetKey("weekly_report_card"))
     weeks = mondays(pd.Timestamp(START).date(), pd.Timestamp(END).date())
     assert cards == {str(week) for week in weeks} and len(weeks) == 7

@@ -6,7 +6,7 @@ import shutil
 
 import pandas as pd
 import pytest
-from dagster import AssetKey, DagsterInstance
+from dagster import AssetKey
 
 from bestbets_dagster.bestbets.config import BestBetsConfig
 from bestbets_dagster.bestbets.pipeline import model_states_as_of
@@ -14,7 +14,7 @@ from bestbets_dagster.bestbets.profiles import QUANTILE_FAMILY
 from bestbets_dagster.models.experiments import ExperimentResult, ExperimentSpec, register_if_passed
 from bestbets_dagster.models.families import SEED_FAMILIES
 from bestbets_dagster.resources import DuckDBWarehouse
-from bestbets_dagster_tests.conftest import run_cli
+from bestbets_dagster_tests.conftest import home_instance, run_cli
 
 START, END = "2025-10-21", "2025-12-06"
 PRODUCTION_TABLES = ("predictions", "prediction_accuracy", "model_registry", "model_family", "player_features")
@@ -76,7 +76,7 @@ def test_a_walkforward_experiment_reports_the_replay_s_rows_and_writes_only_its_
     assert "2025-11-24" in result.stdout and row.verdict in result.stdout
     # Production tables untouched (a failing recipe registers no family); the run is in the UI.
     assert _counts(warehouse) == before and not row.registered
-    with DagsterInstance.from_config(str(home / "dagster")) as instance:
+    with home_instance(home) as instance:
         assert instance.get_materialized_partitions(AssetKey("model_experiments")) == {"v9-huber"}
         run = instance.get_run_by_id(row.run_id)
         assert run.job_name == "experiment_job" and run.is_success

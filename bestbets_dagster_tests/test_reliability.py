@@ -24,7 +24,7 @@ from bestbets_dagster.defs.partition_range import range_tags
 from bestbets_dagster.ingest.errors import IngestError
 from bestbets_dagster.resources import DuckDBWarehouse, NbaDataSource
 from bestbets_dagster.tables import DataValidationError
-from bestbets_dagster_tests.conftest import DATA_DIR, run_cli, run_in_project, subprocess_env
+from bestbets_dagster_tests.conftest import DATA_DIR, home_instance, run_cli, run_in_project, subprocess_env
 
 START, END = "2025-11-14", "2025-11-16"
 TABLES = ["player_game_logs", "team_game_logs", "prop_lines", "player_game_lines"]
@@ -533,7 +533,7 @@ def test_a_second_writer_refuses_and_a_killed_commands_run_is_marked_failed(tmp_
     instance_dir = home / "dagster"
     instance_dir.mkdir(parents=True)
     (instance_dir / "dagster.yaml").write_text(settings.INSTANCE_CONFIG)
-    with DagsterInstance.from_config(str(instance_dir)):
+    with home_instance(home):
         pass  # the instance's storage exists before two processes open it
     command = [sys.executable, "-m", "bestbets_dagster.cli", "build", "--start", "2025-11-01", "--end", "2025-11-20"]
     first = subprocess.Popen(
@@ -549,7 +549,7 @@ def test_a_second_writer_refuses_and_a_killed_commands_run_is_marked_failed(tmp_
     from dagster import DagsterRunStatus, RunsFilter
 
     while True:  # kill it once its run has started
-        with DagsterInstance.from_config(str(instance_dir)) as instance:
+        with home_instance(home) as instance:
             started = instance.get_runs(filters=RunsFilter(statuses=[DagsterRunStatus.STARTED]))
         if started:
             break
@@ -560,7 +560,7 @@ def test_a_second_writer_refuses_and_a_killed_commands_run_is_marked_failed(tmp_
     third = run_cli(home, "build", "--start", "2025-11-20", "--end", "2025-11-20", env=env)
     assert third.returncode == 0, third.stderr[-2000:]
     assert f"marked 1 run(s) failed whose process is gone: {started[0].run_id}" in third.stderr
-    with DagsterInstance.from_config(str(instance_dir)) as instance:
+    with home_instance(home) as instance:
         assert instance.get_run_by_id(started[0].run_id).status == DagsterRunStatus.FAILURE
 
 
