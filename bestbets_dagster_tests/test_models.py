@@ -264,6 +264,26 @@ def test_an_interrupted_retrain_leaves_the_served_model_and_its_bytes(trained_ho
     assert len(list((tmp_path / "artifacts" / "models" / "v9_mae").glob("*.cbm"))) == 2  # the new bytes beside them
 
 
+def test_a_window_whose_labeled_rows_changed_since_training_windows_trains_nothing(trained_home):
+    warehouse, artifacts = trained_home
+    with DagsterInstance.ephemeral() as instance:
+        assert _train(warehouse, artifacts, "2025-12-01", "v9_mae", instance).success
+        before = warehouse.read("model_registry", family="v9_mae")
+        # A feature row of the window changes after training_windows recorded its fingerprint.
+        features = warehouse.read("player_features", "2025-11-20", "2025-11-20")
+        warehouse.replace_partitions(
+            "player_features", features.assign(points_avg_last_5=features["points_avg_last_5"] + 1), "2025-11-20"
+        )
+        with pytest.raises(Exception, match="training window 2025-12-01: the labeled rows differ from training_wind"):
+            materialize(
+                [family_models],
+                instance=instance,
+                resources={"warehouse": warehouse, "artifacts": artifacts},
+                partition_key=MultiPartitionKey({"training_week": "2025-12-01", "model_family": "v9_mae"}),
+            )
+    pd.testing.assert_frame_equal(warehouse.read("model_registry", family="v9_mae"), before)
+
+
 def test_a_model_whose_artifact_is_missing_is_never_served(trained_home, tmp_path):
     from bestbets_dagster.defs.predictions import predictions
 
