@@ -149,6 +149,13 @@ def family_models(
     labeled = _labeled(warehouse, weeks[0], weeks[-1])
     windows = warehouse.read("training_windows", weeks[0], weeks[-1])
     fingerprints = dict(zip(pd.to_datetime(windows["training_week"]).dt.date, windows["labeled_sha256"]))
+    for week in weeks:
+        if fingerprints.get(week) != labeled_fingerprint(_of_week(labeled, week)):
+            raise ValueError(
+                f"training window {week}: the labeled rows differ from training_windows "
+                f"({'no row' if week not in fingerprints else 'fingerprint differs'}): "
+                "materialize training_windows of that week first"
+            )
     keyed = []
     for key in sorted(keys, key=str):
         name = key.keys_by_dimension["model_family"]
@@ -166,17 +173,9 @@ def family_models(
 
     # CatBoost releases the GIL while it fits: the weeks' models train side by side; each is written
     # (registry row, artifact) in key order on this thread as soon as it and those before it are done.
-    # The labeled rows are checked against training_windows while the first models fit (3 s of a
-    # season's range), and before anything is written.
     summary = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(workers, 1)) as pool:
-        fitted = pool.map(fit, keyed)
-        try:
-            _check_training_windows(labeled, weeks, fingerprints)
-        except ValueError:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-        for (week, family), trained in zip(keyed, fitted, strict=True):
+        for (week, family), trained in zip(keyed, pool.map(fit, keyed), strict=True):
             _register(context, config, warehouse, artifacts, week, family, trained, summary)
     trained_rows = [s for s in summary if s["trained"]]
     return MaterializeResult(
@@ -187,17 +186,6 @@ def family_models(
         },
         check_results=[_registry_check(warehouse, artifacts, [s["model_id"] for s in trained_rows])],
     )
-
-
-def _check_training_windows(labeled: pd.DataFrame, weeks: list[dt.date], fingerprints: dict) -> None:
-    """Every week's labeled rows are the ones its training_windows row recorded."""
-    for week in weeks:
-        if fingerprints.get(week) != labeled_fingerprint(_of_week(labeled, week)):
-            raise ValueError(
-                f"training window {week}: the labeled rows differ from training_windows "
-                f"({'no row' if week not in fingerprints else 'fingerprint differs'}): "
-                "materialize training_windows of that week first"
-            )
 
 
 def _register(context, config, warehouse, artifacts, week, family, trained, summary: list) -> None:
