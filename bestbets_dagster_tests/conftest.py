@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from unittest import mock
 
 import pandas as pd
 import pytest
@@ -70,16 +71,8 @@ def home_instance(home: Path):
     `dagster dev` do; DagsterInstance.from_config(dir) would not tell it the directory)."""
     from dagster import DagsterInstance
 
-    previous = os.environ.get("DAGSTER_HOME")
-    os.environ["DAGSTER_HOME"] = str(home / "dagster")
-    try:
-        with DagsterInstance.get() as instance:
-            yield instance
-    finally:
-        if previous is None:
-            os.environ.pop("DAGSTER_HOME", None)
-        else:
-            os.environ["DAGSTER_HOME"] = previous
+    with mock.patch.dict(os.environ, {"DAGSTER_HOME": str(home / "dagster")}), DagsterInstance.get() as instance:
+        yield instance
 
 
 def stop_process_group(process: subprocess.Popen) -> None:

@@ -95,8 +95,9 @@ def side_bets(priced: pd.DataFrame) -> pd.DataFrame:
 CALIBRATION_MIN_N = 100  # a bin with fewer decided rows is shown but not judged
 
 
-def _calibration_row(g: pd.DataFrame, over: pd.Series) -> dict:
-    realized = float(over.loc[g.index].mean())
+def _calibration_row(g: pd.DataFrame) -> dict:
+    """The figures of one bin of decided rows."""
+    realized = float((g["actual_points"].astype(float) > g["line_value"].astype(float)).mean())
     predicted = float(g["p_over"].mean())
     return {
         "n": int(len(g)),
@@ -116,11 +117,10 @@ def calibration_table(priced: pd.DataFrame) -> list[dict]:
     rows = decided_rows(priced)
     if rows.empty:
         return []
-    over = rows["actual_points"].astype(float) > rows["line_value"].astype(float)
     tenth = np.minimum(np.floor(rows["p_over"].astype(float) * 10), 9).astype(int)
     out = []
     for t, g in rows.groupby(tenth):
-        figures = _calibration_row(g, over)
+        figures = _calibration_row(g)
         out.append(
             {"bin": f"[{t / 10:.1f}, {(t + 1) / 10:.1f})", **figures, "judged": figures["n"] >= CALIBRATION_MIN_N}
         )
@@ -133,14 +133,13 @@ def calibration_by_quantile(priced: pd.DataFrame) -> list[dict]:
     rows = decided_rows(priced)
     if len(rows) < 10:
         return []
-    over = rows["actual_points"].astype(float) > rows["line_value"].astype(float)
     decile = pd.qcut(rows["p_over"].rank(method="first"), 10, labels=False)
     return [
         {
             "decile": int(d) + 1,
             "p_low": round(float(g["p_over"].min()), 4),
             "p_high": round(float(g["p_over"].max()), 4),
-            **_calibration_row(g, over),
+            **_calibration_row(g),
         }
         for d, g in rows.groupby(decile)
     ]
