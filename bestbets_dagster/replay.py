@@ -210,9 +210,21 @@ def run_replay(
     progress.stage(f"best bets, their grading and the weekly report cards {start}..{end}")
     run("best_bets_job", range_tags(start, end), picking)
     run("best_bets_grading_job", range_tags(start, end))
-    for week in weeks:  # one run per week: each partition shows its own card in the UI
-        run("report_card_job", {}, picking, partition_key=str(week))
+    run("report_card_job", range_tags(weeks[0], weeks[-1]), picking)
     progress.finish()
+    report, tables = replay_report(warehouse, start, end, first, chosen, config, overrides)
+    report["timing"] = {"wall_s": round(time.monotonic() - began, 1), "stages_s": progress.seconds}
+    json_path, html_path = write_reports(report, tables, label)
+    report["files"] = {"json": str(json_path), "html": str(html_path)}
+    return report
+
+
+def replay_report(
+    warehouse, start: dt.date, end: dt.date, first: dt.date, chosen: list[str], config: BestBetsConfig, overrides: dict
+) -> tuple[dict, ReplayTables]:
+    """The replay's report recomputed from the stored tables of [start, end] (ingest from `first`) of the
+    families `chosen`, and the tables its HTML page draws."""
+    data_dir = settings.data_dir()
     rows = {
         name: len(warehouse.read(name, first, end, columns=["game_date"]))
         for name in ("player_game_logs", "team_game_logs", "prop_lines", "player_game_lines", "player_features")
@@ -274,11 +286,8 @@ def run_replay(
             **best_bets_report(warehouse, start, end),
         },
         "monitoring": monitoring_report(warehouse, start, end),
-        "timing": {"wall_s": round(time.monotonic() - began, 1), "stages_s": progress.seconds},
     }
-    json_path, html_path = write_reports(report, tables, label)
-    report["files"] = {"json": str(json_path), "html": str(html_path)}
-    return report
+    return report, tables
 
 
 def resource_config(overrides: dict) -> dict:

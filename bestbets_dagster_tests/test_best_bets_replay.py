@@ -1,6 +1,7 @@
 """The best bets of the README's replay (2025-10-21..12-06): volume, the report against a recount
 from the tables, the exports against their JSON schema, exact replays of stored days, re-runs."""
 
+import datetime as dt
 import html
 import json
 
@@ -392,6 +393,32 @@ def test_the_weekly_report_card_recounts_the_week(home, warehouse):
     metadata = materialized.asset_materializations_for_node("weekly_report_card")[0].metadata
     assert metadata["candidates"].value == card["candidates"]["total"]
     assert "### by tier" in metadata["card"].value and metadata["plot"].value.startswith("![report card](data:image")
+
+
+def test_a_ranged_report_card_run_shows_every_weeks_totals_and_the_last_card(home, warehouse):
+    from bestbets_dagster.defs.monitoring import weekly_report_card
+    from bestbets_dagster.defs.partition_range import range_tags
+    from bestbets_dagster.grading.report_card import format_report_card, record_cell, report_card_from_warehouse
+
+    config = BestBetsSettings().config()
+    materialized = materialize(
+        [weekly_report_card],
+        tags=range_tags("2025-11-17", "2025-12-01"),
+        instance=DagsterInstance.ephemeral(),
+        resources={"warehouse": warehouse, "best_bets": BestBetsSettings()},
+    )
+    events = materialized.asset_materializations_for_node("weekly_report_card")
+    assert sorted(e.partition for e in events) == ["2025-11-17", "2025-11-24", "2025-12-01"]
+    metadata = events[0].metadata
+    assert metadata["range"].value == "2025-11-17..2025-12-01 (3 weeks)"
+    for week in ("2025-11-17", "2025-11-24", "2025-12-01"):
+        card = report_card_from_warehouse(warehouse, config, dt.date.fromisoformat(week))
+        row = (
+            f"| {week} | {record_cell(card['best_bets']['total'])} | {record_cell(card['candidates']['total'])} "
+            f"| {len(card['alerts'])} |"
+        )
+        assert row in metadata["weeks"].value, (row, metadata["weeks"].value)
+    assert metadata["card (week of 2025-12-01)"].value == format_report_card(card)
 
 
 def test_the_replay_leaves_a_report_card_per_week_in_the_ui(home):

@@ -11,7 +11,7 @@ import datetime as dt
 import pandas as pd
 
 from bestbets_dagster.bestbets.config import BestBetsConfig
-from bestbets_dagster.timeutil import season_labels
+from bestbets_dagster.timeutil import season_start
 
 GRADE_COLUMNS = ["prediction_correct", "actual_points", "is_push", "is_voided"]
 
@@ -35,12 +35,18 @@ def _decided_before(graded: pd.DataFrame, day: dt.date, since: pd.Timestamp, min
     return d[pd.to_numeric(d["edge"]).abs() >= min_edge]
 
 
+def history_candidates(graded: pd.DataFrame, config: BestBetsConfig) -> pd.DataFrame:
+    """The graded candidates the blacklist and direction health count (decided, |edge| at least
+    config.blacklist_edge), sorted by game_date: a range's days take their history as a slice."""
+    d = graded[graded["prediction_correct"].notna()]
+    d = d[pd.to_numeric(d["edge"]).abs() >= config.blacklist_edge]
+    return d.sort_values("game_date", kind="mergesort", ignore_index=True)
+
+
 def player_blacklist(graded: pd.DataFrame, day: dt.date, config: BestBetsConfig) -> tuple[pd.DataFrame, int]:
     """(blacklisted players with n and hit rate, players evaluated): the season before `day`,
     candidates at |edge| >= 3, decided only; N >= 8 and hit rate strictly below 40%."""
-    season = season_labels(pd.Series([pd.Timestamp(day)])).iloc[0]
-    d = _decided_before(graded, day, pd.Timestamp.min, config.blacklist_edge)
-    d = d[season_labels(d["game_date"]) == season] if len(d) else d
+    d = _decided_before(graded, day, pd.Timestamp(season_start(day)), config.blacklist_edge)
     if d.empty:
         return pd.DataFrame(columns=["player_lookup", "n", "hit_rate"]), 0
     per = (

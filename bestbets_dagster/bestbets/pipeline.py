@@ -229,7 +229,9 @@ def decide(
     graded_history: graded_candidates() of earlier dates (the season, at least); accuracy: graded
     predictions of the 8 days before `day` (model health tiers); health: the stored signal health
     the picks read (`health_as_of`); model_states: the stored model performance (`model_states_as_of`)."""
-    before = graded_history[graded_history["game_date"] < pd.Timestamp(day)] if len(graded_history) else graded_history
+    before = graded_history
+    if len(before) and before["game_date"].max() >= pd.Timestamp(day):
+        before = before[before["game_date"] < pd.Timestamp(day)]
     listed, evaluated = player_blacklist(before, day, config)
     snapshot = DecisionSnapshot(
         config=config,

@@ -120,10 +120,8 @@ def calibrations(
         x = inputs(g["predicted_points"], g["line_value"], g["line_over_price"], g["line_under_price"])
         over = (g["actual_points"].astype("float64") > g["line_value"].astype("float64")).to_numpy(dtype="float64")
         a, b, c = fit_logistic(x, over)
-        gdates = pd.to_datetime(g["game_date"])
-        out[family] = Calibration(
-            family, float(a), float(b), float(c), len(g), gdates.min().date(), gdates.max().date()
-        )
+        first, last = pd.Timestamp(g["game_date"].min()), pd.Timestamp(g["game_date"].max())
+        out[family] = Calibration(family, float(a), float(b), float(c), len(g), first.date(), last.date())
     return out
 
 

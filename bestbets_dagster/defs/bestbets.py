@@ -31,6 +31,7 @@ from bestbets_dagster.bestbets.export import (
     dumps,
     export_key,
 )
+from bestbets_dagster.bestbets.history import history_candidates
 from bestbets_dagster.bestbets.pipeline import (
     HISTORY_LOOKBACK_DAYS,
     build_pick_signal_tags,
@@ -59,6 +60,7 @@ from bestbets_dagster.ingest.lines import current_offers
 from bestbets_dagster.models.families import load_families
 from bestbets_dagster.partitions import game_date_partitions
 from bestbets_dagster.resources import ArtifactStore, BestBetsSettings, Warehouse
+from bestbets_dagster.signals.health import MODEL_HEALTH_DAYS
 from bestbets_dagster.signals.registry import PROTOTYPE_TAGS, REGISTERED_TAGS
 from bestbets_dagster.timeutil import today_eastern
 
@@ -66,6 +68,13 @@ DAY = dt.timedelta(days=1)
 # The picks of D read the newest stored signal health and model state before D within this many days
 # (D - 1 on a game day after a game day; further back across a break in the schedule).
 HEALTH_LOOKBACK_DAYS = 14
+
+
+def _rows_between(by_date: pd.DataFrame, first: dt.date | None, end: dt.date) -> pd.DataFrame:
+    """The rows of [first, end) of a frame sorted by game_date (from the first row when first is None)."""
+    dates = by_date["game_date"]
+    lo = 0 if first is None else dates.searchsorted(pd.Timestamp(first), side="left")
+    return by_date.iloc[lo : dates.searchsorted(pd.Timestamp(end), side="left")]
 
 
 def _by_day(df: pd.DataFrame) -> dict[dt.date, pd.DataFrame]:
@@ -213,25 +222,28 @@ def signal_best_bets_picks(
     health_start = start - dt.timedelta(days=HEALTH_LOOKBACK_DAYS)
     stored_health = warehouse.read("signal_health_daily", health_start, end - DAY)
     stored_states = warehouse.read("model_performance_daily", health_start, end - DAY)
-    graded = graded_candidates(tags, accuracy)
+    # What each day reads of the history, sliced from frames sorted by date instead of filtering the
+    # whole history every day (a season's range was quadratic in its days): the decided candidates
+    # the blacklist and direction health count, the graded predictions of the model-health window,
+    # and the picks' results, graded once per day of picks as the loop goes.
+    decided = history_candidates(graded_candidates(tags, accuracy), config)
+    accuracy = accuracy.sort_values("game_date", kind="mergesort", ignore_index=True)
     tags_of, predictions_of = _by_day(tags), _by_day(predictions)
-    accuracy_dates = pd.to_datetime(accuracy["game_date"])
+    results = [grade_picks(earlier_picks, accuracy, pd.Timestamp.now(tz="UTC"))]
     picks_by_day, audits, decisions, exported = [], [], [], {}
     for day in days_between(start, end):
-        accuracy_before = accuracy[accuracy_dates < pd.Timestamp(day)]
+        health_window = _rows_between(accuracy, day - dt.timedelta(days=MODEL_HEALTH_DAYS + 1), day)
         decision = decide(
             day,
             tags_of.get(day, tags.iloc[0:0]),
-            graded,
-            accuracy_before,
+            _rows_between(decided, None, day),
+            health_window,
             config,
             health_as_of(day, stored_health, HEALTH_LOOKBACK_DAYS),
             model_states_as_of(day, stored_states, HEALTH_LOOKBACK_DAYS),
         )
         created_at = pd.Timestamp.now(tz="UTC")
-        made = [frame for frame in (earlier_picks, *picks_by_day) if len(frame)]
-        picks_so_far = pd.concat(made, ignore_index=True) if made else earlier_picks
-        results_before = grade_picks(picks_so_far, accuracy_before, created_at)
+        results_before = pd.concat([r for r in results if len(r)] or results[:1], ignore_index=True)
         exported[f"{day}"] = build_export(
             day,
             decision.picks,
@@ -243,6 +255,8 @@ def signal_best_bets_picks(
         picks_by_day.append(decision.picks)
         audits.append(decision.audit)
         decisions.append(decision_row(decision, created_at))
+        # The day's picks graded by its own graded predictions (stored ones: the range's last day has none).
+        results.append(grade_picks(decision.picks, _rows_between(accuracy, day, day + DAY), created_at))
     picks = pd.concat(picks_by_day, ignore_index=True)
     audit = pd.concat(audits, ignore_index=True)
     frames = {

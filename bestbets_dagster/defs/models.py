@@ -38,7 +38,7 @@ from bestbets_dagster.models.registry import PINNED_MODELS_KEY, artifact_key, pi
 from bestbets_dagster.models.training import (
     TRAINING_HISTORY_WEEKS,
     NotEnoughData,
-    labeled_fingerprint,
+    labeled_fingerprints,
     labeled_rows,
     train_family_model,
     training_history_start,
@@ -108,7 +108,8 @@ def training_windows(context: AssetExecutionContext, warehouse: Warehouse) -> Ma
     weeks = [first + dt.timedelta(weeks=i) for i in range((last - first).days // 7 + 1)]
     labeled = _labeled(warehouse, weeks[0], weeks[-1])
     now = pd.Timestamp.now(tz="UTC")
-    rows = pd.DataFrame([training_window_row(_of_week(labeled, week), week, now) for week in weeks])
+    fingerprints = labeled_fingerprints(labeled, weeks)
+    rows = pd.DataFrame([training_window_row(_of_week(labeled, week), week, now, fingerprints[week]) for week in weeks])
     written = warehouse.replace_partitions("training_windows", rows, weeks[0], weeks[-1])
     return MaterializeResult(
         metadata={
@@ -149,8 +150,8 @@ def family_models(
     labeled = _labeled(warehouse, weeks[0], weeks[-1])
     windows = warehouse.read("training_windows", weeks[0], weeks[-1])
     fingerprints = dict(zip(pd.to_datetime(windows["training_week"]).dt.date, windows["labeled_sha256"]))
-    for week in weeks:
-        if fingerprints.get(week) != labeled_fingerprint(_of_week(labeled, week)):
+    for week, fingerprint in labeled_fingerprints(labeled, weeks).items():
+        if fingerprints.get(week) != fingerprint:
             raise ValueError(
                 f"training window {week}: the labeled rows differ from training_windows "
                 f"({'no row' if week not in fingerprints else 'fingerprint differs'}): "

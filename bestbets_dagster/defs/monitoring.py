@@ -9,6 +9,7 @@ from dagster import (
     AssetDep,
     AssetExecutionContext,
     AssetObservation,
+    BackfillPolicy,
     DefaultSensorStatus,
     MaterializeResult,
     MetadataValue,
@@ -27,7 +28,12 @@ from bestbets_dagster.defs.partition_range import history_deps, markdown_table, 
 from bestbets_dagster.defs.table_assets import OWNERS, backend_kind, table_asset
 from bestbets_dagster.grading.html_report import report_card_png
 from bestbets_dagster.grading.performance import alerts, model_performance
-from bestbets_dagster.grading.report_card import WEEKS_SHOWN, format_report_card, report_card_from_warehouse
+from bestbets_dagster.grading.report_card import (
+    WEEKS_SHOWN,
+    format_report_card,
+    record_cell,
+    report_cards_from_warehouse,
+)
 from bestbets_dagster.partitions import training_week_partitions
 from bestbets_dagster.resources import AlertNotifier, BestBetsSettings, Warehouse
 from bestbets_dagster.signals.health import signal_health
@@ -267,6 +273,7 @@ CARD_WEEKS = TimeWindowPartitionMapping(start_offset=-(WEEKS_SHOWN - 1), end_off
             "monitoring_alerts",
         )
     ],
+    backfill_policy=BackfillPolicy.single_run(),
     group_name=GROUP,
     kinds={"python", backend_kind()},
     owners=OWNERS,
@@ -277,14 +284,40 @@ def weekly_report_card(
     """The week's report card (partition: the week's Monday): hit rate and units of the best bets and of
     every candidate by direction, player tier, family, signal and |edge|, beside the three weeks before,
     with the week's alerts; `bestbets report-card --week D` prints the same."""
-    week = dt.date.fromisoformat(context.partition_key)
-    card = report_card_from_warehouse(warehouse, best_bets.config(), week)
+    first, last = partition_dates(context)
+    cards = report_cards_from_warehouse(warehouse, best_bets.config(), first, last)
+    card = cards[last]
+    shown = {
+        "card": MetadataValue.md(format_report_card(card)),
+        "plot": MetadataValue.md(f"![report card](data:image/png;base64,{report_card_png(card)})"),
+    }
+    if len(cards) == 1:
+        return MaterializeResult(
+            metadata={
+                **shown,
+                "best_bets": MetadataValue.json(card["best_bets"]["total"]),
+                "candidates": MetadataValue.json(card["candidates"]["total"]),
+                "alerts": len(card["alerts"]),
+            }
+        )
+    # A ranged run (a backfill of weeks) gives every week the same metadata (Dagster attaches one set per
+    # step): every week's totals in one table, the last week's card in full; any week's whole card is
+    # `bestbets report-card --week D` (or a run of that week alone), recomputed from the same tables.
+    weeks = pd.DataFrame(
+        [
+            {
+                "week": week,
+                "best_bets": record_cell(c["best_bets"]["total"]),
+                "candidates": record_cell(c["candidates"]["total"]),
+                "alerts": len(c["alerts"]),
+            }
+            for week, c in cards.items()
+        ]
+    )
     return MaterializeResult(
         metadata={
-            "card": MetadataValue.md(format_report_card(card)),
-            "plot": MetadataValue.md(f"![report card](data:image/png;base64,{report_card_png(card)})"),
-            "best_bets": MetadataValue.json(card["best_bets"]["total"]),
-            "candidates": MetadataValue.json(card["candidates"]["total"]),
-            "alerts": len(card["alerts"]),
+            "range": f"{first}..{last} ({len(cards)} weeks)",
+            "weeks": MetadataValue.md(markdown_table(weeks)),
+            **{f"{name} (week of {last})": value for name, value in shown.items()},
         }
     )

@@ -174,11 +174,21 @@ def format_report_card(card: dict) -> str:
 def report_card_from_warehouse(warehouse, config: BestBetsConfig, week: dt.date, weeks_shown: int = WEEKS_SHOWN):
     """The card of the week starting on Monday `week` from the stored tables (`warehouse`: anything with
     the Warehouse's read)."""
-    first, last = week - dt.timedelta(weeks=weeks_shown - 1), week + dt.timedelta(days=6)
+    return report_cards_from_warehouse(warehouse, config, week, week, weeks_shown)[week]
+
+
+def report_cards_from_warehouse(
+    warehouse, config: BestBetsConfig, first_week: dt.date, last_week: dt.date, weeks_shown: int = WEEKS_SHOWN
+) -> dict[dt.date, dict]:
+    """{Monday: card} of every week of [first_week, last_week], from one read of each table (a season's
+    cards are one pass, not one read per week)."""
+    first, last = first_week - dt.timedelta(weeks=weeks_shown - 1), last_week + dt.timedelta(days=6)
     candidates = candidate_bets(
         warehouse.read("pick_signal_tags", first, last), warehouse.read("prediction_accuracy", first, last), config
     )
     picks = pick_bets(
         warehouse.read("best_bets_accuracy", first, last), warehouse.read("signal_best_bets_picks", first, last)
     )
-    return report_card(week, candidates, picks, warehouse.read("monitoring_alerts", week, last), weeks_shown)
+    alerts = warehouse.read("monitoring_alerts", first_week, last)
+    weeks = [first_week + dt.timedelta(weeks=k) for k in range((last_week - first_week).days // 7 + 1)]
+    return {week: report_card(week, candidates, picks, alerts, weeks_shown) for week in weeks}

@@ -87,8 +87,25 @@ def labeled_fingerprint(labeled: pd.DataFrame) -> str:
     """sha256 of the labeled rows (keys, label, every feature), independent of row order and of how
     a backend types a column: numbers and booleans hash as float64, dates as nanoseconds, the rest as
     text (hashing the numbers as text made this a third of a season backfill's training time)."""
+    return hashlib.sha256(_row_hashes(labeled)[1].tobytes()).hexdigest()
+
+
+def labeled_fingerprints(labeled: pd.DataFrame, weeks: list[dt.date]) -> dict[dt.date, str]:
+    """{W: labeled_fingerprint of W's window} (the rows of [training_history_start(W), W)) for many
+    weeks from one hashing pass: a row's hash does not depend on the other rows, so a window's
+    fingerprint is the hash of its slice of the date-ordered row hashes."""
+    dates, hashes = _row_hashes(labeled)
+    out = {}
+    for week in weeks:
+        lo, hi = dates.searchsorted([np.datetime64(training_history_start(week)), np.datetime64(week)], side="left")
+        out[week] = hashlib.sha256(hashes[lo:hi].tobytes()).hexdigest()
+    return out
+
+
+def _row_hashes(labeled: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(game dates, one uint64 hash per row), rows ordered by (game_date, person_id)."""
     if labeled.empty:
-        return hashlib.sha256(b"").hexdigest()
+        return np.array([], dtype="datetime64[ns]"), np.array([], dtype="uint64")
     rows = labeled.sort_values(["game_date", "person_id"]).reset_index(drop=True)
     canonical = {}
     for name in sorted(rows.columns):
@@ -100,11 +117,14 @@ def labeled_fingerprint(labeled: pd.DataFrame) -> str:
         else:
             canonical[name] = column.astype(str)
     hashed = pd.util.hash_pandas_object(pd.DataFrame(canonical), index=False).to_numpy()
-    return hashlib.sha256(hashed.tobytes()).hexdigest()
+    return pd.to_datetime(rows["game_date"]).astype("datetime64[ns]").to_numpy(), hashed
 
 
-def training_window_row(labeled: pd.DataFrame, cutoff: dt.date, computed_at: pd.Timestamp) -> dict:
-    """The training_windows row of week `cutoff` from its labeled rows (everything before the cutoff)."""
+def training_window_row(
+    labeled: pd.DataFrame, cutoff: dt.date, computed_at: pd.Timestamp, fingerprint: str | None = None
+) -> dict:
+    """The training_windows row of week `cutoff` from its labeled rows (everything before the cutoff);
+    fingerprint: their labeled_fingerprint when already computed."""
     days = pd.to_datetime(labeled["game_date"]).dt.date if len(labeled) else pd.Series(dtype=object)
     eval_start = cutoff - dt.timedelta(days=EVAL_DAYS)
     return {
@@ -114,7 +134,7 @@ def training_window_row(labeled: pd.DataFrame, cutoff: dt.date, computed_at: pd.
         "n_game_days": int(days[days < eval_start].nunique()),
         "n_labeled_rows": len(labeled),
         "n_eval_rows": int((days >= eval_start).sum()),
-        "labeled_sha256": labeled_fingerprint(labeled),
+        "labeled_sha256": fingerprint or labeled_fingerprint(labeled),
         "computed_at": computed_at,
     }
 

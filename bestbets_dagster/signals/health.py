@@ -60,22 +60,7 @@ def signal_health(graded_tags: pd.DataFrame, dates, tags: tuple[str, ...]) -> pd
         correct=rows["prediction_correct"].astype(bool).astype(float),
     )
     exploded = rows.explode("signal_tags").rename(columns={"signal_tags": "signal_tag"}).dropna(subset=["signal_tag"])
-    exploded["season"] = season_labels(exploded["game_date"])
-    lookback = pd.Timedelta(days=REGIME_LOOKBACK_DAYS)
-    all_dates = pd.date_range(targets[0] - lookback, targets[-1], freq="D")
-    frames = []
-    for day in all_dates:
-        frame = pd.DataFrame(index=pd.Index(list(tags), name="signal_tag"))
-        for n in WINDOWS:
-            rates = _window_rates(exploded, day, day - pd.Timedelta(days=n), ["signal_tag"])
-            frame[f"hr_{n}d"] = rates["hr"]
-            frame[f"picks_{n}d"] = rates["n"]
-        season = exploded[exploded["season"] == season_labels(pd.Series([day])).iloc[0]]
-        rates = _window_rates(season, day, None, ["signal_tag"])
-        frame["hr_season"] = rates["hr"]
-        frame["picks_season"] = rates["n"]
-        frames.append(frame.reset_index().assign(game_date=day))
-    h = pd.concat(frames, ignore_index=True)
+    h = _rolling_rates(exploded, pd.date_range(targets[0] - pd.Timedelta(days=REGIME_LOOKBACK_DAYS), targets[-1]), tags)
     for col in ("picks_7d", "picks_14d", "picks_30d", "picks_season"):
         h[col] = h[col].fillna(0).astype("int64")
     h["divergence_7d_vs_season"] = h["hr_7d"] - h["hr_season"]
@@ -100,6 +85,43 @@ def signal_health(graded_tags: pd.DataFrame, dates, tags: tuple[str, ...]) -> pd
     h["days_in_current_regime"] = streak.clip(upper=REGIME_LOOKBACK_DAYS + 1)
     h = h[h["game_date"].isin(targets)]
     return h.sort_values(["game_date", "signal_tag"]).reset_index(drop=True)
+
+
+def _rolling_rates(exploded: pd.DataFrame, days: pd.DatetimeIndex, tags: tuple[str, ...]) -> pd.DataFrame:
+    """Per day of `days` and tag: decided picks and hit rate over (day - N, day] for every N of WINDOWS
+    and over the day's season through the day. One pass: per tag, the cumulative decided and correct
+    counts on a calendar of every day, differenced at the window's ends."""
+    grid = pd.date_range(min(exploded["game_date"].min(), days[0]) if len(exploded) else days[0], days[-1])
+    daily = exploded[exploded["game_date"] <= days[-1]].groupby(["game_date", "signal_tag"])["correct"]
+    counts = {
+        name: values.unstack("signal_tag").reindex(index=grid, columns=list(tags)).fillna(0.0)
+        for name, values in (("n", daily.size().astype("float64")), ("c", daily.sum()))
+    }
+    cumulative = {name: frame.cumsum() for name, frame in counts.items()}
+    season = season_labels(pd.Series(grid, index=grid))
+    in_season = {name: frame.groupby(season).cumsum() for name, frame in counts.items()}
+
+    def through(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame.reindex(days)
+
+    def window(name: str, n: int) -> pd.DataFrame:
+        before = cumulative[name].shift(n, freq="D").reindex(days).fillna(0.0)
+        return through(cumulative[name]) - before
+
+    columns = {}
+    for n in WINDOWS:
+        picks, correct = window("n", n), window("c", n)
+        columns[f"hr_{n}d"], columns[f"picks_{n}d"] = (correct / picks).where(picks > 0) * 100.0, picks
+    picks, correct = through(in_season["n"]), through(in_season["c"])
+    columns["hr_season"], columns["picks_season"] = (correct / picks).where(picks > 0) * 100.0, picks
+    long = pd.concat(
+        {
+            name: frame.rename_axis(index="game_date", columns="signal_tag").stack(future_stack=True)
+            for name, frame in columns.items()
+        },
+        axis=1,
+    )
+    return long.reset_index()[["signal_tag", *columns, "game_date"]]
 
 
 def model_health_status(hr: pd.Series, n: pd.Series) -> pd.Series:
