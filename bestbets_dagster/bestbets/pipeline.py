@@ -27,7 +27,7 @@ from bestbets_dagster.bestbets.history import (
     graded_candidates,
     player_blacklist,
 )
-from bestbets_dagster.bestbets.probability import calibrations
+from bestbets_dagster.bestbets.probability import calibrations_by_day
 from bestbets_dagster.bestbets.sourcing import SOURCING_LOOKBACK_DAYS, sourcing_weights
 from bestbets_dagster.bestbets.tags import tag_candidates
 from bestbets_dagster.grading.performance import model_performance
@@ -74,7 +74,7 @@ def build_pick_signal_tags(
     performance = model_performance(accuracy, NO_REGISTRY, states_through, evaluated_at) if len(accuracy) else None
     predicted_on = pd.to_datetime(predictions["game_date"])
     offered_on = pd.to_datetime(offers["game_date"]) if offers is not None and len(offers) else None
-    graded_on = pd.to_datetime(accuracy["game_date"]) if len(accuracy) else None
+    fitted = calibrations_by_day(accuracy, sorted(set(dates)))
     per_day = []
     for day in sorted(set(dates)):
         of_day = predictions[predicted_on == pd.Timestamp(day)]
@@ -88,7 +88,7 @@ def build_pick_signal_tags(
                 quantile_families={f.model_family for f in families if f.quantile_alpha is not None},
                 config=config,
                 offers=offers[offered_on == pd.Timestamp(day)] if offered_on is not None else None,
-                calibrations=calibrations(accuracy, day, dates=graded_on),
+                calibrations=fitted[day],
                 sourcing=sourcing_weights(
                     model_states_as_of(day, performance, SOURCING_LOOKBACK_DAYS) if performance is not None else {},
                     of_day["model_family"].unique(),

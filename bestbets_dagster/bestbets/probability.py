@@ -99,29 +99,38 @@ def decided_rows(graded: pd.DataFrame) -> pd.DataFrame:
 
 
 def calibrations(
-    accuracy: pd.DataFrame,
-    day: dt.date,
-    days: int = CALIBRATION_DAYS,
-    min_rows: int = MIN_CALIBRATION_ROWS,
-    dates: pd.Series | None = None,
+    accuracy: pd.DataFrame, day: dt.date, days: int = CALIBRATION_DAYS, min_rows: int = MIN_CALIBRATION_ROWS
 ) -> dict[str, Calibration]:
     """{family: Calibration} from the graded rows of [day - days, day); families with fewer than
-    `min_rows` decided rows there are left out. dates: pd.to_datetime(accuracy["game_date"]), for a
-    caller that calibrates many days on the same rows."""
+    `min_rows` decided rows there are left out."""
+    return calibrations_by_day(accuracy, [day], days, min_rows)[day]
+
+
+def calibrations_by_day(
+    accuracy: pd.DataFrame,
+    days: list[dt.date],
+    window_days: int = CALIBRATION_DAYS,
+    min_rows: int = MIN_CALIBRATION_ROWS,
+) -> dict[dt.date, dict[str, Calibration]]:
+    """{day: calibrations(accuracy, day)} of many days from one pass: the decided rows and their
+    inputs split by family once, each day's window a mask over them (the same rows in the same
+    order as a day alone, so the same fits)."""
+    out: dict[dt.date, dict[str, Calibration]] = {day: {} for day in days}
     if accuracy.empty:
-        return {}
-    dates = pd.to_datetime(accuracy["game_date"]) if dates is None else dates
-    window = accuracy[(dates < pd.Timestamp(day)) & (dates >= pd.Timestamp(day) - pd.Timedelta(days=days))]
-    rows = decided_rows(window)
-    out = {}
-    for family, g in rows.groupby("model_family"):
-        if len(g) < min_rows:
-            continue
+        return out
+    for family, g in decided_rows(accuracy).groupby("model_family"):
+        when = pd.to_datetime(g["game_date"]).to_numpy(dtype="datetime64[ns]")
         x = inputs(g["predicted_points"], g["line_value"], g["line_over_price"], g["line_under_price"])
         over = (g["actual_points"].astype("float64") > g["line_value"].astype("float64")).to_numpy(dtype="float64")
-        a, b, c = fit_logistic(x, over)
-        first, last = pd.Timestamp(g["game_date"].min()), pd.Timestamp(g["game_date"].max())
-        out[family] = Calibration(family, float(a), float(b), float(c), len(g), first.date(), last.date())
+        for day in days:
+            end = np.datetime64(pd.Timestamp(day), "ns")
+            window = (when < end) & (when >= end - np.timedelta64(window_days, "D"))
+            n = int(window.sum())
+            if n < min_rows:
+                continue
+            a, b, c = fit_logistic(x[window], over[window])
+            first, last = (pd.Timestamp(d).date() for d in (when[window].min(), when[window].max()))
+            out[day][family] = Calibration(family, float(a), float(b), float(c), n, first, last)
     return out
 
 
@@ -144,8 +153,9 @@ def walk_forward_probabilities(accuracy: pd.DataFrame, days: list[dt.date]) -> p
     its date (fitted on earlier rows only): the rows of the report's calibration table."""
     frames = []
     dates = pd.to_datetime(accuracy["game_date"]) if len(accuracy) else pd.Series(dtype="datetime64[ns]")
+    by_day = calibrations_by_day(accuracy, days)
     for day in days:
-        fitted = calibrations(accuracy, day, dates=dates)
+        fitted = by_day[day]
         rows = accuracy[dates == pd.Timestamp(day)]
         for family, cal in fitted.items():
             g = rows[rows["model_family"] == family]

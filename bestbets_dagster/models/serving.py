@@ -82,9 +82,11 @@ def make_predictions(
     models: dict[str, CatBoostRegressor] = {}
     unavailable: dict[str, str] = {}
     threshold = edge_threshold(family)
+    registry = registry[registry["model_family"] == family.model_family]  # once, not per date
+    lined_by_day = {day.date(): rows for day, rows in lined.groupby("game_date", sort=False)}
     for day in sorted(set(dates)):
-        rows = lined[lined["game_date"] == pd.Timestamp(day)]
-        if rows.empty:
+        rows = lined_by_day.get(day)
+        if rows is None:
             continue
         model_row, status = _loadable_model(registry, family.model_family, day, load_model, models, unavailable)
         if model_row is None:
