@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from collections import defaultdict
 from typing import Iterable
 
+import numpy as np
 import pandas as pd
 
 from bestbets_dagster.ingest.names import name_tokens, player_lookup
@@ -213,15 +215,15 @@ def resolve_events(lines: pd.DataFrame, player_logs: pd.DataFrame) -> pd.DataFra
         season = season_of(day)
         prior = season_of(dt.date(day.year - 1, day.month, min(day.day, 28)))
         # Appearances up to the game's date only, so a date resolves the same alone or in any range.
-        rosters = [pd.concat([by_team_season.get((s, t), empty) for t in teams]) for s in (season, prior)]
-        rosters[0] = rosters[0][rosters[0]["game_date"] <= event.game_date]
-        candidates = _candidates(rosters[0], day, event.game_id)
-        prior_candidates = None
+        roster = pd.concat([by_team_season.get((season, t), empty) for t in teams])
+        candidates = _candidates(roster[roster["game_date"] <= event.game_date], day, event.game_id)
+        prior_candidates = None  # last season's rosters, read only for a name this season's do not resolve
         for book_name in names_by_event[event.event_id]:
             res = resolve_name(book_name, candidates)
             if res.status == "unresolved":
                 if prior_candidates is None:
-                    prior_candidates = _candidates(rosters[1], day, None)
+                    prior_roster = pd.concat([by_team_season.get((prior, t), empty) for t in teams])
+                    prior_candidates = _candidates(prior_roster, day, None)
                 res = resolve_name(book_name, prior_candidates)
                 if res.status == "resolved":
                     res = dataclasses.replace(res, method=f"{res.method}+prior_season")
@@ -260,22 +262,35 @@ def resolve_events(lines: pd.DataFrame, player_logs: pd.DataFrame) -> pd.DataFra
 
 
 def _candidates(rows: pd.DataFrame, day: dt.date, game_id) -> list[Candidate]:
+    """Every player of `rows` (appearances for the event's two teams) once, by person_id."""
     if rows.empty:
         return []
-    rows = rows.assign(_distance=(rows["game_date"] - pd.Timestamp(day)).dt.days)
+    distance = (rows["game_date"] - pd.Timestamp(day)).dt.days.to_numpy()
+    person = rows["person_id"].to_numpy(dtype="int64")
     # A player traded between the two teams belongs to the team of his appearance nearest the date,
     # preferring appearances on or before it.
-    rows = rows.assign(_after=rows["_distance"] > 0, _abs=rows["_distance"].abs())
-    nearest = rows.sort_values(["person_id", "_after", "_abs"]).drop_duplicates("person_id")
-    in_game = set(rows.loc[rows["game_id"] == game_id, "person_id"]) if isinstance(game_id, str) else set()
+    order = np.lexsort((np.abs(distance), distance > 0, person))
+    ordered = person[order]
+    nearest = order[np.r_[True, ordered[1:] != ordered[:-1]]]
+    in_game = (
+        set(person[(rows["game_id"] == game_id).fillna(False).to_numpy(dtype=bool)])
+        if isinstance(game_id, str)
+        else set()
+    )
+    names, lookups, teams = (rows[c].to_numpy()[nearest] for c in ("player_name", "player_lookup", "team_abbr"))
     return [
         Candidate(
-            person_id=int(r.person_id),
-            player_name=r.player_name,
-            tokens=name_tokens(r.player_name),
-            lookup=r.player_lookup,
-            team_abbr=r.team_abbr,
-            in_game=int(r.person_id) in in_game,
+            person_id=int(pid),
+            player_name=name,
+            tokens=_tokens(name),
+            lookup=lookup,
+            team_abbr=team,
+            in_game=int(pid) in in_game,
         )
-        for r in nearest.itertuples(index=False)
+        for pid, name, lookup, team in zip(person[nearest], names, lookups, teams)
     ]
+
+
+@functools.lru_cache(maxsize=None)
+def _tokens(name: str) -> tuple[str, ...]:
+    return name_tokens(name)  # a roster name is tokenized once, not once per event it plays in
