@@ -225,9 +225,14 @@ def signal_best_bets_picks(
     # What each day reads of the history, sliced from frames sorted by date instead of filtering the
     # whole history every day (a season's range was quadratic in its days): the decided candidates
     # the blacklist and direction health count, the graded predictions of the model-health window,
-    # and the picks' results, graded once per day of picks as the loop goes.
+    # the stored signal health and model states of the look-back, and the picks' results, graded once
+    # per day of picks as the loop goes.
     decided = history_candidates(graded_candidates(tags, accuracy), config)
-    accuracy = accuracy.sort_values("game_date", kind="mergesort", ignore_index=True)
+    accuracy, stored_health, stored_states = (
+        frame.sort_values("game_date", kind="mergesort", ignore_index=True)
+        for frame in (accuracy, stored_health, stored_states)
+    )
+    health_lookback = dt.timedelta(days=HEALTH_LOOKBACK_DAYS)
     tags_of, predictions_of = _by_day(tags), _by_day(predictions)
     results = [grade_picks(earlier_picks, accuracy, pd.Timestamp.now(tz="UTC"))]
     picks_by_day, audits, decisions, exported = [], [], [], {}
@@ -239,8 +244,8 @@ def signal_best_bets_picks(
             _rows_between(decided, None, day),
             health_window,
             config,
-            health_as_of(day, stored_health, HEALTH_LOOKBACK_DAYS),
-            model_states_as_of(day, stored_states, HEALTH_LOOKBACK_DAYS),
+            health_as_of(day, _rows_between(stored_health, day - health_lookback, day), HEALTH_LOOKBACK_DAYS),
+            model_states_as_of(day, _rows_between(stored_states, day - health_lookback, day), HEALTH_LOOKBACK_DAYS),
         )
         created_at = pd.Timestamp.now(tz="UTC")
         results_before = pd.concat([r for r in results if len(r)] or results[:1], ignore_index=True)
