@@ -43,15 +43,30 @@ def _bets(accuracy: pd.DataFrame) -> pd.DataFrame:
     return a
 
 
-def _rolling(decided: pd.DataFrame, day: pd.Timestamp) -> dict:
+class _Record:
+    """A model's decided bets by date, for the rolling windows of any day: counts and wins from
+    cumulative sums instead of filtering the bets once per window per day."""
+
+    def __init__(self, decided: pd.DataFrame):
+        order = np.argsort(decided["game_date"].to_numpy(dtype="datetime64[ns]"), kind="stable")
+        self.dates = decided["game_date"].to_numpy(dtype="datetime64[ns]")[order]
+        self.wins = np.concatenate([[0], np.cumsum(decided["win"].to_numpy(dtype=bool)[order])])
+
+    def window(self, first: np.datetime64, last: np.datetime64, first_inclusive: bool) -> tuple[int, float]:
+        """(decided bets, hit rate in percent or NaN) with game_date in [first, last], or in (first, last]
+        when not first_inclusive."""
+        lo = np.searchsorted(self.dates, first, side="left" if first_inclusive else "right")
+        hi = np.searchsorted(self.dates, last, side="right")
+        n = int(hi - lo)
+        return n, 100.0 * ((self.wins[hi] - self.wins[lo]) / n) if n else np.nan
+
+
+def _rolling(record: _Record, day: pd.Timestamp) -> dict:
     out = {}
-    for n, start in ((7, day - pd.Timedelta(days=7)), (14, day - pd.Timedelta(days=14))):
-        window = decided[(decided["game_date"] > start) & (decided["game_date"] <= day)]
-        out[f"rolling_n_{n}d"] = len(window)
-        out[f"rolling_hr_{n}d"] = 100.0 * window["win"].mean() if len(window) else np.nan
-    window = decided[(decided["game_date"] >= day - pd.Timedelta(days=30)) & (decided["game_date"] <= day)]
-    out["rolling_n_30d"] = len(window)
-    out["rolling_hr_30d"] = 100.0 * window["win"].mean() if len(window) else np.nan
+    last = np.datetime64(day, "ns")
+    for n in (7, 14):
+        out[f"rolling_n_{n}d"], out[f"rolling_hr_{n}d"] = record.window(last - np.timedelta64(n, "D"), last, False)
+    out["rolling_n_30d"], out["rolling_hr_30d"] = record.window(last - np.timedelta64(30, "D"), last, True)
     return out
 
 
@@ -71,12 +86,12 @@ def model_performance(accuracy: pd.DataFrame, registry: pd.DataFrame, dates, com
     rows = []
     for model_id, days in graded_days.sort_values("game_date").groupby("model_id"):
         mine = bets[bets["model_id"] == model_id]
-        decided = mine[mine["decided"]]
+        record = _Record(mine[mine["decided"]])
         previous_state, below_watch, below_alert = None, 0, 0
         for day in days.itertuples(index=False):
             if day.game_date > max(wanted, default=day.game_date):
                 break
-            figures = _rolling(decided, day.game_date)
+            figures = _rolling(record, day.game_date)
             state = state_of(figures["rolling_hr_7d"], figures["rolling_n_7d"])
             hr7 = figures["rolling_hr_7d"]
             judged = state != "INSUFFICIENT_DATA"
