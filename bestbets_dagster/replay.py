@@ -4,14 +4,11 @@ command is a thin wrapper; tests and other tools call `run_replay` directly."""
 
 from __future__ import annotations
 
-import concurrent.futures
 import datetime as dt
 import json
-import multiprocessing
 import os
 import sys
 import time
-import traceback
 from pathlib import Path
 
 import pandas as pd
@@ -104,7 +101,7 @@ def write_reports(report: dict, tables: ReplayTables, selection: str | None) -> 
     return json_path, html_path
 
 
-def _train_and_predict(run, progress, instance, first, start, end, weeks, families_wanted, predictor) -> list[str]:
+def _train_and_predict(run, progress, instance, first, start, end, weeks, families_wanted) -> list[str]:
     """Ingest and features through `end`, a model per family and training week, and the predictions
     of [start, end]; returns the families replayed."""
     progress.stage(f"ingest and features {first}..{end}")
@@ -127,69 +124,18 @@ def _train_and_predict(run, progress, instance, first, start, end, weeks, famili
             ),
         )
         progress.step(done, len(chosen), f"{family} trained")
-        predictor.submit(family)
     run("model_registry_job", {})
     progress.stage(f"predict {start}..{end}")
     for done, family in enumerate(chosen, 1):
-        predictor.wait(family)
+        run(
+            "predictions_job",
+            range_tags(
+                MultiPartitionKey({"game_date": str(start), "model_family": family}),
+                MultiPartitionKey({"game_date": str(end), "model_family": family}),
+            ),
+        )
         progress.step(done, len(chosen), f"{family} predicted")
     return chosen
-
-
-def predictions_tags(family: str, start: dt.date, end: dt.date) -> dict[str, str]:
-    """The run tags of one family's predictions over [start, end]."""
-    return range_tags(
-        MultiPartitionKey({"game_date": str(start), "model_family": family}),
-        MultiPartitionKey({"game_date": str(end), "model_family": family}),
-    )
-
-
-class Predictor:
-    """Runs each family's predictions_job over the replay's range. beside: in a second process, as
-    soon as the family is trained, while the next family trains (the fits keep both cores busy in
-    CatBoost; the predictions are Python and pandas that would otherwise run after all the training
-    on one busy core). The process shares the home: the same Dagster instance (DAGSTER_HOME) and the
-    warehouse, whose file lock serializes the two processes' reads and writes. Not beside (an
-    instance given in code, such as a test's ephemeral one, which a second process cannot open):
-    each family's run in this process when waited for."""
-
-    def __init__(self, run, start: dt.date, end: dt.date, run_tags: dict, beside: bool):
-        self.run, self.start, self.end, self.run_tags = run, start, end, run_tags
-        self.pool = (
-            concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-            if beside
-            else None
-        )
-        self.futures: dict[str, concurrent.futures.Future] = {}
-
-    def submit(self, family: str) -> None:
-        if self.pool is not None:
-            self.futures[family] = self.pool.submit(
-                predict_in_process, family, str(self.start), str(self.end), self.run_tags
-            )
-
-    def wait(self, family: str) -> None:
-        if self.pool is None:
-            self.run("predictions_job", predictions_tags(family, self.start, self.end))
-        else:
-            self.futures.pop(family).result()  # the child's failure, raised here
-
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
-
-
-def predict_in_process(family: str, start: str, end: str, run_tags: dict) -> None:
-    """One family's predictions_job on the DAGSTER_HOME instance (the Predictor's second process)."""
-    try:
-        build_definitions().resolve_job_def("predictions_job").execute_in_process(
-            instance=DagsterInstance.get(),
-            tags={**predictions_tags(family, dt.date.fromisoformat(start), dt.date.fromisoformat(end)), **run_tags},
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-            raise_on_error=True,
-        )
-    except Exception as error:  # Dagster's errors do not all pickle back to the parent: send the text
-        raise RuntimeError(f"predictions of {family} {start}..{end} failed:\n{traceback.format_exc()}") from error
 
 
 def run_replay(
@@ -221,7 +167,6 @@ def run_replay(
     if start < first:
         raise SystemExit(f"replay range {start}..{end} must start on or after the data's first game date, {first}")
     defs = build_definitions()
-    instance_from_home = instance is None
     instance = instance or DagsterInstance.get()
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
@@ -252,11 +197,7 @@ def run_replay(
                 f"no predictions of {start}..{end} in this home: run the replay without --picks-only first"
             )
     else:
-        predictor = Predictor(run, start, end, run_tags or {}, beside=instance_from_home)
-        try:
-            chosen = _train_and_predict(run, progress, instance, first, start, end, weeks, families_wanted, predictor)
-        finally:
-            predictor.close()
+        chosen = _train_and_predict(run, progress, instance, first, start, end, weeks, families_wanted)
         warehouse = current_warehouse()
     # The daily cycle's order over the whole range: a date's picks read the monitoring of the dates
     # before it, which reads those dates' graded candidates.
