@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bestbets_dagster.timeutil import monday_of, season_labels
+from bestbets_dagster.timeutil import monday_of, season_labels, season_start
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "export" / "signal_best_bets.schema.json"
 DATED_CACHE_CONTROL = "public, max-age=300"
@@ -54,10 +54,9 @@ def record(results: pd.DataFrame, day: dt.date) -> dict:
         empty = {"wins": 0, "losses": 0, "pct": None}
         return {"season": empty, "month": empty, "week": empty}
     dates = pd.to_datetime(r["game_date"])
-    season = season_labels(pd.Series([pd.Timestamp(day)])).iloc[0]
     monday = pd.Timestamp(monday_of(day))
     return {
-        "season": _wl(r[season_labels(dates) == season]),
+        "season": _wl(r[dates >= pd.Timestamp(season_start(day))]),  # the results are all before `day`
         "month": _wl(r[(dates.dt.year == day.year) & (dates.dt.month == day.month)]),
         "week": _wl(r[dates >= monday]),
     }

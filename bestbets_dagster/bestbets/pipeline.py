@@ -219,16 +219,17 @@ def decide(
     day: dt.date,
     tags_of_day: pd.DataFrame,
     graded_history: pd.DataFrame,
-    accuracy: pd.DataFrame,
+    family_rows: pd.DataFrame,
     config: BestBetsConfig,
     health: pd.DataFrame,
     model_states: dict,
 ) -> DayDecision:
     """Picks of `day` from its tags and what was known before it.
 
-    graded_history: graded_candidates() of earlier dates (the season, at least); accuracy: graded
-    predictions of the 8 days before `day` (model health tiers); health: the stored signal health
-    the picks read (`health_as_of`); model_states: the stored model performance (`model_states_as_of`)."""
+    graded_history: graded_candidates() of earlier dates (the season, at least); family_rows: the
+    day's signals.health.family_health rows (model health tiers from the graded predictions of the
+    days before); health: the stored signal health the picks read (`health_as_of`); model_states:
+    the stored model performance (`model_states_as_of`)."""
     before = graded_history
     if len(before) and before["game_date"].max() >= pd.Timestamp(day):
         before = before[before["game_date"] < pd.Timestamp(day)]
@@ -243,9 +244,7 @@ def decide(
     created_at = pd.Timestamp.now(tz="UTC")
     picks = tables.project("signal_best_bets_picks", picks.assign(config_version=config.version, created_at=created_at))
     audit = tables.project("best_bets_filter_audit", audit.assign(config_version=config.version, created_at=created_at))
-    health_of_families = _model_health_snapshot(
-        family_health(accuracy, [day]), list(tags_of_day.get("source_model_family", []))
-    )
+    health_of_families = _model_health_snapshot(family_rows, list(tags_of_day.get("source_model_family", [])))
     summary = filter_summary(len(tags_of_day), len(picks), audit)
     return DayDecision(
         picks=picks,

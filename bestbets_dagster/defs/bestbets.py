@@ -60,7 +60,7 @@ from bestbets_dagster.ingest.lines import current_offers
 from bestbets_dagster.models.families import load_families
 from bestbets_dagster.partitions import game_date_partitions
 from bestbets_dagster.resources import ArtifactStore, BestBetsSettings, Warehouse
-from bestbets_dagster.signals.health import MODEL_HEALTH_DAYS
+from bestbets_dagster.signals.health import family_health
 from bestbets_dagster.signals.registry import PROTOTYPE_TAGS, REGISTERED_TAGS
 from bestbets_dagster.timeutil import today_eastern
 
@@ -224,7 +224,7 @@ def signal_best_bets_picks(
     stored_states = warehouse.read("model_performance_daily", health_start, end - DAY)
     # What each day reads of the history, sliced from frames sorted by date instead of filtering the
     # whole history every day (a season's range was quadratic in its days): the decided candidates
-    # the blacklist and direction health count, the graded predictions of the model-health window,
+    # the blacklist and direction health count, the families' health tiers (one pass over the range),
     # the stored signal health and model states of the look-back, and the picks' results, graded once
     # per day of picks as the loop goes.
     decided = history_candidates(graded_candidates(tags, accuracy), config)
@@ -236,13 +236,14 @@ def signal_best_bets_picks(
     tags_of, predictions_of = _by_day(tags), _by_day(predictions)
     results = [grade_picks(earlier_picks, accuracy, pd.Timestamp.now(tz="UTC"))]
     picks_by_day, audits, decisions, exported = [], [], [], {}
+    family_rows = family_health(accuracy, days_between(start, end))
+    family_rows_of = _by_day(family_rows)
     for day in days_between(start, end):
-        health_window = _rows_between(accuracy, day - dt.timedelta(days=MODEL_HEALTH_DAYS + 1), day)
         decision = decide(
             day,
             tags_of.get(day, tags.iloc[0:0]),
             _rows_between(decided, None, day),
-            health_window,
+            family_rows_of.get(day, family_rows.iloc[0:0]),
             config,
             health_as_of(day, _rows_between(stored_health, day - health_lookback, day), HEALTH_LOOKBACK_DAYS),
             model_states_as_of(day, _rows_between(stored_states, day - health_lookback, day), HEALTH_LOOKBACK_DAYS),

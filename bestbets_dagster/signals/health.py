@@ -146,15 +146,26 @@ def family_health(accuracy: pd.DataFrame, dates) -> pd.DataFrame:
         correct=rows["prediction_correct"].astype(bool).astype(float),
     )
     rows = rows[pd.to_numeric(rows["edge"]).abs() >= MODEL_HEALTH_EDGE]
-    frames = []
-    for day in _dates(dates):
-        rates = _window_rates(
-            rows, day - pd.Timedelta(days=1), day - pd.Timedelta(days=MODEL_HEALTH_DAYS + 1), ["model_family"]
-        )
-        frames.append(rates.reset_index().assign(game_date=day))
     columns = ["game_date", "model_family", "hr_7d", "n_7d", "status"]
-    if not frames or all(f.empty for f in frames):
+    days = _dates(dates)
+    if not days or rows.empty:
         return pd.DataFrame(columns=columns)
-    out = pd.concat(frames, ignore_index=True).rename(columns={"hr": "hr_7d", "n": "n_7d"})
+    # Per family, cumulative graded bets and wins on a calendar of every day; a date's window
+    # (D - 8, D - 1] is the difference of two days' totals (one pass, not a filter per date).
+    grid = pd.date_range(min(rows["game_date"].min(), days[0] - pd.Timedelta(days=MODEL_HEALTH_DAYS + 1)), days[-1])
+    daily = rows[rows["game_date"] <= days[-1]].groupby(["game_date", "model_family"])["correct"]
+    totals = {
+        name: values.unstack("model_family").reindex(grid).fillna(0.0).cumsum()
+        for name, values in (("n", daily.size().astype("float64")), ("c", daily.sum()))
+    }
+    end, start = (pd.DatetimeIndex(days) - pd.Timedelta(days=k) for k in (1, MODEL_HEALTH_DAYS + 1))
+    window = {name: total.reindex(end).to_numpy() - total.reindex(start).to_numpy() for name, total in totals.items()}
+    n = pd.DataFrame(window["n"], index=pd.DatetimeIndex(days, name="game_date"), columns=totals["n"].columns)
+    correct = pd.DataFrame(window["c"], index=n.index, columns=n.columns)
+    out = pd.concat({"n_7d": n.stack(), "hr_7d": (correct / n).stack() * 100.0}, axis=1).reset_index()
+    out = out[out["n_7d"] > 0].reset_index(drop=True)
+    if out.empty:
+        return pd.DataFrame(columns=columns)
+    out["n_7d"] = out["n_7d"].astype("int64")
     out["status"] = model_health_status(out["hr_7d"], out["n_7d"])
     return out[columns]
