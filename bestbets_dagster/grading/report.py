@@ -188,27 +188,29 @@ def shrunk_mae(graded: pd.DataFrame) -> dict:
     played = graded[~graded["is_voided"].astype(bool) & graded["actual_points"].notna()]
     for family, rows in sorted(played.groupby("model_family"), key=lambda kv: kv[0]):
         week = pd.to_datetime(rows["game_date"]).dt.to_period("W-SUN")
-        pred, line = rows["predicted_points"].astype(float), rows["line_value"].astype(float)
-        actual = rows["actual_points"].astype(float)
+        weeks = week.array.asi8  # the weeks' ordinals: a vectorized comparison
+        pred, line, actual = (
+            rows[c].astype(float).to_numpy() for c in ("predicted_points", "line_value", "actual_points")
+        )
         errors, model_errors, line_errors, ks = [], [], [], {}
         for period in sorted(week.unique())[1:]:
-            earlier, this = week < period, week == period
+            earlier, this = weeks < period.ordinal, weeks == period.ordinal
             k = min(
                 SHRINK_GRID,
                 key=lambda k: float(
-                    (line[earlier] + k * (pred[earlier] - line[earlier]) - actual[earlier]).abs().mean()
+                    np.abs(line[earlier] + k * (pred[earlier] - line[earlier]) - actual[earlier]).mean()
                 ),
             )
             ks[str(period.start_time.date())] = k
-            errors.append((line[this] + k * (pred[this] - line[this]) - actual[this]).abs())
-            model_errors.append((pred[this] - actual[this]).abs())
-            line_errors.append((line[this] - actual[this]).abs())
+            errors.append(np.abs(line[this] + k * (pred[this] - line[this]) - actual[this]))
+            model_errors.append(np.abs(pred[this] - actual[this]))
+            line_errors.append(np.abs(line[this] - actual[this]))
         if errors:
             out[family] = {
                 "n": int(sum(len(e) for e in errors)),
-                "mae_shrunk": round(float(pd.concat(errors).mean()), 3),
-                "mae_model": round(float(pd.concat(model_errors).mean()), 3),
-                "mae_line": round(float(pd.concat(line_errors).mean()), 3),
+                "mae_shrunk": round(float(np.concatenate(errors).mean()), 3),
+                "mae_model": round(float(np.concatenate(model_errors).mean()), 3),
+                "mae_line": round(float(np.concatenate(line_errors).mean()), 3),
                 "k_by_week": ks,
             }
     return out

@@ -123,9 +123,11 @@ def serving_periods(registry: pd.DataFrame) -> pd.DataFrame:
     return promoted.reset_index(drop=True)
 
 
-def serving_model(registry: pd.DataFrame, family: str, day: dt.date) -> pd.Series | None:
-    """The model that serves `family` on `day`, or None."""
-    periods = serving_periods(registry)
+def serving_model(
+    registry: pd.DataFrame, family: str, day: dt.date, periods: pd.DataFrame | None = None
+) -> pd.Series | None:
+    """The model that serves `family` on `day`, or None (periods: serving_periods(registry), if known)."""
+    periods = serving_periods(registry) if periods is None else periods
     ts = pd.Timestamp(day)
     hit = periods[
         (periods["model_family"] == family)

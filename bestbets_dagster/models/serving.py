@@ -16,7 +16,7 @@ import pandas as pd
 from catboost import CatBoostRegressor
 
 from bestbets_dagster.models.families import Family, is_quantile
-from bestbets_dagster.models.registry import serving_model
+from bestbets_dagster.models.registry import serving_model, serving_periods
 from bestbets_dagster.models.training import predict
 
 MAE_EDGE_THRESHOLD = 3.0
@@ -28,8 +28,11 @@ def edge_threshold(family: Family) -> float:
     return QUANTILE_EDGE_THRESHOLD if is_quantile(family.loss_function) else MAE_EDGE_THRESHOLD
 
 
-def model_for_date(registry: pd.DataFrame, family: str, day: dt.date) -> tuple[pd.Series | None, str | None]:
-    promoted = serving_model(registry, family, day)
+def model_for_date(
+    registry: pd.DataFrame, family: str, day: dt.date, periods: pd.DataFrame | None = None
+) -> tuple[pd.Series | None, str | None]:
+    """periods: registry.serving_periods(registry), for a caller that asks for many dates."""
+    promoted = serving_model(registry, family, day, periods)
     if promoted is not None:
         return promoted, "production"
     candidates = registry[(registry["model_family"] == family) & (registry["training_cutoff"] <= pd.Timestamp(day))]
@@ -84,11 +87,14 @@ def make_predictions(
     threshold = edge_threshold(family)
     registry = registry[registry["model_family"] == family.model_family]  # once, not per date
     lined_by_day = {day.date(): rows for day, rows in lined.groupby("game_date", sort=False)}
+    usable_registries: dict = {}  # the registry without the unavailable models, and its serving periods
     for day in sorted(set(dates)):
         rows = lined_by_day.get(day)
         if rows is None:
             continue
-        model_row, status = _loadable_model(registry, family.model_family, day, load_model, models, unavailable)
+        model_row, status = _loadable_model(
+            registry, family.model_family, day, load_model, models, unavailable, usable_registries
+        )
         if model_row is None:
             continue
         predicted = np.round(predict(models[model_row["model_id"]], rows, family.feature_set), 1)
@@ -143,13 +149,20 @@ class ArtifactUnavailable(ValueError):
 
 
 def _loadable_model(
-    registry: pd.DataFrame, family: str, day: dt.date, load_model, models: dict, unavailable: dict
+    registry: pd.DataFrame, family: str, day: dt.date, load_model, models: dict, unavailable: dict, usable: dict
 ) -> tuple[pd.Series | None, str | None]:
     """The model that serves the family on the day and whose artifact loads; a model whose artifact
     is missing or altered is never served: the next one in line (the previous serving model, or a
-    shadow) serves instead, and the model is reported in `unavailable`."""
+    shadow) serves instead, and the model is reported in `unavailable`. usable: a cache, per set of
+    unavailable models, of the registry without them and its serving periods (computed once, not
+    once per date)."""
     while True:
-        model_row, status = model_for_date(registry[~registry["model_id"].isin(unavailable)], family, day)
+        key = frozenset(unavailable)
+        if key not in usable:
+            rows = registry[~registry["model_id"].isin(unavailable)]
+            usable[key] = (rows, serving_periods(rows))
+        rows, periods = usable[key]
+        model_row, status = model_for_date(rows, family, day, periods)
         if model_row is None or model_row["model_id"] in models:
             return model_row, status
         try:
