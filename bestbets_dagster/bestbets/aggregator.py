@@ -126,20 +126,23 @@ LINE_TIERS = ((25.0, "star"), (18.0, "starter"), (12.0, "role"), (0.0, "bench"))
 
 
 def apply_filters(candidates: Frame, snapshot: DecisionSnapshot) -> tuple[Frame, Frame]:
-    """(passed, audit): the audit has one row per rejected candidate naming the first filter it failed."""
-    remaining = candidates
-    rejected = []
-    for f in FILTERS:
-        mask = f.rejects(remaining, snapshot).fillna(False).astype(bool)
-        if mask.any():
-            rejected.append(remaining[mask].assign(filter_name=f.name))
-        remaining = remaining[~mask]
+    """(passed, audit): the audit has one row per rejected candidate naming the first filter it failed.
+    Every filter judges a row by its own columns, so each is evaluated once on all the candidates and
+    a row goes to the first filter it fails (no copy of the remaining rows after each filter)."""
+    first_failed = np.full(len(candidates), len(FILTERS))
+    for i, f in reversed(list(enumerate(FILTERS))):
+        first_failed[f.rejects(candidates, snapshot).fillna(False).astype(bool).to_numpy()] = i
+    rejected = [
+        candidates[first_failed == i].assign(filter_name=f.name)
+        for i, f in enumerate(FILTERS)
+        if (first_failed == i).any()
+    ]
     audit = (
         pd.concat(rejected, ignore_index=True)
         if rejected
         else candidates.iloc[0:0].assign(filter_name=pd.Series(dtype=object))
     )
-    return remaining, audit
+    return candidates[first_failed == len(FILTERS)], audit
 
 
 def health_factor(tags: list, multipliers: dict, profile_weights: dict | None = None) -> float:
