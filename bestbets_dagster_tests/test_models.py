@@ -482,6 +482,27 @@ def test_a_player_baseline_model_serves_from_its_bytes_with_the_same_predictions
     assert np.abs(predict(based.model, rows, family.feature_set) - trees_only).mean() > 5
 
 
+def test_many_weeks_fingerprints_from_one_pass_equal_each_windows_own():
+    from bestbets_dagster.models.training import labeled_fingerprint, labeled_fingerprints, training_history_start
+
+    days = pd.date_range("2024-09-20", "2025-12-06", freq="3D")
+    rows = pd.DataFrame(
+        {
+            "game_date": days.repeat(2),
+            "person_id": np.tile([7, 3], len(days)),
+            "actual_points": np.arange(2 * len(days)) % 37,
+        }
+    ).sample(frac=1.0, random_state=1)  # any row order
+    weeks = [dt.date(2024, 9, 16), dt.date(2025, 11, 24), dt.date(2025, 12, 1), dt.date(2026, 1, 5)]
+    fingerprints = labeled_fingerprints(rows, weeks)
+    for week in weeks:
+        when = rows["game_date"]
+        window = rows[(when >= pd.Timestamp(training_history_start(week))) & (when < pd.Timestamp(week))]
+        assert fingerprints[week] == labeled_fingerprint(window), week
+    assert fingerprints[dt.date(2024, 9, 16)] == labeled_fingerprint(rows.iloc[0:0])  # no rows before the data
+    assert len(set(fingerprints.values())) == len(weeks)
+
+
 def test_the_window_fingerprint_ignores_row_order_and_column_types_not_values():
     from bestbets_dagster.models.training import labeled_fingerprint
 
