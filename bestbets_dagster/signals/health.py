@@ -37,14 +37,6 @@ def _dates(dates) -> list[pd.Timestamp]:
     return sorted({pd.Timestamp(d) for d in dates})
 
 
-def _window_rates(rows: pd.DataFrame, end: pd.Timestamp, start_exclusive: pd.Timestamp | None, keys: list[str]):
-    window = rows[
-        (rows["game_date"] <= end) & ((rows["game_date"] > start_exclusive) if start_exclusive is not None else True)
-    ]
-    g = window.groupby(keys)["correct"]
-    return pd.DataFrame({"n": g.size(), "hr": g.mean() * 100.0})
-
-
 def signal_health(graded_tags: pd.DataFrame, dates, tags: tuple[str, ...]) -> pd.DataFrame:
     """One row per (date, tag) for every date in `dates` and every tag.
 
