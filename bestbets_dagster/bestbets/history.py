@@ -29,18 +29,20 @@ def graded_candidates(tags: pd.DataFrame, accuracy: pd.DataFrame) -> pd.DataFram
     return g[g["graded_model_id"] == g["source_model_id"]].drop(columns="graded_model_id").reset_index(drop=True)
 
 
-def _decided_before(graded: pd.DataFrame, day: dt.date, since: pd.Timestamp, min_edge: float) -> pd.DataFrame:
+def _decided(graded: pd.DataFrame, min_edge: float) -> pd.DataFrame:
     d = graded[graded["prediction_correct"].notna()]
-    d = d[(d["game_date"] < pd.Timestamp(day)) & (d["game_date"] >= since)]
     return d[pd.to_numeric(d["edge"]).abs() >= min_edge]
+
+
+def _decided_before(graded: pd.DataFrame, day: dt.date, since: pd.Timestamp, min_edge: float) -> pd.DataFrame:
+    d = _decided(graded, min_edge)
+    return d[(d["game_date"] < pd.Timestamp(day)) & (d["game_date"] >= since)]
 
 
 def history_candidates(graded: pd.DataFrame, config: BestBetsConfig) -> pd.DataFrame:
     """The graded candidates the blacklist and direction health count (decided, |edge| at least
     config.blacklist_edge), sorted by game_date: a range's days take their history as a slice."""
-    d = graded[graded["prediction_correct"].notna()]
-    d = d[pd.to_numeric(d["edge"]).abs() >= config.blacklist_edge]
-    return d.sort_values("game_date", kind="mergesort", ignore_index=True)
+    return _decided(graded, config.blacklist_edge).sort_values("game_date", kind="mergesort", ignore_index=True)
 
 
 def player_blacklist(graded: pd.DataFrame, day: dt.date, config: BestBetsConfig) -> tuple[pd.DataFrame, int]:

@@ -153,10 +153,11 @@ def walk_forward_probabilities(accuracy: pd.DataFrame, days: list[dt.date]) -> p
     its date (fitted on earlier rows only): the rows of the report's calibration table."""
     frames = []
     dates = pd.to_datetime(accuracy["game_date"]) if len(accuracy) else pd.Series(dtype="datetime64[ns]")
+    rows_of = {day.date(): rows for day, rows in accuracy.groupby(dates)} if len(accuracy) else {}
     by_day = calibrations_by_day(accuracy, days)
     for day in days:
         fitted = by_day[day]
-        rows = accuracy[dates == pd.Timestamp(day)]
+        rows = rows_of.get(day, accuracy.iloc[0:0])
         for family, cal in fitted.items():
             g = rows[rows["model_family"] == family]
             if len(g):

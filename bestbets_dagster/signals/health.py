@@ -79,17 +79,27 @@ def signal_health(graded_tags: pd.DataFrame, dates, tags: tuple[str, ...]) -> pd
     return h.sort_values(["game_date", "signal_tag"]).reset_index(drop=True)
 
 
+def _daily_counts(
+    rows: pd.DataFrame, key: str, first: pd.Timestamp, last: pd.Timestamp, columns: list | None = None
+) -> dict[str, pd.DataFrame]:
+    """Per calendar day of [the earlier of `first` and the rows' first date, last] and value of `key`
+    (the rows' values, or `columns`): decided bets "n" and correct ones "c", 0 on a day without; a
+    window's figures are differences of their cumulative sums."""
+    grid = pd.date_range(min(rows["game_date"].min(), first) if len(rows) else first, last)
+    daily = rows[rows["game_date"] <= last].groupby(["game_date", key])["correct"]
+    return {
+        name: values.unstack(key).reindex(index=grid, columns=columns).fillna(0.0)
+        for name, values in (("n", daily.size().astype("float64")), ("c", daily.sum()))
+    }
+
+
 def _rolling_rates(exploded: pd.DataFrame, days: pd.DatetimeIndex, tags: tuple[str, ...]) -> pd.DataFrame:
     """Per day of `days` and tag: decided picks and hit rate over (day - N, day] for every N of WINDOWS
     and over the day's season through the day. One pass: per tag, the cumulative decided and correct
     counts on a calendar of every day, differenced at the window's ends."""
-    grid = pd.date_range(min(exploded["game_date"].min(), days[0]) if len(exploded) else days[0], days[-1])
-    daily = exploded[exploded["game_date"] <= days[-1]].groupby(["game_date", "signal_tag"])["correct"]
-    counts = {
-        name: values.unstack("signal_tag").reindex(index=grid, columns=list(tags)).fillna(0.0)
-        for name, values in (("n", daily.size().astype("float64")), ("c", daily.sum()))
-    }
+    counts = _daily_counts(exploded, "signal_tag", days[0], days[-1], list(tags))
     cumulative = {name: frame.cumsum() for name, frame in counts.items()}
+    grid = counts["n"].index
     season = season_labels(pd.Series(grid, index=grid))
     in_season = {name: frame.groupby(season).cumsum() for name, frame in counts.items()}
 
@@ -144,12 +154,8 @@ def family_health(accuracy: pd.DataFrame, dates) -> pd.DataFrame:
         return pd.DataFrame(columns=columns)
     # Per family, cumulative graded bets and wins on a calendar of every day; a date's window
     # (D - 8, D - 1] is the difference of two days' totals (one pass, not a filter per date).
-    grid = pd.date_range(min(rows["game_date"].min(), days[0] - pd.Timedelta(days=MODEL_HEALTH_DAYS + 1)), days[-1])
-    daily = rows[rows["game_date"] <= days[-1]].groupby(["game_date", "model_family"])["correct"]
-    totals = {
-        name: values.unstack("model_family").reindex(grid).fillna(0.0).cumsum()
-        for name, values in (("n", daily.size().astype("float64")), ("c", daily.sum()))
-    }
+    first = days[0] - pd.Timedelta(days=MODEL_HEALTH_DAYS + 1)
+    totals = {name: daily.cumsum() for name, daily in _daily_counts(rows, "model_family", first, days[-1]).items()}
     end, start = (pd.DatetimeIndex(days) - pd.Timedelta(days=k) for k in (1, MODEL_HEALTH_DAYS + 1))
     window = {name: total.reindex(end).to_numpy() - total.reindex(start).to_numpy() for name, total in totals.items()}
     n = pd.DataFrame(window["n"], index=pd.DatetimeIndex(days, name="game_date"), columns=totals["n"].columns)
