@@ -255,16 +255,17 @@ def test_phase_b_sources_the_eligible_bet_of_the_model_with_the_better_record(si
         "v12_noveg_mae": {"state": "HEALTHY", "rolling_hr_14d": 70.0, "rolling_n_14d": 400},
     }
     weights = sourcing_weights(states, predictions["model_family"], EDGE_RULE)
+    of_day = {pd.Timestamp(predictions["game_date"].iloc[0]).date(): weights}
     # 1.0 x (60 x 50 + 52.4 x 50) / 100 / 52.4: the hit rate shrunk with 50 breakeven bets.
     assert weights["v9_mae"]["weight"] == pytest.approx((60.0 * 50 + 52.4 * 50) / 100 / 52.4, abs=1e-4)
     assert weights["v9_q43"]["weight"] == 0.0
     # The original rule: the largest |edge| (a BLOCKED model's).
-    best = build_candidates(predictions, NO_HEALTH, FEATURE_SETS, QUANTILE, EDGE_RULE, sourcing=weights).iloc[0]
+    best = build_candidates(predictions, NO_HEALTH, FEATURE_SETS, QUANTILE, EDGE_RULE, sourcing=of_day).iloc[0]
     assert best.source_model_family == "v9_q43"
     # Phase B: BLOCKED contributes nothing; v12_noveg_mae's better record does not make its -4.8 eligible
     # (under the edge floor of 5), so v9_mae's -5.5 is the candidate.
     phase_b = dataclasses.replace(EDGE_RULE, sourcing="performance")
-    c = build_candidates(predictions, NO_HEALTH, FEATURE_SETS, QUANTILE, phase_b, sourcing=weights).iloc[0]
+    c = build_candidates(predictions, NO_HEALTH, FEATURE_SETS, QUANTILE, phase_b, sourcing=of_day).iloc[0]
     assert (c.source_model_family, c.edge, c.sourcing_weight) == ("v9_mae", -5.5, weights["v9_mae"]["weight"])
     provenance = json.loads(c.sourcing_json)
     assert provenance["v9_q43"] == {
@@ -277,7 +278,7 @@ def test_phase_b_sources_the_eligible_bet_of_the_model_with_the_better_record(si
     assert sorted(provenance) == ["v12_noveg_mae", "v9_mae", "v9_q43"]
     # With the floor at 4, the weighted |edge| decides: 4.8 x 1.30 (v12_noveg_mae) beats 5.5 x 1.07 (v9_mae).
     lower = dataclasses.replace(phase_b, min_edge=4.0)
-    c = build_candidates(predictions, NO_HEALTH, FEATURE_SETS, QUANTILE, lower, sourcing=weights).iloc[0]
+    c = build_candidates(predictions, NO_HEALTH, FEATURE_SETS, QUANTILE, lower, sourcing=of_day).iloc[0]
     assert 4.8 * weights["v12_noveg_mae"]["weight"] > 5.5 * weights["v9_mae"]["weight"]
     assert c.source_model_family == "v12_noveg_mae"
 
@@ -338,7 +339,7 @@ def test_the_candidate_is_the_best_expected_value_at_the_best_offer_among_the_bo
         f: Calibration(f, 0.0, b, 0.0, 500, day0, day0)
         for f, b in (("v9_mae", 0.2), ("v9_q43", 0.2), ("v12_noveg_mae", 1.5))
     }
-    c = build_candidates(predictions, NO_HEALTH, FEATURE_SETS, QUANTILE, CONFIG, offers, calibrations).iloc[0]
+    c = build_candidates(predictions, NO_HEALTH, FEATURE_SETS, QUANTILE, CONFIG, offers, {day0: calibrations}).iloc[0]
     # v12_noveg_mae's OVER is the most probable bet; its best offer is betmgm's lower line at +120.
     assert (c.source_model_family, c.recommendation, c.bet_book, c.bet_line, c.bet_price) == (
         "v12_noveg_mae",
@@ -351,7 +352,8 @@ def test_the_candidate_is_the_best_expected_value_at_the_best_offer_among_the_bo
     assert c.p_win == pytest.approx(p) and c.expected_value == pytest.approx(p * 1.2 - (1 - p))
     # The edge rule takes v9_q43's UNDER; a pick'em app's convention price is judged at -110, and
     # its higher line is the better UNDER.
-    e = build_candidates(predictions, NO_HEALTH, FEATURE_SETS, QUANTILE, EDGE_RULE, offers, calibrations).iloc[0]
+    of_day = {day0: calibrations}
+    e = build_candidates(predictions, NO_HEALTH, FEATURE_SETS, QUANTILE, EDGE_RULE, offers, of_day).iloc[0]
     assert (e.source_model_family, e.bet_book, e.bet_line, bool(e.bet_price_is_nominal)) == (
         "v9_q43",
         "prizepicks",
@@ -361,6 +363,34 @@ def test_the_candidate_is_the_best_expected_value_at_the_best_offer_among_the_bo
     # Without a calibration: no probability, and the best line for the side, then the best price.
     u = build_candidates(predictions, NO_HEALTH, FEATURE_SETS, QUANTILE, EDGE_RULE, offers, {}).iloc[0]
     assert pd.isna(u.p_win) and (u.bet_book, u.bet_line) == ("prizepicks", line + 1.5)
+
+
+def test_a_range_of_dates_gets_the_candidates_of_each_date_built_alone(signal_rows):
+    """One build over many dates (a backfill) prices and sources every date with that date's own
+    calibrations and weights: the same candidates as the dates built one by one."""
+    from bestbets_dagster.bestbets.probability import Calibration
+    from bestbets_dagster.bestbets.sourcing import sourcing_weights
+
+    first = _predictions(signal_rows, {"v9_mae": -5.2, "v9_q43": -6.1, "v12_noveg_mae": 4.0})
+    second = first.assign(game_date=pd.Timestamp(first["game_date"].iloc[0]) + pd.Timedelta(days=1))
+    day1, day2 = (pd.Timestamp(p["game_date"].iloc[0]).date() for p in (first, second))
+    calibrations = {
+        day: {f: Calibration(f, 0.0, b, 0.0, n, day, day) for f in ("v9_mae", "v9_q43", "v12_noveg_mae")}
+        for day, b, n in ((day1, 0.2, 400), (day2, 1.5, 900))
+    }
+    states = {"v9_q43": {"state": "BLOCKED", "rolling_hr_14d": 41.0, "rolling_n_14d": 80}}
+    sourcing = {day2: sourcing_weights(states, second["model_family"], CONFIG)}
+    both = build_candidates(
+        pd.concat([first, second]), NO_HEALTH, FEATURE_SETS, QUANTILE, CONFIG, None, calibrations, sourcing
+    )
+    alone = [
+        build_candidates(first, NO_HEALTH, FEATURE_SETS, QUANTILE, CONFIG, None, {day1: calibrations[day1]}),
+        build_candidates(second, NO_HEALTH, FEATURE_SETS, QUANTILE, CONFIG, None, {day2: calibrations[day2]}, sourcing),
+    ]
+    pd.testing.assert_frame_equal(both, pd.concat(alone, ignore_index=True))
+    # The two dates really differ: day 2's steeper calibration and its sourcing record.
+    assert both["calibration_n"].tolist() == [400, 900] and both["p_win"].iloc[0] != both["p_win"].iloc[1]
+    assert '"state": "BLOCKED"' in both["sourcing_json"].iloc[1] and "BLOCKED" not in both["sourcing_json"].iloc[0]
 
 
 def test_units_are_paid_at_the_american_price_of_the_side_taken():

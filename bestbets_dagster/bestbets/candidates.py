@@ -15,6 +15,8 @@ candidate, which the gate filter then rejects (and audits).
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 
@@ -52,31 +54,51 @@ def _agreement(
     return agree, counts.reset_index(), q.reset_index()
 
 
+# The calibrations of each game date: {date: {family: Calibration}} (probability.calibrations_by_day).
+Calibrations = dict[dt.date, dict[str, Calibration]]
+
+
+def _by_date_and_family(rows: pd.DataFrame) -> dict[tuple[dt.date, str], np.ndarray]:
+    """{(game date, family): positions of its rows}, in row order."""
+    groups = rows.groupby([pd.to_datetime(rows["game_date"]), rows["model_family"]], sort=False).indices
+    return {(day.date(), family): positions for (day, family), positions in groups.items()}
+
+
 def p_over_by_family(
     rows: pd.DataFrame,
-    calibrations: dict[str, Calibration],
+    calibrations: Calibrations,
     config: BestBetsConfig,
     line: str,
     book: str,
     over_price: str,
     under_price: str,
 ) -> pd.Series:
-    """P(over) of each row's prediction (`predicted_points`, `model_family`) at the line and prices of
-    the named columns, NaN for a family without calibration. A nominal-price book's prices say nothing
-    about the outcome: they give no market view."""
-    p_over = pd.Series(np.nan, index=rows.index)
-    nominal = rows[book].isin(config.nominal_price_books)
-    for family, cal in calibrations.items():
-        of_family = rows["model_family"] == family
-        if of_family.any():
-            r = rows[of_family]
-            p_over[of_family] = cal.p_over(
-                r["predicted_points"],
-                r[line],
-                r[over_price].where(~nominal[of_family]),
-                r[under_price].where(~nominal[of_family]),
+    """P(over) of each row's prediction (`game_date`, `model_family`, `predicted_points`) at the line
+    and prices of the named columns, from its family's calibration of its date; NaN without one. A
+    nominal-price book's prices say nothing about the outcome: they give no market view."""
+    p_over = np.full(len(rows), np.nan)
+    if rows.empty:
+        return pd.Series(p_over, index=rows.index)
+    nominal = rows[book].isin(config.nominal_price_books).to_numpy()
+    predicted, lines = rows["predicted_points"].to_numpy(), rows[line].to_numpy()
+    over, under = (rows[c].to_numpy(dtype="float64", na_value=np.nan) for c in (over_price, under_price))
+    for (day, family), at in _by_date_and_family(rows).items():
+        cal = calibrations.get(day, {}).get(family)
+        if cal is not None:
+            market = ~nominal[at]
+            p_over[at] = cal.p_over(
+                predicted[at], lines[at], np.where(market, over[at], np.nan), np.where(market, under[at], np.nan)
             )
-    return p_over
+    return pd.Series(p_over, index=rows.index)
+
+
+def _per_date_and_family(rows: pd.DataFrame, values: dict[tuple[dt.date, str], object], default) -> np.ndarray:
+    """values[(date, family)] of each row (`game_date`, `model_family`), `default` where none."""
+    out = np.full(len(rows), default, dtype=object if isinstance(default, str) else "float64")
+    for key, at in _by_date_and_family(rows).items():
+        if key in values:
+            out[at] = values[key]
+    return out
 
 
 def judged_price(price: pd.Series, bookmaker: pd.Series, config: BestBetsConfig) -> np.ndarray:
@@ -86,7 +108,7 @@ def judged_price(price: pd.Series, bookmaker: pd.Series, config: BestBetsConfig)
 
 
 def price_bets(
-    bets: pd.DataFrame, offers: pd.DataFrame, calibrations: dict[str, Calibration], config: BestBetsConfig
+    bets: pd.DataFrame, offers: pd.DataFrame, calibrations: Calibrations, config: BestBetsConfig
 ) -> pd.DataFrame:
     """`bets` (OVER/UNDER predictions) with the shopped bet (book, line, price) and its P(win) and EV.
     A nominal-price book's bet is judged at config.nominal_book_price. Offers: ingest.lines.current_offers
@@ -128,9 +150,8 @@ def price_bets(
     out["bet_price_is_nominal"] = best["nominal"].reindex(b["_bet"]).fillna(False).astype(bool).to_numpy()
     out["p_win"] = best["p_win"].reindex(b["_bet"]).to_numpy()
     out["expected_value"] = best["expected_value"].reindex(b["_bet"]).to_numpy()
-    out["calibration_n"] = (
-        out["model_family"].map({f: cal.n for f, cal in calibrations.items()}).fillna(0).astype("int64")
-    )
+    sizes = {(day, family): cal.n for day, of_day in calibrations.items() for family, cal in of_day.items()}
+    out["calibration_n"] = _per_date_and_family(out, sizes, 0.0).astype("int64")
     # The selected book's line when none of the configured shopping_books quotes the player-game.
     out["bet_book"] = out["bet_book"].fillna(out["line_book"])
     out["bet_line"] = out["bet_line"].fillna(out["line_value"])
@@ -164,14 +185,16 @@ def build_candidates(
     quantile_families: set[str],
     config: BestBetsConfig,
     offers: pd.DataFrame | None = None,
-    calibrations: dict[str, Calibration] | None = None,
-    sourcing: dict[str, dict] | None = None,
+    calibrations: Calibrations | None = None,
+    sourcing: dict[dt.date, dict[str, dict]] | None = None,
 ) -> pd.DataFrame:
-    """Candidates with the source prediction, P(over) at its selected line, its priced bet (book,
-    line, price, P(win), EV, calibration_n) plus n_models_eligible,
+    """Candidates of the predictions' dates with the source prediction, P(over) at its selected line,
+    its priced bet (book, line, price, P(win), EV, calibration_n) plus n_models_eligible,
     champion_edge, direction_conflict, model agreement, the consensus bonus, and how it was sourced
-    (sourcing_weight, sourcing_json: every family's bet with its weight and state). sourcing:
-    sourcing.sourcing_weights() of the day (none: every family at weight 1, state unknown)."""
+    (sourcing_weight, sourcing_json: every family's bet with its weight and state). Every date is
+    decided on its own rows (the facts are per player-game); calibrations: each date's
+    (probability.calibrations_by_day); sourcing: each date's sourcing.sourcing_weights() (a date
+    without: every family at weight 1, state unknown)."""
     every = predictions.copy()
     every["game_date"] = pd.to_datetime(every["game_date"]).astype("datetime64[ns]")
     every["person_id"] = every["person_id"].astype("int64")
@@ -200,8 +223,10 @@ def build_candidates(
     p["model_health_status"] = p["model_health_status"].fillna("unknown")
 
     sourcing = sourcing or {}
-    p["sourcing_weight"] = p["model_family"].map({f: s["weight"] for f, s in sourcing.items()}).fillna(1.0)
-    p["sourcing_state"] = p["model_family"].map({f: s["state"] for f, s in sourcing.items()}).fillna("unknown")
+    weights = {(day, f): s["weight"] for day, of_day in sourcing.items() for f, s in of_day.items()}
+    states = {(day, f): s["state"] for day, of_day in sourcing.items() for f, s in of_day.items()}
+    p["sourcing_weight"] = _per_date_and_family(p, weights, 1.0)
+    p["sourcing_state"] = _per_date_and_family(p, states, "unknown")
     eligible = p[clears_value_floor(p, config)]
     facts = (
         eligible.groupby(KEY)

@@ -72,31 +72,31 @@ def build_pick_signal_tags(
     first, last = min(dates), max(dates)
     states_through = pd.date_range(first - dt.timedelta(days=SOURCING_LOOKBACK_DAYS), last - dt.timedelta(days=1)).date
     performance = model_performance(accuracy, NO_REGISTRY, states_through, evaluated_at) if len(accuracy) else None
-    predicted_on = pd.to_datetime(predictions["game_date"])
-    offered_on = pd.to_datetime(offers["game_date"]) if offers is not None and len(offers) else None
-    fitted = calibrations_by_day(accuracy, sorted(set(dates)))
-    per_day = []
-    for day in sorted(set(dates)):
-        of_day = predictions[predicted_on == pd.Timestamp(day)]
-        if of_day.empty:
-            continue
-        per_day.append(
-            build_candidates(
-                of_day,
-                health,
-                feature_sets={f.model_family: f.feature_set for f in families},
-                quantile_families={f.model_family for f in families if f.quantile_alpha is not None},
-                config=config,
-                offers=offers[offered_on == pd.Timestamp(day)] if offered_on is not None else None,
-                calibrations=fitted[day],
-                sourcing=sourcing_weights(
-                    model_states_as_of(day, performance, SOURCING_LOOKBACK_DAYS) if performance is not None else {},
-                    of_day["model_family"].unique(),
-                    config,
-                ),
-            )
+    days = sorted(set(dates))
+    predictions = predictions[pd.to_datetime(predictions["game_date"]).isin(pd.to_datetime(days))]
+    if predictions.empty:
+        return pd.DataFrame()
+    if offers is not None and len(offers):
+        offers = offers[pd.to_datetime(offers["game_date"]).isin(pd.to_datetime(days))]
+    families_of = predictions.groupby(pd.to_datetime(predictions["game_date"]).dt.date)["model_family"].unique()
+    sourcing = {
+        day: sourcing_weights(
+            model_states_as_of(day, performance, SOURCING_LOOKBACK_DAYS) if performance is not None else {},
+            predicted_families,
+            config,
         )
-    candidates = pd.concat(per_day, ignore_index=True) if per_day else pd.DataFrame()
+        for day, predicted_families in families_of.items()
+    }
+    candidates = build_candidates(
+        predictions,
+        health,
+        feature_sets={f.model_family: f.feature_set for f in families},
+        quantile_families={f.model_family for f in families if f.quantile_alpha is not None},
+        config=config,
+        offers=offers,
+        calibrations=calibrations_by_day(accuracy, days),
+        sourcing=sourcing,
+    )
     if candidates.empty:
         return pd.DataFrame()
     targets = candidates[["game_date", "person_id", "opponent_abbr", "line_value"]].assign(
