@@ -3,7 +3,7 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from bestbets_dagster.ingest.identity import Candidate, _candidates, resolve_name
+from bestbets_dagster.ingest.identity import Candidate, _candidates, _Roster, resolve_name
 from bestbets_dagster.ingest.names import name_tokens, player_lookup
 from bestbets_dagster.timeutil import season_of
 
@@ -16,7 +16,7 @@ def okc_hou(real_player_logs):
     logs = real_player_logs[
         (real_player_logs["season"] == "2025-26") & real_player_logs["team_abbr"].isin(["OKC", "HOU"])
     ]
-    return _candidates(logs, dt.date(2025, 10, 21), "0022500001")
+    return _candidates(_Roster.of(logs), dt.date(2025, 10, 21), "0022500001")
 
 
 @pytest.mark.parametrize(
@@ -58,7 +58,7 @@ def test_an_initial_shared_by_two_teammates_is_ambiguous_before_the_box_score(re
     logs = real_player_logs[
         (real_player_logs["season"] == "2025-26") & real_player_logs["team_abbr"].isin(["OKC", "HOU"])
     ]
-    todays_slate = _candidates(logs, dt.date(2025, 12, 1), game_id=None)  # no box score yet
+    todays_slate = _candidates(_Roster.of(logs), dt.date(2025, 12, 1), game_id=None)  # no box score yet
     initial = resolve_name("J. Williams", todays_slate)
     assert initial.status == "ambiguous" and initial.person_id is None
     assert {"Jalen Williams", "Jaylin Williams"} <= set(initial.tied)
@@ -121,6 +121,6 @@ def test_a_traded_player_belongs_to_the_team_he_played_for_nearest_the_date():
             "game_id": ["g1", "g2", "g3"],
         }
     )
-    assert _candidates(logs, dt.date(2025, 12, 20), None)[0].team_abbr == "AAA"
-    assert _candidates(logs, dt.date(2026, 1, 15), None)[0].team_abbr == "BBB"
-    assert _candidates(logs, dt.date(2025, 10, 25), None)[0].team_abbr == "AAA"
+    assert _candidates(_Roster.of(logs), dt.date(2025, 12, 20), None)[0].team_abbr == "AAA"
+    assert _candidates(_Roster.of(logs), dt.date(2026, 1, 15), None)[0].team_abbr == "BBB"
+    assert _candidates(_Roster.of(logs), dt.date(2025, 10, 25), None)[0].team_abbr == "AAA"

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
 from collections import defaultdict
 from typing import Iterable
 
@@ -197,7 +196,7 @@ def resolve_events(lines: pd.DataFrame, player_logs: pd.DataFrame) -> pd.DataFra
     match_method, ambiguous_with.
     """
     logs = player_logs.copy()
-    logs["game_date"] = pd.to_datetime(logs["game_date"])
+    logs["game_date"] = pd.to_datetime(logs["game_date"]).astype("datetime64[ns]")
     games = event_games(logs)
     events = (
         lines[["game_date", "event_id", "home_team_abbr", "away_team_abbr"]]
@@ -206,8 +205,7 @@ def resolve_events(lines: pd.DataFrame, player_logs: pd.DataFrame) -> pd.DataFra
         .merge(games, on=["game_date", "home_team_abbr", "away_team_abbr"], how="left")
     )
     names_by_event = lines.groupby("event_id")["book_player_name"].unique()
-    by_team_season = {key: grp for key, grp in logs.groupby(["season", "team_abbr"])}
-    empty = logs.iloc[0:0]
+    rosters = {key: _Roster.of(grp) for key, grp in logs.groupby(["season", "team_abbr"])}
     results = []
     for event in events.itertuples(index=False):
         day = event.game_date.date()
@@ -215,14 +213,14 @@ def resolve_events(lines: pd.DataFrame, player_logs: pd.DataFrame) -> pd.DataFra
         season = season_of(day)
         prior = season_of(dt.date(day.year - 1, day.month, min(day.day, 28)))
         # Appearances up to the game's date only, so a date resolves the same alone or in any range.
-        roster = pd.concat([by_team_season.get((season, t), empty) for t in teams])
-        candidates = _candidates(roster[roster["game_date"] <= event.game_date], day, event.game_id)
+        roster = _Roster.joined([rosters.get((season, t)) for t in teams])
+        candidates = _candidates(roster.through(event.game_date), day, event.game_id)
         prior_candidates = None  # last season's rosters, read only for a name this season's do not resolve
         for book_name in names_by_event[event.event_id]:
             res = resolve_name(book_name, candidates)
             if res.status == "unresolved":
                 if prior_candidates is None:
-                    prior_roster = pd.concat([by_team_season.get((prior, t), empty) for t in teams])
+                    prior_roster = _Roster.joined([rosters.get((prior, t)) for t in teams])
                     prior_candidates = _candidates(prior_roster, day, None)
                 res = resolve_name(book_name, prior_candidates)
                 if res.status == "resolved":
@@ -261,36 +259,64 @@ def resolve_events(lines: pd.DataFrame, player_logs: pd.DataFrame) -> pd.DataFra
     return out
 
 
-def _candidates(rows: pd.DataFrame, day: dt.date, game_id) -> list[Candidate]:
-    """Every player of `rows` (appearances for the event's two teams) once, by person_id."""
-    if rows.empty:
+@dataclasses.dataclass(frozen=True)
+class _Roster:
+    """Box-score appearances as plain arrays (an event's roster is two teams' rows, joined and cut at
+    its date some 10,000 times in a season's ingest: arrays, not DataFrames)."""
+
+    game_date: np.ndarray  # datetime64[ns]
+    person_id: np.ndarray  # int64
+    game_id: np.ndarray
+    player_name: np.ndarray
+    player_lookup: np.ndarray
+    team_abbr: np.ndarray
+
+    @classmethod
+    def of(cls, rows: pd.DataFrame) -> _Roster:
+        return cls(
+            rows["game_date"].to_numpy(dtype="datetime64[ns]"),
+            rows["person_id"].to_numpy(dtype="int64"),
+            *(rows[c].to_numpy(dtype=object) for c in ("game_id", "player_name", "player_lookup", "team_abbr")),
+        )
+
+    @classmethod
+    def joined(cls, rosters: list[_Roster | None]) -> _Roster:
+        parts = [r for r in rosters if r is not None]
+        if not parts:
+            return _EMPTY_ROSTER
+        return cls(*(np.concatenate([getattr(r, f.name) for r in parts]) for f in dataclasses.fields(cls)))
+
+    def through(self, day: pd.Timestamp) -> _Roster:
+        keep = self.game_date <= np.datetime64(day, "ns")
+        return _Roster(*(getattr(self, f.name)[keep] for f in dataclasses.fields(self)))
+
+
+_EMPTY_ROSTER = _Roster(
+    np.array([], dtype="datetime64[ns]"), np.array([], dtype="int64"), *(np.array([], dtype=object) for _ in range(4))
+)
+
+
+def _candidates(roster: _Roster, day: dt.date, game_id) -> list[Candidate]:
+    """Every player of `roster` (appearances for the event's two teams) once, by person_id."""
+    if not len(roster.person_id):
         return []
-    distance = (rows["game_date"] - pd.Timestamp(day)).dt.days.to_numpy()
-    person = rows["person_id"].to_numpy(dtype="int64")
+    distance = (roster.game_date - np.datetime64(day, "D")) // np.timedelta64(1, "D")
+    person = roster.person_id
     # A player traded between the two teams belongs to the team of his appearance nearest the date,
     # preferring appearances on or before it.
     order = np.lexsort((np.abs(distance), distance > 0, person))
     ordered = person[order]
     nearest = order[np.r_[True, ordered[1:] != ordered[:-1]]]
-    in_game = (
-        set(person[(rows["game_id"] == game_id).fillna(False).to_numpy(dtype=bool)])
-        if isinstance(game_id, str)
-        else set()
-    )
-    names, lookups, teams = (rows[c].to_numpy()[nearest] for c in ("player_name", "player_lookup", "team_abbr"))
+    in_game = set(person[roster.game_id == game_id]) if isinstance(game_id, str) else set()
+    names, lookups, teams = roster.player_name[nearest], roster.player_lookup[nearest], roster.team_abbr[nearest]
     return [
         Candidate(
             person_id=int(pid),
             player_name=name,
-            tokens=_tokens(name),
+            tokens=name_tokens(name),
             lookup=lookup,
             team_abbr=team,
             in_game=int(pid) in in_game,
         )
         for pid, name, lookup, team in zip(person[nearest], names, lookups, teams)
     ]
-
-
-@functools.lru_cache(maxsize=None)
-def _tokens(name: str) -> tuple[str, ...]:
-    return name_tokens(name)  # a roster name is tokenized once, not once per event it plays in

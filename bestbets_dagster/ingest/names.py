@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -19,6 +20,7 @@ def strip_accents(text: str) -> str:
     return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
 
 
+@functools.lru_cache(maxsize=None)  # rosters and books repeat a few thousand names all season
 def name_tokens(name: str) -> tuple[str, ...]:
     """Lower-case ASCII tokens without punctuation or generational suffixes.
 

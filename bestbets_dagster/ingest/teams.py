@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 # Nicknames are unique in the league and survive relocations of the city part of the name
 # ("LA Clippers" / "Los Angeles Clippers"), so they are the key.
 NICKNAME_TO_ABBR: dict[str, str] = {
@@ -41,6 +43,7 @@ NICKNAME_TO_ABBR: dict[str, str] = {
 ABBREVIATIONS = frozenset(NICKNAME_TO_ABBR.values())
 
 
+@functools.lru_cache(maxsize=None)  # every offer row names its teams: the same few dozen spellings
 def team_abbr(name: str) -> str | None:
     """NBA.com abbreviation for a book's team name, or None when it is not an NBA team."""
     text = " ".join(str(name).lower().replace(".", " ").split())
