@@ -150,23 +150,27 @@ def expected_value(p_win, price) -> np.ndarray:
 
 def walk_forward_probabilities(accuracy: pd.DataFrame, days: list[dt.date]) -> pd.DataFrame:
     """Every graded prediction of `days` with its P(over) at its own line from the calibration of
-    its date (fitted on earlier rows only): the rows of the report's calibration table."""
-    frames = []
-    dates = pd.to_datetime(accuracy["game_date"]) if len(accuracy) else pd.Series(dtype="datetime64[ns]")
-    rows_of = {day.date(): rows for day, rows in accuracy.groupby(dates)} if len(accuracy) else {}
+    its date (fitted on earlier rows only): the rows of the report's calibration table, by date and
+    then family."""
     by_day = calibrations_by_day(accuracy, days)
+    if accuracy.empty:
+        return accuracy.iloc[0:0].assign(p_over=[], calibration_n=[])
+    of_day_and_family = accuracy.groupby(
+        [pd.to_datetime(accuracy["game_date"]).dt.date, accuracy["model_family"]], sort=False
+    ).indices
+    predicted, line, over, under = (
+        accuracy[c].to_numpy(dtype="float64", na_value=np.nan)
+        for c in ("predicted_points", "line_value", "line_over_price", "line_under_price")
+    )
+    positions, p_over, sizes = [], [], []
     for day in days:
-        fitted = by_day[day]
-        rows = rows_of.get(day, accuracy.iloc[0:0])
-        for family, cal in fitted.items():
-            g = rows[rows["model_family"] == family]
-            if len(g):
-                frames.append(
-                    g.assign(
-                        p_over=cal.p_over(
-                            g["predicted_points"], g["line_value"], g["line_over_price"], g["line_under_price"]
-                        ),
-                        calibration_n=cal.n,
-                    )
-                )
-    return pd.concat(frames, ignore_index=True) if frames else accuracy.iloc[0:0].assign(p_over=[], calibration_n=[])
+        for family, cal in by_day[day].items():
+            at = of_day_and_family.get((day, family))
+            if at is not None:
+                positions.append(at)
+                p_over.append(cal.p_over(predicted[at], line[at], over[at], under[at]))
+                sizes.append(np.full(len(at), cal.n, dtype="int64"))
+    if not positions:
+        return accuracy.iloc[0:0].assign(p_over=[], calibration_n=[])
+    priced = accuracy.iloc[np.concatenate(positions)].reset_index(drop=True)
+    return priced.assign(p_over=np.concatenate(p_over), calibration_n=np.concatenate(sizes))
