@@ -6,7 +6,8 @@ Dagster batches them when DAGSTER_EVENT_BATCH_SIZE > 0 and hands each batch to t
 back to one `store_event` per event: a new SQLite engine, and two committed transactions (run shard,
 then index shard), each about 8 ms. This subclass writes a batch of one run's materializations (or
 observations) the way dagster-postgres does: one insert into the run shard, one index transaction
-with every event's row and tags, the asset's latest-event entry from the last event. Anything else
+with every event's row (one multi-row insert returning the ids) and tags, the asset's latest-event
+entry from the last event; each event is serialized once for both. Anything else
 keeps the stock path. Dagster has no public base for this, hence the `dagster._core` imports.
 """
 
@@ -19,8 +20,8 @@ from pathlib import Path
 from dagster import Field, StringSource
 from dagster._core.events import DagsterEventType
 from dagster._core.events.log import EventLogEntry
+from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
-from dagster._core.storage.sqlalchemy_compat import db_result
 
 BATCHED_EVENT_TYPES = {DagsterEventType.ASSET_MATERIALIZATION, DagsterEventType.ASSET_OBSERVATION}
 
@@ -49,13 +50,16 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
         if not self._batchable(events):
             super().store_event_batch(events)  # one store_event per event
             return
+        rows = [self._event_to_row(event) for event in events]  # each event serialized once, for both shards
         with self.run_connection(events[0].run_id) as conn:
-            conn.execute(self.prepare_insert_event_batch(events))
+            conn.execute(SqlEventLogStorageTable.insert(), rows)
         with self.index_transaction() as conn:
-            event_ids = []
-            for event in events:
-                with db_result(conn, self.prepare_insert_event(event)) as result:
-                    event_ids.append(result.inserted_primary_key[0])
+            # One statement for the batch; the ids in the batch's order, for the events' tag rows.
+            insert = SqlEventLogStorageTable.insert().returning(
+                SqlEventLogStorageTable.c.id, sort_by_parameter_order=True
+            )
+            with conn.execute(insert, rows) as result:
+                event_ids = [row[0] for row in result]
             self._store_asset_event_tags(conn, events, event_ids)
             # The asset's entry holds its latest event: the batch's last (as dagster-postgres does).
             self._store_asset_event(conn, events[-1], event_ids[-1])

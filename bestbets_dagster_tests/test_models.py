@@ -520,3 +520,30 @@ def test_the_window_fingerprint_ignores_row_order_and_column_types_not_values():
     assert labeled_fingerprint(same) == labeled_fingerprint(rows)
     changed = rows.assign(actual_points=[12, 31, 7])
     assert labeled_fingerprint(changed) != labeled_fingerprint(rows)
+
+
+def test_registry_rows_are_written_per_run_of_consecutive_weeks_of_a_family():
+    """A family's consecutive weeks are one write (a week that could not train is cleared by it); a week
+    between two written ones that the run did not train is never touched."""
+    from bestbets_dagster.defs.models import _write_registry_rows
+
+    class Recorder:
+        writes = []
+
+        def replace_partitions(self, name, frame, start, end, family):
+            self.writes.append((name, list(frame.get("model_id", [])), str(start), str(end), family))
+
+    weeks = [dt.date(2025, 11, 3) + dt.timedelta(weeks=i) for i in range(4)]
+    rows = {
+        ("v9_mae", weeks[0]): {"model_id": "a"},
+        ("v9_mae", weeks[1]): None,  # not trained: its earlier row must go
+        ("v9_mae", weeks[3]): {"model_id": "d"},  # weeks[2] is not in the run
+        ("v9_q43", weeks[0]): {"model_id": "q"},
+    }
+    recorder = Recorder()
+    _write_registry_rows(recorder, rows)
+    assert recorder.writes == [
+        ("model_registry", ["a"], "2025-11-03", "2025-11-10", "v9_mae"),
+        ("model_registry", ["d"], "2025-11-24", "2025-11-24", "v9_mae"),
+        ("model_registry", ["q"], "2025-11-03", "2025-11-03", "v9_q43"),
+    ]

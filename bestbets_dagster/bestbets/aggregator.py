@@ -132,16 +132,11 @@ def apply_filters(candidates: Frame, snapshot: DecisionSnapshot) -> tuple[Frame,
     first_failed = np.full(len(candidates), len(FILTERS))
     for i, f in reversed(list(enumerate(FILTERS))):
         first_failed[f.rejects(candidates, snapshot).fillna(False).astype(bool).to_numpy()] = i
-    rejected = [
-        candidates[first_failed == i].assign(filter_name=f.name)
-        for i, f in enumerate(FILTERS)
-        if (first_failed == i).any()
-    ]
-    audit = (
-        pd.concat(rejected, ignore_index=True)
-        if rejected
-        else candidates.iloc[0:0].assign(filter_name=pd.Series(dtype=object))
-    )
+    # The rejected rows grouped by the filter that rejected them, in filter order (one selection).
+    rejected = np.flatnonzero(first_failed < len(FILTERS))
+    rejected = rejected[np.argsort(first_failed[rejected], kind="stable")]
+    audit = candidates.iloc[rejected].reset_index(drop=True)
+    audit["filter_name"] = np.array(FILTER_NAMES, dtype=object)[first_failed[rejected]]
     return candidates[first_failed == len(FILTERS)], audit
 
 

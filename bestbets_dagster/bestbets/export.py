@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bestbets_dagster.timeutil import monday_of, season_labels, season_start
+from bestbets_dagster.timeutil import monday_of, season_of, season_start
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "export" / "signal_best_bets.schema.json"
 DATED_CACHE_CONTROL = "public, max-age=300"
@@ -140,7 +140,7 @@ def build_export(
     doc = {
         "date": f"{day:%Y-%m-%d}",
         "generated_at": generated_at.isoformat(),
-        "season": season_labels(pd.Series([pd.Timestamp(day)])).iloc[0],
+        "season": season_of(day),
         "algorithm_version": decision["algorithm_version"],
         "config_version": decision["config_version"],
         "min_signal_count": decision["config"]["min_signal_count"],

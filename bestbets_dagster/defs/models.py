@@ -172,12 +172,15 @@ def family_models(
         except NotEnoughData as reason:
             return reason
 
-    # CatBoost releases the GIL while it fits: the weeks' models train side by side; each is written
-    # (registry row, artifact) in key order on this thread as soon as it and those before it are done.
-    summary = []
+    # CatBoost releases the GIL while it fits: the weeks' models train side by side; each model's
+    # bytes are stored on this thread as soon as it and those before it are done, and the registry
+    # rows of each family's consecutive weeks are written together once all are (a registry write
+    # validates and commits: one per model cost more main-thread time than the fits could spare).
+    summary, rows = [], {}
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(workers, 1)) as pool:
         for (week, family), trained in zip(keyed, pool.map(fit, keyed), strict=True):
-            _register(context, config, warehouse, artifacts, week, family, trained, summary)
+            rows[(family.model_family, week)] = _store_model(context, config, artifacts, week, family, trained, summary)
+    _write_registry_rows(warehouse, rows)
     trained_rows = [s for s in summary if s["trained"]]
     return MaterializeResult(
         metadata={
@@ -189,15 +192,14 @@ def family_models(
     )
 
 
-def _register(context, config, warehouse, artifacts, week, family, trained, summary: list) -> None:
-    """Write one trained model (or clear its partition when it could not train) and add it to the summary."""
+def _store_model(context, config, artifacts, week, family, trained, summary: list) -> dict | None:
+    """Store one trained model's bytes and return its registry row (None when it could not train);
+    add it to the summary."""
     name = family.model_family
     if isinstance(trained, NotEnoughData):
-        # Clear any earlier model of this partition: a re-run must not leave a stale row.
-        warehouse.replace_partitions("model_registry", pd.DataFrame(), week, family=name)
         context.log.warning(f"{name} {week}: not trained: {trained}")
         summary.append({"family": name, "week": str(week), "trained": False, "reason": str(trained)})
-        return
+        return None
     row = registry_row(
         trained, "", "", promote=family.auto_promote or config.enable, created_at=pd.Timestamp.now(tz="UTC")
     )
@@ -205,7 +207,6 @@ def _register(context, config, warehouse, artifacts, week, family, trained, summ
     key = artifact_key(name, row["model_id"], hashlib.sha256(model_bytes).hexdigest())
     ref = artifacts.put(key, model_bytes, content_type="application/octet-stream")
     row.update(artifact_uri=ref.uri, sha256_hash=ref.sha256)
-    warehouse.replace_partitions("model_registry", pd.DataFrame([row]), week, family=name)
     summary.append(
         {
             "family": name,
@@ -219,6 +220,25 @@ def _register(context, config, warehouse, artifacts, week, family, trained, summ
             "failed_gates": [g["gate"] for g in trained.gates if g["status"] != "passed"],
         }
     )
+    return row
+
+
+def _write_registry_rows(warehouse: Warehouse, rows: dict[tuple[str, dt.date], dict | None]) -> None:
+    """Replace the model_registry rows of every (family, week) of `rows` ({(family, week): row, or
+    None for a week that could not train, whose earlier row must not stay}), one write per run of
+    consecutive weeks of a family: the weeks of a run only, never a week between them it did not train."""
+    blocks: list[list[tuple[str, dt.date]]] = []
+    for family, week in sorted(rows):
+        last = blocks[-1][-1] if blocks else None
+        if last is not None and last[0] == family and week - last[1] == dt.timedelta(weeks=1):
+            blocks[-1].append((family, week))
+        else:
+            blocks.append([(family, week)])
+    for block in blocks:
+        trained = [rows[key] for key in block if rows[key] is not None]
+        warehouse.replace_partitions(
+            "model_registry", pd.DataFrame(trained), block[0][1], block[-1][1], family=block[0][0]
+        )
 
 
 REGISTRY_COLUMNS = {

@@ -10,6 +10,7 @@ serve a date before its cutoff, and its evaluation week [W-7, W) lies before its
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import subprocess
 
@@ -36,6 +37,7 @@ def artifact_key(family: str, model: str, sha256: str) -> str:
     return f"models/{family}/{model}-{sha256[:16]}.cbm"
 
 
+@functools.cache  # the code a process runs is the commit it started on; a season trains 330 models
 def _git_commit() -> str | None:
     try:
         out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5)
