@@ -112,14 +112,17 @@ def predictions(context: AssetExecutionContext, warehouse: Warehouse, artifacts:
             context.log.warning(f"{family_name}: no predictions for {dates[0]}..{dates[-1]} (no model or no lines)")
     first = min(d[0] for d in keys.values())
     last = max(d[-1] for d in keys.values())
+    # The checks read the rows of the run's partitions: its family's when it has one (a backfill runs
+    # the families one after another; reading every family's rows of the range each time grew with them).
+    only = next(iter(keys)) if len(keys) == 1 else None
     written = pd.concat(written_rows, ignore_index=True) if written_rows else pd.DataFrame()
     return MaterializeResult(
         metadata={**range_metadata(context, len(written), written), "by_family": summary},
         check_results=[
             *table_check_results(
-                warehouse, "predictions", first, last, expected_days=lined_days(warehouse, first, last)
+                warehouse, "predictions", first, last, family=only, expected_days=lined_days(warehouse, first, last)
             ),
-            _edge_check(warehouse.read("predictions", first, last)),
+            _edge_check(warehouse.read("predictions", first, last, family=only)),
             AssetCheckResult(
                 check_name="registered_artifacts_served",
                 asset_key="predictions",
