@@ -488,3 +488,26 @@ def test_settings_resource_builds_the_same_config_and_takes_overrides():
     ).config()
     assert custom.max_picks_per_day == 3 and custom.model_health_gate and custom.confidence_floor("v9_mae") == 0.8
     assert custom.version != CONFIG.version
+
+
+def test_the_blacklist_and_direction_health_of_each_day_count_only_the_decided_days_before_it():
+    import datetime as dt
+
+    from bestbets_dagster.bestbets.history import blacklists_by_day, directions_by_day
+
+    days = pd.date_range("2025-11-01", "2025-11-08")
+    rows = [("a", day, "UNDER", i < 3) for i, day in enumerate(days)]  # 3 of 8 right: 37.5%
+    rows += [("b", day, "OVER", i < 4) for i, day in enumerate(days)]  # 4 of 8 right: 50%
+    rows += [("a", pd.Timestamp("2025-07-15"), "UNDER", False)]  # last season: not counted
+    rows += [("c", pd.Timestamp("2025-11-02"), "OVER", None)]  # not decided
+    history = pd.DataFrame(rows, columns=["player_lookup", "game_date", "recommendation", "prediction_correct"])
+    history["edge"] = -4.0
+    config = BestBetsConfig()
+    asked = [dt.date(2025, 11, 8), dt.date(2025, 11, 9), dt.date(2025, 11, 20)]
+    blacklists, directions = blacklists_by_day(history, asked, config), directions_by_day(history, asked, config)
+    assert blacklists[dt.date(2025, 11, 8)][0].empty and blacklists[dt.date(2025, 11, 8)][1] == 0  # 7 each before
+    listed, evaluated = blacklists[dt.date(2025, 11, 9)]
+    assert evaluated == 2 and listed.to_dict("records") == [{"player_lookup": "a", "n": 8, "hit_rate": 37.5}]
+    assert directions[dt.date(2025, 11, 9)] == {"over_hr_14d": 50.0, "over_n": 8, "under_hr_14d": 37.5, "under_n": 8}
+    # 14 days on, the window holds 2025-11-06..19: three days of each.
+    assert directions[dt.date(2025, 11, 20)] == {"over_hr_14d": 0.0, "over_n": 3, "under_hr_14d": 0.0, "under_n": 3}

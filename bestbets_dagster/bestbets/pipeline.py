@@ -22,11 +22,7 @@ from bestbets_dagster.bestbets.aggregator import (
 )
 from bestbets_dagster.bestbets.candidates import build_candidates
 from bestbets_dagster.bestbets.config import ALGORITHM_VERSION, BestBetsConfig
-from bestbets_dagster.bestbets.history import (
-    direction_health,
-    graded_candidates,
-    player_blacklist,
-)
+from bestbets_dagster.bestbets.history import graded_candidates
 from bestbets_dagster.bestbets.probability import calibrations_by_day
 from bestbets_dagster.bestbets.sourcing import SOURCING_LOOKBACK_DAYS, sourcing_weights
 from bestbets_dagster.bestbets.tags import tag_candidates
@@ -218,7 +214,8 @@ def model_states_as_of(day: dt.date, stored: pd.DataFrame, lookback_days: int) -
 def decide(
     day: dt.date,
     tags_of_day: pd.DataFrame,
-    graded_history: pd.DataFrame,
+    blacklist: tuple[pd.DataFrame, int],
+    directions: dict,
     family_rows: pd.DataFrame,
     config: BestBetsConfig,
     health: pd.DataFrame,
@@ -226,20 +223,17 @@ def decide(
 ) -> DayDecision:
     """Picks of `day` from its tags and what was known before it.
 
-    graded_history: graded_candidates() of earlier dates (the season, at least); family_rows: the
-    day's signals.health.family_health rows (model health tiers from the graded predictions of the
-    days before); health: the stored signal health the picks read (`health_as_of`); model_states:
-    the stored model performance (`model_states_as_of`)."""
-    before = graded_history
-    if len(before) and before["game_date"].max() >= pd.Timestamp(day):
-        before = before[before["game_date"] < pd.Timestamp(day)]
-    listed, evaluated = player_blacklist(before, day, config)
+    blacklist and directions: history.player_blacklist() and history.direction_health() of the day
+    (from the graded candidates of earlier dates); family_rows: the day's signals.health.family_health
+    rows (model health tiers from the graded predictions of the days before); health: the stored
+    signal health the picks read (`health_as_of`); model_states: the stored model performance
+    (`model_states_as_of`)."""
+    listed, evaluated = blacklist
     snapshot = DecisionSnapshot(
         config=config,
         signal_multipliers=dict(zip(health["signal_tag"], health["multiplier"].astype(float))),
         blacklist=frozenset(listed["player_lookup"]),
     )
-    directions = direction_health(before, day, config)
     picks, audit = select_picks(tags_of_day, snapshot, directions)
     created_at = pd.Timestamp.now(tz="UTC")
     picks = tables.project("signal_best_bets_picks", picks.assign(config_version=config.version, created_at=created_at))

@@ -31,7 +31,7 @@ from bestbets_dagster.bestbets.export import (
     dumps,
     export_key,
 )
-from bestbets_dagster.bestbets.history import history_candidates
+from bestbets_dagster.bestbets.history import blacklists_by_day, directions_by_day, history_candidates
 from bestbets_dagster.bestbets.pipeline import (
     HISTORY_LOOKBACK_DAYS,
     build_pick_signal_tags,
@@ -222,11 +222,11 @@ def signal_best_bets_picks(
     health_start = start - dt.timedelta(days=HEALTH_LOOKBACK_DAYS)
     stored_health = warehouse.read("signal_health_daily", health_start, end - DAY)
     stored_states = warehouse.read("model_performance_daily", health_start, end - DAY)
-    # What each day reads of the history, sliced from frames sorted by date instead of filtering the
-    # whole history every day (a season's range was quadratic in its days): the decided candidates
-    # the blacklist and direction health count, the families' health tiers (one pass over the range),
-    # the stored signal health and model states of the look-back, and the picks' results, graded once
-    # per day of picks as the loop goes.
+    # What each day reads of the history, computed for the range's days in one pass or sliced from
+    # frames sorted by date instead of filtering the whole history every day (a season's range was
+    # quadratic in its days): the blacklist and direction health (cumulative counts of the decided
+    # candidates), the families' health tiers, the stored signal health and model states of the
+    # look-back, and the picks' results, graded once per day of picks as the loop goes.
     decided = history_candidates(graded_candidates(tags, accuracy), config)
     accuracy, stored_health, stored_states = (
         frame.sort_values("game_date", kind="mergesort", ignore_index=True)
@@ -236,13 +236,16 @@ def signal_best_bets_picks(
     tags_of, predictions_of = _by_day(tags), _by_day(predictions)
     results = [grade_picks(earlier_picks, accuracy, pd.Timestamp.now(tz="UTC"))]
     picks_by_day, audits, decisions, exported = [], [], [], {}
-    family_rows = family_health(accuracy, days_between(start, end))
+    days = days_between(start, end)
+    family_rows = family_health(accuracy, days)
     family_rows_of = _by_day(family_rows)
-    for day in days_between(start, end):
+    blacklists, directions = blacklists_by_day(decided, days, config), directions_by_day(decided, days, config)
+    for day in days:
         decision = decide(
             day,
             tags_of.get(day, tags.iloc[0:0]),
-            _rows_between(decided, None, day),
+            blacklists[day],
+            directions[day],
             family_rows_of.get(day, family_rows.iloc[0:0]),
             config,
             health_as_of(day, _rows_between(stored_health, day - health_lookback, day), HEALTH_LOOKBACK_DAYS),
