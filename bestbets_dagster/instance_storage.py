@@ -7,8 +7,10 @@ back to one `store_event` per event: a new SQLite engine, and two committed tran
 then index shard), each about 8 ms. This subclass writes a batch of one run's materializations (or
 observations) the way dagster-postgres does: one insert into the run shard, one index transaction
 with every event's row (one multi-row insert returning the ids) and tags, the asset's latest-event
-entry from the last event; each event is serialized once for both. Anything else
-keeps the stock path. Dagster has no public base for this, hence the `dagster._core` imports.
+entry from the last event; each event is serialized once for both. A ranged run's planned asset
+checks (one PLANNED execution row per check and partition) are written as the stock storage writes
+them but with the event serialized once per check, not once per partition. Anything else keeps the
+stock path. Dagster has no public base for this, hence the `dagster._core` imports.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from pathlib import Path
 from dagster import Field, StringSource
 from dagster._core.events import DagsterEventType
 from dagster._core.events.log import EventLogEntry
-from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable, SqlEventLogStorageTable
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+from dagster._serdes import serialize_value
 
 BATCHED_EVENT_TYPES = {DagsterEventType.ASSET_MATERIALIZATION, DagsterEventType.ASSET_OBSERVATION}
 
@@ -63,6 +67,29 @@ class BatchedSqliteEventLogStorage(SqliteEventLogStorage):
             self._store_asset_event_tags(conn, events, event_ids)
             # The asset's entry holds its latest event: the batch's last (as dagster-postgres does).
             self._store_asset_event(conn, events[-1], event_ids[-1])
+
+    def _store_asset_check_evaluation_planned(self, event: EventLogEntry, event_id: int | None) -> None:
+        """The stock method's rows (one PLANNED execution per partition of the run), with the event
+        serialized once instead of once per partition and inserted as one prepared statement instead
+        of a multi-row insert compiled for every run (a season's ranged runs plan some 30,000)."""
+        planned = event.get_dagster_event().event_specific_data
+        partition_keys = planned.partitions_subset.get_partition_keys() if planned.partitions_subset else [None]
+        serialized, timestamp = serialize_value(event), self._event_insert_timestamp(event)
+        rows = [
+            {
+                "asset_key": planned.asset_key.to_string(),
+                "check_name": planned.check_name,
+                "partition": partition_key,
+                "run_id": event.run_id,
+                "execution_status": AssetCheckExecutionRecordStatus.PLANNED.value,
+                "evaluation_event": serialized,
+                "evaluation_event_timestamp": timestamp,
+                "evaluation_event_storage_id": event_id,
+            }
+            for partition_key in partition_keys
+        ]
+        with self.index_connection() as conn:
+            conn.execute(AssetCheckExecutionsTable.insert(), rows)
 
     @staticmethod
     def _batchable(events: Sequence[EventLogEntry]) -> bool:

@@ -69,3 +69,39 @@ def test_the_event_log_lives_under_the_home_it_is_opened_from(tmp_path, monkeypa
     monkeypatch.delenv("DAGSTER_HOME")
     with pytest.raises(RuntimeError, match="needs DAGSTER_HOME"):
         BatchedSqliteEventLogStorage.from_config_value(None, {})
+
+
+@dg.asset(
+    partitions_def=DAYS,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    check_specs=[dg.AssetCheckSpec("has_rows", asset="checked_rows")],
+)
+def checked_rows(context):
+    return dg.MaterializeResult(check_results=[dg.AssetCheckResult(check_name="has_rows", passed=True)])
+
+
+def _check_executions(instance, keys):
+    job = dg.define_asset_job("checked_rows_job", selection=[checked_rows])
+    defs = dg.Definitions(assets=[checked_rows], jobs=[job], resources={"io_manager": _NoStorage()})
+    result = defs.resolve_job_def("checked_rows_job").execute_in_process(
+        instance=instance,
+        tags={"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]},
+    )
+    assert result.success
+    records = instance.event_log_storage.get_asset_check_execution_history(
+        dg.AssetCheckKey(checked_rows.key, "has_rows"), limit=100
+    )
+    return sorted(((r.partition, r.status.value, r.run_id == result.run_id) for r in records), key=str)
+
+
+def test_a_ranged_run_plans_one_check_execution_per_partition_as_the_stock_storage_does(instance, tmp_path):
+    keys = DAYS.get_partition_keys()[:12]
+    ours = _check_executions(instance, keys)
+    (tmp_path / "stock").mkdir()
+    with dg.DagsterInstance.local_temp(str(tmp_path / "stock")) as stock:
+        assert type(stock.event_log_storage) is SqliteEventLogStorage
+        theirs = _check_executions(stock, keys)
+    # One PLANNED row per partition; the run's one evaluation is a row of its own (Dagster gives a ranged
+    # run's check result no partition, with either storage).
+    assert ours == [*((key, "PLANNED", True) for key in keys), (None, "SUCCEEDED", True)]
+    assert ours == theirs

@@ -7,6 +7,7 @@ can always be traced to the exact rules that made them.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 
@@ -139,7 +140,7 @@ class BestBetsConfig:
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
 
-    @property
+    @functools.cached_property  # the settings are frozen; a season's picks ask for it some 1,600 times
     def version(self) -> str:
         text = json.dumps(self.as_dict(), sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:12]
