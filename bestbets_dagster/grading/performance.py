@@ -84,9 +84,11 @@ def model_performance(accuracy: pd.DataFrame, registry: pd.DataFrame, dates, com
     )
     trained = dict(zip(registry["model_id"], pd.to_datetime(registry["training_end_date"])))
     rows = []
+    bets_of = {model_id: mine for model_id, mine in bets.groupby("model_id", sort=False)}  # split once
     for model_id, days in graded_days.sort_values("game_date").groupby("model_id"):
-        mine = bets[bets["model_id"] == model_id]
+        mine = bets_of.get(model_id, bets.iloc[0:0])
         record = _Record(mine[mine["decided"]])
+        mine_on = {day: of_day for day, of_day in mine.groupby("game_date", sort=False)}
         previous_state, below_watch, below_alert = None, 0, 0
         for day in days.itertuples(index=False):
             if day.game_date > max(wanted, default=day.game_date):
@@ -112,7 +114,7 @@ def model_performance(accuracy: pd.DataFrame, registry: pd.DataFrame, dates, com
             previous_state = state
             if day.game_date not in wanted:
                 continue
-            today = mine[mine["game_date"] == day.game_date]
+            today = mine_on.get(day.game_date, mine.iloc[0:0])
             decided_today = today[today["decided"]]
             wins = int(decided_today["win"].sum())
             units = float(today["units"].sum())
