@@ -35,12 +35,6 @@ def _decided(graded: pd.DataFrame, min_edge: float) -> pd.DataFrame:
     return d[pd.to_numeric(d["edge"]).abs() >= min_edge]
 
 
-def history_candidates(graded: pd.DataFrame, config: BestBetsConfig) -> pd.DataFrame:
-    """The graded candidates the blacklist and direction health count (decided, |edge| at least
-    config.blacklist_edge), sorted by game_date: a range's days take their history as a slice."""
-    return _decided(graded, config.blacklist_edge).sort_values("game_date", kind="mergesort", ignore_index=True)
-
-
 class _Counts:
     """Decided candidates counted per game date and group (a player, a direction), cumulated over
     the dates: the counts of any [since, day) window are two lookups, for every day of a range at
@@ -95,8 +89,7 @@ def directions_by_day(graded: pd.DataFrame, days: list[dt.date], config: BestBet
     out = {}
     for day in days:
         since = pd.Timestamp(day) - pd.Timedelta(days=config.direction_health_days)
-        n, right = counts.between(since, day) if counts is not None else ([], [])
-        of_side = dict(zip(counts.groups, zip(n, right))) if counts is not None else {}
+        of_side = dict(zip(counts.groups, zip(*counts.between(since, day)))) if counts is not None else {}
         health = {}
         for direction in ("over", "under"):
             decided, correct = of_side.get(direction.upper(), (0, 0))

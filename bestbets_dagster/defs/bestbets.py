@@ -31,7 +31,7 @@ from bestbets_dagster.bestbets.export import (
     dumps,
     export_key,
 )
-from bestbets_dagster.bestbets.history import blacklists_by_day, directions_by_day, history_candidates
+from bestbets_dagster.bestbets.history import blacklists_by_day, directions_by_day
 from bestbets_dagster.bestbets.pipeline import (
     HISTORY_LOOKBACK_DAYS,
     build_pick_signal_tags,
@@ -227,7 +227,7 @@ def signal_best_bets_picks(
     # quadratic in its days): the blacklist and direction health (cumulative counts of the decided
     # candidates), the families' health tiers, the stored signal health and model states of the
     # look-back, and the picks' results, graded once per day of picks as the loop goes.
-    decided = history_candidates(graded_candidates(tags, accuracy), config)
+    graded = graded_candidates(tags, accuracy)
     accuracy, stored_health, stored_states = (
         frame.sort_values("game_date", kind="mergesort", ignore_index=True)
         for frame in (accuracy, stored_health, stored_states)
@@ -239,7 +239,7 @@ def signal_best_bets_picks(
     days = days_between(start, end)
     family_rows = family_health(accuracy, days)
     family_rows_of = _by_day(family_rows)
-    blacklists, directions = blacklists_by_day(decided, days, config), directions_by_day(decided, days, config)
+    blacklists, directions = blacklists_by_day(graded, days, config), directions_by_day(graded, days, config)
     for day in days:
         decision = decide(
             day,

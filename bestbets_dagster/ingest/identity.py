@@ -276,7 +276,9 @@ class _Roster:
         return cls(
             rows["game_date"].to_numpy(dtype="datetime64[ns]"),
             rows["person_id"].to_numpy(dtype="int64"),
-            *(rows[c].to_numpy(dtype=object) for c in ("game_id", "player_name", "player_lookup", "team_abbr")),
+            # A missing game id as None: None == "0022500001" is False, where pd.NA would stay NA.
+            rows["game_id"].astype(object).where(rows["game_id"].notna(), None).to_numpy(),
+            *(rows[c].to_numpy(dtype=object) for c in ("player_name", "player_lookup", "team_abbr")),
         )
 
     @classmethod
