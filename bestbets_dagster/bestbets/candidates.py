@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from bestbets_dagster.bestbets.config import BestBetsConfig
-from bestbets_dagster.bestbets.probability import Calibration, expected_value
+from bestbets_dagster.bestbets.probability import Calibration, expected_value, rows_by_date_and_family
 from bestbets_dagster.bestbets.sourcing import provenance
 
 KEY = ["game_date", "person_id"]
@@ -58,12 +58,6 @@ def _agreement(
 Calibrations = dict[dt.date, dict[str, Calibration]]
 
 
-def _by_date_and_family(rows: pd.DataFrame) -> dict[tuple[dt.date, str], np.ndarray]:
-    """{(game date, family): positions of its rows}, in row order."""
-    groups = rows.groupby([pd.to_datetime(rows["game_date"]), rows["model_family"]], sort=False).indices
-    return {(day.date(), family): positions for (day, family), positions in groups.items()}
-
-
 def p_over_by_family(
     rows: pd.DataFrame,
     calibrations: Calibrations,
@@ -82,7 +76,7 @@ def p_over_by_family(
     nominal = rows[book].isin(config.nominal_price_books).to_numpy()
     predicted, lines = rows["predicted_points"].to_numpy(), rows[line].to_numpy()
     over, under = (rows[c].to_numpy(dtype="float64", na_value=np.nan) for c in (over_price, under_price))
-    for (day, family), at in _by_date_and_family(rows).items():
+    for (day, family), at in rows_by_date_and_family(rows).items():
         cal = calibrations.get(day, {}).get(family)
         if cal is not None:
             market = ~nominal[at]
@@ -95,7 +89,7 @@ def p_over_by_family(
 def _per_date_and_family(rows: pd.DataFrame, values: dict[tuple[dt.date, str], object], default) -> np.ndarray:
     """values[(date, family)] of each row (`game_date`, `model_family`), `default` where none."""
     out = np.full(len(rows), default, dtype=object if isinstance(default, str) else "float64")
-    for key, at in _by_date_and_family(rows).items():
+    for key, at in rows_by_date_and_family(rows).items():
         if key in values:
             out[at] = values[key]
     return out

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from bestbets_dagster.bestbets.config import BestBetsConfig
+from bestbets_dagster.signals.health import window_counts
 from bestbets_dagster.timeutil import season_start
 
 GRADE_COLUMNS = ["prediction_correct", "actual_points", "is_push", "is_voided"]
@@ -31,44 +32,31 @@ def graded_candidates(tags: pd.DataFrame, accuracy: pd.DataFrame) -> pd.DataFram
 
 
 def _decided(graded: pd.DataFrame, min_edge: float) -> pd.DataFrame:
+    """The graded candidates the blacklist and direction health count (decided, |edge| >= min_edge),
+    with `correct` 0/1 (signals.health.window_counts reads it)."""
     d = graded[graded["prediction_correct"].notna()]
-    return d[pd.to_numeric(d["edge"]).abs() >= min_edge]
+    d = d[pd.to_numeric(d["edge"]).abs() >= min_edge]
+    return d.assign(
+        game_date=pd.to_datetime(d["game_date"]).astype("datetime64[ns]"),
+        correct=d["prediction_correct"].astype(bool).astype(float),
+    )
 
 
-class _Counts:
-    """Decided candidates counted per game date and group (a player, a direction), cumulated over
-    the dates: the counts of any [since, day) window are two lookups, for every day of a range at
-    once (a range's days counted their windows row by row: quadratic in the days)."""
-
-    def __init__(self, decided: pd.DataFrame, group: str):
-        decided = decided[decided[group].notna()]  # as a group-by: a row without its group counts nowhere
-        codes, self.groups = pd.factorize(decided[group], sort=False)
-        when = decided["game_date"].to_numpy(dtype="datetime64[ns]")
-        self.dates, date_codes = np.unique(when, return_inverse=True)
-        correct = decided["prediction_correct"].astype(bool).to_numpy()
-        n = np.zeros((len(self.dates) + 1, len(self.groups)), dtype="int64")  # row 0: before any date
-        right = np.zeros_like(n)
-        np.add.at(n, (date_codes + 1, codes), 1)
-        np.add.at(right, (date_codes + 1, codes), correct.astype("int64"))
-        self.n, self.right = n.cumsum(axis=0), right.cumsum(axis=0)
-
-    def between(self, since: pd.Timestamp, day: dt.date) -> tuple[np.ndarray, np.ndarray]:
-        """(decided, correct) per group over [since, day)."""
-        hi = np.searchsorted(self.dates, np.datetime64(pd.Timestamp(day), "ns"), side="left")
-        lo = np.searchsorted(self.dates, np.datetime64(since, "ns"), side="left")
-        return self.n[hi] - self.n[lo], self.right[hi] - self.right[lo]
+def _windows(days: list[dt.date], first_day) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
+    """The windows [first_day(D), D) of `days` as window_counts' (since, through]."""
+    day = pd.Timedelta(days=1)
+    return pd.DatetimeIndex([pd.Timestamp(first_day(d)) for d in days]) - day, pd.DatetimeIndex(days) - day
 
 
 def blacklists_by_day(graded: pd.DataFrame, days: list[dt.date], config: BestBetsConfig) -> dict[dt.date, tuple]:
     """{day: player_blacklist(graded, day, config)} of many days from one pass over the rows."""
     d = _decided(graded, config.blacklist_edge)
     none = (pd.DataFrame(columns=["player_lookup", "n", "hit_rate"]), 0)
-    if d.empty:
+    if d.empty or not days:
         return {day: none for day in days}
-    counts = _Counts(d, "player_lookup")
+    decided, correct, players = window_counts(d, "player_lookup", *_windows(days, season_start))
     out = {}
-    for day in days:
-        n, right = counts.between(pd.Timestamp(season_start(day)), day)
+    for day, n, right in zip(days, decided, correct, strict=True):
         if not n.any():
             out[day] = none
             continue
@@ -76,7 +64,9 @@ def blacklists_by_day(graded: pd.DataFrame, days: list[dt.date], config: BestBet
             hit_rate = right / n * 100
         evaluated = n >= config.blacklist_min_picks
         listed = evaluated & (hit_rate < config.blacklist_max_hit_rate)
-        rows = pd.DataFrame({"player_lookup": counts.groups[listed], "n": n[listed], "hit_rate": hit_rate[listed]})
+        rows = pd.DataFrame(
+            {"player_lookup": players[listed], "n": n[listed].astype("int64"), "hit_rate": hit_rate[listed]}
+        )
         out[day] = (rows.sort_values(["hit_rate", "player_lookup"]).reset_index(drop=True), int(evaluated.sum()))
     return out
 
@@ -84,17 +74,19 @@ def blacklists_by_day(graded: pd.DataFrame, days: list[dt.date], config: BestBet
 def directions_by_day(graded: pd.DataFrame, days: list[dt.date], config: BestBetsConfig) -> dict[dt.date, dict]:
     """{day: direction_health(graded, day, config)} of many days from one pass over the rows."""
     d = _decided(graded, config.blacklist_edge)
-    d = d[d["recommendation"].isin(["OVER", "UNDER"])]
-    counts = _Counts(d, "recommendation") if len(d) else None
+    sides = ["OVER", "UNDER"]
+    d = d[d["recommendation"].isin(sides)]
+    if d.empty or not days:
+        decided = correct = np.zeros((len(days), len(sides)))
+    else:
+        back = pd.Timedelta(days=config.direction_health_days)
+        decided, correct, _ = window_counts(d, "recommendation", *_windows(days, lambda day: day - back), sides)
     out = {}
-    for day in days:
-        since = pd.Timestamp(day) - pd.Timedelta(days=config.direction_health_days)
-        of_side = dict(zip(counts.groups, zip(*counts.between(since, day)))) if counts is not None else {}
+    for day, n, right in zip(days, decided, correct, strict=True):
         health = {}
-        for direction in ("over", "under"):
-            decided, correct = of_side.get(direction.upper(), (0, 0))
-            health[f"{direction}_hr_14d"] = round(float(correct / decided * 100), 1) if decided else None
-            health[f"{direction}_n"] = int(decided)
+        for direction, decided_n, correct_n in zip(("over", "under"), n, right, strict=True):
+            health[f"{direction}_hr_14d"] = round(float(correct_n / decided_n * 100), 1) if decided_n else None
+            health[f"{direction}_n"] = int(decided_n)
         out[day] = health
     return out
 

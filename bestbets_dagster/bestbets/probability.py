@@ -148,6 +148,12 @@ def expected_value(p_win, price) -> np.ndarray:
     return p_win * payout(price) - (1.0 - p_win)
 
 
+def rows_by_date_and_family(rows: pd.DataFrame) -> dict[tuple[dt.date, str], np.ndarray]:
+    """{(game date, family): positions of its rows}, in row order: the rows one calibration prices."""
+    groups = rows.groupby([pd.to_datetime(rows["game_date"]), rows["model_family"]], sort=False).indices
+    return {(day.date(), family): positions for (day, family), positions in groups.items()}
+
+
 def walk_forward_probabilities(accuracy: pd.DataFrame, days: list[dt.date]) -> pd.DataFrame:
     """Every graded prediction of `days` with its P(over) at its own line from the calibration of
     its date (fitted on earlier rows only): the rows of the report's calibration table, by date and
@@ -155,9 +161,7 @@ def walk_forward_probabilities(accuracy: pd.DataFrame, days: list[dt.date]) -> p
     by_day = calibrations_by_day(accuracy, days)
     if accuracy.empty:
         return accuracy.iloc[0:0].assign(p_over=[], calibration_n=[])
-    of_day_and_family = accuracy.groupby(
-        [pd.to_datetime(accuracy["game_date"]).dt.date, accuracy["model_family"]], sort=False
-    ).indices
+    of_day_and_family = rows_by_date_and_family(accuracy)
     predicted, line, over, under = (
         accuracy[c].to_numpy(dtype="float64", na_value=np.nan)
         for c in ("predicted_points", "line_value", "line_over_price", "line_under_price")

@@ -93,6 +93,21 @@ def _daily_counts(
     }
 
 
+def window_counts(
+    rows: pd.DataFrame, key: str, since: pd.DatetimeIndex, through: pd.DatetimeIndex, columns: list | None = None
+) -> tuple[np.ndarray, np.ndarray, pd.Index]:
+    """Per window (since[i], through[i]] and value of `key`: the decided bets and the correct ones of
+    `rows` (game_date as datetime64, `key`, `correct` 0/1) in it, as arrays [window, value], and the
+    values (the rows', or `columns`). One pass for any number of windows: cumulative counts on a
+    calendar of every day, differenced at the windows' ends."""
+    daily = _daily_counts(rows, key, since.min(), through.max(), columns)
+    totals = {name: counts.cumsum() for name, counts in daily.items()}
+    decided, correct = (
+        totals[name].reindex(through).to_numpy() - totals[name].reindex(since).to_numpy() for name in ("n", "c")
+    )
+    return decided, correct, daily["n"].columns
+
+
 def _rolling_rates(exploded: pd.DataFrame, days: pd.DatetimeIndex, tags: tuple[str, ...]) -> pd.DataFrame:
     """Per day of `days` and tag: decided picks and hit rate over (day - N, day] for every N of WINDOWS
     and over the day's season through the day. One pass: per tag, the cumulative decided and correct
@@ -152,14 +167,11 @@ def family_health(accuracy: pd.DataFrame, dates) -> pd.DataFrame:
     days = _dates(dates)
     if not days or rows.empty:
         return pd.DataFrame(columns=columns)
-    # Per family, cumulative graded bets and wins on a calendar of every day; a date's window
-    # (D - 8, D - 1] is the difference of two days' totals (one pass, not a filter per date).
-    first = days[0] - pd.Timedelta(days=MODEL_HEALTH_DAYS + 1)
-    totals = {name: daily.cumsum() for name, daily in _daily_counts(rows, "model_family", first, days[-1]).items()}
+    # A date's window is (D - 8, D - 1]: every date's in one pass, not a filter per date.
     end, start = (pd.DatetimeIndex(days) - pd.Timedelta(days=k) for k in (1, MODEL_HEALTH_DAYS + 1))
-    window = {name: total.reindex(end).to_numpy() - total.reindex(start).to_numpy() for name, total in totals.items()}
-    n = pd.DataFrame(window["n"], index=pd.DatetimeIndex(days, name="game_date"), columns=totals["n"].columns)
-    correct = pd.DataFrame(window["c"], index=n.index, columns=n.columns)
+    decided, won, families = window_counts(rows, "model_family", start, end)
+    n = pd.DataFrame(decided, index=pd.DatetimeIndex(days, name="game_date"), columns=families)
+    correct = pd.DataFrame(won, index=n.index, columns=n.columns)
     out = pd.concat({"n_7d": n.stack(), "hr_7d": (correct / n).stack() * 100.0}, axis=1).reset_index()
     out = out[out["n_7d"] > 0].reset_index(drop=True)
     if out.empty:
