@@ -553,6 +553,29 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     return 0
 
 
+def _days(args: argparse.Namespace) -> list[dt.date]:
+    if args.date and (args.start or args.end):
+        raise SystemExit("give --date, or --start and --end, not both")
+    if args.date:
+        return [args.date]
+    if not (args.start and args.end):
+        raise SystemExit("give --date D, or --start D1 --end D2")
+    return [args.start + dt.timedelta(days=i) for i in range((args.end - args.start).days + 1)]
+
+
+def cmd_fetch(args: argparse.Namespace) -> int:
+    _apply_environment(args)
+    from bestbets_dagster.commands import fetch
+
+    days = _days(args)
+    if args.source == "odds":
+        if args.dry_run:
+            return fetch.odds_dry_run(days, args.at)
+        events = [e for e in (args.events or "").split(",") if e]
+        return fetch.fetch_odds(days, args.at, events, cli_run_tags())
+    return fetch.fetch_box_scores(days, args.replace, cli_run_tags())
+
+
 def cmd_dev(args: argparse.Namespace) -> int:
     _apply_environment(args)
     # The interpreter running this command, so the venv need not be activated.
@@ -712,6 +735,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     card.add_argument("--week", type=_date, help="any date of the week (default: last week, US Eastern)")
     card.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
+
+    fetch = command("fetch", "download into the data directory: an Odds API snapshot, or NBA.com box scores", cmd_fetch)
+    fetch_sub = fetch.add_subparsers(dest="source", required=True, metavar="SOURCE")
+    odds = command(
+        "odds",
+        "a snapshot of each date's lines (live for today or later, the historical endpoints for a past date)",
+        cmd_fetch,
+        fetch_sub,
+    )
+    boxes = command("box-scores", "a played date's box scores, once every game is final", cmd_fetch, fetch_sub)
+    for p in (odds, boxes):
+        p.add_argument("--date", type=_date, help="one game date, YYYY-MM-DD")
+        date_range(p, required=False, default=" (a backfill: one run per date)")
+    odds.add_argument("--at", help="a past date's snapshot time, HH:MM US Eastern (default 12:00)")
+    odds.add_argument("--events", help="comma-separated event ids (default: every event of the date)")
+    odds.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="list the events and print the most the snapshots would cost, spend nothing else "
+        "(a past date's listing costs 1 credit)",
+    )
+    boxes.add_argument("--replace", action="store_true", help="download a date the data directory already has")
 
     dev = command("dev", "open the Dagster UI on this project's instance", cmd_dev)
     dev.add_argument("--port", type=int, default=3000, help="the UI's port (default 3000)")

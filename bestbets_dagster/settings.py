@@ -58,6 +58,38 @@ def first_box_score_date(directory: str) -> str | None:
     return str(dates.min())[:10] if len(dates) else None
 
 
+# The Odds API snapshots of a game day (US Eastern), and the credits under which an alert is raised.
+DEFAULT_SNAPSHOT_TIMES = "10:00,12:00,15:00,18:00"
+DEFAULT_ODDS_CREDIT_FLOOR = 2000
+
+
+def snapshot_times() -> list[tuple[int, int]]:
+    """BESTBETS_SNAPSHOT_TIMES, e.g. "10:00,12:00,15:00,18:00": when the schedule takes a snapshot (US Eastern)."""
+    text = os.environ.get("BESTBETS_SNAPSHOT_TIMES", DEFAULT_SNAPSHOT_TIMES)
+    times = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        hour, _, minute = item.partition(":")
+        if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
+            raise ValueError(f"BESTBETS_SNAPSHOT_TIMES: {item!r} is not HH:MM (US Eastern)")
+        times.append((int(hour), int(minute)))
+    if not times:
+        raise ValueError("BESTBETS_SNAPSHOT_TIMES names no time")
+    return sorted(set(times))
+
+
+def source_urls() -> dict[str, str | None]:
+    """Where the downloaders call: the real APIs unless BESTBETS_ODDS_API_URL / BESTBETS_NBA_STATS_URL
+    name a mirror or a local stand-in (a rehearsal, the tests)."""
+    return {
+        "odds_api": os.environ.get("BESTBETS_ODDS_API_URL") or None,
+        "nba_stats": os.environ.get("BESTBETS_NBA_STATS_URL") or None,
+    }
+
+
+def odds_credit_floor() -> int:
+    return int(os.environ.get("BESTBETS_ODDS_CREDIT_FLOOR", DEFAULT_ODDS_CREDIT_FLOOR))
+
+
 def dagster_home() -> Path:
     """DAGSTER_HOME if set, else $BESTBETS_HOME/dagster, so CLI, replay and `dagster dev` share one instance."""
     configured = os.environ.get("DAGSTER_HOME")

@@ -5,6 +5,7 @@ training weeks start on Mondays."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -31,8 +32,55 @@ def eastern_game_dates(timestamps: pd.Series) -> pd.Series:
     return ts.dt.tz_convert(EASTERN).dt.date
 
 
+# The supported clock: every sensor, schedule, default date and decision time reads it, so a past day
+# can be rehearsed (libfaketime breaks Dagster's daemon). A date moves the clock by whole days (the time
+# of day stays the wall clock's, so the daemon's schedules tick at their usual hours on that date); a date
+# and time stops the clock at that instant (scripted steps and tests).
+CLOCK_VARIABLE = "BESTBETS_TODAY"
+
+
+def _configured_clock() -> dt.datetime | dt.date | None:
+    text = os.environ.get(CLOCK_VARIABLE, "").strip()
+    if not text:
+        return None
+    try:
+        if "T" in text or " " in text:
+            moment = dt.datetime.fromisoformat(text)
+            return moment if moment.tzinfo else moment.replace(tzinfo=EASTERN)
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f"{CLOCK_VARIABLE}={text!r} is neither a date (2025-11-18) nor a date and time (2025-11-18T12:30)"
+        ) from None
+
+
+def clock_offset(wall: dt.datetime | None = None) -> dt.timedelta:
+    """Whole days between the wall clock's Eastern date and the configured today (0 when unset)."""
+    configured = _configured_clock()
+    if configured is None:
+        return dt.timedelta(0)
+    wall = wall or dt.datetime.now(tz=EASTERN)
+    target = configured.astimezone(EASTERN).date() if isinstance(configured, dt.datetime) else configured
+    return dt.timedelta(days=(target - wall.astimezone(EASTERN).date()).days)
+
+
+def now_utc() -> dt.datetime:
+    """Now, on the supported clock (BESTBETS_TODAY), as an aware UTC datetime."""
+    configured = _configured_clock()
+    if isinstance(configured, dt.datetime):
+        return configured.astimezone(dt.timezone.utc)
+    wall = dt.datetime.now(tz=dt.timezone.utc)
+    return wall + clock_offset(wall)
+
+
+def on_clock(moment: dt.datetime) -> dt.datetime:
+    """A wall-clock instant (a schedule's tick) moved onto the supported clock's days."""
+    return moment + clock_offset(moment)
+
+
 def today_eastern() -> dt.date:
-    return dt.datetime.now(tz=EASTERN).date()
+    """Today's US Eastern date on the supported clock."""
+    return now_utc().astimezone(EASTERN).date()
 
 
 def parse_date(value: str | dt.date) -> dt.date:

@@ -13,14 +13,22 @@ warnings.filterwarnings("ignore", category=BetaWarning, message=r".*(backfill_po
 
 # isort: split
 
+from bestbets_dagster.defs.acquisition import nba_box_scores, odds_api_snapshots
 from bestbets_dagster.defs.bestbets import best_bets_accuracy, pick_signal_tags, signal_best_bets_picks
 from bestbets_dagster.defs.features import player_features
-from bestbets_dagster.defs.ingestion import player_game_lines, player_game_logs, prop_lines, team_game_logs
+from bestbets_dagster.defs.ingestion import (
+    game_lines,
+    player_game_lines,
+    player_game_logs,
+    prop_lines,
+    team_game_logs,
+)
 from bestbets_dagster.defs.models import family_models, model_registry, training_windows
 from bestbets_dagster.defs.monitoring import model_performance_daily, monitoring_alerts, signal_health_daily
 from bestbets_dagster.defs.predictions import prediction_accuracy, predictions
 
-ingest_assets = [player_game_logs, team_game_logs, prop_lines, player_game_lines]
+acquisition_assets = [odds_api_snapshots, nba_box_scores]
+ingest_assets = [player_game_logs, team_game_logs, prop_lines, player_game_lines, game_lines]
 feature_assets = [player_features]
 model_assets = [training_windows, family_models, model_registry]
 prediction_assets = [predictions, prediction_accuracy]

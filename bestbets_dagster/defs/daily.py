@@ -1,6 +1,11 @@
-"""The daily cycle: each step is requested by a sensor once the data it needs is in, and the slate by
-a schedule at the books' midday snapshot (the one step whose trigger is a clock).
+"""The daily cycle: each step is requested by a sensor once the data it needs is in, and the downloads
+and the slate by schedules (the steps whose trigger is a clock).
 
+Downloads: `odds_snapshot_schedule` takes the day's Odds API snapshots at set times (10:00, 12:00, 15:00,
+18:00 US Eastern by default, BESTBETS_SNAPSHOT_TIMES), `closing_snapshot_sensor` one last snapshot of each
+game in the 15 minutes before its tip-off (the closing line), `box_score_download_sensor` a played date's
+box scores from NBA.com once every game is final, and `source_freshness_sensor` raises an alert row when
+either source is late.
 Morning, after the games: `box_scores_sensor` ingests every box-score date of the data directory
 newer than the warehouse's (and rebuilds those dates' lines and features with them) ->
 `morning_sensor` grades every date whose box scores or predictions are newer than its grading, then
@@ -24,6 +29,7 @@ import inspect
 
 from dagster import (
     AssetKey,
+    AssetRecordsFilter,
     DagsterEventType,
     DefaultScheduleStatus,
     DefaultSensorStatus,
@@ -37,15 +43,21 @@ from dagster import (
     sensor,
 )
 
+from bestbets_dagster import settings
+from bestbets_dagster.acquisition.freshness import box_score_lateness, odds_lateness
+from bestbets_dagster.acquisition.http import SourceError
+from bestbets_dagster.acquisition.odds_api import listed_events
+from bestbets_dagster.defs.ingestion import DECISION_TIME_TAG
 from bestbets_dagster.defs.jobs import JOBS
 from bestbets_dagster.defs.models import current_training_week
 from bestbets_dagster.defs.partition_range import days_between, range_tags
-from bestbets_dagster.ingest.box_scores import data_date_range
+from bestbets_dagster.defs.source_alerts import record_source_alert
+from bestbets_dagster.ingest.box_scores import box_score_dates, data_date_range
 from bestbets_dagster.models.families import load_families
 from bestbets_dagster.models.registry import staleness
 from bestbets_dagster.partitions import MODEL_FAMILY_PARTITIONS_NAME
-from bestbets_dagster.resources import NbaDataSource, Warehouse
-from bestbets_dagster.timeutil import monday_of, today_eastern
+from bestbets_dagster.resources import NbaDataSource, NbaStats, Warehouse
+from bestbets_dagster.timeutil import EASTERN, monday_of, now_utc, on_clock, today_eastern
 
 DAY = dt.timedelta(days=1)
 # How far back the morning looks for dates to (re)grade: late box scores of the last two weeks.
@@ -203,11 +215,135 @@ def weekly_training_sensor(context: SensorEvaluationContext, warehouse: Warehous
     execution_timezone="America/New_York",
     job=JOBS["slate_job"],
     default_status=DefaultScheduleStatus.STOPPED,
-    description=("Today's slate at 12:30 US Eastern, after the books' midday snapshot: lines and features."),
+    description=(
+        "Today's slate at 12:30 US Eastern, after the books' midday snapshot: lines and features, decided at "
+        "the tick's time (the snapshots taken before it; a re-run decides the same)."
+    ),
 )
 def slate_schedule(context: ScheduleEvaluationContext):
-    day = context.scheduled_execution_time.date()
-    return RunRequest(run_key=f"slate:{day}", partition_key=str(day))
+    decided = on_clock(context.scheduled_execution_time)
+    day = decided.astimezone(EASTERN).date()
+    return RunRequest(run_key=f"slate:{day}", partition_key=str(day), tags={DECISION_TIME_TAG: decided.isoformat()})
+
+
+def _snapshot_crons() -> list[str]:
+    return [f"{minute} {hour} * * *" for hour, minute in settings.snapshot_times()]
+
+
+@schedule(
+    cron_schedule=_snapshot_crons(),
+    execution_timezone="America/New_York",
+    job=JOBS["odds_snapshot_job"],
+    default_status=DefaultScheduleStatus.STOPPED,
+    description=(
+        "The day's Odds API snapshots at the times of BESTBETS_SNAPSHOT_TIMES (US Eastern; 10:00, 12:00, 15:00, "
+        "18:00 by default): every game not yet tipped off, its player points lines and its game markets."
+    ),
+)
+def odds_snapshot_schedule(context: ScheduleEvaluationContext):
+    moment = on_clock(context.scheduled_execution_time).astimezone(EASTERN)
+    return RunRequest(
+        run_key=f"odds:{moment.date()}:{moment:%H%M}",
+        partition_key=str(moment.date()),
+        run_config={"ops": {"odds_api_snapshots": {"config": {"kind": "scheduled"}}}},
+    )
+
+
+# A game's closing snapshot is taken by the first tick within this many minutes before its tip-off.
+CLOSING_WINDOW = dt.timedelta(minutes=15)
+
+
+@stopped_sensor(180, job=JOBS["odds_snapshot_job"])
+def closing_snapshot_sensor(context: SensorEvaluationContext, nba_data: NbaDataSource):
+    """One last snapshot of each game in the 15 minutes before its tip-off (the closing line, which CLV is
+    measured against): the games tipping off together in one run. Today's games are read from the newest
+    snapshot file; no snapshot yet, no closing one."""
+    now, today = now_utc(), today_eastern()
+    events = listed_events(nba_data.path, today)
+    due: dict[str, list[str]] = {}
+    for event in events:
+        tip = dt.datetime.fromisoformat(str(event["commence_time"]).replace("Z", "+00:00"))
+        if now < tip <= now + CLOSING_WINDOW:
+            due.setdefault(tip.strftime("%Y-%m-%dT%H:%MZ"), []).append(event["id"])
+    if not due:
+        return SkipReason(f"no game of {today} tips off in the next {CLOSING_WINDOW.seconds // 60} minutes")
+    return SensorResult(
+        run_requests=[
+            RunRequest(
+                run_key=f"closing:{today}:{tip}",
+                partition_key=str(today),
+                run_config={"ops": {"odds_api_snapshots": {"config": {"kind": "closing", "event_ids": sorted(ids)}}}},
+                tags={"bestbets/closing_tip_off": tip},
+            )
+            for tip, ids in sorted(due.items())
+        ]
+    )
+
+
+# A played date's box scores are looked for this many days back (a late correction, a missed night).
+DOWNLOAD_LOOKBACK_DAYS = 3
+
+
+@stopped_sensor(900, job=JOBS["box_score_download_job"])
+def box_score_download_sensor(context: SensorEvaluationContext, nba_stats: NbaStats, nba_data: NbaDataSource):
+    """The box scores of each of the last three dates the data directory lacks, downloaded once NBA.com shows
+    every game of the date final (a game still on, or not yet final, waits for the next tick)."""
+    today, now = today_eastern(), now_utc()
+    have = box_score_dates(nba_data.path)
+    missing = [d for d in days_between(today - dt.timedelta(days=DOWNLOAD_LOOKBACK_DAYS), today - DAY) if d not in have]
+    if not missing:
+        return SkipReason("the data directory has the box scores of the last days")
+    requests, notes = [], []
+    with nba_stats.quick_client() as client:
+        for day in missing:
+            try:
+                games = [g for g in client.scoreboard(day) if not g.postponed]
+            except SourceError as exc:
+                notes.append(f"{day}: {exc}")
+                continue
+            pending = [g.game_id for g in games if not g.final]
+            if not games:
+                notes.append(f"{day}: no regular-season game")
+            elif pending:
+                notes.append(f"{day}: {len(pending)} of {len(games)} games not final")
+            else:
+                # The hour in the key: a failed download is asked again an hour later, never twice an hour.
+                requests.append(RunRequest(run_key=f"box-download:{day}:{now:%Y%m%dT%H}", partition_key=str(day)))
+    for note in notes:
+        context.log.info(note)
+    return SensorResult(run_requests=requests) if requests else SkipReason("; ".join(notes))
+
+
+@stopped_sensor(900)
+def source_freshness_sensor(context: SensorEvaluationContext, warehouse: Warehouse, nba_data: NbaDataSource):
+    """Raises an alert row (`source_alerts`, sent by alerts_to_slack) when a source is late: no Odds API
+    snapshot of today within 45 minutes of the first scheduled one, or no box scores of yesterday's listed
+    games by 10:00 US Eastern. Starts no run."""
+    now, today = now_utc(), today_eastern()
+    taken = _latest_materialization_time(context.instance, "odds_api_snapshots", str(today))
+    findings = [
+        odds_lateness(now, dt.time(*settings.snapshot_times()[0]), taken),
+        box_score_lateness(
+            now,
+            today - DAY,
+            len(listed_events(nba_data.path, today - DAY)),
+            (today - DAY) in box_score_dates(nba_data.path),
+        ),
+    ]
+    late = [f for f in findings if f is not None]
+    for finding in late:
+        new = record_source_alert(
+            warehouse, finding.game_date, finding.alert_type, finding.subject, finding.severity, finding.message
+        )
+        (context.log.warning if new else context.log.info)(finding.message)
+    return SkipReason("; ".join(f.message for f in late) if late else "the odds and the box scores are on time")
+
+
+def _latest_materialization_time(instance, asset: str, partition: str) -> dt.datetime | None:
+    records = instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=AssetKey(asset), asset_partitions=[partition]), limit=1
+    ).records
+    return dt.datetime.fromtimestamp(records[0].timestamp, tz=dt.timezone.utc) if records else None
 
 
 @schedule(

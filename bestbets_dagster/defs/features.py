@@ -2,6 +2,7 @@
 
 import datetime as dt
 
+import pandas as pd
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue
 
 from bestbets_dagster.bestbets.pipeline import HISTORY_LOOKBACK_DAYS
@@ -10,6 +11,7 @@ from bestbets_dagster.defs.partition_range import days_between, history_deps, pa
 from bestbets_dagster.defs.table_assets import table_asset
 from bestbets_dagster.features.build import FeatureSettings, build_features
 from bestbets_dagster.features.contract import V12_FEATURES
+from bestbets_dagster.ingest.lines import decision_times_of, team_game_lines
 from bestbets_dagster.resources import Warehouse
 
 
@@ -22,10 +24,17 @@ class PlayerFeaturesConfig(Config):
 
 @table_asset(
     "player_features",
-    shaped_by=("bestbets_dagster.features.build", "bestbets_dagster.features.contract"),
+    shaped_by=(
+        "bestbets_dagster.features.build",
+        "bestbets_dagster.features.contract",
+        "bestbets_dagster.ingest.lines",
+    ),
     blocking=True,
     # Box scores of D itself give the schedule of D (who plays whom) only; no feature reads them.
-    deps=history_deps("player_game_logs", "team_game_logs", "player_game_lines", through_the_day=True),
+    deps=[
+        *history_deps("player_game_logs", "team_game_logs", "player_game_lines", through_the_day=True),
+        "game_lines",  # the day's totals and spreads, as of its decision
+    ],
     group="features",
 )
 def player_features(
@@ -37,12 +46,15 @@ def player_features(
         warehouse.read(table, start - dt.timedelta(days=HISTORY_LOOKBACK_DAYS), end)
         for table in ("player_game_logs", "team_game_logs", "player_game_lines")
     )
+    on_the_days = lines[pd.to_datetime(lines["game_date"]).dt.date >= start]
+    game_context = team_game_lines(warehouse.read("game_lines", start, end), decision_times_of(on_the_days))
     features = build_features(
         days_between(start, end),
         player_logs,
         team_logs,
         lines,
         settings=FeatureSettings(injury_proxy=config.injury_proxy),
+        game_context=game_context,
     )
     written = warehouse.replace_partitions("player_features", features, start, end)
     nan_share = features[list(V12_FEATURES)].isna().mean().round(4) if written else None

@@ -11,13 +11,25 @@ from dagster import (
 )
 
 from bestbets_dagster.defs.checks import table_check_results
-from bestbets_dagster.defs.partition_range import days_before, partition_dates, range_metadata
+from bestbets_dagster.defs.partition_range import days_before, days_between, partition_dates, range_metadata
 from bestbets_dagster.defs.table_assets import table_asset
 from bestbets_dagster.ingest.box_scores import load_player_game_logs, load_team_game_logs
-from bestbets_dagster.ingest.lines import build_player_game_lines, build_prop_lines, match_summary, plain_join_rate
-from bestbets_dagster.ingest.odds import load_offers, main_lines
+from bestbets_dagster.ingest.lines import (
+    build_player_game_lines,
+    build_prop_lines,
+    choose_decision_times,
+    decision_times_of,
+    match_summary,
+    plain_join_rate,
+)
+from bestbets_dagster.ingest.odds import load_game_lines, load_offers, main_lines
 from bestbets_dagster.resources import NbaDataSource, Warehouse
-from bestbets_dagster.timeutil import season_start
+from bestbets_dagster.timeutil import now_utc, season_start, today_eastern
+
+# Run tags that fix a decision time: the slate schedule's instant (its own date), or a replay's time of
+# day (US Eastern) for every date of the run. See ingest.lines.choose_decision_times.
+DECISION_TIME_TAG = "bestbets/decision_time"
+DECISION_TIME_OF_DAY_TAG = "bestbets/decision_time_of_day"
 
 GROUP = "ingest"
 # Identity reads the box scores of the season of D and the season before, up to D itself: at most two
@@ -77,6 +89,7 @@ def box_score_asset(table: str, load, description: str):
         shaped_by=("bestbets_dagster.ingest.box_scores",),
         blocking=True,
         game_days=False,
+        deps=["nba_box_scores"],
         group=GROUP,
         description=description,
     )
@@ -120,7 +133,7 @@ def _match_metadata(per_game, lines, rosters) -> dict:
     shaped_by=("bestbets_dagster.ingest.odds", "bestbets_dagster.ingest.identity", "bestbets_dagster.ingest.lines"),
     blocking=True,
     game_days=False,
-    deps=[ROSTERS],
+    deps=[ROSTERS, "odds_api_snapshots"],
     group=GROUP,
 )
 def prop_lines(context: AssetExecutionContext, warehouse: Warehouse, nba_data: NbaDataSource) -> MaterializeResult:
@@ -149,6 +162,22 @@ def prop_lines(context: AssetExecutionContext, warehouse: Warehouse, nba_data: N
     )
 
 
+def run_decision_times(context: AssetExecutionContext, warehouse: Warehouse, start: dt.date, end: dt.date) -> dict:
+    """The decision time of each date of the run, from its tags, the stored rows and the clock."""
+    tags = context.run.tags
+    slate = tags.get(DECISION_TIME_TAG)
+    time_of_day = tags.get(DECISION_TIME_OF_DAY_TAG)
+    stored = decision_times_of(warehouse.read("player_game_lines", start, end, columns=["game_date", "decision_time"]))
+    return choose_decision_times(
+        days_between(start, end),
+        stored,
+        today=today_eastern(),
+        now=pd.Timestamp(now_utc()),
+        slate=pd.Timestamp(slate) if slate else None,
+        time_of_day=dt.time.fromisoformat(time_of_day) if time_of_day else None,
+    )
+
+
 @table_asset(
     "player_game_lines",
     shaped_by=("bestbets_dagster.ingest.identity", "bestbets_dagster.ingest.lines"),
@@ -162,7 +191,8 @@ def player_game_lines(context: AssetExecutionContext, warehouse: Warehouse) -> M
     start, end = partition_dates(context)
     lines = warehouse.read("prop_lines", start, end)
     rosters = _rosters(warehouse, start, end)
-    per_game = build_player_game_lines(lines, rosters)
+    decisions = run_decision_times(context, warehouse, start, end)
+    per_game = build_player_game_lines(lines, rosters, decisions)
     outliers = per_game.attrs.get("outlier_lines", [])
     if outliers:
         context.log.warning(
@@ -173,8 +203,42 @@ def player_game_lines(context: AssetExecutionContext, warehouse: Warehouse) -> M
         metadata={
             **range_metadata(context, written, per_game),
             **_match_metadata(per_game, lines, rosters),
+            "decision_times": MetadataValue.json(
+                {
+                    str(d): (t.isoformat() if t is not None else "latest pre-tip-off snapshot")
+                    for d, t in decisions.items()
+                }
+                if start == end
+                else {"decided": sum(t is not None for t in decisions.values()), "dates": len(decisions)}
+            ),
             "outlier_lines_dropped": len(outliers),
             "outlier_lines": MetadataValue.json([{k: str(v) for k, v in o.items()} for o in outliers[:20]]),
         },
         check_results=table_check_results(warehouse, "player_game_lines", start, end),
+    )
+
+
+@table_asset(
+    "game_lines",
+    shaped_by=("bestbets_dagster.ingest.odds",),
+    blocking=True,
+    game_days=False,
+    deps=["odds_api_snapshots"],
+    group=GROUP,
+)
+def game_lines(context: AssetExecutionContext, warehouse: Warehouse, nba_data: NbaDataSource) -> MaterializeResult:
+    """Every book's game markets (total, spread, moneyline) per event and snapshot; none on a source
+    without them (the flat snapshots hold player markets only)."""
+    start, end = partition_dates(context)
+    rows = load_game_lines(nba_data.path, start, end)
+    rows = rows[(rows["game_date"] >= str(start)) & (rows["game_date"] <= str(end))]
+    written, kept = replace_from_source(context, warehouse, "game_lines", rows, start, end)
+    return MaterializeResult(
+        metadata={
+            **range_metadata(context, written, rows),
+            "events": int(rows["event_id"].nunique()) if len(rows) else 0,
+            "books": MetadataValue.json(sorted(rows["bookmaker"].unique().tolist()) if len(rows) else []),
+            "kept_stored_dates": MetadataValue.json(kept),
+        },
+        check_results=table_check_results(warehouse, "game_lines", start, end),
     )

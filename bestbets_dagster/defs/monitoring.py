@@ -224,16 +224,24 @@ def _alert_check(found: pd.DataFrame, alert_type: str, check_name: str) -> Asset
     minimum_interval_seconds=300,
     default_status=DefaultSensorStatus.RUNNING,
     description=(
-        "Sends alerts created since the last evaluation to Slack when a token is configured, and to the "
-        "sensor's log otherwise. The cursor is the newest created_at sent."
+        "Sends alerts (monitoring_alerts and the downloaders' source_alerts) created since the last evaluation "
+        "to Slack when a token is configured, and to the sensor's log otherwise. The cursor is the newest "
+        "created_at sent."
     ),
 )
 def alerts_to_slack(context: SensorEvaluationContext, warehouse: Warehouse, notifier: AlertNotifier):
     since = pd.Timestamp(context.cursor) if context.cursor else pd.Timestamp("1970-01-01", tz="UTC")
-    new = warehouse.query(
-        "SELECT * FROM {monitoring_alerts} WHERE created_at > @since "
-        "ORDER BY created_at, game_date, alert_type, subject",
-        {"since": since.to_pydatetime()},
+    # The monitoring's alerts and the acquisition layer's (a source late, credits low), newest last.
+    found = [
+        warehouse.query(
+            "SELECT game_date, alert_type, subject, severity, message, created_at FROM {%s} WHERE created_at > @since"
+            % table,
+            {"since": since.to_pydatetime()},
+        )
+        for table in ("monitoring_alerts", "source_alerts")
+    ]
+    new = pd.concat([f for f in found if len(f)] or found[:1], ignore_index=True).sort_values(
+        ["created_at", "game_date", "alert_type", "subject"], ignore_index=True
     )
     if new.empty:
         return SkipReason("no new alerts")

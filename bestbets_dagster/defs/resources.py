@@ -12,12 +12,29 @@ from bestbets_dagster.resources import (
     DuckDBWarehouse,
     LocalArtifactStore,
     NbaDataSource,
+    NbaStats,
+    OddsApi,
 )
+
+
+def source_resources() -> dict[str, Any]:
+    """The downloaders' sources. The Odds API key is read from ODDS_API_KEY when a run needs it (EnvVar:
+    the UI and the run records show the variable's name, never the key)."""
+    urls = settings.source_urls()
+    return {
+        "odds_api": OddsApi(
+            api_key=EnvVar("ODDS_API_KEY"),
+            credit_floor=settings.odds_credit_floor(),
+            **({"base_url": urls["odds_api"]} if urls["odds_api"] else {}),
+        ),
+        "nba_stats": NbaStats(**({"base_url": urls["nba_stats"]} if urls["nba_stats"] else {})),
+    }
 
 
 def local_resources() -> dict[str, Any]:
     home = settings.bestbets_home()
     return {
+        **source_resources(),
         "warehouse": DuckDBWarehouse(path=str(home / "warehouse.duckdb")),
         "artifacts": LocalArtifactStore(root=str(home / "artifacts")),
         "nba_data": NbaDataSource(data_dir=str(settings.data_dir())),

@@ -37,6 +37,14 @@ def code_version(fn: Callable, table: str, shaped_by: Iterable[str] = ()) -> str
     return digest.hexdigest()[:12]
 
 
+def code_version_of(*functions: Callable) -> str:
+    """sha256 (12 hex) of the source of the modules defining these functions (an asset that writes files)."""
+    digest = hashlib.sha256()
+    for module in sorted({fn.__module__ for fn in functions}):
+        digest.update(inspect.getsource(importlib.import_module(module)).encode())
+    return digest.hexdigest()[:12]
+
+
 def table_asset(
     table: str,
     *,

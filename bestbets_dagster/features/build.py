@@ -302,6 +302,16 @@ def _targets(
     return t.drop(columns="_lined")
 
 
+def _game_context(t: pd.DataFrame, game_context: pd.DataFrame | None) -> pd.DataFrame:
+    """Each target row's game total and its team's spread (NaN where the books quoted none)."""
+    columns = ["game_total_line", "team_spread"]
+    if game_context is None or game_context.empty:
+        return pd.DataFrame(np.nan, index=t.index, columns=columns)
+    context = _ns_dates(game_context).drop_duplicates(["game_date", "team_abbr"])
+    merged = t[["game_date", "team_abbr"]].merge(context, on=["game_date", "team_abbr"], how="left")
+    return merged[columns].set_index(t.index).astype("float64")
+
+
 # --------------------------------------------------------------------------------------------
 # The feature rows
 
@@ -313,12 +323,15 @@ def build_features(
     lines: pd.DataFrame,
     schedule: pd.DataFrame | None = None,
     settings: FeatureSettings = FeatureSettings(),
+    game_context: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """One row per player expected to play on each date, with the 54 V12 features and quality.
 
     player_logs, team_logs: box scores (rows on or after a date are ignored for that date);
     lines: player_game_lines (history for streaks, and the date's pre-tip-off lines);
-    schedule: (game_date, game_id, team_abbr, opp, is_home), default from team_logs and lines.
+    schedule: (game_date, game_id, team_abbr, opp, is_home), default from team_logs and lines;
+    game_context: the books' game lines per team-game as the decision saw them (game_date, team_abbr,
+    game_total_line, team_spread: ingest.lines.team_game_lines); without it those features are NaN.
     """
     dates = list(dates)
     # One datetime unit everywhere: merge_asof refuses to compare [us] with [ns].
@@ -448,9 +461,11 @@ def build_features(
     f["pct_paint"] = np.nan
     f["pct_mid_range"] = np.nan
     f["injury_risk"] = np.nan
-    f["game_total_line"] = np.nan
-    f["spread_magnitude"] = np.nan
-    f["implied_team_total"] = np.nan
+    context = _game_context(t, game_context)
+    f["game_total_line"] = context["game_total_line"]
+    f["spread_magnitude"] = context["team_spread"].abs()
+    # The team's share of the total: a favourite by s (spread -s) is expected to score (total + s) / 2.
+    f["implied_team_total"] = (context["game_total_line"] - context["team_spread"]) / 2.0
     f["pct_three"] = (s["fg3a_l10"] / s["fga_l10"]).where(s["fga_l10"] > 0)
     f["pct_free_throw"] = (
         (s["ftm_l10"] / s["pts_l10_sum"].where(s["pts_l10_sum"] > 0)).clip(0, 0.5).where(s["n_l10"] >= 5)

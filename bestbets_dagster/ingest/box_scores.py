@@ -7,6 +7,7 @@ season or per day, as CSV, CSV.gz or parquet.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from pathlib import Path
 
@@ -14,7 +15,15 @@ import numpy as np
 import pandas as pd
 
 from bestbets_dagster.ingest.errors import IngestError
-from bestbets_dagster.ingest.files import check_unique, parse_bools, parse_numbers, read_table_file, table_files
+from bestbets_dagster.ingest.files import (
+    UNREADABLE,
+    check_unique,
+    parse_bools,
+    parse_numbers,
+    read_table_file,
+    table_files,
+    unreadable,
+)
 from bestbets_dagster.ingest.names import player_lookup
 from bestbets_dagster.ingest.teams import ABBREVIATIONS
 from bestbets_dagster.settings import partition_start
@@ -267,6 +276,29 @@ def load_player_game_logs(data_dir: Path, start: dt.date | None = None, end: dt.
 def load_team_game_logs(data_dir: Path, start: dt.date | None = None, end: dt.date | None = None) -> pd.DataFrame:
     df = _load(Path(data_dir) / TEAM_DIR, read_team_file, ["game_id", "team_id"], "team-game", start, end)
     return df.drop(columns="_row").sort_values(["game_date", "game_id", "team_id"]).reset_index(drop=True)
+
+
+@functools.lru_cache(maxsize=256)
+def _file_dates(path: str, size: int, mtime_ns: int) -> frozenset[dt.date]:
+    """The game dates of one box-score file (cached while the file is unchanged)."""
+    try:
+        if path.endswith(".parquet"):
+            column = pd.read_parquet(path, columns=["game_date"])["game_date"]
+        else:
+            column = pd.read_csv(path, usecols=["game_date"], dtype=str)["game_date"]
+    except UNREADABLE as exc:
+        raise unreadable(path, exc) from exc
+    dates = pd.to_datetime(column.astype(str).str.slice(0, 10), format="%Y-%m-%d", errors="coerce").dropna()
+    return frozenset(dates.dt.date)
+
+
+def box_score_dates(data_dir: Path) -> set[dt.date]:
+    """Every game date the data directory's player box scores hold (only their game_date column is read)."""
+    dates: set[dt.date] = set()
+    for path in table_files(Path(data_dir) / PLAYER_DIR):
+        stat = path.stat()
+        dates |= _file_dates(str(path), stat.st_size, stat.st_mtime_ns)
+    return dates
 
 
 def data_date_range(data_dir: Path) -> tuple[dt.date, dt.date]:

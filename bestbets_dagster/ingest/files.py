@@ -20,6 +20,14 @@ def table_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.iterdir() if p.is_file() and p.name.endswith(TABLE_SUFFIXES))
 
 
+# What a truncated (EOFError: an interrupted download), corrupt or undecodable file raises when read.
+UNREADABLE = (ValueError, OSError, EOFError, zlib.error, UnicodeDecodeError, pd.errors.ParserError)
+
+
+def unreadable(path: Path | str, exc: Exception) -> IngestError:
+    return IngestError(path, f"cannot be read as a table: {type(exc).__name__}: {exc or 'the file ends early'}")
+
+
 def read_table_file(path: Path, required: Iterable[str]) -> pd.DataFrame:
     """All columns as text (so ids keep leading zeros), with a `_row` column naming the source row."""
     try:
@@ -32,11 +40,8 @@ def read_table_file(path: Path, required: Iterable[str]) -> pd.DataFrame:
             df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
             # Line 1 is the header, so data row i is on line i + 2.
             df["_row"] = [f"line {i + 2}" for i in range(len(df))]
-    except (ValueError, OSError, EOFError, zlib.error, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        # EOFError: a truncated .gz (an interrupted download)
-        raise IngestError(
-            path, f"cannot be read as a table: {type(exc).__name__}: {exc or 'the file ends early'}"
-        ) from exc
+    except UNREADABLE as exc:
+        raise unreadable(path, exc) from exc
     missing = [c for c in required if c not in df.columns]
     if missing:
         raise IngestError(path, f"missing required column(s) {missing}; found {list(df.columns[:-1])}")

@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 
 from bestbets_dagster import tables
 from bestbets_dagster.ingest.identity import resolve_events
 from bestbets_dagster.ingest.names import names_before
+from bestbets_dagster.timeutil import EASTERN, eastern_game_date
 
 # The original's cascade: DraftKings, then FanDuel, then BetMGM, then any other book.
 BOOK_PREFERENCE = ("draftkings", "fanduel", "betmgm")
@@ -29,6 +32,64 @@ def outlier_lines(current: pd.DataFrame, keys: list[str]) -> pd.Series:
 def published_before_tipoff(prop_lines: pd.DataFrame) -> pd.DataFrame:
     """The snapshots taken before their game's tip-off: the only lines any table reads."""
     return prop_lines[prop_lines["snapshot_time"] < prop_lines["commence_time"]]
+
+
+DecisionTimes = dict  # {game date: the decision's UTC timestamp, or None: the latest pre-tip-off snapshot}
+
+
+def decision_cutoffs(game_dates: pd.Series, decision_times: DecisionTimes | None) -> pd.Series:
+    """Each row's decision time (UTC, NaT where its date has none) from a {date: timestamp | None} map."""
+    if not decision_times:
+        return pd.Series(pd.NaT, index=game_dates.index, dtype="datetime64[ns, UTC]")
+    days = pd.to_datetime(game_dates).dt.date
+    known = {d: pd.Timestamp(t) for d, t in decision_times.items() if t is not None and not pd.isna(t)}
+    return pd.to_datetime(days.map(known), utc=True).astype("datetime64[ns, UTC]")
+
+
+def choose_decision_times(
+    days: list,
+    stored: DecisionTimes,
+    *,
+    today,
+    now: pd.Timestamp,
+    slate: pd.Timestamp | None = None,
+    time_of_day=None,
+) -> DecisionTimes:
+    """Each date's decision time. An explicit one wins: the slate run's instant for its own date (`slate`),
+    or a replay's time of day (US Eastern) for every date; then what is stored (a re-run decides as the
+    first run did, even after later snapshots); then, for today's or a later slate, now; otherwise None
+    (a replay of history decides on the latest snapshot before tip-off)."""
+    chosen: DecisionTimes = {}
+    for day in days:
+        if slate is not None and eastern_game_date(slate) == day:
+            chosen[day] = pd.Timestamp(slate).tz_convert("UTC")
+        elif time_of_day is not None:
+            moment = pd.Timestamp(dt.datetime.combine(day, time_of_day), tz=EASTERN)
+            chosen[day] = moment.tz_convert("UTC")
+        elif day in stored:
+            chosen[day] = stored[day]
+        elif day >= today:
+            chosen[day] = pd.Timestamp(now).tz_convert("UTC")
+        else:
+            chosen[day] = None
+    return chosen
+
+
+def lines_at_decision(lines: pd.DataFrame, decision_times: DecisionTimes | None = None) -> pd.DataFrame:
+    """The lines a date's decision reads: published before their game's tip-off and, on a date whose slate
+    fixed a decision time, taken at or before it (a later snapshot never changes a decision made)."""
+    pre_game = published_before_tipoff(lines)
+    cutoff = decision_cutoffs(pre_game["game_date"], decision_times)
+    return pre_game[cutoff.isna() | (pre_game["snapshot_time"] <= cutoff)]
+
+
+def decision_times_of(player_game_lines: pd.DataFrame) -> DecisionTimes:
+    """{date: decision time or None} as stored on a range's player_game_lines rows."""
+    if player_game_lines.empty:
+        return {}
+    stored = player_game_lines.assign(day=pd.to_datetime(player_game_lines["game_date"]).dt.date)
+    first = stored.groupby("day")["decision_time"].first()
+    return {day: (None if pd.isna(t) else pd.Timestamp(t)) for day, t in first.items()}
 
 
 def per_book_in_time(lines: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
@@ -85,9 +146,12 @@ def _flag_duplicate_persons(rows: pd.DataFrame) -> pd.DataFrame:
     return rows
 
 
-def build_player_game_lines(prop_lines: pd.DataFrame, player_logs: pd.DataFrame) -> pd.DataFrame:
-    """One row per lined player-game from the books' lines published before tip-off."""
-    pre_game = published_before_tipoff(prop_lines).copy()
+def build_player_game_lines(
+    prop_lines: pd.DataFrame, player_logs: pd.DataFrame, decision_times: DecisionTimes | None = None
+) -> pd.DataFrame:
+    """One row per lined player-game from the books' lines published before tip-off (and at or before
+    the date's decision time, where it has one)."""
+    pre_game = lines_at_decision(prop_lines, decision_times).copy()
     if pre_game.empty:
         return tables.table("player_game_lines").empty_frame()
     # Resolved players are keyed by person (two books may spell one player two ways); the others by name.
@@ -138,6 +202,7 @@ def build_player_game_lines(prop_lines: pd.DataFrame, player_logs: pd.DataFrame)
             "opening_line": selected["opening_line"],
             "n_snapshots": selected["n_snapshots"],
             "line_snapshot_time": selected["snapshot_time"],
+            "decision_time": decision_cutoffs(selected["game_date"], decision_times),
         }
     )
     home = out["team_abbr"] == selected["home_team_abbr"]
@@ -151,12 +216,12 @@ def build_player_game_lines(prop_lines: pd.DataFrame, player_logs: pd.DataFrame)
     return out
 
 
-def current_offers(prop_lines: pd.DataFrame) -> pd.DataFrame:
-    """Every book's last line before tip-off per resolved player-game (outliers left out): the
-    offers a bet can be shopped among. Columns game_date, person_id, bookmaker, line, over_price,
-    under_price."""
+def current_offers(prop_lines: pd.DataFrame, decision_times: DecisionTimes | None = None) -> pd.DataFrame:
+    """Every book's last line at the decision (before tip-off) per resolved player-game (outliers left
+    out): the offers a bet can be shopped among. Columns game_date, person_id, bookmaker, line,
+    over_price, under_price."""
     columns = ["game_date", "person_id", "bookmaker", "line", "over_price", "under_price"]
-    pre_game = published_before_tipoff(prop_lines)
+    pre_game = lines_at_decision(prop_lines, decision_times)
     pre_game = pre_game[pre_game["person_id"].notna() & (pre_game["match_status"] == "resolved")]
     if pre_game.empty:
         return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
@@ -167,6 +232,48 @@ def current_offers(prop_lines: pd.DataFrame) -> pd.DataFrame:
         game_date=pd.to_datetime(current["game_date"]).astype("datetime64[ns]"),
         person_id=current["person_id"].astype("int64"),
     )[columns].reset_index(drop=True)
+
+
+def closing_lines(prop_lines: pd.DataFrame) -> pd.DataFrame:
+    """Every book's closing line per resolved player-game: its last snapshot before tip-off, whatever the
+    decision read (the line the market settled on). Columns game_date, person_id, bookmaker, line,
+    over_price, under_price, snapshot_time, outlier (the line far from the other books')."""
+    columns = ["game_date", "person_id", "bookmaker", "line", "over_price", "under_price", "snapshot_time"]
+    pre_game = published_before_tipoff(prop_lines)
+    pre_game = pre_game[pre_game["person_id"].notna() & (pre_game["match_status"] == "resolved")]
+    if pre_game.empty:
+        return pd.DataFrame({c: pd.Series(dtype="float64") for c in [*columns, "outlier"]})
+    keys = ["game_date", "person_id"]
+    closing = per_book_in_time(pre_game, keys).drop_duplicates([*keys, "bookmaker"], keep="last")
+    return closing.assign(
+        game_date=pd.to_datetime(closing["game_date"]).astype("datetime64[ns]"),
+        person_id=closing["person_id"].astype("int64"),
+        outlier=outlier_lines(closing, keys),
+    )[[*columns, "outlier"]].reset_index(drop=True)
+
+
+def team_game_lines(game_lines: pd.DataFrame, decision_times: DecisionTimes | None = None) -> pd.DataFrame:
+    """Per team-game, the books' game lines as the date's decision saw them (each book's latest snapshot
+    at the decision, before tip-off; the median over books): game_date, team_abbr, game_total_line and
+    team_spread (the team's handicap: negative when favoured)."""
+    columns = ["game_date", "team_abbr", "game_total_line", "team_spread"]
+    if game_lines.empty:
+        return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
+    seen = lines_at_decision(game_lines, decision_times)
+    keys = ["game_date", "event_id"]
+    current = per_book_in_time(seen, keys).drop_duplicates([*keys, "bookmaker"], keep="last")
+    per_event = current.groupby(keys).agg(
+        home_team_abbr=("home_team_abbr", "first"),
+        away_team_abbr=("away_team_abbr", "first"),
+        game_total_line=("total_line", "median"),
+        home_spread=("home_spread", "median"),
+    )
+    per_event = per_event.reset_index()
+    home = per_event.assign(team_abbr=per_event["home_team_abbr"], team_spread=per_event["home_spread"])
+    away = per_event.assign(team_abbr=per_event["away_team_abbr"], team_spread=-per_event["home_spread"])
+    both = pd.concat([home, away], ignore_index=True)
+    both["game_date"] = pd.to_datetime(both["game_date"])
+    return both[columns].astype({"game_total_line": "float64", "team_spread": "float64"})
 
 
 def match_summary(player_game_lines: pd.DataFrame) -> dict:

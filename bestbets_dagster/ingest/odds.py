@@ -310,3 +310,109 @@ def main_lines(offers: pd.DataFrame) -> pd.DataFrame:
     df["n_lines_offered"] = df.groupby(keys)["line"].transform("size")
     df = df.sort_values([*keys, "_gap", "line"], kind="mergesort")
     return df.drop_duplicates(keys, keep="first").drop(columns="_gap").reset_index(drop=True)
+
+
+GAME_MARKETS = ("h2h", "spreads", "totals")
+GAME_LINE_COLUMNS = [
+    "event_id",
+    "commence_time",
+    "home_team",
+    "away_team",
+    "home_team_abbr",
+    "away_team_abbr",
+    "bookmaker",
+    "total_line",
+    "over_price",
+    "under_price",
+    "home_spread",
+    "home_spread_price",
+    "away_spread_price",
+    "home_moneyline",
+    "away_moneyline",
+    "snapshot_time",
+    "source_file",
+    "_row",
+]
+
+
+def _game_market_values(event: dict, market: dict) -> dict:
+    """One book's h2h, spreads or totals market of an event as the game_lines columns it fills."""
+    values: dict = {}
+    for outcome in market.get("outcomes") or []:
+        name = str(outcome.get("name", "")).strip()
+        side = "home" if name == event["home_team"] else "away" if name == event["away_team"] else name.lower()
+        if market["key"] == "totals" and side in ("over", "under"):
+            values["total_line"] = outcome.get("point")
+            values[f"{side}_price"] = outcome.get("price")
+        elif market["key"] == "spreads" and side in ("home", "away"):
+            if side == "home":
+                values["home_spread"] = outcome.get("point")
+            values[f"{side}_spread_price"] = outcome.get("price")
+        elif market["key"] == "h2h" and side in ("home", "away"):
+            values[f"{side}_moneyline"] = outcome.get("price")
+    return values
+
+
+def read_v4_game_markets(path: Path) -> pd.DataFrame:
+    """The game markets (h2h, spreads, totals) of a v4 file: one row per event, book and snapshot."""
+    events, wrapper_snapshot = _events(_load_json(path), path)
+    records: list[dict] = []
+    for event in events:
+        for book in event["bookmakers"] or []:
+            row: dict = {}
+            snapshot = None
+            for market in book.get("markets") or []:
+                if market.get("key") in GAME_MARKETS:
+                    row.update(_game_market_values(event, market))
+                    snapshot = wrapper_snapshot or market.get("last_update") or book.get("last_update")
+            if not row:
+                continue
+            records.append(
+                {
+                    "event_id": event["id"],
+                    "commence_time": event["commence_time"],
+                    "home_team": event["home_team"],
+                    "away_team": event["away_team"],
+                    "bookmaker": str(book.get("key", "")).lower(),
+                    "snapshot_time": snapshot,
+                    "_row": f"event {event['id']} book {book.get('key')}",
+                    **row,
+                }
+            )
+    if not records:
+        return pd.DataFrame(columns=GAME_LINE_COLUMNS)
+    wide = pd.DataFrame.from_records(records)
+    for column in GAME_LINE_COLUMNS:
+        if column not in wide.columns:
+            wide[column] = None
+    for column in ("total_line", "home_spread"):
+        wide[column] = parse_numbers(wide.astype({column: object}), column, path, required=False)
+    for column in ("over_price", "under_price", "home_spread_price", "away_spread_price"):
+        wide[column] = parse_numbers(wide.astype({column: object}), column, path, required=False)
+    for column in ("home_moneyline", "away_moneyline"):
+        wide[column] = parse_numbers(wide.astype({column: object}), column, path, required=False)
+    wide["commence_time"] = _utc(wide["commence_time"], wide, "commence_time", path)
+    wide["snapshot_time"] = _utc(wide["snapshot_time"], wide, "snapshot_time", path)
+    wide["source_file"] = path.name
+    check_unique(wide, ["event_id", "bookmaker", "snapshot_time"], path, "game line")
+    for column in ("total_line", "home_spread"):
+        bad, rule = tables.check_values("game_lines", column, wide[column].dropna())
+        if bad.any():
+            first = wide.loc[bad[bad].index[0]]
+            raise IngestError(path, f"{column} {first[column]:g} ({first['bookmaker']}) must be {rule}", first["_row"])
+    return _resolve_teams(wide, path)[GAME_LINE_COLUMNS]
+
+
+def load_game_lines(data_dir: Path, start: dt.date | None = None, end: dt.date | None = None) -> pd.DataFrame:
+    """Every book's game markets in the data directory's v4 files (the flat snapshots hold player markets
+    only), deduplicated across files, with the game's Eastern date."""
+    _, v4 = odds_files(data_dir)
+    frames = [read_v4_game_markets(p) for p in v4 if _may_hold(p, start, end)]
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return pd.DataFrame(columns=[*GAME_LINE_COLUMNS, "game_date"]).drop(columns="_row")
+    lines = pd.concat(frames, ignore_index=True).drop_duplicates(["event_id", "bookmaker", "snapshot_time"])
+    for column in ("commence_time", "snapshot_time"):
+        lines[column] = pd.to_datetime(lines[column], utc=True).astype("datetime64[ns, UTC]")
+    lines["game_date"] = pd.to_datetime(eastern_game_dates(lines["commence_time"]))
+    return lines.drop(columns="_row").reset_index(drop=True)

@@ -2,6 +2,7 @@ from bestbets_dagster.resources.alerts import AlertNotifier
 from bestbets_dagster.resources.artifacts import ArtifactRef, ArtifactStore, LocalArtifactStore
 from bestbets_dagster.resources.best_bets_settings import BestBetsSettings
 from bestbets_dagster.resources.data_source import NbaDataSource
+from bestbets_dagster.resources.sources import NbaStats, OddsApi
 from bestbets_dagster.resources.warehouse import DuckDBWarehouse, Warehouse
 
 __all__ = [
@@ -12,5 +13,7 @@ __all__ = [
     "DuckDBWarehouse",
     "LocalArtifactStore",
     "NbaDataSource",
+    "NbaStats",
+    "OddsApi",
     "Warehouse",
 ]
