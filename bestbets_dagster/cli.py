@@ -111,6 +111,13 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
 
 
+def _time_of_day(text: str) -> dt.time:
+    try:
+        return dt.time.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a time of day (HH:MM): {text!r}") from None
+
+
 def run_build(start: dt.date | None, end: dt.date | None) -> dict:
     """build_job (box scores, lines, features) for [start, end] in one run, as
     `dagster job execute -j build_job` with the range tags would; return row counts and the match rate."""
@@ -454,6 +461,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
             run_tags=cli_run_tags(),
             settings_overrides=dict(args.set or []),
             picks_only=args.picks_only,
+            decision_time_of_day=args.decision_time,
         )
     print(format_report(report, report["files"]["json"]))
     return 0
@@ -687,6 +695,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME=JSON",
         help="a best-bets setting for this replay, its value as JSON (repeatable), e.g. --set sourcing=performance "
         'or --set \'signal_profiles=[["*", "point", "UNDER", 0]]\'; `bestbets config` lists the settings',
+    )
+    replay.add_argument(
+        "--decision-time",
+        type=_time_of_day,
+        help="decide every date at this time, HH:MM US Eastern, on the snapshots taken by then (as the daily "
+        "slate would have); default: each date's stored decision, else the latest snapshot before tip-off",
     )
     replay.add_argument(
         "--picks-only",

@@ -15,11 +15,13 @@ import pandas as pd
 from dagster import DagsterInstance, MultiPartitionKey
 
 from bestbets_dagster import settings
+from bestbets_dagster.bestbets.clv import describe_clv, summarize_clv
 from bestbets_dagster.bestbets.config import BestBetsConfig
 from bestbets_dagster.bestbets.history import graded_candidates
 from bestbets_dagster.bestbets.probability import CALIBRATION_DAYS, walk_forward_probabilities
 from bestbets_dagster.bestbets.results import summarize, summarize_by
 from bestbets_dagster.definitions import build_definitions
+from bestbets_dagster.defs.ingestion import DECISION_TIME_OF_DAY_TAG
 from bestbets_dagster.defs.models import sync_family_partitions
 from bestbets_dagster.defs.partition_range import days_between, range_tags
 from bestbets_dagster.defs.resources import current_warehouse
@@ -101,11 +103,11 @@ def write_reports(report: dict, tables: ReplayTables, selection: str | None) -> 
     return json_path, html_path
 
 
-def _train_and_predict(run, progress, instance, first, start, end, weeks, families_wanted) -> list[str]:
-    """Ingest and features through `end`, a model per family and training week, and the predictions
-    of [start, end]; returns the families replayed."""
+def _train_and_predict(run, progress, instance, first, start, end, weeks, families_wanted, decided) -> list[str]:
+    """Ingest and features through `end` (decided: the decision-time tags of the lines), a model per
+    family and training week, and the predictions of [start, end]; returns the families replayed."""
     progress.stage(f"ingest and features {first}..{end}")
-    run("build_job", range_tags(first, end))
+    run("build_job", {**range_tags(first, end), **decided})
     warehouse = current_warehouse()
     enabled = sorted(f.model_family for f in load_families(warehouse) if f.enabled)
     chosen = families_wanted or enabled
@@ -147,6 +149,7 @@ def run_replay(
     run_tags: dict | None = None,
     settings_overrides: dict | None = None,
     picks_only: bool = False,
+    decision_time_of_day: dt.time | None = None,
 ) -> dict:
     """Materialize the whole graph walk-forward over [start, end] through Dagster on the local
     instance: ingest and features for all the data up to `end`, one model per family and training
@@ -155,7 +158,9 @@ def run_replay(
     settings_overrides: other best-bets settings for this replay ({name: value as in JSON});
     run_tags: added to every run (the CLI's process and host); picks_only: keep the home's models,
     predictions and grading and rerun only the candidates, monitoring and picks (another setting on
-    the same predictions)."""
+    the same predictions); decision_time_of_day: decide every date at this time (US Eastern), on the
+    snapshots taken by then, as the daily slate would have (default: each date's stored decision, else
+    the latest snapshot before each tip-off)."""
     began = time.monotonic()
     # Dagster's switch for single-run backfills: one "materialization planned" event per asset for a
     # ranged run instead of one per partition (half the event log writes of a replay). Its cost: the
@@ -176,6 +181,8 @@ def run_replay(
     picking = {**quiet, "resources": {"best_bets": {"config": resource_config(overrides)}}} if overrides else quiet
     # The report's file: replay_D1_D2.json, _ev / _edge for a selection alone, _cfg-<version> otherwise.
     label = None if not overrides else config.selection if set(overrides) == {"selection"} else f"cfg-{config.version}"
+    if decision_time_of_day is not None:
+        label = "_".join(filter(None, [label, f"decided-{decision_time_of_day:%H%M}"]))
 
     def run(job_name: str, tags: dict, run_config: dict = quiet, partition_key: str | None = None) -> None:
         defs.resolve_job_def(job_name).execute_in_process(
@@ -197,7 +204,8 @@ def run_replay(
                 f"no predictions of {start}..{end} in this home: run the replay without --picks-only first"
             )
     else:
-        chosen = _train_and_predict(run, progress, instance, first, start, end, weeks, families_wanted)
+        decided = {DECISION_TIME_OF_DAY_TAG: decision_time_of_day.strftime("%H:%M")} if decision_time_of_day else {}
+        chosen = _train_and_predict(run, progress, instance, first, start, end, weeks, families_wanted, decided)
         warehouse = current_warehouse()
     # The daily cycle's order over the whole range: a date's picks read the monitoring of the dates
     # before it, which reads those dates' graded candidates.
@@ -320,6 +328,7 @@ def best_bets_report(warehouse, start: dt.date, end: dt.date) -> dict:
         "game_days_with_picks": int(picks["game_date"].nunique()),
         "by_direction": summarize_by(results, "recommendation"),
         "by_family": summarize_by(results, "source_model_family"),
+        "clv": summarize_clv(results),
     }
 
 
@@ -382,6 +391,7 @@ def format_report(report: dict, path) -> str:
             f"  {direction:5} {figures['wins']}-{figures['losses']} {_pct(figures['hit_rate'])} "
             f"{figures['units']:+.2f} u"
         )
+    out.append(f"  {describe_clv(bets['clv'])}")
     monitoring = report["monitoring"]
     out.append(
         "monitoring: model state-days "

@@ -248,3 +248,39 @@ def test_the_season_s_first_night_has_cross_season_priors_not_nan(sources):
     wins = int((games["pts"].to_numpy() > opponents.set_index("game_id").loc[games["game_id"], "pts"].to_numpy()).sum())
     okc = later[later["team_abbr"] == "OKC"].iloc[0]
     assert okc["team_win_pct"] == pytest.approx((wins + 2.5) / (len(games) + 5))
+
+
+def test_game_lines_fill_the_game_features_as_the_decision_saw_them(sources):
+    """The shared data has no game markets; a day's totals and spreads (here one game's, written out)
+    fill game_total_line, spread_magnitude and implied_team_total of both teams' players, from the
+    snapshots at or before the decision: a total moved after it changes nothing."""
+    from bestbets_dagster.ingest.lines import team_game_lines
+
+    player_logs, team_logs, lines = sources
+    day = LEAK_DATE.date()
+    home = lines[(lines["game_date"] == LEAK_DATE) & (lines["is_home"] == True)].iloc[0]  # noqa: E712
+    before, after = pd.Timestamp("2025-12-05T15:00Z"), pd.Timestamp("2025-12-05T23:00Z")
+    game_lines = pd.DataFrame(
+        {
+            "game_date": [LEAK_DATE] * 3,
+            "event_id": [home["event_id"]] * 3,
+            "commence_time": [home["commence_time"]] * 3,
+            "home_team_abbr": [home["team_abbr"]] * 3,
+            "away_team_abbr": [home["opponent_abbr"]] * 3,
+            "bookmaker": ["draftkings", "fanduel", "draftkings"],
+            "total_line": [224.5, 225.5, 240.0],
+            "home_spread": [-4.5, -5.5, -12.0],
+            "snapshot_time": [before, before, after],
+        }
+    )
+    context = team_game_lines(game_lines, {day: pd.Timestamp("2025-12-05T17:30Z")})
+    assert sorted(context["team_abbr"]) == sorted([home["team_abbr"], home["opponent_abbr"]])
+    features = build_features([day], player_logs, team_logs, lines, game_context=context)
+    by_team = features.groupby("team_abbr")[["game_total_line", "spread_magnitude", "implied_team_total"]].first()
+    assert by_team.loc[home["team_abbr"]].tolist() == [225.0, 5.0, 115.0]  # favoured by 5: (225 + 5) / 2
+    assert by_team.loc[home["opponent_abbr"]].tolist() == [225.0, 5.0, 110.0]
+    others = features[~features["team_abbr"].isin([home["team_abbr"], home["opponent_abbr"]])]
+    assert len(others) and others[["game_total_line", "spread_magnitude", "implied_team_total"]].isna().all().all()
+    # Without a decision time (a replay of history) the last pre-tip-off snapshot counts: the moved total.
+    latest = team_game_lines(game_lines)
+    assert latest.set_index("team_abbr").loc[home["team_abbr"], "game_total_line"] == 232.75  # median of 225.5, 240

@@ -12,6 +12,7 @@ import datetime as dt
 import pandas as pd
 
 from bestbets_dagster.bestbets.aggregator import FILTERS, NEGATIVE_FILTERS
+from bestbets_dagster.bestbets.clv import summarize_clv
 from bestbets_dagster.bestbets.config import ALGORITHM_VERSION, BestBetsConfig
 from bestbets_dagster.bestbets.pipeline import model_states_as_of
 from bestbets_dagster.bestbets.profiles import describe_profile
@@ -65,10 +66,13 @@ def family_rows(
     performance: pd.DataFrame,
     day: dt.date,
     config: BestBetsConfig | None = None,
+    graded_picks: pd.DataFrame | None = None,
 ):
     """Per enabled family: the model serving it on `day` (the promoted one, else the newest shadow,
     as predictions choose), the days since its training ended, its latest state from
-    model_performance_daily before `day`, and the Phase B sourcing weight that record gives it."""
+    model_performance_daily before `day`, the Phase B sourcing weight that record gives it, and the
+    closing line value of its picks of the 14 days before `day` (graded_picks: best_bets_accuracy)."""
+    graded = graded_picks if graded_picks is not None and len(graded_picks) else None
     weights = sourcing_weights(
         model_states_as_of(day, performance, SOURCING_LOOKBACK_DAYS) if len(performance) else {},
         [f.model_family for f in families if f.enabled],
@@ -93,6 +97,7 @@ def family_rows(
                 "state": latest["state"].get(family.model_family) if len(latest) else None,
                 "hit_rate_14d": weights[family.model_family]["hit_rate_14d"],
                 "sourcing_weight": weights[family.model_family]["weight"],
+                "picks_clv_14d": _family_clv(graded, family.model_family, day),
             }
         )
     return rows
@@ -144,6 +149,22 @@ def consistency_checks(
     return problems
 
 
+def _family_clv(graded: pd.DataFrame | None, family: str, day: dt.date) -> str:
+    if graded is None:
+        return "no picks"
+    dates = pd.to_datetime(graded["game_date"]).dt.date
+    mine = graded[(graded["source_model_family"] == family) & (dates < day) & (dates >= day - dt.timedelta(days=14))]
+    summary = summarize_clv(mine)
+    if not summary["n_picks"]:
+        return "no picks"
+    if not summary["measurable"]:
+        return f"not measurable ({summary['n_picks']} picks: {summary['why']})"
+    return (
+        f"{summary['clv_probability'] * 100:+.1f} pts of P, {summary['clv_points']:+.2f} line "
+        f"(n {summary['n_measured']})"
+    )
+
+
 def config_dashboard(
     config: BestBetsConfig,
     families: list[Family],
@@ -154,9 +175,11 @@ def config_dashboard(
     accuracy: pd.DataFrame,
     pick_config_versions: set[str],
     day: dt.date,
+    graded_picks: pd.DataFrame | None = None,
 ) -> dict:
-    """The six sections as of `day` (audit and accuracy: the filter window's rows)."""
-    family_section = family_rows(families, registry, performance, day, config)
+    """The six sections as of `day` (audit and accuracy: the filter window's rows; graded_picks: the
+    best_bets_accuracy rows of the 14 days before, for each family's closing line value)."""
+    family_section = family_rows(families, registry, performance, day, config, graded_picks)
     signal_section = signal_rows(health, day, config)
     return {
         "day": str(day),
@@ -233,4 +256,5 @@ def dashboard_from_warehouse(warehouse, config: BestBetsConfig, day: dt.date) ->
         warehouse.read("prediction_accuracy", since, before),
         set(picks["config_version"]),
         day,
+        warehouse.read("best_bets_accuracy", day - dt.timedelta(days=14), before),
     )

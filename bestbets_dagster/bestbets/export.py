@@ -178,6 +178,7 @@ def build_export(
         "total_picks": len(picks),
         "signals_evaluated": [t for t in decision["registered_signals"] if t != "model_health"],
         "decision": {k: decision[k] for k in ("config", "signal_health", "model_health", "blacklist")},
+        "lines": decision.get("lines") or {"decision_time": None, "lines_as_of": None},
     }
     return _clean(doc)
 

@@ -220,6 +220,7 @@ def decide(
     config: BestBetsConfig,
     health: pd.DataFrame,
     model_states: dict,
+    lines: dict | None = None,
 ) -> DayDecision:
     """Picks of `day` from its tags and what was known before it.
 
@@ -227,7 +228,7 @@ def decide(
     (from the graded candidates of earlier dates); family_rows: the day's signals.health.family_health
     rows (model health tiers from the graded predictions of the days before); health: the stored
     signal health the picks read (`health_as_of`); model_states: the stored model performance
-    (`model_states_as_of`)."""
+    (`model_states_as_of`); lines: {"decision_time", "lines_as_of"} of the day (`lines_read`)."""
     listed, evaluated = blacklist
     snapshot = DecisionSnapshot(
         config=config,
@@ -268,8 +269,25 @@ def decide(
             },
             "direction_health": directions,
             "filter_summary": summary,
+            "lines": lines or {"decision_time": None, "lines_as_of": None},
         },
     )
+
+
+def lines_read(player_game_lines: pd.DataFrame) -> dict[dt.date, dict]:
+    """Per date, the lines its decision read: the decision time (None: the latest snapshot before each
+    tip-off, a replay of history) and the newest snapshot among its selected lines."""
+    if player_game_lines.empty:
+        return {}
+    days = pd.to_datetime(player_game_lines["game_date"]).dt.date
+    out = {}
+    for day, rows in player_game_lines.groupby(days):
+        decided = rows["decision_time"].dropna()
+        out[day] = {
+            "decision_time": pd.Timestamp(decided.iloc[0]).isoformat() if len(decided) else None,
+            "lines_as_of": pd.Timestamp(rows["line_snapshot_time"].max()).isoformat(),
+        }
+    return out
 
 
 def decision_row(decision: DayDecision, created_at: pd.Timestamp) -> dict:
@@ -289,8 +307,14 @@ def decision_row(decision: DayDecision, created_at: pd.Timestamp) -> dict:
         "filter_summary_json": json.dumps(s["filter_summary"], sort_keys=True),
         "n_candidates": s["filter_summary"]["total_candidates"],
         "n_picks": len(decision.picks),
+        "decision_time": _timestamp(s["lines"]["decision_time"]),
+        "lines_as_of": _timestamp(s["lines"]["lines_as_of"]),
         "created_at": created_at,
     }
+
+
+def _timestamp(text: str | None) -> pd.Timestamp | None:
+    return pd.Timestamp(text) if text else None
 
 
 def replay_picks(tags_of_day: pd.DataFrame, decision: dict) -> pd.DataFrame:

@@ -22,6 +22,7 @@ from dagster import (
 )
 
 from bestbets_dagster import tables
+from bestbets_dagster.bestbets.clv import closing_line_value, describe_clv, summarize_clv
 from bestbets_dagster.bestbets.dashboard import dashboard_from_warehouse, format_dashboard
 from bestbets_dagster.bestbets.export import (
     DATED_CACHE_CONTROL,
@@ -39,6 +40,7 @@ from bestbets_dagster.bestbets.pipeline import (
     decision_row,
     graded_candidates,
     health_as_of,
+    lines_read,
     model_states_as_of,
 )
 from bestbets_dagster.bestbets.results import grade_picks, summarize, summarize_by
@@ -56,7 +58,7 @@ from bestbets_dagster.defs.partition_range import (
     range_metadata,
 )
 from bestbets_dagster.defs.table_assets import OWNERS, backend_kind, table_asset, table_spec
-from bestbets_dagster.ingest.lines import current_offers
+from bestbets_dagster.ingest.lines import closing_lines, current_offers, decision_times_of
 from bestbets_dagster.models.families import load_families
 from bestbets_dagster.partitions import game_date_partitions
 from bestbets_dagster.resources import ArtifactStore, BestBetsSettings, Warehouse
@@ -121,17 +123,20 @@ def pick_signal_tags(
     # same history (streaks and season figures must not depend on where a run starts).
     history_start = start - dt.timedelta(days=HISTORY_LOOKBACK_DAYS)
     accuracy = warehouse.read("prediction_accuracy", history_start, end - DAY)
+    lines = warehouse.read("player_game_lines", history_start, end)
+    # Every book's offers as the day's decision saw them (its decision time, where the slate fixed one).
+    decided = decision_times_of(lines[pd.to_datetime(lines["game_date"]).dt.date >= start])
     tags = build_pick_signal_tags(
         days_between(start, end),
         predictions,
         accuracy,
         warehouse.read("player_game_logs", history_start, end - DAY),
         warehouse.read("team_game_logs", history_start, end - DAY),
-        warehouse.read("player_game_lines", history_start, end),
+        lines,
         families,
         config,
         pd.Timestamp.now(tz="UTC"),
-        offers=current_offers(warehouse.read("prop_lines", start, end)),
+        offers=current_offers(warehouse.read("prop_lines", start, end), decided),
     )
     written = warehouse.replace_partitions("pick_signal_tags", tags, start, end)
     lined = lined_days(warehouse, start, end)
@@ -185,6 +190,8 @@ def _every_family_check(predictions: pd.DataFrame, families: list, lined: list) 
                 AssetDep("signal_best_bets_picks", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS)),
                 AssetDep("signal_health_daily", partition_mapping=days_before(HEALTH_LOOKBACK_DAYS)),
                 AssetDep("model_performance_daily", partition_mapping=days_before(HEALTH_LOOKBACK_DAYS)),
+                # the day's decision time and the snapshot its lines are of (the decision snapshot's "lines")
+                AssetDep("player_game_lines"),
             ],
             description="The day's best bets, ranked, with provenance; exported as signal-best-bets/{date}.json.",
         ),
@@ -222,6 +229,9 @@ def signal_best_bets_picks(
     health_start = start - dt.timedelta(days=HEALTH_LOOKBACK_DAYS)
     stored_health = warehouse.read("signal_health_daily", health_start, end - DAY)
     stored_states = warehouse.read("model_performance_daily", health_start, end - DAY)
+    read_lines = lines_read(
+        warehouse.read("player_game_lines", start, end, columns=["game_date", "decision_time", "line_snapshot_time"])
+    )
     # What each day reads of the history, computed for the range's days in one pass or sliced from
     # frames sorted by date instead of filtering the whole history every day (a season's range was
     # quadratic in its days): the blacklist and direction health (cumulative counts of the decided
@@ -250,6 +260,7 @@ def signal_best_bets_picks(
             config,
             health_as_of(day, _rows_between(stored_health, day - health_lookback, day), HEALTH_LOOKBACK_DAYS),
             model_states_as_of(day, _rows_between(stored_states, day - health_lookback, day), HEALTH_LOOKBACK_DAYS),
+            read_lines.get(day),
         )
         created_at = pd.Timestamp.now(tz="UTC")
         results_before = pd.concat([r for r in results if len(r)] or results[:1], ignore_index=True)
@@ -380,18 +391,33 @@ def _write_latest(artifacts: ArtifactStore, exported: dict) -> None:
 
 @table_asset(
     "best_bets_accuracy",
-    shaped_by=("bestbets_dagster.bestbets.results",),
+    shaped_by=("bestbets_dagster.bestbets.results", "bestbets_dagster.bestbets.clv"),
     blocking=False,
     game_days=False,
-    deps=["signal_best_bets_picks", "prediction_accuracy"],
+    # the books' lines through the close (closing line value) and the decision time they are measured from
+    deps=["signal_best_bets_picks", "prediction_accuracy", "prop_lines", "player_game_lines"],
     group="best_bets",
 )
-def best_bets_accuracy(context: AssetExecutionContext, warehouse: Warehouse) -> MaterializeResult:
-    """Each pick graded with its source model's graded prediction; units at the pick's real odds."""
+def best_bets_accuracy(
+    context: AssetExecutionContext, warehouse: Warehouse, best_bets: BestBetsSettings
+) -> MaterializeResult:
+    """Each pick graded with its source model's graded prediction; units at the pick's real odds; its
+    closing line value against its book's and the market's close."""
     start, end = partition_dates(context)
     picks = warehouse.read("signal_best_bets_picks", start, end)
     accuracy = warehouse.read("prediction_accuracy", start, end)
     results = grade_picks(picks, accuracy, pd.Timestamp.now(tz="UTC"))
+    if len(results):
+        decided = decision_times_of(
+            warehouse.read("player_game_lines", start, end, columns=["game_date", "decision_time"])
+        )
+        clv = closing_line_value(
+            results,
+            closing_lines(warehouse.read("prop_lines", start, end)),
+            decided,
+            best_bets.config().nominal_price_books,
+        )
+        results = pd.concat([results, clv], axis=1)
     written = warehouse.replace_partitions("best_bets_accuracy", results, start, end)
     return MaterializeResult(
         metadata={
@@ -399,6 +425,7 @@ def best_bets_accuracy(context: AssetExecutionContext, warehouse: Warehouse) -> 
             "ungraded_picks": int(len(picks) - written),
             "summary": MetadataValue.json(summarize(results)),
             "by_direction": MetadataValue.json(summarize_by(results, "recommendation")),
+            "closing_line_value": describe_clv(summarize_clv(results)),
         },
         check_results=table_check_results(warehouse, "best_bets_accuracy", start, end),
     )

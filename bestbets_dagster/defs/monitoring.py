@@ -21,10 +21,18 @@ from dagster import (
     sensor,
 )
 
+from bestbets_dagster.bestbets.clv import CLV_WINDOW_DAYS, clv_alerts
 from bestbets_dagster.bestbets.history import graded_candidates
 from bestbets_dagster.bestbets.pipeline import HISTORY_LOOKBACK_DAYS
 from bestbets_dagster.defs.checks import no_rows_check, table_check_results
-from bestbets_dagster.defs.partition_range import history_deps, markdown_table, partition_dates, range_metadata
+from bestbets_dagster.defs.partition_range import (
+    days_before,
+    days_between,
+    history_deps,
+    markdown_table,
+    partition_dates,
+    range_metadata,
+)
 from bestbets_dagster.defs.table_assets import OWNERS, backend_kind, table_asset
 from bestbets_dagster.grading.html_report import report_card_png
 from bestbets_dagster.grading.performance import alerts, model_performance
@@ -142,20 +150,25 @@ def model_performance_daily(context: AssetExecutionContext, warehouse: Warehouse
 
 @table_asset(
     "monitoring_alerts",
-    shaped_by=("bestbets_dagster.grading.performance",),
+    shaped_by=("bestbets_dagster.grading.performance", "bestbets_dagster.bestbets.clv"),
     blocking=False,
     game_days=False,
     checks={
         "no_challenger_ahead": "WARN when a model beats the champion family's by 5+ points on N >= 30",
         "no_stale_family": "WARN when a family is served by a model 7+ days past its cutoff, ERROR at 15+",
     },
-    deps=["signal_health_daily", "model_performance_daily"],
+    deps=[
+        "signal_health_daily",
+        "model_performance_daily",
+        AssetDep("best_bets_accuracy", partition_mapping=days_before(CLV_WINDOW_DAYS + 1, 0)),
+    ],
     group=GROUP,
 )
 def monitoring_alerts(
     context: AssetExecutionContext, warehouse: Warehouse, best_bets: BestBetsSettings
 ) -> MaterializeResult:
-    """The operator's alerts: model state changes, signals turning COLD, challengers, stale families."""
+    """The operator's alerts: model state changes, signals turning COLD, challengers, stale families, the
+    picks' 14-day closing line value turning negative."""
     start, end = partition_dates(context)
     performance = warehouse.read("model_performance_daily", start, end)
     registry = warehouse.read("model_registry", columns=["model_id", "training_cutoff"])
@@ -171,13 +184,19 @@ def monitoring_alerts(
         .sort_values("age_days")
         .drop_duplicates(["game_date", "model_family"])
     )  # the family's freshest model
+    now = pd.Timestamp.now(tz="UTC")
     found = alerts(
         performance,
         warehouse.read("signal_health_daily", start, end),
         staleness,
         best_bets.config().champion_family,
-        pd.Timestamp.now(tz="UTC"),
+        now,
     )
+    # The picks' closing line value over the last 14 days, turned negative (needs intraday snapshots).
+    graded_picks = warehouse.read("best_bets_accuracy", start - dt.timedelta(days=CLV_WINDOW_DAYS + 1), end)
+    clv = clv_alerts(graded_picks, days_between(start, end), now) if len(graded_picks) else graded_picks.iloc[0:0]
+    if len(clv):
+        found = pd.concat([found, clv], ignore_index=True) if len(found) else clv
     # An alert raised before keeps its created_at, so a re-run does not send it again.
     earlier = warehouse.read("monitoring_alerts", start, end)
     if len(found) and len(earlier):

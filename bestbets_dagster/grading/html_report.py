@@ -18,6 +18,7 @@ import pandas as pd
 from matplotlib.dates import DateFormatter
 from matplotlib.figure import Figure
 
+from bestbets_dagster.bestbets.clv import describe_clv
 from bestbets_dagster.grading.report import EDGE_BUCKETS, P_BUCKETS, side_bets
 from bestbets_dagster.grading.report_card import DIMENSIONS, record_cell
 
@@ -402,6 +403,10 @@ def replay_html(report: dict, tables: ReplayTables) -> str:
         *[f"<h3>{html.escape(title)}</h3>" + _table(_interval(rows), table_id) for title, table_id, rows in panels],
         "<h3>best bets by source family</h3>",
         _table(_interval(hit_rate_rows(picks, picks["source_model_family"])), "by_family"),
+        "<h3>Closing line value</h3>",
+        f"<p id=clv>{html.escape(describe_clv(report['best_bets'].get('clv', {})))}. CLV compares each pick's "
+        "line and price at the decision with where its book and the sportsbooks' no-vig consensus closed (the "
+        "last snapshot before tip-off); it needs a snapshot after the decision.</p>",
         "<h2>The models against the line</h2>",
         _table(families[family_columns] if len(families) else families, "families", {"hit_rate_edge3": _pct}),
         weekly_mae_figure(weekly_mae(tables.graded)),

@@ -14,6 +14,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from bestbets_dagster.bestbets.clv import describe_clv, summarize_clv
 from bestbets_dagster.bestbets.config import BestBetsConfig
 from bestbets_dagster.bestbets.history import graded_candidates
 from bestbets_dagster.bestbets.results import settle
@@ -113,17 +114,26 @@ def card_rows(bets: pd.DataFrame, weeks: list[dt.date]) -> dict[str, list[dict]]
 
 
 def report_card(
-    week: dt.date, candidates: pd.DataFrame, picks: pd.DataFrame, alerts: pd.DataFrame, weeks_shown: int = WEEKS_SHOWN
+    week: dt.date,
+    candidates: pd.DataFrame,
+    picks: pd.DataFrame,
+    alerts: pd.DataFrame,
+    weeks_shown: int = WEEKS_SHOWN,
+    graded_picks: pd.DataFrame | None = None,
 ) -> dict:
-    """The card of the week starting on Monday `week`, beside the weeks_shown - 1 before it."""
+    """The card of the week starting on Monday `week`, beside the weeks_shown - 1 before it (graded_picks:
+    best_bets_accuracy rows, for the week's closing line value)."""
     weeks = [week - dt.timedelta(weeks=k) for k in range(weeks_shown - 1, -1, -1)]
     in_weeks = lambda bets: bets[bets["week"].isin(weeks)]  # noqa: E731
-    this_week = alerts[pd.to_datetime(alerts["game_date"]).dt.date.between(week, week + dt.timedelta(days=6))]
+    in_week = lambda rows: rows[pd.to_datetime(rows["game_date"]).dt.date.between(week, week + dt.timedelta(days=6))]  # noqa: E731
+    this_week = in_week(alerts)
+    graded = graded_picks if graded_picks is not None else pd.DataFrame(columns=["game_date", "clv_status"])
     return {
         "week": str(week),
         "weeks": [str(w) for w in weeks],
         "best_bets": {
             "total": _record(in_weeks(picks)[in_weeks(picks)["week"] == week]),
+            "clv": summarize_clv(in_week(graded)),
             **card_rows(in_weeks(picks), weeks),
         },
         "candidates": {
@@ -152,6 +162,8 @@ def format_report_card(card: dict) -> str:
     for name, title in (("best_bets", "Best bets"), ("candidates", "Every candidate (one bet per lined player-game)")):
         total = card[name]["total"]
         out.append(f"## {title}\nthis week: {record_cell(total)} ({total['n']} decided)")
+        if "clv" in card[name]:
+            out.append(f"closing line value this week: {describe_clv(card[name]['clv'])}")
         for dimension in DIMENSIONS:
             rows = card[name][dimension]
             header = "| " + dimension + " | " + " | ".join(card["weeks"]) + " | all |"
@@ -186,9 +198,8 @@ def report_cards_from_warehouse(
     candidates = candidate_bets(
         warehouse.read("pick_signal_tags", first, last), warehouse.read("prediction_accuracy", first, last), config
     )
-    picks = pick_bets(
-        warehouse.read("best_bets_accuracy", first, last), warehouse.read("signal_best_bets_picks", first, last)
-    )
+    graded = warehouse.read("best_bets_accuracy", first, last)
+    picks = pick_bets(graded, warehouse.read("signal_best_bets_picks", first, last))
     alerts = warehouse.read("monitoring_alerts", first_week, last)
     weeks = [first_week + dt.timedelta(weeks=k) for k in range((last_week - first_week).days // 7 + 1)]
-    return {week: report_card(week, candidates, picks, alerts, weeks_shown) for week in weeks}
+    return {week: report_card(week, candidates, picks, alerts, weeks_shown, graded) for week in weeks}
