@@ -107,7 +107,12 @@ def _train_and_predict(run, progress, instance, first, start, end, weeks, famili
     """Ingest and features through `end` (decided: the decision-time tags of the lines), a model per
     family and training week, and the predictions of [start, end]; returns the families replayed."""
     progress.stage(f"ingest and features {first}..{end}")
-    run("build_job", {**range_tags(first, end), **decided})
+    if decided and first < start:
+        # A decision time applies to the replayed dates; the history before them keeps its own (or none).
+        run("build_job", range_tags(first, start - dt.timedelta(days=1)))
+        run("build_job", {**range_tags(start, end), **decided})
+    else:
+        run("build_job", {**range_tags(first, end), **decided})
     warehouse = current_warehouse()
     enabled = sorted(f.model_family for f in load_families(warehouse) if f.enabled)
     chosen = families_wanted or enabled

@@ -120,6 +120,7 @@ class FakeOddsApi:
         self.game_markets: dict[str, list[dict]] = {}  # event id -> bookmakers with h2h/spreads/totals
         self.requests: list[Request] = []
         self._moves: list[tuple[dt.datetime, str, str, str, float, int | None, int | None]] = []
+        self._shifts: list[tuple[dt.datetime, float, frozenset[str]]] = []
         self._failures: dict[str, list[int]] = defaultdict(list)
         self._days: dict[dt.date, list[dict]] = {}
         server.expect_request(re.compile(r"^/v4/.*")).respond_with_handler(self.handle)
@@ -132,6 +133,11 @@ class FakeOddsApi:
     def move(self, at: dt.datetime, event_id: str, book: str, player: str, line: float, over=None, under=None):
         """From `at` on, `book` quotes `player`'s points at `line` (and these prices, when given)."""
         self._moves.append((at, event_id, book, player, line, over, under))
+
+    def shift(self, at: dt.datetime, points: float, event_ids: Iterable[str]) -> None:
+        """From `at` on, every book quotes every player of these events `points` higher (the market moving
+        after a decision)."""
+        self._shifts.append((at, points, frozenset(event_ids)))
 
     def fail(self, path_part: str, *statuses: int) -> None:
         """The next calls whose path contains path_part answer these statuses, in order."""
@@ -156,7 +162,8 @@ class FakeOddsApi:
 
     def _moved(self, event: dict, moment: dt.datetime) -> dict:
         moves = [m for m in self._moves if m[1] == event["id"] and m[0] <= moment]
-        if not moves:
+        shift = sum(points for at, points, ids in self._shifts if event["id"] in ids and at <= moment)
+        if not moves and not shift:
             return event
         event = json.loads(json.dumps(event))
         for _, _, book, player, line, over, under in sorted(moves, key=lambda m: m[0]):
@@ -172,6 +179,11 @@ class FakeOddsApi:
                             price = over if outcome["name"] == "Over" else under
                             outcome["price"] = price if price is not None else outcome["price"]
                             market["last_update"] = _z(moment)
+        for bookmaker in event["bookmakers"]:  # the market's moves on top of the single lines'
+            for market in bookmaker["markets"]:
+                if market["key"] == "player_points" and shift:
+                    for outcome in market["outcomes"]:
+                        outcome["point"] = outcome["point"] + shift
         return event
 
     def _clock(self) -> dt.datetime:

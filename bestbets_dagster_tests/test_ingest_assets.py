@@ -67,7 +67,7 @@ def test_one_run_materializes_every_partition_of_the_range(ingested):
         if e.asset_key.to_user_string() == "player_game_logs"
     }
     assert len(partitions) == (pd.Timestamp("2026-02-09") - pd.Timestamp(settings.partition_start())).days + 1
-    assert len(result.get_step_success_events()) == 4  # one step per asset, not one per date
+    assert len(result.get_step_success_events()) == 5  # one step per asset, not one per date
 
 
 def test_selected_line_follows_the_book_cascade(ingested, data_dir):

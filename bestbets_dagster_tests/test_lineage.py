@@ -13,14 +13,19 @@ from bestbets_dagster import settings
 # asset -> {parent: mapping}: "same" (identity or the same date), "all families of the date",
 # "days D-a..D+b", "weeks ..." (a training week's days), "week of the date" or "every partition".
 EXPECTED = {
-    "player_game_logs": {},
-    "team_game_logs": {},
-    "prop_lines": {"player_game_logs": "days D-731..D+0"},
+    # The downloaders write the files the ingest reads.
+    "odds_api_snapshots": {},
+    "nba_box_scores": {},
+    "player_game_logs": {"nba_box_scores": "same"},
+    "team_game_logs": {"nba_box_scores": "same"},
+    "prop_lines": {"player_game_logs": "days D-731..D+0", "odds_api_snapshots": "same"},
     "player_game_lines": {"prop_lines": "same", "player_game_logs": "days D-731..D+0"},
+    "game_lines": {"odds_api_snapshots": "same"},
     "player_features": {
         "player_game_logs": "days D-400..D+0",
         "team_game_logs": "days D-400..D+0",
         "player_game_lines": "days D-400..D+0",
+        "game_lines": "same",
     },
     "training_windows": {"player_features": "weeks W-58..W-1", "player_game_logs": "weeks W-58..W-1"},
     "family_models": {"training_windows": "same week"},
@@ -46,10 +51,16 @@ EXPECTED = {
         "signal_best_bets_picks": "days D-400..D-1",
         "signal_health_daily": "days D-14..D-1",
         "model_performance_daily": "days D-14..D-1",
+        "player_game_lines": "same",
     },
     "best_bets_filter_audit": {"pick_signal_tags": "same"},
     "best_bets_decisions": {"pick_signal_tags": "same"},
-    "best_bets_accuracy": {"signal_best_bets_picks": "same", "prediction_accuracy": "same"},
+    "best_bets_accuracy": {
+        "signal_best_bets_picks": "same",
+        "prediction_accuracy": "same",
+        "prop_lines": "same",
+        "player_game_lines": "same",
+    },
     "signal_health_daily": {"pick_signal_tags": "days D-400..D+0", "prediction_accuracy": "days D-400..D+0"},
     "model_performance_daily": {"prediction_accuracy": "days D-400..D+0"},
     # An experiment reads the features, box scores and lines of whatever range its recipe names.
@@ -58,7 +69,11 @@ EXPECTED = {
         "player_game_logs": "every partition",
         "player_game_lines": "every partition",
     },
-    "monitoring_alerts": {"signal_health_daily": "same", "model_performance_daily": "same"},
+    "monitoring_alerts": {
+        "signal_health_daily": "same",
+        "model_performance_daily": "same",
+        "best_bets_accuracy": "days D-15..D+0",
+    },
     # As of today: the newest rows of each (the view is not partitioned).
     "best_bets_config": {
         "model_registry": "every partition",

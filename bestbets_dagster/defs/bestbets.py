@@ -22,7 +22,7 @@ from dagster import (
 )
 
 from bestbets_dagster import tables
-from bestbets_dagster.bestbets.clv import closing_line_value, describe_clv, summarize_clv
+from bestbets_dagster.bestbets.clv import CLV_COLUMNS, closing_line_value, describe_clv, summarize_clv
 from bestbets_dagster.bestbets.dashboard import dashboard_from_warehouse, format_dashboard
 from bestbets_dagster.bestbets.export import (
     DATED_CACHE_CONTROL,
@@ -407,6 +407,7 @@ def best_bets_accuracy(
     picks = warehouse.read("signal_best_bets_picks", start, end)
     accuracy = warehouse.read("prediction_accuracy", start, end)
     results = grade_picks(picks, accuracy, pd.Timestamp.now(tz="UTC"))
+    clv = pd.DataFrame(columns=CLV_COLUMNS, index=results.index)
     if len(results):
         decided = decision_times_of(
             warehouse.read("player_game_lines", start, end, columns=["game_date", "decision_time"])
@@ -417,7 +418,7 @@ def best_bets_accuracy(
             decided,
             best_bets.config().nominal_price_books,
         )
-        results = pd.concat([results, clv], axis=1)
+    results = pd.concat([results, clv], axis=1)
     written = warehouse.replace_partitions("best_bets_accuracy", results, start, end)
     return MaterializeResult(
         metadata={

@@ -226,29 +226,6 @@ def slate_schedule(context: ScheduleEvaluationContext):
     return RunRequest(run_key=f"slate:{day}", partition_key=str(day), tags={DECISION_TIME_TAG: decided.isoformat()})
 
 
-def _snapshot_crons() -> list[str]:
-    return [f"{minute} {hour} * * *" for hour, minute in settings.snapshot_times()]
-
-
-@schedule(
-    cron_schedule=_snapshot_crons(),
-    execution_timezone="America/New_York",
-    job=JOBS["odds_snapshot_job"],
-    default_status=DefaultScheduleStatus.STOPPED,
-    description=(
-        "The day's Odds API snapshots at the times of BESTBETS_SNAPSHOT_TIMES (US Eastern; 10:00, 12:00, 15:00, "
-        "18:00 by default): every game not yet tipped off, its player points lines and its game markets."
-    ),
-)
-def odds_snapshot_schedule(context: ScheduleEvaluationContext):
-    moment = on_clock(context.scheduled_execution_time).astimezone(EASTERN)
-    return RunRequest(
-        run_key=f"odds:{moment.date()}:{moment:%H%M}",
-        partition_key=str(moment.date()),
-        run_config={"ops": {"odds_api_snapshots": {"config": {"kind": "scheduled"}}}},
-    )
-
-
 # A game's closing snapshot is taken by the first tick within this many minutes before its tip-off.
 CLOSING_WINDOW = dt.timedelta(minutes=15)
 

@@ -409,10 +409,11 @@ def load_game_lines(data_dir: Path, start: dt.date | None = None, end: dt.date |
     _, v4 = odds_files(data_dir)
     frames = [read_v4_game_markets(p) for p in v4 if _may_hold(p, start, end)]
     frames = [f for f in frames if not f.empty]
+    working = ["_row", "home_team", "away_team"]  # the books' team names: resolved to abbreviations
     if not frames:
-        return pd.DataFrame(columns=[*GAME_LINE_COLUMNS, "game_date"]).drop(columns="_row")
+        return pd.DataFrame(columns=[*GAME_LINE_COLUMNS, "game_date"]).drop(columns=working)
     lines = pd.concat(frames, ignore_index=True).drop_duplicates(["event_id", "bookmaker", "snapshot_time"])
     for column in ("commence_time", "snapshot_time"):
         lines[column] = pd.to_datetime(lines[column], utc=True).astype("datetime64[ns, UTC]")
     lines["game_date"] = pd.to_datetime(eastern_game_dates(lines["commence_time"]))
-    return lines.drop(columns="_row").reset_index(drop=True)
+    return lines.drop(columns=working).reset_index(drop=True)
