@@ -28,7 +28,9 @@ from dagster import (
 from pytest_httpserver import HTTPServer
 
 from bestbets_dagster.acquisition.odds_api import listed_events
+from bestbets_dagster.bestbets.clv import closing_line_value
 from bestbets_dagster.defs.resources import local_resources
+from bestbets_dagster.ingest.lines import closing_lines, decision_times_of
 from bestbets_dagster.models.families import load_families, new_family, save_families
 from bestbets_dagster.resources import DuckDBWarehouse
 from bestbets_dagster_tests.conftest import DATA_DIR
@@ -43,8 +45,8 @@ DAYS = [dt.date(2025, 11, 18), dt.date(2025, 11, 19), dt.date(2025, 11, 20)]
 FRIDAY = DAYS[-1] + dt.timedelta(days=1)
 SNAPSHOTS = [dt.time(10, 0), dt.time(12, 0), dt.time(15, 0), dt.time(18, 0)]
 SLATE = dt.time(12, 30)
-# The first day's moves: Franz Wagner's DraftKings line a point up at 11:00 (24.5 -> 25.5, seen by the
-# 12:00 snapshot, before the decision), then every line of the day half a point up at 14:00 (after it).
+# The first day's move: Franz Wagner's DraftKings line a point up at 11:00 (24.5 -> 25.5, seen by the
+# 12:00 snapshot, before the decision). Every day: every line half a point up at 14:00 (after it).
 MOVED_EVENT, MOVED_PLAYER = "12aebc1081f4713b9ad2705d5364df58", "Franz Wagner"
 # The original's edge rule in both the cycle and the replay: on these days the expected-value rule
 # bets on nothing, and equal empty tables would prove nothing.
@@ -220,8 +222,8 @@ def cycle(tmp_path_factory, monkeypatch_module):
     odds, nba = FakeOddsApi(server, DATA_DIR, KEY), FakeNbaStats(server, DATA_DIR)
     first = DAYS[0]
     odds.move(at(first, dt.time(11, 0)), MOVED_EVENT, "draftkings", MOVED_PLAYER, 25.5)
-    first_events = [e["id"] for e in odds._day_events(first)]
-    odds.shift(at(first, dt.time(14, 0)), 0.5, first_events)
+    for day in [*DAYS, FRIDAY]:
+        odds.shift(at(day, dt.time(14, 0)), 0.5, [e["id"] for e in odds._day_events(day)])
     lay_history(data, first)
     for name, value in {
         "BESTBETS_HOME": str(home),
@@ -303,17 +305,25 @@ def test_the_decision_read_the_snapshots_before_it_and_a_line_that_moved_before_
     assert (decisions["decision_time"].dt.tz_convert(EASTERN).dt.strftime("%H:%M") == "12:30").all()
 
 
-def test_every_pick_has_its_closing_line_value(cycle):
+def test_every_pick_and_candidate_has_its_closing_line_value(cycle):
     _, loop, _, _ = cycle
     graded = loop.read("best_bets_accuracy", DAYS[0], DAYS[-1])
-    first = graded[pd.to_datetime(graded["game_date"]).dt.date == DAYS[0]]
-    assert len(first) > 0 and (graded["clv_status"] == "measured").all()
-    # The day's lines rose half a point after the decision: an OVER beat the close by +0.5, an UNDER lost it.
-    expected = first["recommendation"].map({"OVER": 0.5, "UNDER": -0.5})
-    assert first["clv_points"].tolist() == expected.tolist()
-    assert ((first["clv_probability"] > 0) == (first["recommendation"] == "OVER")).all()
-    later = graded[pd.to_datetime(graded["game_date"]).dt.date > DAYS[0]]
-    assert (later["clv_points"] == 0).all()  # nothing moved: the close is the decision's line
+    assert len(graded) > 0 and (graded["clv_status"] == "measured").all()
+    # Every line rose half a point after the decision: an OVER beat the close by +0.5, an UNDER lost it.
+    assert graded["clv_points"].tolist() == graded["recommendation"].map({"OVER": 0.5, "UNDER": -0.5}).tolist()
+    assert ((graded["clv_probability"] > 0) == (graded["recommendation"] == "OVER")).all()
+    # The same for every candidate of the days, each at its shopped book and line.
+    candidates = loop.read("pick_signal_tags", DAYS[0], DAYS[-1])
+    bets = candidates.rename(columns={"bet_price": "price"})
+    clv = closing_line_value(
+        bets,
+        closing_lines(loop.read("prop_lines", DAYS[0], DAYS[-1])),
+        decision_times_of(loop.read("player_game_lines", DAYS[0], DAYS[-1])),
+    )
+    measured = clv["clv_status"] == "measured"
+    assert measured.mean() > 0.95 and len(candidates) > 20
+    expected = candidates["recommendation"].map({"OVER": 0.5, "UNDER": -0.5})
+    assert (clv.loc[measured, "clv_points"] == expected[measured]).all()
 
 
 def test_a_family_added_in_the_morning_predicts_that_day(cycle):
@@ -334,3 +344,35 @@ def test_the_models_are_the_replays(cycle):
     ours = ours[ours["model_family"] != "v9_q40"]
     columns = ["model_id", "sha256_hash", "training_samples", "evaluation_mae", "status"]
     pd.testing.assert_frame_equal(_comparable(ours[columns]), _comparable(theirs[columns]))
+
+
+def test_the_key_is_in_no_file_run_or_event_of_the_cycle(cycle):
+    daemon, loop, _, data = cycle
+    home = Path(loop.path).parent
+    files = [p for root in (home, data) for p in root.rglob("*") if p.is_file()]
+    assert len(files) > 100 and not [p for p in files if KEY.encode() in p.read_bytes()]
+    runs = daemon.instance.get_runs()
+    assert len(runs) > 50
+    for run in runs:
+        assert KEY not in str(run.run_config) and KEY not in str(run.tags)
+        events = daemon.instance.get_records_for_run(run.run_id).records
+        assert not [e for e in events if KEY in str(e.event_log_entry)], run.job_name
+
+
+def test_a_rerun_of_a_decided_day_makes_the_same_picks_after_later_snapshots(cycle):
+    """After the day's 15:00, 18:00 and closing snapshots (every line half a point higher), the lines and
+    the picks of a decided date re-materialized from the UI (no tags) are those of its 12:30 decision."""
+    daemon, loop, _, _ = cycle
+    day = str(DAYS[1])
+    before = {t: _comparable(loop.read(t, DAYS[1], DAYS[1])) for t in ("player_game_lines", "signal_best_bets_picks")}
+    assert len(before["signal_best_bets_picks"]) > 0
+    daemon.clock(at(FRIDAY, dt.time(16, 0)))
+    for job in ("slate_job", "slate_best_bets_job"):
+        result = daemon.defs.resolve_job_def(job).execute_in_process(
+            instance=daemon.instance,
+            partition_key=day,
+            run_config=PICKING_CONFIG if job in PICKING_JOBS else None,
+        )
+        assert result.success
+    for table, rows in before.items():
+        pd.testing.assert_frame_equal(_comparable(loop.read(table, DAYS[1], DAYS[1])), rows, obj=table)

@@ -297,23 +297,21 @@ def snapshot_files(data_dir: Path) -> list[Path]:
 
 
 def listed_events(data_dir: Path, game_date: dt.date) -> list[dict]:
-    """game_date's events (id, teams, commence_time) as the newest snapshot listing any of them shows:
-    what the closing sensor watches and the freshness sensor expects box scores for."""
+    """game_date's events (id, teams, commence_time) as the day's snapshots list them, each as its newest
+    snapshot shows it (a closing snapshot holds only its own games): what the closing sensor watches and
+    the freshness sensor expects box scores for."""
     near = {game_date + dt.timedelta(days=d) for d in (-1, 0, 1)}
-    candidates = []
+    seen: dict[str, tuple[dt.datetime, dict]] = {}
     for path in snapshot_files(data_dir):
         found = re.search(r"(\d{4})-?(\d{2})-?(\d{2})", path.name)
         if found and dt.date(*map(int, found.groups())) not in near:
             continue
-        candidates.append(path)
-    best: tuple[dt.datetime, list[dict]] | None = None
-    for path in candidates:
         try:
             moment, events = read_snapshot_events(path)
         except (OSError, ValueError, EOFError):
             continue  # a file being written or broken: the ingest reports it
-        chosen = [{k: v for k, v in e.items() if k != "bookmakers"} for e in events_of_day(events, game_date, None)]
         moment = moment or dt.datetime.min.replace(tzinfo=dt.timezone.utc)
-        if chosen and (best is None or moment > best[0]):
-            best = (moment, chosen)
-    return best[1] if best else []
+        for event in events_of_day(events, game_date, None):
+            if event["id"] not in seen or moment > seen[event["id"]][0]:
+                seen[event["id"]] = (moment, {k: v for k, v in event.items() if k != "bookmakers"})
+    return sorted((event for _, event in seen.values()), key=lambda e: (e["commence_time"], e["id"]))

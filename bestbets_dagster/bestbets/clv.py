@@ -109,7 +109,7 @@ def closing_line_value(
             p_side.isna(),
         ],
         [
-            "not measurable: no decision time (the decision read the last snapshot before tip-off)",
+            "not measurable: no decision time, the decision read the last snapshot before tip-off",
             "not measurable: the book took the line down before the close",
             "not measurable: no snapshot of the book after the decision",
             "not measurable: no sportsbook priced the player at the close",
@@ -152,7 +152,7 @@ def summarize_clv(results: pd.DataFrame) -> dict:
 def describe_clv(summary: dict) -> str:
     """One line for a screen: the figure with its n, or why it is not measurable."""
     if not summary.get("measurable"):
-        return f"CLV not measurable ({summary.get('why')})"
+        return f"CLV not measurable: {summary.get('why')}"
     return (
         f"CLV {summary['clv_probability'] * 100:+.1f} points of probability, {summary['clv_points']:+.2f} line points "
         f"(mean of {summary['n_measured']} measured of {summary['n_picks']} picks; "

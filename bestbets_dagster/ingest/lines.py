@@ -174,7 +174,9 @@ def build_player_game_lines(
     selected = current.sort_values([*keys, "_outlier", "_book_rank", "_distance", "bookmaker"], kind="mergesort")
     selected = selected.drop_duplicates(keys, keep="first")
     selected = selected.merge(
-        per_book_opening[[*keys, "bookmaker", "line"]].rename(columns={"line": "opening_line"}),
+        per_book_opening[[*keys, "bookmaker", "line", "snapshot_time"]].rename(
+            columns={"line": "opening_line", "snapshot_time": "opening_snapshot_time"}
+        ),
         on=[*keys, "bookmaker"],
     ).merge(n_snapshots, left_on=[*keys, "bookmaker"], right_index=True)
 
@@ -200,6 +202,7 @@ def build_player_game_lines(
             "selected_over_price": selected["over_price"],
             "selected_under_price": selected["under_price"],
             "opening_line": selected["opening_line"],
+            "opening_snapshot_time": selected["opening_snapshot_time"],
             "n_snapshots": selected["n_snapshots"],
             "line_snapshot_time": selected["snapshot_time"],
             "decision_time": decision_cutoffs(selected["game_date"], decision_times),

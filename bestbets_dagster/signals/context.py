@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bestbets_dagster.timeutil import season_labels
+from bestbets_dagster.timeutil import EASTERN, season_labels
 
 DAY = pd.Timedelta(days=1)
 LINE_DELTA_LOOKBACK_DAYS = 14
@@ -41,6 +41,7 @@ CONTEXT_COLUMNS = (
     "games_vs_opponent",
     "not_over_streak",
     "line_delta",
+    "line_delta_intraday",
     "model_miss_streak",
     "last_miss_recommendation",
 )
@@ -146,6 +147,22 @@ def _line_history(lines: pd.DataFrame, player_logs: pd.DataFrame) -> pd.DataFram
     return h, graded
 
 
+def _intraday_moves(t: pd.DataFrame, lines: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """(selected line - the book's first line of the game day, whether that first line is of the game day
+    and another snapshot followed it) of each target row, from its date's player_game_lines row."""
+    columns = ["selected_line", "opening_line", "opening_snapshot_time", "n_snapshots"]
+    day = _ns(lines[lines["person_id"].notna()])
+    if "opening_snapshot_time" not in day.columns or day.empty:
+        return pd.Series(np.nan, index=t.index), pd.Series(False, index=t.index)
+    day = day.assign(person_id=day["person_id"].astype("int64"))[["game_date", "person_id", *columns]]
+    day = day.drop_duplicates(["game_date", "person_id"])
+    row = t[["game_date", "person_id"]].merge(day, on=["game_date", "person_id"], how="left").set_index(t.index)
+    opened = pd.to_datetime(row["opening_snapshot_time"], utc=True).dt.tz_convert(EASTERN).dt.date
+    intraday = (row["n_snapshots"].fillna(0) >= 2) & (opened == row["game_date"].dt.date)
+    move = row["selected_line"].astype("float64") - row["opening_line"].astype("float64")
+    return move, intraday.astype(bool)
+
+
 def _miss_history(accuracy: pd.DataFrame) -> pd.DataFrame:
     """Per family and player, decided predictions: the run of misses ending at each and its direction."""
     a = _ns(accuracy[accuracy["prediction_correct"].notna()])
@@ -225,7 +242,13 @@ def signal_context(
     out["not_over_streak"] = streak["not_over_streak"].fillna(0).astype("int64")
     previous = _asof(t, history, ["person_id"], ["selected_line", "line_date"], at="asof")
     recent = (t["game_date"] - previous["line_date"]) <= pd.Timedelta(days=LINE_DELTA_LOOKBACK_DAYS)
-    out["line_delta"] = (t["line_value"].astype("float64") - previous["selected_line"].astype("float64")).where(recent)
+    game_to_game = (t["line_value"].astype("float64") - previous["selected_line"].astype("float64")).where(recent)
+    # Where the day's line was seen in several snapshots of the game day before the decision, the movement
+    # is the day's own (the selected book's line at the decision against its first of the day): the real
+    # intraday move. With one snapshot a day it is the original's change since the previous lined game.
+    intraday_move, intraday = _intraday_moves(t, lines)
+    out["line_delta"] = intraday_move.where(intraday, game_to_game)
+    out["line_delta_intraday"] = intraday
 
     misses = (
         _asof(
