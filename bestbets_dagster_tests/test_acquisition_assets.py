@@ -233,6 +233,11 @@ def test_the_freshness_sensor_writes_an_alert_row_when_a_source_is_late(fakes, m
         ["2025-10-22", "box_scores_late", "WARN"],
         ["2025-10-23", "odds_late", "ERROR"],
     ]
+    # alerts_to_slack sends them with the monitoring's (to the sensor's log without a Slack token)
+    sent = _sensor(defs, "alerts_to_slack")
+    (observation,) = sent.asset_events
+    assert observation.metadata["sent"].value == 2  # the odds' (the 11:00 WARN escalated in place) and the box scores'
+    assert observation.description == "2 alert(s) sent via the sensor log; 0 older ones only stored"
 
 
 def _cli(*argv: str, env: dict) -> subprocess.CompletedProcess:
