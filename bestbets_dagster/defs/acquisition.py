@@ -103,7 +103,14 @@ def odds_api_snapshots(
             usage = client.usage
     except OddsApiKeyError as exc:
         raise Failure(str(exc), allow_retries=False) from None
-    path = write_snapshot(nba_data.path, snapshot) if snapshot.events else None
+    try:
+        path = write_snapshot(nba_data.path, snapshot) if snapshot.events else None
+    except FileExistsError as exc:
+        raise Failure(
+            f"{exc.filename2 or exc.filename}: a snapshot of that moment is already in the data directory "
+            "(snapshots are never overwritten)",
+            allow_retries=False,
+        ) from None
     if path is None:
         context.log.info(f"no NBA event of {day} left to snapshot ({snapshot.listed} listed): nothing written")
     low = usage.remaining is not None and usage.remaining < odds_api.credit_floor

@@ -233,8 +233,8 @@ CLOSING_WINDOW = dt.timedelta(minutes=15)
 @stopped_sensor(180, job=JOBS["odds_snapshot_job"])
 def closing_snapshot_sensor(context: SensorEvaluationContext, nba_data: NbaDataSource):
     """One last snapshot of each game in the 15 minutes before its tip-off (the closing line, which CLV is
-    measured against): the games tipping off together in one run. Today's games are read from the newest
-    snapshot file; no snapshot yet, no closing one."""
+    measured against): the games tipping off together in one run. Today's games are read from the day's
+    snapshot files; no snapshot yet, no closing one."""
     now, today = now_utc(), today_eastern()
     events = listed_events(nba_data.path, today)
     due: dict[str, list[str]] = {}
