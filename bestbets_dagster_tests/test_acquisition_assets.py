@@ -251,9 +251,10 @@ def _cli(*argv: str, env: dict) -> subprocess.CompletedProcess:
     )
 
 
-def test_bestbets_fetch_against_the_test_servers(fakes):
+def test_bestbets_fetch_against_the_test_servers(fakes, capsys, monkeypatch):
     odds, _, data = fakes
     env = {k: v for k, v in os.environ.items() if k != "BESTBETS_TODAY"}
+    # As a user runs it: a new process, the servers named by the environment.
     dry = _cli("fetch", "odds", "--date", "2025-11-18", "--dry-run", env=env)
     assert dry.returncode == 0, dry.stderr
     assert dry.stdout.splitlines() == [
@@ -266,15 +267,18 @@ def test_bestbets_fetch_against_the_test_servers(fakes):
         "2025-11-18: 6 events at 2025-11-18T16:00:00+00:00 -> "
         f"{data / 'odds_api_v4' / 'odds_20251118_160000.json.gz'}; 151 credits spent, 19848 left"
     )
-    boxes = _cli("fetch", "box-scores", "--date", "2025-11-18", env=env)
-    assert boxes.returncode == 0, boxes.stderr
-    assert boxes.stdout.startswith("2025-11-18: 6 games, 160 player rows -> ")
-    again = _cli("fetch", "box-scores", "--date", "2025-11-18", env=env)
-    assert "nothing written: the data directory already holds box scores of 2025-11-18" in again.stdout
-    missing = _cli("fetch", "odds", "--date", "2025-11-18", env={**env, "ODDS_API_KEY": ""})
-    assert (missing.returncode, missing.stderr.strip()) == (1, "the Odds API key is not set: export ODDS_API_KEY")
-    written = pd.read_csv(data / "box_scores" / "player_game_logs_2025-11-18.csv.gz")
-    assert len(written) == 160 and KEY not in fetched.stdout + fetched.stderr + dry.stdout + dry.stderr
+    assert KEY not in fetched.stdout + fetched.stderr + dry.stdout + dry.stderr
     assert json.loads(gzip.open(data / "odds_api_v4" / "odds_20251118_160000.json.gz", "rt").read())["timestamp"] == (
         "2025-11-18T16:00:00Z"
     )
+    # The rest in this process (the same entry point, without a new interpreter each time).
+    from bestbets_dagster import cli
+
+    assert cli.main(["fetch", "box-scores", "--date", "2025-11-18"]) == 0
+    assert capsys.readouterr().out.startswith("2025-11-18: 6 games, 160 player rows -> ")
+    assert cli.main(["fetch", "box-scores", "--date", "2025-11-18"]) == 0
+    assert "nothing written: the data directory already holds box scores of 2025-11-18" in capsys.readouterr().out
+    assert len(pd.read_csv(data / "box_scores" / "player_game_logs_2025-11-18.csv.gz")) == 160
+    monkeypatch.delenv("ODDS_API_KEY")
+    with pytest.raises(SystemExit, match="^the Odds API key is not set: export ODDS_API_KEY$"):
+        cli.main(["fetch", "odds", "--date", "2025-11-18"])

@@ -4,6 +4,7 @@ backfill, a missed day, a rehearsal), and the credits an Odds API backfill would
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 
 from bestbets_dagster.acquisition.odds_api import (
@@ -29,12 +30,17 @@ def _failure(result) -> str:
     return "the run failed"
 
 
+@functools.cache
+def _job(job_name: str):
+    from bestbets_dagster.definitions import build_definitions
+
+    return build_definitions().resolve_job_def(job_name)
+
+
 def _run(job_name: str, day: dt.date, run_config: dict, tags: dict):
     from dagster import DagsterInstance
 
-    from bestbets_dagster.definitions import build_definitions
-
-    job = build_definitions().resolve_job_def(job_name)
+    job = _job(job_name)
     # The command prints what happened in one line per date; the run's whole log is in the UI.
     quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     return job.execute_in_process(

@@ -52,7 +52,7 @@ from bestbets_dagster.defs.jobs import JOBS
 from bestbets_dagster.defs.models import current_training_week
 from bestbets_dagster.defs.partition_range import days_between, range_tags
 from bestbets_dagster.defs.source_alerts import record_source_alert
-from bestbets_dagster.ingest.box_scores import box_score_dates, data_date_range
+from bestbets_dagster.ingest.box_scores import box_score_dates
 from bestbets_dagster.models.families import load_families
 from bestbets_dagster.models.registry import staleness
 from bestbets_dagster.partitions import MODEL_FAMILY_PARTITIONS_NAME
@@ -114,8 +114,13 @@ def _stored_box_score_last(warehouse: Warehouse) -> dt.date | None:
 
 
 def box_scores_pending(warehouse: Warehouse, nba_data: NbaDataSource) -> tuple[dt.date, dt.date] | None:
-    """The date range of the data directory's box scores that the warehouse does not have yet."""
-    first, last = data_date_range(nba_data.path)
+    """The date range of the data directory's box scores that the warehouse does not have yet (from the
+    files' game dates alone, cached per unchanged file: a tick reads no whole box score; the run that
+    ingests them checks every row)."""
+    dates = box_score_dates(nba_data.path)
+    if not dates:
+        return None
+    first, last = min(dates), max(dates)
     stored = _stored_box_score_last(warehouse)
     start = first if stored is None else stored + DAY
     return (start, last) if start <= last else None
@@ -127,6 +132,8 @@ def box_scores_sensor(context: SensorEvaluationContext, warehouse: Warehouse, nb
     games, or every date missed), with those dates' lines and features, in one ranged run."""
     pending = box_scores_pending(warehouse, nba_data)
     if pending is None:
+        if not box_score_dates(nba_data.path):
+            return SkipReason(f"no box-score file in {nba_data.path / 'box_scores'} yet")
         return SkipReason("the warehouse has every box-score date of the data directory")
     start, end = pending
     return RunRequest(run_key=f"box-scores:{start}:{end}", tags=range_tags(start, end))
