@@ -20,20 +20,21 @@ from nba_api.stats.endpoints.scoreboardv3 import ScoreboardV3
 from nba_api.stats.library.http import STATS_HEADERS, NBAStatsResponse
 
 from bestbets_dagster.acquisition.http import HttpSource, SourceError
-from bestbets_dagster.ingest.box_scores import PLAYER_DIR, TEAM_DIR
+from bestbets_dagster.ingest.box_scores import (
+    PLAYER_DIR,
+    PLAYER_REQUIRED,
+    PLAYER_STAT_COLUMNS,
+    TEAM_DIR,
+    TEAM_STAT_COLUMNS,
+)
 from bestbets_dagster.timeutil import season_of
 
 NBA_STATS_BASE_URL = "https://stats.nba.com/stats"
 REGULAR_SEASON = ("002",)
 FINAL = 3  # gameStatus: 1 scheduled, 2 in progress, 3 final
+# The box_scores/ files' columns (the ingest's contract), in the season files' order.
 PLAYER_COLUMNS = [
-    "season",
-    "game_id",
-    "game_date",
-    "team_id",
-    "team_abbr",
-    "opp",
-    "is_home",
+    *PLAYER_REQUIRED[: PLAYER_REQUIRED.index("person_id")],
     "wl",
     "person_id",
     "player_name",
@@ -41,74 +42,35 @@ PLAYER_COLUMNS = [
     "starter",
     "comment",
     "minutes",
-    "field_goals_made",
-    "field_goals_attempted",
-    "three_pointers_made",
-    "three_pointers_attempted",
-    "free_throws_made",
-    "free_throws_attempted",
-    "rebounds_offensive",
-    "rebounds_defensive",
-    "rebounds_total",
+    *PLAYER_STAT_COLUMNS,
+    "plus_minus_points",
+]
+# The team_game_logs/ files' columns: the game log's, the shooting percentages beside their counts.
+TEAM_COLUMNS = [
+    *["team_id", "game_id", "game_date", "matchup", "wl", "w", "l", "w_pct", "min"],
+    *["fgm", "fga", "fg_pct", "fg3m", "fg3a", "fg3_pct", "ftm", "fta", "ft_pct"],
+    *TEAM_STAT_COLUMNS[TEAM_STAT_COLUMNS.index("oreb") :],
+    *["season", "is_home", "opp", "team_abbr"],
+]
+# box score v3 field -> file column (players: NBA.com v3 naming in snake case; teams: the game log's)
+_V3_STATS = [  # NBA.com's box score v3 names of PLAYER_STAT_COLUMNS, in the same order
+    "fieldGoalsMade",
+    "fieldGoalsAttempted",
+    "threePointersMade",
+    "threePointersAttempted",
+    "freeThrowsMade",
+    "freeThrowsAttempted",
+    "reboundsOffensive",
+    "reboundsDefensive",
+    "reboundsTotal",
     "assists",
     "steals",
     "blocks",
     "turnovers",
-    "fouls_personal",
+    "foulsPersonal",
     "points",
-    "plus_minus_points",
 ]
-TEAM_COLUMNS = [
-    "team_id",
-    "game_id",
-    "game_date",
-    "matchup",
-    "wl",
-    "w",
-    "l",
-    "w_pct",
-    "min",
-    "fgm",
-    "fga",
-    "fg_pct",
-    "fg3m",
-    "fg3a",
-    "fg3_pct",
-    "ftm",
-    "fta",
-    "ft_pct",
-    "oreb",
-    "dreb",
-    "reb",
-    "ast",
-    "stl",
-    "blk",
-    "tov",
-    "pf",
-    "pts",
-    "season",
-    "is_home",
-    "opp",
-    "team_abbr",
-]
-# box score v3 field -> file column (players: NBA.com v3 naming in snake case; teams: the game log's)
-_PLAYER_STATS = {
-    "fieldGoalsMade": "field_goals_made",
-    "fieldGoalsAttempted": "field_goals_attempted",
-    "threePointersMade": "three_pointers_made",
-    "threePointersAttempted": "three_pointers_attempted",
-    "freeThrowsMade": "free_throws_made",
-    "freeThrowsAttempted": "free_throws_attempted",
-    "reboundsOffensive": "rebounds_offensive",
-    "reboundsDefensive": "rebounds_defensive",
-    "reboundsTotal": "rebounds_total",
-    "assists": "assists",
-    "steals": "steals",
-    "blocks": "blocks",
-    "turnovers": "turnovers",
-    "foulsPersonal": "fouls_personal",
-    "points": "points",
-}
+_PLAYER_STATS = dict(zip(_V3_STATS, PLAYER_STAT_COLUMNS, strict=True))
 _TEAM_STATS = {
     "fieldGoalsMade": "fgm",
     "fieldGoalsAttempted": "fga",
@@ -157,24 +119,15 @@ class Game:
         return self.status == FINAL
 
 
-class NbaStatsClient:
+class NbaStatsClient(HttpSource):
     def __init__(self, base_url: str = NBA_STATS_BASE_URL, **http_options):
         # nba_api's browser headers (stats.nba.com answers nothing without them), less the Host a mirror
         # or a test server would refuse.
         headers = {k: v for k, v in STATS_HEADERS.items() if k.lower() != "host"}
-        self.http = HttpSource("NBA.com stats", base_url, headers=headers, **http_options)
-
-    def close(self) -> None:
-        self.http.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+        super().__init__("NBA.com stats", base_url, headers=headers, **http_options)
 
     def _data_sets(self, endpoint: str, parameters: dict) -> dict[str, pd.DataFrame]:
-        response = self.http.get(f"/{endpoint}", parameters)
+        response = self.get(f"/{endpoint}", parameters)
         if response.status_code >= 400:
             raise SourceError(f"NBA.com stats: HTTP {response.status_code} on {endpoint} {parameters}")
         parsed = NBAStatsResponse(response=response.text, status_code=response.status_code, url=str(response.url))

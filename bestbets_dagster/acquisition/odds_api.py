@@ -83,32 +83,23 @@ def planned_credits(n_events: int, historical: bool) -> int:
     return live * HISTORICAL_MULTIPLIER + 1 if historical else live
 
 
-class OddsApiClient:
+class OddsApiClient(HttpSource):
     """The v4 endpoints this system uses. `at` (an aware datetime) asks the historical endpoints for the
     snapshot at or before that moment; without it, the live ones."""
 
     def __init__(self, api_key: str | None, base_url: str = ODDS_API_BASE_URL, **http_options):
         if not api_key:
             raise OddsApiKeyError(f"the Odds API key is not set: export {KEY_VARIABLE}")
+        super().__init__("The Odds API", base_url, **http_options)
         self._key = api_key
-        self.http = HttpSource("The Odds API", base_url, **http_options)
         self.usage = Usage()
-
-    def close(self) -> None:
-        self.http.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     def _get(self, path: str, params: dict, at: dt.datetime | None) -> tuple[object, str | None]:
         """(body, snapshot timestamp) of a live or historical call; None when the event is gone (404/422)."""
         if at is not None:
             path = "/v4/historical" + path.removeprefix("/v4")
             params = {**params, "date": _iso(at)}
-        response = self.http.get(path, {**params, "apiKey": self._key})
+        response = self.get(path, {**params, "apiKey": self._key})
         self.usage.read(response)
         if response.status_code == 401:
             code = _body(response).get("error_code") or _body(response).get("message") or "unauthorized"

@@ -88,44 +88,46 @@ def odds_dry_run(days: list[dt.date], at: str | None) -> int:
     return 0
 
 
+def _each_day(days: list[dt.date], job: str, run_config: dict, tags: dict, asset: str, shown) -> int:
+    """Run the download job for each date, one line each: shown(day, metadata, run id) or why it failed.
+    Exit status 1 if any date failed."""
+    failed = 0
+    for day in days:
+        result = _run(job, day, run_config, tags)
+        if result.success:
+            print(shown(day, _metadata(result, asset), result.run_id))
+        else:
+            print(f"{day}: failed: {_failure(result)}")
+            failed += 1
+    return 1 if failed else 0
+
+
+def _odds_line(day: dt.date, shown: dict, run_id: str) -> str:
+    skipped = shown.get("events_skipped")
+    return (
+        (f"{day}: skipped, listed but without odds any more: {', '.join(skipped)}\n" if skipped else "")
+        + f"{day}: {shown.get('events')} events at {shown.get('snapshot_time')} -> {shown.get('file')}; "
+        f"{shown.get('credits_spent')} credits spent, {shown.get('credits_remaining')} left (Dagster run {run_id})"
+    )
+
+
+def _box_scores_line(day: dt.date, shown: dict, run_id: str) -> str:
+    if not shown.get("written"):
+        return f"{day}: nothing written: {shown.get('reason')} (Dagster run {run_id})"
+    return (
+        f"{day}: {shown.get('games')} games, {shown.get('player_rows')} player rows -> "
+        f"{', '.join(shown.get('files') or [])} (Dagster run {run_id})"
+    )
+
+
 def fetch_odds(days: list[dt.date], at: str | None, event_ids: list[str], tags: dict) -> int:
     if not os.environ.get(KEY_VARIABLE):
         raise SystemExit(f"the Odds API key is not set: export {KEY_VARIABLE}")
     config = {"kind": "manual", "event_ids": event_ids, **({"at": at} if at else {})}
-    failed = 0
-    for day in days:
-        result = _run("odds_snapshot_job", day, {"ops": {"odds_api_snapshots": {"config": config}}}, tags)
-        if not result.success:
-            print(f"{day}: failed: {_failure(result)}")
-            failed += 1
-            continue
-        shown = _metadata(result, "odds_api_snapshots")
-        if shown.get("events_skipped"):
-            print(f"{day}: skipped, listed but without odds any more: {', '.join(shown['events_skipped'])}")
-        print(
-            f"{day}: {shown.get('events')} events at {shown.get('snapshot_time')} -> {shown.get('file')}; "
-            f"{shown.get('credits_spent')} credits spent, {shown.get('credits_remaining')} left "
-            f"(Dagster run {result.run_id})"
-        )
-    return 1 if failed else 0
+    run_config = {"ops": {"odds_api_snapshots": {"config": config}}}
+    return _each_day(days, "odds_snapshot_job", run_config, tags, "odds_api_snapshots", _odds_line)
 
 
 def fetch_box_scores(days: list[dt.date], replace: bool, tags: dict) -> int:
-    failed = 0
-    for day in days:
-        result = _run(
-            "box_score_download_job", day, {"ops": {"nba_box_scores": {"config": {"replace": replace}}}}, tags
-        )
-        if not result.success:
-            print(f"{day}: not written: {_failure(result)}")
-            failed += 1
-            continue
-        shown = _metadata(result, "nba_box_scores")
-        if shown.get("written"):
-            print(
-                f"{day}: {shown.get('games')} games, {shown.get('player_rows')} player rows -> "
-                f"{', '.join(shown.get('files') or [])} (Dagster run {result.run_id})"
-            )
-        else:
-            print(f"{day}: nothing written: {shown.get('reason')} (Dagster run {result.run_id})")
-    return 1 if failed else 0
+    run_config = {"ops": {"nba_box_scores": {"config": {"replace": replace}}}}
+    return _each_day(days, "box_score_download_job", run_config, tags, "nba_box_scores", _box_scores_line)

@@ -68,13 +68,24 @@ def _one_date(context: AssetExecutionContext) -> dt.date:
     return dt.date.fromisoformat(keys[0])
 
 
-@asset(
-    partitions_def=game_date_partitions,
-    group_name=GROUP,
-    kinds={"python", "json"},
-    owners=OWNERS,
-    retry_policy=FETCH_RETRY,
-    code_version=code_version_of(take_snapshot, write_snapshot),
+def download_asset(*functions, kind: str, **asset_kwargs):
+    """`@asset` for a downloader: a game-date partition per run, the fetch retry policy, the code version
+    of the domain modules that fetch and write (`functions`), `kind` the files it writes."""
+    return asset(
+        partitions_def=game_date_partitions,
+        group_name=GROUP,
+        kinds={"python", kind},
+        owners=OWNERS,
+        retry_policy=FETCH_RETRY,
+        code_version=code_version_of(*functions),
+        **asset_kwargs,
+    )
+
+
+@download_asset(
+    take_snapshot,
+    write_snapshot,
+    kind="json",
     check_specs=[
         AssetCheckSpec(
             "credits_above_floor",
@@ -148,14 +159,7 @@ class BoxScoreDownloadConfig(Config):
     )
 
 
-@asset(
-    partitions_def=game_date_partitions,
-    group_name=GROUP,
-    kinds={"python", "csv"},
-    owners=OWNERS,
-    retry_policy=FETCH_RETRY,
-    code_version=code_version_of(download_day, write_day),
-)
+@download_asset(download_day, write_day, kind="csv")
 def nba_box_scores(
     context: AssetExecutionContext, config: BoxScoreDownloadConfig, nba_stats: NbaStats, nba_data: NbaDataSource
 ) -> MaterializeResult:

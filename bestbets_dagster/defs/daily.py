@@ -81,6 +81,18 @@ def stopped_sensor(interval_seconds: int, **target):
     return decorate
 
 
+def stopped_schedule(cron_schedule, job, description: str, name: str | None = None):
+    """`@schedule` of the daily cycle: US Eastern, STOPPED by default (a replay's home must not start work)."""
+    return schedule(
+        name=name,
+        cron_schedule=cron_schedule,
+        execution_timezone="America/New_York",
+        job=job,
+        default_status=DefaultScheduleStatus.STOPPED,
+        description=description,
+    )
+
+
 def latest_ids(instance, asset: str, partitions: list[str]) -> dict[str, int]:
     """{partition: storage id of its latest materialization} for the partitions materialized."""
     return dict(
@@ -217,15 +229,11 @@ def weekly_training_sensor(context: SensorEvaluationContext, warehouse: Warehous
     return SkipReason(f"every family has its model of {week}")
 
 
-@schedule(
-    cron_schedule="30 12 * * *",
-    execution_timezone="America/New_York",
-    job=JOBS["slate_job"],
-    default_status=DefaultScheduleStatus.STOPPED,
-    description=(
-        "Today's slate at 12:30 US Eastern, after the books' midday snapshot: lines and features, decided at "
-        "the tick's time (the snapshots taken before it; a re-run decides the same)."
-    ),
+@stopped_schedule(
+    "30 12 * * *",
+    JOBS["slate_job"],
+    "Today's slate at 12:30 US Eastern, after the books' midday snapshot: lines and features, decided at the "
+    "tick's time (the snapshots taken before it; a re-run decides the same).",
 )
 def slate_schedule(context: ScheduleEvaluationContext):
     decided = on_clock(context.scheduled_execution_time)
@@ -330,12 +338,10 @@ def _latest_materialization_time(instance, asset: str, partition: str) -> dt.dat
     return dt.datetime.fromtimestamp(records[0].timestamp, tz=dt.timezone.utc) if records else None
 
 
-@schedule(
-    cron_schedule="0 11 * * 1",
-    execution_timezone="America/New_York",
-    job=JOBS["report_card_job"],
-    default_status=DefaultScheduleStatus.STOPPED,
-    description="Mondays at 11:00 US Eastern, after the morning's grading: last week's report card.",
+@stopped_schedule(
+    "0 11 * * 1",
+    JOBS["report_card_job"],
+    "Mondays at 11:00 US Eastern, after the morning's grading: last week's report card.",
 )
 def report_card_schedule(context: ScheduleEvaluationContext):
     week = monday_of(context.scheduled_execution_time.date()) - dt.timedelta(days=7)

@@ -2,17 +2,10 @@
 (BESTBETS_SNAPSHOT_TIMES), read when the code location loads: the schedule is built by a `@definitions`
 function, alone in this module (a module with one is loaded through it only)."""
 
-from dagster import (
-    DefaultScheduleStatus,
-    Definitions,
-    RunRequest,
-    ScheduleDefinition,
-    ScheduleEvaluationContext,
-    definitions,
-    schedule,
-)
+from dagster import Definitions, RunRequest, ScheduleDefinition, ScheduleEvaluationContext, definitions
 
 from bestbets_dagster import settings
+from bestbets_dagster.defs.daily import stopped_schedule
 from bestbets_dagster.defs.jobs import JOBS
 from bestbets_dagster.timeutil import EASTERN, on_clock
 
@@ -21,16 +14,12 @@ def odds_snapshot_schedule_from_settings() -> ScheduleDefinition:
     """The snapshot schedule at the times BESTBETS_SNAPSHOT_TIMES names when the definitions are loaded."""
     crons = [f"{minute} {hour} * * *" for hour, minute in settings.snapshot_times()]
 
-    @schedule(
+    @stopped_schedule(
+        crons,
+        JOBS["odds_snapshot_job"],
+        "The day's Odds API snapshots at the times of BESTBETS_SNAPSHOT_TIMES (US Eastern; 10:00, 12:00, 15:00, "
+        "18:00 by default): every game not yet tipped off, its player points lines and its game markets.",
         name="odds_snapshot_schedule",
-        cron_schedule=crons,
-        execution_timezone="America/New_York",
-        job=JOBS["odds_snapshot_job"],
-        default_status=DefaultScheduleStatus.STOPPED,
-        description=(
-            "The day's Odds API snapshots at the times of BESTBETS_SNAPSHOT_TIMES (US Eastern; 10:00, 12:00, "
-            "15:00, 18:00 by default): every game not yet tipped off, its player points lines and its game markets."
-        ),
     )
     def odds_snapshot_schedule(context: ScheduleEvaluationContext):
         moment = on_clock(context.scheduled_execution_time).astimezone(EASTERN)

@@ -36,7 +36,8 @@ POINTS_MARKET = "player_points"
 FLAT_REQUIRED = ["event_id", "player", "market", "line", "bookmaker", "game", "game_time", "over_odds", "under_odds"]
 _SNAPSHOT_NAME = re.compile(r"(\d{8})_(\d{6})")
 
-OFFER_COLUMNS = [
+# The columns of an event's book every row read from a snapshot has, before and after its own.
+EVENT_BOOK_COLUMNS = [
     "event_id",
     "commence_time",
     "home_team",
@@ -44,14 +45,9 @@ OFFER_COLUMNS = [
     "home_team_abbr",
     "away_team_abbr",
     "bookmaker",
-    "book_player_name",
-    "line",
-    "over_price",
-    "under_price",
-    "snapshot_time",
-    "source_file",
-    "_row",
 ]
+SNAPSHOT_COLUMNS = ["snapshot_time", "source_file", "_row"]
+OFFER_COLUMNS = [*EVENT_BOOK_COLUMNS, "book_player_name", "line", "over_price", "under_price", *SNAPSHOT_COLUMNS]
 
 
 def _snapshot_from_name(path: Path) -> pd.Timestamp | None:
@@ -167,6 +163,17 @@ def _events(payload: Any, path: Path) -> tuple[list[dict], str | None]:
     return payload, snapshot
 
 
+def _event_fields(event: dict, book: dict) -> dict:
+    """The columns an event's book gives every row read from it."""
+    return {
+        "event_id": event["id"],
+        "commence_time": event["commence_time"],
+        "home_team": event["home_team"],
+        "away_team": event["away_team"],
+        "bookmaker": str(book.get("key", "")).lower(),
+    }
+
+
 def read_v4_json(path: Path) -> pd.DataFrame:
     events, wrapper_snapshot = _events(_load_json(path), path)
     records: list[dict] = []
@@ -186,11 +193,7 @@ def read_v4_json(path: Path) -> pd.DataFrame:
                         continue
                     records.append(
                         {
-                            "event_id": event["id"],
-                            "commence_time": event["commence_time"],
-                            "home_team": event["home_team"],
-                            "away_team": event["away_team"],
-                            "bookmaker": str(book.get("key", "")).lower(),
+                            **_event_fields(event, book),
                             "book_player_name": str(outcome.get("description") or "").strip(),
                             "side": side,
                             "line": outcome.get("point"),
@@ -277,16 +280,20 @@ def load_offers(data_dir: Path, start: dt.date | None = None, end: dt.date | Non
     flat, v4 = odds_files(data_dir)
     frames = [read_flat_snapshot(p) for p in flat if _may_hold(p, start, end)]
     frames += [read_v4_json(p) for p in v4 if _may_hold(p, start, end)]
+    # The same snapshot may arrive as CSV and as JSON: its first copy is kept (files in name order).
+    return _combined(frames, OFFER_COLUMNS, ["event_id", "bookmaker", "book_player_name", "line", "snapshot_time"])
+
+
+def _combined(frames: list[pd.DataFrame], columns: list[str], key: list[str]) -> pd.DataFrame:
+    """The files' rows in one frame, each row of `key` once, times in one unit and the Eastern game date."""
     frames = [f for f in frames if not f.empty]
     if not frames:
-        return pd.DataFrame(columns=[*OFFER_COLUMNS, "game_date"])
-    offers = pd.concat(frames, ignore_index=True)
-    # The same snapshot may arrive as CSV and as JSON: keep its first copy (files in name order).
-    offers = offers.drop_duplicates(["event_id", "bookmaker", "book_player_name", "line", "snapshot_time"])
+        return pd.DataFrame(columns=[*columns, "game_date"])
+    rows = pd.concat(frames, ignore_index=True).drop_duplicates(key)
     for column in ("commence_time", "snapshot_time"):  # one unit, whatever files were read
-        offers[column] = pd.to_datetime(offers[column], utc=True).astype("datetime64[ns, UTC]")
-    offers["game_date"] = pd.to_datetime(eastern_game_dates(offers["commence_time"]))
-    return offers.reset_index(drop=True)
+        rows[column] = pd.to_datetime(rows[column], utc=True).astype("datetime64[ns, UTC]")
+    rows["game_date"] = pd.to_datetime(eastern_game_dates(rows["commence_time"]))
+    return rows.reset_index(drop=True)
 
 
 def american_to_probability(price: pd.Series) -> pd.Series:
@@ -314,24 +321,10 @@ def main_lines(offers: pd.DataFrame) -> pd.DataFrame:
 
 GAME_MARKETS = ("h2h", "spreads", "totals")
 GAME_LINE_COLUMNS = [
-    "event_id",
-    "commence_time",
-    "home_team",
-    "away_team",
-    "home_team_abbr",
-    "away_team_abbr",
-    "bookmaker",
-    "total_line",
-    "over_price",
-    "under_price",
-    "home_spread",
-    "home_spread_price",
-    "away_spread_price",
-    "home_moneyline",
-    "away_moneyline",
-    "snapshot_time",
-    "source_file",
-    "_row",
+    *EVENT_BOOK_COLUMNS,
+    *["total_line", "over_price", "under_price"],
+    *["home_spread", "home_spread_price", "away_spread_price", "home_moneyline", "away_moneyline"],
+    *SNAPSHOT_COLUMNS,
 ]
 
 
@@ -369,11 +362,7 @@ def read_v4_game_markets(path: Path) -> pd.DataFrame:
                 continue
             records.append(
                 {
-                    "event_id": event["id"],
-                    "commence_time": event["commence_time"],
-                    "home_team": event["home_team"],
-                    "away_team": event["away_team"],
-                    "bookmaker": str(book.get("key", "")).lower(),
+                    **_event_fields(event, book),
                     "snapshot_time": snapshot,
                     "_row": f"event {event['id']} book {book.get('key')}",
                     **row,
@@ -408,12 +397,5 @@ def load_game_lines(data_dir: Path, start: dt.date | None = None, end: dt.date |
     only), deduplicated across files, with the game's Eastern date."""
     _, v4 = odds_files(data_dir)
     frames = [read_v4_game_markets(p) for p in v4 if _may_hold(p, start, end)]
-    frames = [f for f in frames if not f.empty]
-    working = ["_row", "home_team", "away_team"]  # the books' team names: resolved to abbreviations
-    if not frames:
-        return pd.DataFrame(columns=[*GAME_LINE_COLUMNS, "game_date"]).drop(columns=working)
-    lines = pd.concat(frames, ignore_index=True).drop_duplicates(["event_id", "bookmaker", "snapshot_time"])
-    for column in ("commence_time", "snapshot_time"):
-        lines[column] = pd.to_datetime(lines[column], utc=True).astype("datetime64[ns, UTC]")
-    lines["game_date"] = pd.to_datetime(eastern_game_dates(lines["commence_time"]))
-    return lines.drop(columns=working).reset_index(drop=True)
+    lines = _combined(frames, GAME_LINE_COLUMNS, ["event_id", "bookmaker", "snapshot_time"])
+    return lines.drop(columns=["_row", "home_team", "away_team"])  # the books' team names: now abbreviations
