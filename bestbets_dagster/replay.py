@@ -21,7 +21,7 @@ from bestbets_dagster.bestbets.history import graded_candidates
 from bestbets_dagster.bestbets.probability import CALIBRATION_DAYS, walk_forward_probabilities
 from bestbets_dagster.bestbets.results import summarize, summarize_by
 from bestbets_dagster.definitions import build_definitions
-from bestbets_dagster.defs.ingestion import DECISION_TIME_OF_DAY_TAG
+from bestbets_dagster.defs.ingestion import DECISION_TIME_FROM_TAG, DECISION_TIME_OF_DAY_TAG
 from bestbets_dagster.defs.models import sync_family_partitions
 from bestbets_dagster.defs.partition_range import days_between, range_tags
 from bestbets_dagster.defs.resources import current_warehouse
@@ -107,12 +107,7 @@ def _train_and_predict(run, progress, instance, first, start, end, weeks, famili
     """Ingest and features through `end` (decided: the decision-time tags of the lines), a model per
     family and training week, and the predictions of [start, end]; returns the families replayed."""
     progress.stage(f"ingest and features {first}..{end}")
-    if decided and first < start:
-        # A decision time applies to the replayed dates; the history before them keeps its own (or none).
-        run("build_job", range_tags(first, start - dt.timedelta(days=1)))
-        run("build_job", {**range_tags(start, end), **decided})
-    else:
-        run("build_job", {**range_tags(first, end), **decided})
+    run("build_job", {**range_tags(first, end), **decided})
     warehouse = current_warehouse()
     enabled = sorted(f.model_family for f in load_families(warehouse) if f.enabled)
     chosen = families_wanted or enabled
@@ -209,7 +204,12 @@ def run_replay(
                 f"no predictions of {start}..{end} in this home: run the replay without --picks-only first"
             )
     else:
-        decided = {DECISION_TIME_OF_DAY_TAG: decision_time_of_day.strftime("%H:%M")} if decision_time_of_day else {}
+        # The time of day applies to the replayed dates; the history before them keeps its own (or none).
+        decided = (
+            {DECISION_TIME_OF_DAY_TAG: f"{decision_time_of_day:%H:%M}", DECISION_TIME_FROM_TAG: str(start)}
+            if decision_time_of_day
+            else {}
+        )
         chosen = _train_and_predict(run, progress, instance, first, start, end, weeks, families_wanted, decided)
         warehouse = current_warehouse()
     # The daily cycle's order over the whole range: a date's picks read the monitoring of the dates

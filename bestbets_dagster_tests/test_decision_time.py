@@ -92,6 +92,11 @@ def test_an_explicit_decision_wins_then_the_stored_one_then_now_for_today():
     assert choose_decision_times([DAY], {DAY: now}, today=DAY, now=now, slate=slate)[DAY] == DECISION
     replayed = choose_decision_times(days, {}, today=dt.date(2026, 1, 1), now=now, time_of_day=dt.time(12, 30))
     assert replayed[dt.date(2025, 11, 17)] == pd.Timestamp("2025-11-17T17:30Z")
+    # a replay's time of day from its first date on; the history before it keeps no decision
+    ranged = choose_decision_times(
+        days, {}, today=dt.date(2026, 1, 1), now=now, time_of_day=dt.time(12, 30), time_of_day_from=DAY
+    )
+    assert ranged == {days[0]: None, DAY: DECISION, days[2]: pd.Timestamp("2025-11-19T17:30Z")}
     assert choose_decision_times(days, {}, today=dt.date(2026, 1, 1), now=now) == dict.fromkeys(days)
 
 

@@ -30,6 +30,7 @@ from bestbets_dagster.timeutil import now_utc, season_start, today_eastern
 # day (US Eastern) for every date of the run. See ingest.lines.choose_decision_times.
 DECISION_TIME_TAG = "bestbets/decision_time"
 DECISION_TIME_OF_DAY_TAG = "bestbets/decision_time_of_day"
+DECISION_TIME_FROM_TAG = "bestbets/decision_time_from"  # the first date the time of day applies to
 
 GROUP = "ingest"
 # Identity reads the box scores of the season of D and the season before, up to D itself: at most two
@@ -166,7 +167,7 @@ def run_decision_times(context: AssetExecutionContext, warehouse: Warehouse, sta
     """The decision time of each date of the run, from its tags, the stored rows and the clock."""
     tags = context.run.tags
     slate = tags.get(DECISION_TIME_TAG)
-    time_of_day = tags.get(DECISION_TIME_OF_DAY_TAG)
+    time_of_day, time_of_day_from = tags.get(DECISION_TIME_OF_DAY_TAG), tags.get(DECISION_TIME_FROM_TAG)
     stored = decision_times_of(warehouse.read("player_game_lines", start, end, columns=["game_date", "decision_time"]))
     return choose_decision_times(
         days_between(start, end),
@@ -175,6 +176,7 @@ def run_decision_times(context: AssetExecutionContext, warehouse: Warehouse, sta
         now=pd.Timestamp(now_utc()),
         slate=pd.Timestamp(slate) if slate else None,
         time_of_day=dt.time.fromisoformat(time_of_day) if time_of_day else None,
+        time_of_day_from=dt.date.fromisoformat(time_of_day_from) if time_of_day_from else None,
     )
 
 

@@ -54,16 +54,18 @@ def choose_decision_times(
     now: pd.Timestamp,
     slate: pd.Timestamp | None = None,
     time_of_day=None,
+    time_of_day_from=None,
 ) -> DecisionTimes:
     """Each date's decision time. An explicit one wins: the slate run's instant for its own date (`slate`),
-    or a replay's time of day (US Eastern) for every date; then what is stored (a re-run decides as the
-    first run did, even after later snapshots); then, for today's or a later slate, now; otherwise None
-    (a replay of history decides on the latest snapshot before tip-off)."""
+    or a replay's time of day (US Eastern) for every date from `time_of_day_from` on (every date without
+    it); then what is stored (a re-run decides as the first run did, even after later snapshots); then,
+    for today's or a later slate, now; otherwise None (a replay of history decides on the latest snapshot
+    before tip-off)."""
     chosen: DecisionTimes = {}
     for day in days:
         if slate is not None and eastern_game_date(slate) == day:
             chosen[day] = pd.Timestamp(slate).tz_convert("UTC")
-        elif time_of_day is not None:
+        elif time_of_day is not None and (time_of_day_from is None or day >= time_of_day_from):
             moment = pd.Timestamp(dt.datetime.combine(day, time_of_day), tz=EASTERN)
             chosen[day] = moment.tz_convert("UTC")
         elif day in stored:
