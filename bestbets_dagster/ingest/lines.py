@@ -221,40 +221,38 @@ def build_player_game_lines(
     return out
 
 
+OFFER_COLUMNS = ["game_date", "person_id", "bookmaker", "line", "over_price", "under_price"]
+
+
+def _last_line_per_book(seen: pd.DataFrame) -> pd.DataFrame:
+    """Each book's last line per resolved player-game among the lines `seen`, with `snapshot_time` and
+    `outlier` (far from the other books'); game_date as datetime, person_id as int."""
+    seen = seen[seen["person_id"].notna() & (seen["match_status"] == "resolved")]
+    columns = [*OFFER_COLUMNS, "snapshot_time", "outlier"]
+    if seen.empty:
+        return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
+    keys = ["game_date", "person_id"]
+    last = per_book_in_time(seen, keys).drop_duplicates([*keys, "bookmaker"], keep="last")
+    return last.assign(
+        game_date=pd.to_datetime(last["game_date"]).astype("datetime64[ns]"),
+        person_id=last["person_id"].astype("int64"),
+        outlier=outlier_lines(last, keys),
+    )[columns].reset_index(drop=True)
+
+
 def current_offers(prop_lines: pd.DataFrame, decision_times: DecisionTimes | None = None) -> pd.DataFrame:
     """Every book's last line at the decision (before tip-off) per resolved player-game (outliers left
     out): the offers a bet can be shopped among. Columns game_date, person_id, bookmaker, line,
     over_price, under_price."""
-    columns = ["game_date", "person_id", "bookmaker", "line", "over_price", "under_price"]
-    pre_game = lines_at_decision(prop_lines, decision_times)
-    pre_game = pre_game[pre_game["person_id"].notna() & (pre_game["match_status"] == "resolved")]
-    if pre_game.empty:
-        return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns})
-    keys = ["game_date", "person_id"]
-    current = per_book_in_time(pre_game, keys).drop_duplicates([*keys, "bookmaker"], keep="last")
-    current = current[~outlier_lines(current, keys)]
-    return current.assign(
-        game_date=pd.to_datetime(current["game_date"]).astype("datetime64[ns]"),
-        person_id=current["person_id"].astype("int64"),
-    )[columns].reset_index(drop=True)
+    current = _last_line_per_book(lines_at_decision(prop_lines, decision_times))
+    return current[~current["outlier"].astype(bool)][OFFER_COLUMNS].reset_index(drop=True)
 
 
 def closing_lines(prop_lines: pd.DataFrame) -> pd.DataFrame:
     """Every book's closing line per resolved player-game: its last snapshot before tip-off, whatever the
     decision read (the line the market settled on). Columns game_date, person_id, bookmaker, line,
     over_price, under_price, snapshot_time, outlier (the line far from the other books')."""
-    columns = ["game_date", "person_id", "bookmaker", "line", "over_price", "under_price", "snapshot_time"]
-    pre_game = published_before_tipoff(prop_lines)
-    pre_game = pre_game[pre_game["person_id"].notna() & (pre_game["match_status"] == "resolved")]
-    if pre_game.empty:
-        return pd.DataFrame({c: pd.Series(dtype="float64") for c in [*columns, "outlier"]})
-    keys = ["game_date", "person_id"]
-    closing = per_book_in_time(pre_game, keys).drop_duplicates([*keys, "bookmaker"], keep="last")
-    return closing.assign(
-        game_date=pd.to_datetime(closing["game_date"]).astype("datetime64[ns]"),
-        person_id=closing["person_id"].astype("int64"),
-        outlier=outlier_lines(closing, keys),
-    )[[*columns, "outlier"]].reset_index(drop=True)
+    return _last_line_per_book(published_before_tipoff(prop_lines))
 
 
 def team_game_lines(game_lines: pd.DataFrame, decision_times: DecisionTimes | None = None) -> pd.DataFrame:
