@@ -170,6 +170,21 @@ def test_a_days_box_scores_round_trip_into_the_files_the_ingest_reads(nba, tmp_p
         )
 
 
+def test_the_team_records_are_the_game_logs_unbeaten_teams_included(nba, tmp_path):
+    """w, l and w_pct of the season's second night (1-0 and 0-1 teams) as the team game logs have them."""
+    day = dt.date(2025, 10, 22)
+    with NbaStatsClient(nba.url, **FAST) as client:
+        _, teams = write_day(tmp_path, download_day(client, day))
+    ours = pd.read_csv(teams).sort_values("team_id")
+    theirs = pd.read_csv(DATA_DIR / "team_game_logs" / "team_game_logs_2025-26.csv.gz")
+    theirs = theirs[theirs["game_date"] == str(day)].sort_values("team_id")
+    assert (ours["w_pct"] == 1.0).sum() > 0
+    pd.testing.assert_frame_equal(
+        ours[["team_id", "w", "l", "w_pct"]].reset_index(drop=True),
+        theirs[["team_id", "w", "l", "w_pct"]].reset_index(drop=True),
+    )
+
+
 def test_a_date_with_a_game_not_final_is_not_written(nba, tmp_path):
     nba.not_final.add("0022500251")
     with NbaStatsClient(nba.url, **FAST) as client, pytest.raises(NotFinal) as caught:

@@ -245,7 +245,7 @@ def day_rows(day: dt.date, game: Game, players: pd.DataFrame, teams: pd.DataFram
                 "wl": result(team_id),
                 "w": wins,
                 "l": losses,
-                "w_pct": round(wins / (wins + losses), 3) if wins is not None and losses and wins + losses else None,
+                "w_pct": round(wins / (wins + losses), 3) if None not in (wins, losses) and wins + losses else None,
                 "min": int(float(minutes)) if minutes else None,
                 **{column: t[field] for field, column in _TEAM_STATS.items()},
                 "season": season_of(day),
