@@ -562,13 +562,15 @@ def cmd_experiment(args: argparse.Namespace) -> int:
 
 
 def _days(args: argparse.Namespace) -> list[dt.date]:
+    from bestbets_dagster.defs.partition_range import days_between
+
     if args.date and (args.start or args.end):
         raise SystemExit("give --date, or --start and --end, not both")
     if args.date:
         return [args.date]
     if not (args.start and args.end):
         raise SystemExit("give --date D, or --start D1 --end D2")
-    return [args.start + dt.timedelta(days=i) for i in range((args.end - args.start).days + 1)]
+    return days_between(args.start, args.end)
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:

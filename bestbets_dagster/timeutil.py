@@ -26,6 +26,11 @@ def eastern_game_date(timestamp: str | dt.datetime | pd.Timestamp) -> dt.date:
     return ts.tz_convert(EASTERN).date()
 
 
+def utc_instant(text: str) -> dt.datetime:
+    """An ISO timestamp as the APIs write it ("2025-11-19T00:10:00Z") as an aware UTC datetime."""
+    return dt.datetime.fromisoformat(str(text).replace("Z", "+00:00")).astimezone(dt.timezone.utc)
+
+
 def eastern_game_dates(timestamps: pd.Series) -> pd.Series:
     """Vectorized eastern_game_date for a Series of UTC timestamps (strings or datetimes)."""
     ts = pd.to_datetime(timestamps, utc=True)

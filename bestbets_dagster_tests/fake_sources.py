@@ -34,6 +34,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from bestbets_dagster import settings, timeutil
+from bestbets_dagster.timeutil import utc_instant
 
 DFS_BOOKS = frozenset({"prizepicks", "underdog", "pick6", "betr_us_dfs"})
 TEAM_NAMES = {
@@ -51,10 +52,6 @@ TEAM_NAMES = {
 
 # The fake's own request log would print the query string, key included: it is the API's side, not ours.
 logging.getLogger("werkzeug").setLevel(logging.WARNING)
-
-
-def _utc(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(str(text).replace("Z", "+00:00")).astimezone(dt.timezone.utc)
 
 
 def _z(moment: dt.datetime) -> str:
@@ -156,7 +153,7 @@ class FakeOddsApi:
         events = []
         for day in (today, today + dt.timedelta(days=1)):
             for event in self._day_events(day):
-                if _utc(event["commence_time"]) + dt.timedelta(hours=3) > moment:
+                if utc_instant(event["commence_time"]) + dt.timedelta(hours=3) > moment:
                     events.append(self._moved(event, moment))
         return events
 
@@ -215,7 +212,7 @@ class FakeOddsApi:
             return self._json({"message": "API key is not valid", "error_code": "INVALID_KEY"}, 401)
         historical = path.startswith("/v4/historical/")
         route = path.removeprefix("/v4/historical").removeprefix("/v4")
-        moment = _utc(request.args["date"]) if historical else self._clock()
+        moment = utc_instant(request.args["date"]) if historical else self._clock()
         multiplier = 10 if historical else 1
         regions = [r for r in request.args.get("regions", "").split(",") if r]
         markets = [m for m in request.args.get("markets", "").split(",") if m]

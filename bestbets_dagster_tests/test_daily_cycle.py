@@ -33,6 +33,7 @@ from bestbets_dagster.defs.resources import local_resources
 from bestbets_dagster.ingest.lines import closing_lines, decision_times_of
 from bestbets_dagster.models.families import load_families, new_family, save_families
 from bestbets_dagster.resources import DuckDBWarehouse
+from bestbets_dagster.timeutil import utc_instant
 from bestbets_dagster_tests.conftest import DATA_DIR
 from bestbets_dagster_tests.fake_sources import FakeNbaStats, FakeOddsApi
 
@@ -195,7 +196,7 @@ class Daemon:
             self.schedule("odds_snapshot_schedule", at(day, time))
         tips = sorted({e["commence_time"] for e in listed_events(data, day)})
         for tip in tips:
-            moment = dt.datetime.fromisoformat(tip.replace("Z", "+00:00")) - dt.timedelta(minutes=10)
+            moment = utc_instant(tip) - dt.timedelta(minutes=10)
             self.clock(moment)
             self.tick_sensors(["closing_snapshot_sensor"])
 

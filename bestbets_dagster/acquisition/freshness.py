@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from bestbets_dagster.timeutil import EASTERN
 
 ODDS_GRACE = dt.timedelta(minutes=45)
-SLATE_TIME = dt.time(12, 30)
+SLATE_TIME = dt.time(12, 30)  # the daily slate's decision (slate_schedule ticks at it)
 BOX_SCORE_DEADLINE = dt.time(10, 0)
 
 

@@ -1,6 +1,7 @@
 """GET with retries for the outside world: 429, 5xx and dropped connections are retried with
-exponential backoff (tenacity), everything else fails at once with a one-line message. A secret passed
-in the query string (the Odds API's `apiKey`) never reaches a message or a log line."""
+exponential backoff (tenacity); any other answer goes back to the client, which judges its 4xx with a
+one-line message. A secret passed in the query string (the Odds API's `apiKey`) never reaches a
+message or a log line."""
 
 from __future__ import annotations
 
@@ -48,19 +49,23 @@ class RetryableStatus(SourceError):
     """429 or 5xx: worth another try."""
 
 
-def _error_code(response: httpx.Response) -> str:
+def json_fields(response: httpx.Response) -> dict:
+    """The response's JSON body when it is an object (an API's error: error_code, message), else {}."""
     try:
         body = response.json()
     except ValueError:
-        return ""
-    if isinstance(body, dict):
-        return str(body.get("error_code") or body.get("message") or "")[:120]
-    return ""
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _error_code(response: httpx.Response) -> str:
+    body = json_fields(response)
+    return str(body.get("error_code") or body.get("message") or "")[:120]
 
 
 class HttpSource:
-    """A JSON source at `base_url`: `get(path, params)` returns the response once it is 2xx, after up to
-    `attempts` tries of a retryable failure, `retry_wait` seconds apart at first and doubling (at most 60)."""
+    """A JSON source at `base_url`: `get(path, params)` returns the first answer that is not a retryable
+    failure, after up to `attempts` tries, `retry_wait` seconds apart at first and doubling (at most 60)."""
 
     def __init__(
         self,
@@ -112,17 +117,3 @@ class HttpSource:
             reraise=True,
         )
         return retrying(self._get_once, path, dict(params or {}))
-
-    def get_json(self, path: str, params: Mapping[str, object] | None = None):
-        """The JSON body of GET path; any 4xx is a SourceError naming the path and the API's error code."""
-        response = self.get(path, params)
-        if response.status_code >= 400:
-            raise SourceError(
-                f"{self.name}: HTTP {response.status_code} on {path} {_error_code(response)}".rstrip(),
-                response.status_code,
-                response.text,
-            )
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise SourceError(f"{self.name}: {path} did not answer JSON: {exc}", response.status_code) from None

@@ -13,15 +13,15 @@ import datetime as dt
 import gzip
 import json
 import os
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
-from bestbets_dagster.acquisition.http import HttpSource, SourceError
-from bestbets_dagster.timeutil import eastern_game_date
+from bestbets_dagster.acquisition.http import HttpSource, SourceError, json_fields
+from bestbets_dagster.ingest.odds import V4_DIR, file_date, read_v4_events, v4_files
+from bestbets_dagster.timeutil import EASTERN, eastern_game_date, utc_instant
 
 ODDS_API_BASE_URL = "https://api.the-odds-api.com"
 KEY_VARIABLE = "ODDS_API_KEY"
@@ -31,8 +31,7 @@ PLAYER_REGIONS = ("us", "us_dfs")  # sportsbooks, and the pick'em apps (PrizePic
 GAME_MARKETS = ("h2h", "spreads", "totals")
 GAME_REGIONS = ("us",)
 HISTORICAL_MULTIPLIER = 10
-SNAPSHOT_DIR = "odds_api_v4"
-SNAPSHOT_PREFIX = "odds_"
+SNAPSHOT_PREFIX = "odds_"  # odds_YYYYMMDD_HHMMSS.json.gz in the ingest's odds_api_v4/
 
 
 class OddsApiKeyError(SourceError):
@@ -102,7 +101,8 @@ class OddsApiClient(HttpSource):
         response = self.get(path, {**params, "apiKey": self._key})
         self.usage.read(response)
         if response.status_code == 401:
-            code = _body(response).get("error_code") or _body(response).get("message") or "unauthorized"
+            body = json_fields(response)
+            code = body.get("error_code") or body.get("message") or "unauthorized"
             raise OddsApiKeyError(
                 f"The Odds API refused the key in {KEY_VARIABLE} ({code}): check the key and its credits",
                 401,
@@ -111,7 +111,7 @@ class OddsApiClient(HttpSource):
             return None, None
         if response.status_code >= 400:
             raise SourceError(
-                f"The Odds API: HTTP {response.status_code} on {path}: {_body(response).get('message', '')}",
+                f"The Odds API: HTTP {response.status_code} on {path}: {json_fields(response).get('message', '')}",
                 response.status_code,
             )
         body = response.json()
@@ -151,14 +151,6 @@ class OddsApiClient(HttpSource):
         return list(body or [])
 
 
-def _body(response: httpx.Response) -> dict:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
 def _iso(moment: dt.datetime) -> str:
     return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -186,12 +178,25 @@ class Snapshot:
         )
 
 
+# A past date's snapshot (the historical endpoints) is taken at this time of day unless told (US Eastern):
+# the books' midday lines, before the daily slate's decision.
+DEFAULT_HISTORICAL_TIME = "12:00"
+
+
+def snapshot_moment(game_date: dt.date, at: str | None, today: dt.date) -> dt.datetime | None:
+    """When a snapshot of game_date is taken from the historical endpoints: `at` (HH:MM US Eastern) on that
+    date, or DEFAULT_HISTORICAL_TIME for a date before today; None for today or later (the live ones)."""
+    if at is None and game_date >= today:
+        return None
+    return dt.datetime.combine(game_date, dt.time.fromisoformat(at or DEFAULT_HISTORICAL_TIME), tzinfo=EASTERN)
+
+
 def events_of_day(events: Iterable[dict], game_date: dt.date, after: dt.datetime | None) -> list[dict]:
     """The events that tip off on game_date (US Eastern) and, given `after`, not before it (a line taken
     after tip-off is not pre-game)."""
     chosen = []
     for event in events:
-        tip = dt.datetime.fromisoformat(str(event["commence_time"]).replace("Z", "+00:00"))
+        tip = utc_instant(event["commence_time"])
         if eastern_game_date(tip) == game_date and (after is None or tip > after):
             chosen.append(event)
     return chosen
@@ -210,7 +215,7 @@ def take_snapshot(
     historical one at that moment. event_ids limits it to those events (the closing snapshot). An
     event that disappears between the listing and its odds is skipped with a warning."""
     listed, stamp = client.events(at)
-    moment = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")) if stamp else (at or now)
+    moment = utc_instant(stamp) if stamp else (at or now)
     chosen = events_of_day(listed, game_date, moment)
     if event_ids is not None:
         wanted = set(event_ids)
@@ -247,7 +252,7 @@ def merge_bookmakers(player: list[dict], game: list[dict]) -> list[dict]:
 
 def snapshot_path(data_dir: Path, taken_at: dt.datetime) -> Path:
     stamp = taken_at.astimezone(dt.timezone.utc).strftime("%Y%m%d_%H%M%S")
-    return Path(data_dir) / SNAPSHOT_DIR / f"{SNAPSHOT_PREFIX}{stamp}.json.gz"
+    return Path(data_dir) / V4_DIR / f"{SNAPSHOT_PREFIX}{stamp}.json.gz"
 
 
 def write_snapshot(data_dir: Path, snapshot: Snapshot) -> Path:
@@ -267,41 +272,20 @@ def write_snapshot(data_dir: Path, snapshot: Snapshot) -> Path:
     return target
 
 
-def read_snapshot_events(path: Path) -> tuple[dt.datetime | None, list[dict]]:
-    """(timestamp, events) of a v4 snapshot file ({"timestamp", "data"} or a bare list)."""
-    opener = gzip.open if path.name.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as fh:
-        document = json.load(fh)
-    if isinstance(document, dict) and "data" in document:
-        stamp = document.get("timestamp")
-        moment = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00")) if stamp else None
-        return moment, list(document["data"] or [])
-    return None, list(document if isinstance(document, list) else [document])
-
-
-def snapshot_files(data_dir: Path) -> list[Path]:
-    """The v4 snapshot files of the data directory (ours, odds_YYYYMMDD_HHMMSS.json.gz, and any other)."""
-    folder = Path(data_dir) / SNAPSHOT_DIR
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.name.endswith((".json", ".json.gz")))
-
-
 def listed_events(data_dir: Path, game_date: dt.date) -> list[dict]:
     """game_date's events (id, teams, commence_time) as the day's snapshots list them, each as its newest
     snapshot shows it (a closing snapshot holds only its own games): what the closing sensor watches and
     the freshness sensor expects box scores for."""
     near = {game_date + dt.timedelta(days=d) for d in (-1, 0, 1)}
     seen: dict[str, tuple[dt.datetime, dict]] = {}
-    for path in snapshot_files(data_dir):
-        found = re.search(r"(\d{4})-?(\d{2})-?(\d{2})", path.name)
-        if found and dt.date(*map(int, found.groups())) not in near:
+    for path in v4_files(Path(data_dir) / V4_DIR):
+        if file_date(path) not in (near | {None}):
             continue
         try:
-            moment, events = read_snapshot_events(path)
-        except (OSError, ValueError, EOFError):
+            events, stamp = read_v4_events(path)
+        except ValueError:
             continue  # a file being written or broken: the ingest reports it
-        moment = moment or dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+        moment = utc_instant(stamp) if stamp else dt.datetime.min.replace(tzinfo=dt.timezone.utc)
         for event in events_of_day(events, game_date, None):
             if event["id"] not in seen or moment > seen[event["id"]][0]:
                 seen[event["id"]] = (moment, {k: v for k, v in event.items() if k != "bookmakers"})

@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from bestbets_dagster.bestbets.probability import payout
+from bestbets_dagster.bestbets.probability import break_even, no_vig_over
+from bestbets_dagster.ingest.lines import decision_cutoffs
 
 POINTS_SD_PER_ROOT_LINE = 1.75
 CLV_COLUMNS = [
@@ -37,24 +38,12 @@ CLV_COLUMNS = [
 MEASURED = "measured"
 
 
-def no_vig_over(over_price, under_price) -> np.ndarray:
-    """A book's no-vig P(over) from its two American prices (NaN where one is missing)."""
-    over = 1.0 / (1.0 + payout(np.asarray(over_price, dtype="float64")))
-    under = 1.0 / (1.0 + payout(np.asarray(under_price, dtype="float64")))
-    return over / (over + under)
-
-
 def p_over_at(p_over, line, target_line) -> np.ndarray:
     """P(points over target_line) given P(over line), the points normal around the line's level."""
     line = np.asarray(line, dtype="float64")
     sd = POINTS_SD_PER_ROOT_LINE * np.sqrt(np.clip(line, 1.0, None))
     z = norm.ppf(np.clip(np.asarray(p_over, dtype="float64"), 1e-6, 1 - 1e-6))
     return norm.cdf(z - (np.asarray(target_line, dtype="float64") - line) / sd)
-
-
-def break_even(price) -> np.ndarray:
-    """The win probability a price charges for: 1 / (1 + payout)."""
-    return 1.0 / (1.0 + payout(np.asarray(price, dtype="float64")))
 
 
 def closing_line_value(
@@ -98,8 +87,7 @@ def closing_line_value(
     clv_points = sign * (out["closing_line"].astype("float64") - p["bet_line"].astype("float64"))
     clv_probability = p_side - break_even(pd.to_numeric(p["price"]))
 
-    decided = pd.to_datetime(p["game_date"]).dt.date.map(lambda d: decision_times.get(d))
-    cutoff = pd.to_datetime(decided, utc=True)
+    cutoff = decision_cutoffs(p["game_date"], decision_times)
     closed_at = pd.to_datetime(own["snapshot_time"], utc=True)
     status = np.select(
         [

@@ -71,8 +71,7 @@ def family_rows(
     """Per enabled family: the model serving it on `day` (the promoted one, else the newest shadow,
     as predictions choose), the days since its training ended, its latest state from
     model_performance_daily before `day`, the Phase B sourcing weight that record gives it, and the
-    closing line value of its picks of the 14 days before `day` (graded_picks: best_bets_accuracy)."""
-    graded = graded_picks if graded_picks is not None and len(graded_picks) else None
+    closing line value of its picks (graded_picks: best_bets_accuracy of the 14 days before `day`)."""
     weights = sourcing_weights(
         model_states_as_of(day, performance, SOURCING_LOOKBACK_DAYS) if len(performance) else {},
         [f.model_family for f in families if f.enabled],
@@ -97,7 +96,7 @@ def family_rows(
                 "state": latest["state"].get(family.model_family) if len(latest) else None,
                 "hit_rate_14d": weights[family.model_family]["hit_rate_14d"],
                 "sourcing_weight": weights[family.model_family]["weight"],
-                "picks_clv_14d": _family_clv(graded, family.model_family, day),
+                "picks_clv_14d": _family_clv(graded_picks, family.model_family),
             }
         )
     return rows
@@ -149,12 +148,10 @@ def consistency_checks(
     return problems
 
 
-def _family_clv(graded: pd.DataFrame | None, family: str, day: dt.date) -> str:
-    if graded is None:
+def _family_clv(graded: pd.DataFrame | None, family: str) -> str:
+    if graded is None or graded.empty:
         return "no picks"
-    dates = pd.to_datetime(graded["game_date"]).dt.date
-    mine = graded[(graded["source_model_family"] == family) & (dates < day) & (dates >= day - dt.timedelta(days=14))]
-    summary = summarize_clv(mine)
+    summary = summarize_clv(graded[graded["source_model_family"] == family])
     if not summary["n_picks"]:
         return "no picks"
     if not summary["measurable"]:

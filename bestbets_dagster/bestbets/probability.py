@@ -55,10 +55,20 @@ def standardized_edge(prediction, line) -> np.ndarray:
     return (np.asarray(prediction, dtype="float64") - line) / np.sqrt(np.clip(line, 1.0, None))
 
 
+def break_even(price) -> np.ndarray:
+    """The win probability an American price charges for (its implied probability): 1 / (1 + payout)."""
+    return 1.0 / (1.0 + payout(price))
+
+
+def no_vig_over(over_price, under_price) -> np.ndarray:
+    """A book's no-vig P(over) from its two American prices (NaN where one is missing)."""
+    over_implied, under_implied = break_even(over_price), break_even(under_price)
+    return over_implied / (over_implied + under_implied)
+
+
 def market_logit(over_price, under_price) -> np.ndarray:
     """logit of the book's no-vig P(over) from its two American prices; 0 where a price is missing."""
-    over_implied, under_implied = 1.0 / (1.0 + payout(over_price)), 1.0 / (1.0 + payout(under_price))
-    q = over_implied / (over_implied + under_implied)
+    q = no_vig_over(over_price, under_price)
     with np.errstate(divide="ignore", invalid="ignore"):
         logit = np.log(q / (1.0 - q))
     return np.where(np.isfinite(logit), logit, 0.0)

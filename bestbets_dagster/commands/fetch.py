@@ -14,6 +14,7 @@ from bestbets_dagster.acquisition.odds_api import (
     OddsApiKeyError,
     events_of_day,
     planned_credits,
+    snapshot_moment,
 )
 
 
@@ -63,7 +64,6 @@ def odds_dry_run(days: list[dt.date], at: str | None) -> int:
     """Print the events of each date and the most a snapshot of them would cost; spends only the
     historical listing's 1 credit per past date."""
     from bestbets_dagster import settings
-    from bestbets_dagster.defs.acquisition import historical_moment
     from bestbets_dagster.timeutil import now_utc, today_eastern
 
     total = 0
@@ -71,11 +71,10 @@ def odds_dry_run(days: list[dt.date], at: str | None) -> int:
     try:
         with OddsApiClient(os.environ.get(KEY_VARIABLE), url) as client:
             for day in days:
-                historical = at is not None or day < today_eastern()
-                moment = historical_moment(day, at) if historical else None
+                moment = snapshot_moment(day, at, today_eastern())
                 listed, _ = client.events(moment)
                 events = events_of_day(listed, day, moment or now_utc())
-                credits = planned_credits(len(events), historical)
+                credits = planned_credits(len(events), historical=moment is not None)
                 total += credits
                 when = f"historical at {moment:%Y-%m-%d %H:%M %Z}" if moment else "live"
                 print(f"{day}: {len(events)} events, {when}: at most {credits} credits")

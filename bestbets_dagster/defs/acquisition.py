@@ -25,9 +25,11 @@ from pydantic import Field
 from bestbets_dagster.acquisition.http import SourceError
 from bestbets_dagster.acquisition.nba_stats import NotFinal, day_paths, download_day, write_day
 from bestbets_dagster.acquisition.odds_api import (
+    DEFAULT_HISTORICAL_TIME,
     GAME_MARKETS,
     PLAYER_MARKETS,
     OddsApiKeyError,
+    snapshot_moment,
     take_snapshot,
     write_snapshot,
 )
@@ -36,14 +38,11 @@ from bestbets_dagster.defs.table_assets import OWNERS, code_version_of
 from bestbets_dagster.ingest.box_scores import box_score_dates
 from bestbets_dagster.partitions import game_date_partitions
 from bestbets_dagster.resources import NbaDataSource, NbaStats, OddsApi, Warehouse
-from bestbets_dagster.timeutil import EASTERN, now_utc, today_eastern
+from bestbets_dagster.timeutil import now_utc, today_eastern
 
 GROUP = "acquisition"
 # A source down for minutes (beyond the client's own retries of 429 and 5xx) is tried again by Dagster.
 FETCH_RETRY = RetryPolicy(max_retries=3, delay=60, backoff=Backoff.EXPONENTIAL)
-# A past date's snapshot (the historical endpoints) is taken at this time of day unless told (US Eastern):
-# the books' midday lines, before the daily slate's decision.
-DEFAULT_HISTORICAL_TIME = "12:00"
 
 
 class SnapshotConfig(Config):
@@ -54,11 +53,6 @@ class SnapshotConfig(Config):
         description="a past date's snapshot time, HH:MM US Eastern (the historical endpoints); "
         f"a past date without it: {DEFAULT_HISTORICAL_TIME}",
     )
-
-
-def historical_moment(day: dt.date, at: Optional[str]) -> dt.datetime:
-    """The instant of a past date's snapshot: `at` (HH:MM US Eastern) on that date."""
-    return dt.datetime.combine(day, dt.time.fromisoformat(at or DEFAULT_HISTORICAL_TIME), tzinfo=EASTERN)
 
 
 def _one_date(context: AssetExecutionContext) -> dt.date:
@@ -107,7 +101,7 @@ def odds_api_snapshots(
     from the historical endpoints at `at`. Shows the credits it spent and those left."""
     day = _one_date(context)
     now = now_utc()
-    at = historical_moment(day, config.at) if (config.at or day < today_eastern()) else None
+    at = snapshot_moment(day, config.at, today_eastern())
     try:
         with odds_api.client() as client:
             snapshot = take_snapshot(client, day, now, at=at, event_ids=config.event_ids or None, log=context.log)

@@ -125,7 +125,7 @@ def pick_signal_tags(
     accuracy = warehouse.read("prediction_accuracy", history_start, end - DAY)
     lines = warehouse.read("player_game_lines", history_start, end)
     # Every book's offers as the day's decision saw them (its decision time, where the slate fixed one).
-    decided = decision_times_of(lines[pd.to_datetime(lines["game_date"]).dt.date >= start])
+    decided = decision_times_of(lines)
     tags = build_pick_signal_tags(
         days_between(start, end),
         predictions,

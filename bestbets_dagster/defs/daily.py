@@ -44,7 +44,7 @@ from dagster import (
 )
 
 from bestbets_dagster import settings
-from bestbets_dagster.acquisition.freshness import box_score_lateness, odds_lateness
+from bestbets_dagster.acquisition.freshness import SLATE_TIME, box_score_lateness, odds_lateness
 from bestbets_dagster.acquisition.http import SourceError
 from bestbets_dagster.acquisition.odds_api import listed_events
 from bestbets_dagster.defs.ingestion import DECISION_TIME_TAG
@@ -57,7 +57,7 @@ from bestbets_dagster.models.families import load_families
 from bestbets_dagster.models.registry import staleness
 from bestbets_dagster.partitions import MODEL_FAMILY_PARTITIONS_NAME
 from bestbets_dagster.resources import NbaDataSource, NbaStats, Warehouse
-from bestbets_dagster.timeutil import EASTERN, monday_of, now_utc, on_clock, today_eastern
+from bestbets_dagster.timeutil import EASTERN, monday_of, now_utc, on_clock, today_eastern, utc_instant
 
 DAY = dt.timedelta(days=1)
 # How far back the morning looks for dates to (re)grade: late box scores of the last two weeks.
@@ -230,7 +230,7 @@ def weekly_training_sensor(context: SensorEvaluationContext, warehouse: Warehous
 
 
 @stopped_schedule(
-    "30 12 * * *",
+    f"{SLATE_TIME.minute} {SLATE_TIME.hour} * * *",
     JOBS["slate_job"],
     "Today's slate at 12:30 US Eastern, after the books' midday snapshot: lines and features, decided at the "
     "tick's time (the snapshots taken before it; a re-run decides the same).",
@@ -254,7 +254,7 @@ def closing_snapshot_sensor(context: SensorEvaluationContext, nba_data: NbaDataS
     events = listed_events(nba_data.path, today)
     due: dict[str, list[str]] = {}
     for event in events:
-        tip = dt.datetime.fromisoformat(str(event["commence_time"]).replace("Z", "+00:00"))
+        tip = utc_instant(event["commence_time"])
         if now < tip <= now + CLOSING_WINDOW:
             due.setdefault(tip.strftime("%Y-%m-%dT%H:%MZ"), []).append(event["id"])
     if not due:

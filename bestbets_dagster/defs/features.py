@@ -2,7 +2,6 @@
 
 import datetime as dt
 
-import pandas as pd
 from dagster import AssetExecutionContext, Config, MaterializeResult, MetadataValue
 
 from bestbets_dagster.bestbets.pipeline import HISTORY_LOOKBACK_DAYS
@@ -46,8 +45,7 @@ def player_features(
         warehouse.read(table, start - dt.timedelta(days=HISTORY_LOOKBACK_DAYS), end)
         for table in ("player_game_logs", "team_game_logs", "player_game_lines")
     )
-    on_the_days = lines[pd.to_datetime(lines["game_date"]).dt.date >= start]
-    game_context = team_game_lines(warehouse.read("game_lines", start, end), decision_times_of(on_the_days))
+    game_context = team_game_lines(warehouse.read("game_lines", start, end), decision_times_of(lines))
     features = build_features(
         days_between(start, end),
         player_logs,

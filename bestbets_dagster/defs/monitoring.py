@@ -194,7 +194,7 @@ def monitoring_alerts(
     )
     # The picks' closing line value over the last 14 days, turned negative (needs intraday snapshots).
     graded_picks = warehouse.read("best_bets_accuracy", start - dt.timedelta(days=CLV_WINDOW_DAYS + 1), end)
-    clv = clv_alerts(graded_picks, days_between(start, end), now) if len(graded_picks) else graded_picks.iloc[0:0]
+    clv = clv_alerts(graded_picks, days_between(start, end), now)
     if len(clv):
         found = pd.concat([found, clv], ignore_index=True) if len(found) else clv
     # An alert raised before keeps its created_at, so a re-run does not send it again.

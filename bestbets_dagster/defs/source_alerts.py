@@ -14,11 +14,13 @@ from bestbets_dagster.resources import Warehouse
 def record_source_alert(
     warehouse: Warehouse, day: dt.date, alert_type: str, subject: str, severity: str, message: str
 ) -> bool:
-    """Add (or update the message of) one alert; True when it is new."""
+    """Add (or update the message of) one alert; True when it is new (a new created_at: sent)."""
     stored = warehouse.read("source_alerts", day, day)
     same = (stored["alert_type"] == alert_type) & (stored["subject"] == subject)
     # Found again at the same severity: the first created_at stays (not sent twice); escalated: sent again.
     again = same & (stored["severity"] == severity)
+    if (again & (stored["message"] == message)).any():
+        return False  # already stored as it is: a tick of the freshness sensor rewrites nothing
     created = stored.loc[again, "created_at"].iloc[0] if again.any() else pd.Timestamp.now(tz="UTC")
     row = pd.DataFrame(
         [

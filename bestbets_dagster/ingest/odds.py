@@ -174,8 +174,14 @@ def _event_fields(event: dict, book: dict) -> dict:
     }
 
 
+def read_v4_events(path: Path) -> tuple[list[dict], str | None]:
+    """The events of a v4 file and its wrapper's timestamp (None without the wrapper); an unreadable or
+    malformed file is an IngestError naming it."""
+    return _events(_load_json(path), path)
+
+
 def read_v4_json(path: Path) -> pd.DataFrame:
-    events, wrapper_snapshot = _events(_load_json(path), path)
+    events, wrapper_snapshot = read_v4_events(path)
     records: list[dict] = []
     for event in events:
         for book in event["bookmakers"] or []:
@@ -235,19 +241,31 @@ _FILE_DATE = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
 LOOKBACK_DAYS = 7
 
 
+def file_date(path: Path) -> dt.date | None:
+    """The date a snapshot file's name carries (odds_20251118_170000, player_props_2025-10-22), if any."""
+    match = _FILE_DATE.search(path.name)
+    try:
+        return dt.date(*(int(g) for g in match.groups())) if match else None
+    except ValueError:
+        return None
+
+
 def _may_hold(path: Path, start: dt.date | None, end: dt.date | None) -> bool:
     """Whether a snapshot file, by the date in its name, can hold lines for games in [start, end].
     Files without a date in the name are always read."""
-    match = _FILE_DATE.search(path.name)
-    if match is None or (start is None and end is None):
-        return True
-    try:
-        day = dt.date(*(int(g) for g in match.groups()))
-    except ValueError:
+    day = file_date(path)
+    if day is None or (start is None and end is None):
         return True
     if start is not None and day < start - dt.timedelta(days=LOOKBACK_DAYS):
         return False
     return end is None or day <= end + dt.timedelta(days=1)
+
+
+def v4_files(folder: Path) -> list[Path]:
+    """The v4 JSON snapshot files of a folder, in name order (none when it is not a folder)."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.name.endswith((".json", ".json.gz")))
 
 
 def odds_files(data_dir: Path) -> tuple[list[Path], list[Path]]:
@@ -261,12 +279,7 @@ def odds_files(data_dir: Path) -> tuple[list[Path], list[Path]]:
             raise IngestError(folder, "is not a folder (odds snapshots are files inside it)")
     if not any(folder.is_dir() for folder in folders):
         raise IngestError(data_dir, f"has no odds folder: neither {SNAPSHOT_DIR}/ nor {V4_DIR}/")
-    flat = table_files(folders[0])
-    v4 = (
-        sorted(p for p in folders[1].iterdir() if p.is_file() and p.name.endswith((".json", ".json.gz")))
-        if folders[1].is_dir()
-        else []
-    )
+    flat, v4 = table_files(folders[0]), v4_files(folders[1])
     if not flat and not v4:
         raise IngestError(
             data_dir, f"has no odds snapshot files in {SNAPSHOT_DIR}/ (raw_*.csv[.gz]) or {V4_DIR}/ (*.json[.gz])"
@@ -348,7 +361,7 @@ def _game_market_values(event: dict, market: dict) -> dict:
 
 def read_v4_game_markets(path: Path) -> pd.DataFrame:
     """The game markets (h2h, spreads, totals) of a v4 file: one row per event, book and snapshot."""
-    events, wrapper_snapshot = _events(_load_json(path), path)
+    events, wrapper_snapshot = read_v4_events(path)
     records: list[dict] = []
     for event in events:
         for book in event["bookmakers"] or []:

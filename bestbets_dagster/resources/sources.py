@@ -8,6 +8,7 @@ from pydantic import Field
 
 from bestbets_dagster.acquisition.nba_stats import NBA_STATS_BASE_URL, NbaStatsClient
 from bestbets_dagster.acquisition.odds_api import KEY_VARIABLE, ODDS_API_BASE_URL, OddsApiClient
+from bestbets_dagster.settings import DEFAULT_ODDS_CREDIT_FLOOR
 
 
 class _HttpSettings(ConfigurableResource):
@@ -27,7 +28,8 @@ class OddsApi(_HttpSettings):
     api_key: str = Field(description=f"the API key; set from the environment variable {KEY_VARIABLE}")
     base_url: str = Field(default=ODDS_API_BASE_URL, description="the API's root (a mirror or a test server)")
     credit_floor: int = Field(
-        default=2000, description="an alert row (and a WARN check) when fewer credits than this remain"
+        default=DEFAULT_ODDS_CREDIT_FLOOR,
+        description="an alert row (and a WARN check) when fewer credits than this remain",
     )
 
     def client(self) -> OddsApiClient:
