@@ -18,6 +18,7 @@ from bestbets_dagster import settings
 from bestbets_dagster.bestbets.clv import describe_clv, summarize_clv
 from bestbets_dagster.bestbets.config import BestBetsConfig
 from bestbets_dagster.bestbets.history import graded_candidates
+from bestbets_dagster.bestbets.pipeline import graded_with_market
 from bestbets_dagster.bestbets.probability import CALIBRATION_DAYS, walk_forward_probabilities
 from bestbets_dagster.bestbets.results import summarize, summarize_by
 from bestbets_dagster.definitions import build_definitions
@@ -35,14 +36,16 @@ from bestbets_dagster.grading.report import (
     format_buckets,
     format_calibration,
     format_calibration_by_quantile,
+    format_market_comparison,
     format_table,
     format_weeks,
+    market_comparison,
     shrunk_mae,
     weekly_rows,
 )
 from bestbets_dagster.grading.report_card import report_card_from_warehouse
 from bestbets_dagster.ingest.box_scores import data_date_range
-from bestbets_dagster.ingest.lines import match_summary
+from bestbets_dagster.ingest.lines import current_offers, decision_times_of, match_summary
 from bestbets_dagster.models.families import load_families
 from bestbets_dagster.partitions import check_game_dates
 from bestbets_dagster.resources.best_bets_settings import PROFILE_FIELDS
@@ -257,9 +260,19 @@ def replay_report(
             )
         }
     )
-    graded = warehouse.read("prediction_accuracy", start - dt.timedelta(days=CALIBRATION_DAYS), end)
+    calibration_start = start - dt.timedelta(days=CALIBRATION_DAYS)
+    graded = warehouse.read("prediction_accuracy", calibration_start, end)
     graded = graded[graded["model_family"].isin(chosen)]
+    # The market's P of every graded prediction, from the books' lines as its date's decision saw them.
+    offers = current_offers(
+        warehouse.read("prop_lines", calibration_start, end),
+        decision_times_of(
+            warehouse.read("player_game_lines", calibration_start, end, columns=["game_date", "decision_time"])
+        ),
+    )
+    graded = graded_with_market(graded, offers, config, [start])
     priced = walk_forward_probabilities(graded, days_between(start, end))
+    market = market_comparison(graded, days_between(start, end), config.nominal_price_books)
     graded = graded[pd.to_datetime(graded["game_date"]) >= pd.Timestamp(start)]
     match = match_summary(warehouse.read("player_game_lines", start, end))
     pick_results = warehouse.read("best_bets_accuracy", start, end)
@@ -286,6 +299,7 @@ def replay_report(
         "rows": rows,
         "families": family_figures(graded),
         "line_shrunk": shrunk_mae(graded),
+        "market": market,
         "calibration": reliability,
         "calibration_check": calibration_verdict(reliability),
         "calibration_by_quantile": calibration_by_quantile(priced),
@@ -293,6 +307,8 @@ def replay_report(
         "weeks": weekly_rows(graded, pick_results),
         "best_bets": {
             "selection": config.selection,
+            "max_picks_per_day": config.max_picks_per_day,
+            "min_expected_value": config.min_expected_value,
             "sourcing": config.sourcing,
             "settings": overrides,
             "config_version": config.version,
@@ -332,6 +348,7 @@ def best_bets_report(warehouse, start: dt.date, end: dt.date) -> dict:
         "game_days": int((decisions["n_candidates"] > 0).sum()),
         "game_days_with_picks": int(picks["game_date"].nunique()),
         "by_direction": summarize_by(results, "recommendation"),
+        "by_tier": summarize_by(results, "tier"),
         "by_family": summarize_by(results, "source_model_family"),
         "clv": summarize_clv(results),
     }
@@ -371,7 +388,12 @@ def format_report(report: dict, path) -> str:
         )
     )
     out.append(format_weeks(report["weeks"]))
-    out.append("calibration of P(over), every family's graded predictions, by tenth of P:")
+    out.append(
+        "P(over) against the market, walk-forward (log loss and Brier score: the market's no-vig consensus of the "
+        "other books, each family's P before the market anchor, the combined P; the combined fit's weights):"
+    )
+    out.append(format_market_comparison(report["market"]))
+    out.append("calibration of P(over) (the combined P), every family's graded predictions, by tenth of P:")
     out.append(format_calibration(report["calibration"], report["calibration_check"]))
     out.append("the same by equal-count decile of P:")
     out.append(format_calibration_by_quantile(report["calibration_by_quantile"]))
@@ -396,6 +418,9 @@ def format_report(report: dict, path) -> str:
             f"  {direction:5} {figures['wins']}-{figures['losses']} {_pct(figures['hit_rate'])} "
             f"{figures['units']:+.2f} u"
         )
+    for name in ("value", "lean"):
+        figures = bets["by_tier"].get(name)
+        out.append(f"  {name:5} {describe_record(figures) if figures else 'no graded picks'}")
     out.append(f"  {describe_clv(bets['clv'])}")
     monitoring = report["monitoring"]
     out.append(
@@ -404,8 +429,35 @@ def format_report(report: dict, path) -> str:
         + "; alerts "
         + ", ".join(f"{k} {v}" for k, v in sorted(monitoring["alerts"].items()))
     )
+    everything = report["market"]["all"]
+    if everything:
+        verdict = "no worse than" if everything["log_loss_combined"] <= everything["log_loss_market"] else "WORSE than"
+        out.append(
+            f"P(win) anchored on the market: combined log loss {everything['log_loss_combined']:.4f}, the market's "
+            f"{everything['log_loss_market']:.4f} ({verdict} the market; {everything['n']} decided predictions)"
+        )
+    card = bets["by_tier"]
+    out.append(
+        f"the card ({bets['max_picks_per_day']} a day at most): "
+        + "; ".join(f"{name} {describe_record(card[name]) if card.get(name) else 'none'}" for name in ("value", "lean"))
+    )
     out.append(f"wall time {report['timing']['wall_s']} s; report: {report['files']['html']} (JSON: {path})")
     return "\n".join(out)
+
+
+def describe_record(figures: dict) -> str:
+    """W-L of graded picks with the hit rate's 95% interval, units and ROI at the judged price."""
+    interval = (
+        f" (95% {_pct(figures['hit_rate_low'])}-{_pct(figures['hit_rate_high'])})"
+        if figures.get("hit_rate_low") is not None
+        else ""
+    )
+    pushes = f" ({figures['pushes']} pushes)" if figures["pushes"] else ""
+    return (
+        f"{figures['n_picks']} picks, {figures['wins']}-{figures['losses']}"
+        f"{pushes}, hit rate {_pct(figures['hit_rate'])}"
+        f"{interval}, {figures['units']:+.2f} units, ROI {_pct(figures['roi'])}"
+    )
 
 
 def _pct(value) -> str:

@@ -282,7 +282,7 @@ def test_the_html_report_renders_in_a_browser(home, tmp_path):
 
 def test_the_html_report_states_the_warehouse_s_figures(home, warehouse, report, replay):
     from bestbets_dagster.bestbets.results import summarize
-    from bestbets_dagster.grading.html_report import wilson_interval
+    from bestbets_dagster.bestbets.results import wilson_interval
 
     path = home / "reports" / f"replay_{START}_{END}.html"
     assert f"report: {path}" in replay[1]  # the printed summary names the page

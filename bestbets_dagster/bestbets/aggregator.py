@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from bestbets_dagster.bestbets.candidates import clears_value_floor
+from bestbets_dagster.bestbets.candidates import on_the_card, tier
 from bestbets_dagster.bestbets.config import BestBetsConfig
 from bestbets_dagster.bestbets.profiles import apply_signal_profiles
 
@@ -70,10 +70,10 @@ FILTERS: tuple[Filter, ...] = (
     ),
     Filter(
         "edge_floor",
-        "below the selection's floor: expected value under min_expected_value (selection 'ev'), "
-        "or |edge| under min_edge, 5 (selection 'edge', the original's); under Phase B sourcing, a source "
-        "model of weight 0 (BLOCKED)",
-        lambda df, s: ~clears_value_floor(df, s.config),
+        "not on the card: no price to judge it at (selection 'ev': every priced bet is on the card, in tier "
+        "value or lean), or |edge| under min_edge (selection 'edge', the original's); under Phase B sourcing, "
+        "a source model of weight 0 (BLOCKED)",
+        lambda df, s: ~on_the_card(df, s.config),
     ),
     Filter("under_edge_cap", "UNDER with |edge| >= 7", _under_cap),
     Filter(
@@ -157,9 +157,10 @@ def _line_tier(line: float) -> str:
 def _angles(row, direction_health: dict) -> list[str]:
     angles = []
     if pd.notna(row.expected_value):
+        side = row.market_p_over if row.recommendation == "OVER" else 1.0 - row.market_p_over
         angles.append(
-            f"P(win) {row.p_win:.0%} at {row.bet_line:g} ({row.bet_book}, {row.bet_price:+.0f}): "
-            f"EV {row.expected_value:+.2f} u"
+            f"{row.tier}: P(win) {row.p_win:.1%} at {row.bet_line:g} ({row.bet_book}, {row.bet_price:+.0f}; "
+            f"break-even {row.break_even:.1%}, market {side:.1%}): EV {row.expected_value:+.3f} u"
         )
     if abs(row.edge) >= 5:
         angles.append(f"High conviction: {abs(row.edge):.1f}-point edge")
@@ -185,6 +186,7 @@ def select_picks(tags: Frame, snapshot: DecisionSnapshot, direction_health: dict
             "rank": "int64",
             "composite_score": "float64",
             "health_multiplier": "float64",
+            "tier": object,
             "warning_tags": object,
             "pick_angles": object,
         }
@@ -193,8 +195,13 @@ def select_picks(tags: Frame, snapshot: DecisionSnapshot, direction_health: dict
         health_factor(t, snapshot.signal_multipliers, w)
         for t, w in zip(picks["signal_tags"], picks["signal_weights"], strict=True)
     ]
-    value = _num(picks, "expected_value") if snapshot.config.selection == "ev" else _abs_edge(picks)
-    picks["composite_score"] = (value * picks["health_multiplier"]).round(4)
+    if snapshot.config.selection == "ev":
+        # The card is ranked by EV at the shopped price: a signal's health says how much to trust the
+        # signal, not what the bet is worth at its price (the multiplier stays on the pick).
+        picks["composite_score"] = _num(picks, "expected_value").round(4)
+    else:
+        picks["composite_score"] = (_abs_edge(picks) * picks["health_multiplier"]).round(4)
+    picks["tier"] = tier(picks, snapshot.config)
     picks["warning_tags"] = [
         ["contradictory_signals"] if {"minutes_surge", "blowout_recovery"} <= set(t) else []
         for t in picks["signal_tags"]

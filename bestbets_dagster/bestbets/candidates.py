@@ -1,27 +1,36 @@
 """Candidates: one per player-game, from every enabled family's predictions, with cross-model facts.
 
-Each prediction is priced first (under selection "ev" every prediction, on the side its calibrated
-probability favours; under "edge" the OVER/UNDER ones): its bet is shopped among the books' offers for
-that side (the offer with the highest expected value under the family's calibrated probability; the
-best line, then the best price, while the family has no calibration yet), and it carries P(win) and
-EV there. The candidate is then the prediction with the highest EV (selection "ev") or the largest
-|edge| (selection "edge", the original's rule), taken from a family whose model health is not
-blocked when there is one (with the model-health gate on), or under sourcing "performance" (Phase B,
-bestbets.sourcing) the eligible bet with the highest value weighted by its model's record of the
-day before; ties go to the family id, alphabetically,
-so the choice is stable. A player-game that only blocked families bet on keeps its blocked
-candidate, which the gate filter then rejects (and audits).
+Each prediction is priced first (under selection "ev" every prediction, on the side its probability
+favours; under "edge" the OVER/UNDER ones): its bet is shopped among the books' offers for that side
+(the offer with the highest expected value), and it carries P(win) and EV there. Every probability
+starts from the market (bestbets.market: the no-vig consensus of the other books at the offer's line)
+and adds the family's edge as its calibration of the date weighs it (bestbets.probability; a family
+without calibration rows yet is priced by the market alone). The candidate is then the prediction with
+the highest EV (selection "ev") or the largest |edge| (selection "edge", the original's rule), taken
+from a family whose model health is not blocked when there is one (with the model-health gate on), or
+under sourcing "performance" (Phase B, bestbets.sourcing) the eligible bet with the highest value
+weighted by its model's record of the day before; ties go to the family id, alphabetically, so the
+choice is stable. A player-game that only blocked families bet on keeps its blocked candidate, which the
+gate filter then rejects (and audits).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import numpy as np
 import pandas as pd
 
 from bestbets_dagster.bestbets.config import BestBetsConfig
-from bestbets_dagster.bestbets.probability import Calibration, expected_value, rows_by_date_and_family
+from bestbets_dagster.bestbets.market import MARKET_COLUMNS, with_consensus
+from bestbets_dagster.bestbets.probability import (
+    Calibration,
+    break_even,
+    expected_value,
+    market_only,
+    rows_by_date_and_family,
+)
 from bestbets_dagster.bestbets.sourcing import provenance
 
 KEY = ["game_date", "person_id"]
@@ -58,32 +67,24 @@ def _agreement(
 Calibrations = dict[dt.date, dict[str, Calibration]]
 
 
-def p_over_by_family(
-    rows: pd.DataFrame,
-    calibrations: Calibrations,
-    config: BestBetsConfig,
-    line: str,
-    book: str,
-    over_price: str,
-    under_price: str,
-) -> pd.Series:
-    """P(over) of each row's prediction (`game_date`, `model_family`, `predicted_points`) at the line
-    and prices of the named columns, from its family's calibration of its date; NaN without one. A
-    nominal-price book's prices say nothing about the outcome: they give no market view."""
+def calibration_of(calibrations: Calibrations, day: dt.date, family: str) -> Calibration:
+    """The family's calibration of the date; the market alone (the prior) without one."""
+    return calibrations.get(day, {}).get(family) or market_only(family)
+
+
+def p_over_by_family(rows: pd.DataFrame, calibrations: Calibrations, line: str) -> pd.Series:
+    """P(over) of each row's prediction (`game_date`, `model_family`, `predicted_points`) at the line of
+    the named column, given the market's P(over) there (`market_p_over`), from its family's calibration
+    of its date (the market's own P where the family has none)."""
     p_over = np.full(len(rows), np.nan)
     if rows.empty:
         return pd.Series(p_over, index=rows.index)
-    nominal = rows[book].isin(config.nominal_price_books).to_numpy()
     predicted, lines = rows["predicted_points"].to_numpy(), rows[line].to_numpy()
-    over, under = (rows[c].to_numpy(dtype="float64", na_value=np.nan) for c in (over_price, under_price))
+    market = rows["market_p_over"].to_numpy(dtype="float64", na_value=np.nan)
     for (day, family), at in rows_by_date_and_family(rows).items():
-        cal = calibrations.get(day, {}).get(family)
-        if cal is not None:
-            market = ~nominal[at]
-            p_over[at] = cal.p_over(
-                predicted[at], lines[at], np.where(market, over[at], np.nan), np.where(market, under[at], np.nan)
-            )
-    return pd.Series(p_over, index=rows.index)
+        p_over[at] = calibration_of(calibrations, day, family).p_over(predicted[at], lines[at], market[at])
+    # Nothing prices a row without a market probability (no book's prices at all).
+    return pd.Series(np.where(np.isnan(market), np.nan, p_over), index=rows.index)
 
 
 def _per_date_and_family(rows: pd.DataFrame, values: dict[tuple[dt.date, str], object], default) -> np.ndarray:
@@ -96,17 +97,20 @@ def _per_date_and_family(rows: pd.DataFrame, values: dict[tuple[dt.date, str], o
 
 
 def judged_price(price: pd.Series, bookmaker: pd.Series, config: BestBetsConfig) -> np.ndarray:
-    """The price a bet is judged and settled at: its own, or config.nominal_book_price at a book whose
-    quoted price is a convention (config.nominal_price_books)."""
-    return np.where(bookmaker.isin(config.nominal_price_books), float(config.nominal_book_price), price)
+    """The price a bet is judged and settled at: its own, or, at a pick'em app (a book whose quoted price
+    is a convention, config.nominal_price_books), the price of the per-leg break-even of the entry the
+    user plays (config.pickem_entry)."""
+    return np.where(bookmaker.isin(config.nominal_price_books), config.pickem_price, price).astype("float64")
 
 
 def price_bets(
     bets: pd.DataFrame, offers: pd.DataFrame, calibrations: Calibrations, config: BestBetsConfig
 ) -> pd.DataFrame:
-    """`bets` (OVER/UNDER predictions) with the shopped bet (book, line, price) and its P(win) and EV.
-    A nominal-price book's bet is judged at config.nominal_book_price. Offers: ingest.lines.current_offers
-    rows of the dates; the selected book's own line is always among them."""
+    """`bets` (OVER/UNDER predictions) with the shopped bet (book, line, price), the market's view of it
+    (MARKET_COLUMNS: the other books' consensus at its line), its P(win), the price it is judged at and
+    that price's break-even, and its EV. A pick'em app's bet is judged at the break-even of
+    config.pickem_entry. Offers: ingest.lines.current_offers rows of the dates; the selected book's own
+    line is always among them."""
     own = bets[[*KEY, "line_book", "line_value", "line_over_price", "line_under_price"]].rename(
         columns={
             "line_book": "bookmaker",
@@ -116,7 +120,9 @@ def price_bets(
         }
     )
     books = pd.concat([offers[[*KEY, "bookmaker", "line", "over_price", "under_price"]], own], ignore_index=True)
-    books = books.drop_duplicates([*KEY, "bookmaker"], keep="first")
+    books = books.drop_duplicates([*KEY, "bookmaker"], keep="first").reset_index(drop=True)
+    # The market's view of every offer reads every book, also those a bet may not be placed at.
+    books = with_consensus(books, books, config.nominal_price_books, "bookmaker", "line", "over_price", "under_price")
     if config.shopping_books:
         books = books[books["bookmaker"].isin(config.shopping_books)]
     b = bets.reset_index(drop=True).reset_index(names="_bet")
@@ -125,7 +131,7 @@ def price_bets(
     o["nominal"] = o["bookmaker"].isin(config.nominal_price_books)
     o["price"] = np.where(over, o["over_price"], o["under_price"]).astype("float64")
     o["judged_price"] = judged_price(o["price"], o["bookmaker"], config)
-    p = p_over_by_family(o, calibrations, config, "line", "bookmaker", "over_price", "under_price")
+    p = p_over_by_family(o, calibrations, "line")
     o["p_win"] = np.where(over, p, 1.0 - p)
     o["expected_value"] = expected_value(o["p_win"], o["judged_price"])
     # Without a probability: the best line for the side (lowest for OVER, highest for UNDER), then price.
@@ -143,9 +149,17 @@ def price_bets(
     out["bet_price"] = best["price"].reindex(b["_bet"]).to_numpy()
     out["bet_price_is_nominal"] = best["nominal"].reindex(b["_bet"]).fillna(False).astype(bool).to_numpy()
     out["p_win"] = best["p_win"].reindex(b["_bet"]).to_numpy()
+    out["judged_price"] = best["judged_price"].reindex(b["_bet"]).to_numpy()
+    out["break_even"] = break_even(out["judged_price"])
     out["expected_value"] = best["expected_value"].reindex(b["_bet"]).to_numpy()
-    sizes = {(day, family): cal.n for day, of_day in calibrations.items() for family, cal in of_day.items()}
-    out["calibration_n"] = _per_date_and_family(out, sizes, 0.0).astype("int64")
+    for column in MARKET_COLUMNS:
+        out[column] = best[column].reindex(b["_bet"]).to_numpy()
+    fits = {(day, family): cal for day, of_day in calibrations.items() for family, cal in of_day.items()}
+    out["calibration_n"] = _per_date_and_family(out, {k: c.n for k, c in fits.items()}, 0.0).astype("int64")
+    out["calibration_json"] = [
+        json.dumps(calibration_of(calibrations, day.date(), family).as_dict(), sort_keys=True)
+        for day, family in zip(pd.to_datetime(out["game_date"]), out["model_family"], strict=True)
+    ]
     # The selected book's line when none of the configured shopping_books quotes the player-game.
     out["bet_book"] = out["bet_book"].fillna(out["line_book"])
     out["bet_line"] = out["bet_line"].fillna(out["line_value"])
@@ -160,16 +174,41 @@ def probable_side(edge: pd.Series, p_over: pd.Series) -> pd.Series:
     return pd.Series(np.where(p_over.isna(), by_edge, np.where(p_over >= 0.5, "OVER", "UNDER")), index=edge.index)
 
 
+def is_value(bets: pd.DataFrame, config: BestBetsConfig) -> pd.Series:
+    """EV at the shopped price of min_expected_value or more: the bet clears its price with a margin."""
+    return pd.to_numeric(bets["expected_value"], errors="coerce").fillna(-np.inf) >= config.min_expected_value
+
+
+def tier(bets: pd.DataFrame, config: BestBetsConfig) -> pd.Series:
+    """The card's tier of each bet: value (is_value) or lean (the best the day offers, below its price)."""
+    return pd.Series(np.where(is_value(bets, config), "value", "lean"), index=bets.index)
+
+
 def clears_value_floor(bets: pd.DataFrame, config: BestBetsConfig) -> pd.Series:
-    """The selection rule's floor: EV >= min_expected_value ("ev") or |edge| >= min_edge ("edge");
-    under sourcing "performance" also a sourcing weight above 0 (a BLOCKED model supplies nothing)."""
+    """A value bet by the selection's rule: EV >= min_expected_value ("ev") or |edge| >= min_edge
+    ("edge"); under sourcing "performance" also a sourcing weight above 0 (a BLOCKED model supplies
+    nothing). The eligibility the cross-model facts count (n_models_eligible, direction_conflict)."""
     if config.selection == "ev":
-        clears = pd.to_numeric(bets["expected_value"], errors="coerce").fillna(-np.inf) >= config.min_expected_value
+        clears = is_value(bets, config)
     else:
         clears = pd.to_numeric(bets["edge"], errors="coerce").abs() >= config.min_edge
+    return clears & _supplies(bets, config)
+
+
+def on_the_card(bets: pd.DataFrame, config: BestBetsConfig) -> pd.Series:
+    """Whether a bet may be on the day's card: under selection "ev" every priced bet (value or lean
+    tier); under "edge" |edge| >= min_edge; under sourcing "performance" a weight above 0 too."""
+    if config.selection == "ev":
+        priced = pd.to_numeric(bets["expected_value"], errors="coerce").notna()
+    else:
+        priced = pd.to_numeric(bets["edge"], errors="coerce").abs() >= config.min_edge
+    return priced & _supplies(bets, config)
+
+
+def _supplies(bets: pd.DataFrame, config: BestBetsConfig) -> pd.Series:
     if config.sourcing == "performance" and "sourcing_weight" in bets:
-        clears = clears & (pd.to_numeric(bets["sourcing_weight"], errors="coerce").fillna(1.0) > 0)
-    return clears
+        return pd.to_numeric(bets["sourcing_weight"], errors="coerce").fillna(1.0) > 0
+    return pd.Series(True, index=bets.index)
 
 
 def build_candidates(
@@ -195,16 +234,17 @@ def build_candidates(
     every["edge"] = every["edge"].astype("float64")
     every["abs_edge"] = every["edge"].abs()
     calibrations = calibrations or {}
-    every["p_over"] = p_over_by_family(
-        every, calibrations, config, "line_value", "line_book", "line_over_price", "line_under_price"
-    )
-    if config.selection == "ev":
-        # Every prediction is a possible bet: on the side its calibrated probability favours (the
-        # edge's side while the family has no calibration), whatever the size of its edge.
-        every["recommendation"] = probable_side(every["edge"], every["p_over"])
-    p = every[every["recommendation"].isin(["OVER", "UNDER"])].copy()
     if offers is None:
         offers = pd.DataFrame(columns=[*KEY, "bookmaker", "line", "over_price", "under_price"])
+    selected = with_consensus(
+        every, offers, config.nominal_price_books, "line_book", "line_value", "line_over_price", "line_under_price"
+    )
+    every["p_over"] = p_over_by_family(selected, calibrations, "line_value")
+    if config.selection == "ev":
+        # Every prediction is a possible bet: on the side its probability favours (the edge's side
+        # where nothing prices it), whatever the size of its edge.
+        every["recommendation"] = probable_side(every["edge"], every["p_over"])
+    p = every[every["recommendation"].isin(["OVER", "UNDER"])].copy()
     p = price_bets(p, offers, calibrations, config)
     health = family_health.assign(game_date=pd.to_datetime(family_health["game_date"]).astype("datetime64[ns]"))
     p = p.merge(
@@ -243,7 +283,7 @@ def build_candidates(
     if config.sourcing == "performance":
         # Phase B: among the eligible bets (above the floor, weight above 0) the highest weighted
         # value; a player-game without one keeps its best unweighted bet, which the floor rejects.
-        p["_ineligible"] = ~clears_value_floor(p, config)
+        p["_ineligible"] = ~on_the_card(p, config)
         p["_rank"] = np.where(p["_ineligible"], value, value * p["sourcing_weight"])
     else:
         p["_ineligible"] = False

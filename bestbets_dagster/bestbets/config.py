@@ -11,17 +11,22 @@ import functools
 import hashlib
 import json
 
+from bestbets_dagster.bestbets.probability import PICKEM_ENTRIES, entry_break_even, price_of
+
 ALGORITHM_VERSION = "bb1_multi_source"
 
 SETTING_DESCRIPTIONS = {
     "champion_family": "the family challengers are compared with in the monitoring's challenger alert",
-    "selection": "ev: keep a candidate whose expected value at its shopped price clears min_expected_value; "
-    "edge: the original's rule, largest |edge| of min_edge or more",
-    "min_expected_value": "the EV floor of selection 'ev', in units per unit staked",
+    "selection": "ev: the card, every candidate that passes the filters ranked by its expected value at the shopped "
+    "price (tier value at min_expected_value or more, lean below); edge: the original's rule, largest |edge| of "
+    "min_edge or more",
+    "min_expected_value": "the EV from which a pick of selection 'ev' is in the value tier (below: lean), in units "
+    "per unit staked",
     "min_edge": "the |edge| floor of selection 'edge', in points",
     "shopping_books": "the books a bet may be placed at (empty: every book in the snapshot)",
-    "nominal_price_books": "pick'em apps whose quoted price is a convention: judged at nominal_book_price",
-    "nominal_book_price": "the American price a nominal-price book's bets are judged at",
+    "nominal_price_books": "pick'em apps whose quoted price is a convention: judged at the break-even of pickem_entry",
+    "pickem_entry": "the pick'em entry played (power_2..power_6, flex_3..flex_6): its per-leg break-even is the price "
+    "a pick'em app's bet is judged and settled at (power_2, 3x for 2 of 2: 57.7%)",
     "min_signal_count": "the signals a candidate needs (model_health always counts, so 2 means one real signal)",
     "under_edge_cap": "an UNDER with |edge| at or above this is rejected (the model's big unders miss)",
     "under_edge_cap_exempt_families": "families whose UNDERs the cap does not apply to",
@@ -37,7 +42,7 @@ SETTING_DESCRIPTIONS = {
     "confidence_floors": "per family, the model confidence a candidate needs",
     "model_health_gate": "reject a family's candidates while its 7-day edge-3+ record is below 52.4% (rev 323)",
     "agreement_edge": "the |edge| from which another family's bet on the same side counts as agreement",
-    "max_picks_per_day": "a cap on the day's picks (empty: as many as pass)",
+    "max_picks_per_day": "the size of the day's card (empty: as many as pass)",
     "direction_health_days": "the days of OVER / UNDER records the direction-health angle reads",
     "sourcing": "which family's bet a player-game's candidate takes: best (the highest EV, or |edge| under "
     "selection 'edge') or performance (Phase B: that value weighted by each model's state and recent hit rate)",
@@ -51,6 +56,8 @@ SETTING_DESCRIPTIONS = {
 }
 
 SOURCING_RULES = ("best", "performance")
+# Settings of earlier versions that stored decision snapshots may still name (read, then ignored).
+RETIRED_SETTINGS = ("nominal_book_price",)
 PROFILE_DIRECTIONS = ("OVER", "UNDER", "*")
 
 
@@ -58,17 +65,18 @@ PROFILE_DIRECTIONS = ("OVER", "UNDER", "*")
 class BestBetsConfig:
     champion_family: str = "v9_mae"  # the original's catboost_v9: V9 features, MAE loss
     # "ev": the candidate of a player-game is the family's bet with the highest expected value at its
-    # shopped price, kept when EV >= min_expected_value; "edge": the original's largest |edge|, kept
-    # when |edge| >= min_edge.
+    # shopped price; the day's card is the best max_picks_per_day of those that pass the filters, in
+    # tier "value" when EV >= min_expected_value and "lean" below (the best the day offers, under its
+    # price). "edge": the original's largest |edge|, kept when |edge| >= min_edge.
     selection: str = "ev"
     min_expected_value: float = 0.03  # units per unit staked: a margin for the probability's own error
     min_edge: float = 5.0
     # Line shopping: the books a bet may be placed at (empty: every book in the snapshot).
     shopping_books: tuple[str, ...] = ()
-    # Pick'em apps quote one convention price (-137 in the Odds API) on both sides, not a price:
-    # their bets are judged at nominal_book_price, and their units are reported as nominal.
+    # Pick'em apps quote one convention price (-137 in the Odds API) on both sides, not a price: their
+    # bets are judged and settled at the per-leg break-even of the entry the user plays.
     nominal_price_books: tuple[str, ...] = ("prizepicks", "underdog")
-    nominal_book_price: int = -110
+    pickem_entry: str = "power_2"
     min_signal_count: int = 2  # model_health always qualifies, so this means one real signal
     under_edge_cap: float = 7.0
     under_edge_cap_exempt_families: tuple[str, ...] = ()
@@ -86,7 +94,7 @@ class BestBetsConfig:
     # (the spec's revision: "picks are produced even when the model is BLOCKED"); rev 323 turned it on.
     model_health_gate: bool = False
     agreement_edge: float = 3.0
-    max_picks_per_day: int | None = None  # natural sizing unless capped
+    max_picks_per_day: int | None = 5  # the original's top five
     direction_health_days: int = 14
     # Phase B: "best" takes the family's bet with the highest value (EV, or |edge| under selection
     # "edge"), whatever that family's recent record; "performance" weights each eligible bet's value
@@ -115,6 +123,8 @@ class BestBetsConfig:
         object.__setattr__(
             self, "signal_profiles", tuple((str(t), str(f), str(d), float(w)) for t, f, d, w in self.signal_profiles)
         )
+        if self.pickem_entry not in PICKEM_ENTRIES:
+            raise ValueError(f"pickem_entry must be one of {list(PICKEM_ENTRIES)}, got {self.pickem_entry!r}")
         if self.selection not in ("ev", "edge"):
             raise ValueError(f"selection must be 'ev' or 'edge', got {self.selection!r}")
         if self.sourcing not in SOURCING_RULES:
@@ -133,6 +143,16 @@ class BestBetsConfig:
         unknown = sorted({rule[0] for rule in self.signal_profiles} - {*REGISTERED_TAGS, "*"})
         if unknown:
             raise ValueError(f"signal profiles name unknown signals {unknown}; known: {list(REGISTERED_TAGS)} or *")
+
+    @property
+    def pickem_break_even(self) -> float:
+        """The per-leg win probability the pick'em entry played needs."""
+        return entry_break_even(self.pickem_entry)
+
+    @property
+    def pickem_price(self) -> float:
+        """The American price a pick'em app's bet is judged and settled at: that of the entry's break-even."""
+        return float(price_of(self.pickem_break_even))
 
     def confidence_floor(self, family: str) -> float:
         return dict(self.confidence_floors).get(family, 0.0)
@@ -153,6 +173,7 @@ class BestBetsConfig:
     @classmethod
     def from_dict(cls, values: dict) -> BestBetsConfig:
         fields = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in values.items() if k not in RETIRED_SETTINGS}
         unknown = set(values) - fields
         if unknown:
             raise ValueError(f"unknown best-bets settings: {sorted(unknown)}")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bestbets_dagster.bestbets.results import summarize
 from bestbets_dagster.timeutil import monday_of, season_of, season_start
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "export" / "signal_best_bets.schema.json"
@@ -62,14 +63,56 @@ def record(results: pd.DataFrame, day: dt.date) -> dict:
     }
 
 
-def _pick(row) -> dict:
+TIER_RECORD_DAYS = 14
+
+
+def tier_records(results: pd.DataFrame, day: dt.date, days: int = TIER_RECORD_DAYS) -> dict:
+    """Per card tier (value, lean), the graded picks' record before `day`: over the `days` days before it
+    and this season, each with W-L, pushes, hit rate and its 95% interval, units and ROI at the judged
+    price (results.summarize)."""
+    out = {}
+    r = results[pd.to_datetime(results["game_date"]) < pd.Timestamp(day)] if len(results) else results
+    tiers = r["tier"] if "tier" in r else pd.Series("value", index=r.index)  # results of earlier versions
+    dates = pd.to_datetime(r["game_date"]) if len(r) else pd.Series(dtype="datetime64[ns]")
+    for name in ("value", "lean"):
+        of_tier = r[tiers == name] if len(r) else r
+        recent = of_tier[dates.loc[of_tier.index] >= pd.Timestamp(day - dt.timedelta(days=days))] if len(r) else r
+        season = of_tier[dates.loc[of_tier.index] >= pd.Timestamp(season_start(day))] if len(r) else r
+        out[name] = {"days": days, "recent": summarize(recent), "season": summarize(season)}
+    return out
+
+
+def tipoffs_by_day(player_game_lines: pd.DataFrame) -> dict[dt.date, dict[int, dict]]:
+    """{date: {person_id: {commence_time, is_home}}} of the lined, resolved players (player_game_lines)."""
+    rows = player_game_lines.dropna(subset=["person_id"])
+    out: dict[dt.date, dict[int, dict]] = {}
+    for row in rows.itertuples(index=False):
+        out.setdefault(pd.Timestamp(row.game_date).date(), {})[int(row.person_id)] = {
+            "commence_time": pd.Timestamp(row.commence_time).isoformat(),
+            "is_home": None if pd.isna(row.is_home) else bool(row.is_home),
+        }
+    return out
+
+
+def _number(value, digits: int):
+    return None if value is None or pd.isna(value) else round(float(value), digits)
+
+
+def _pick(row, tipoffs: dict, model_states: dict) -> dict:
+    over = row.recommendation == "OVER"
+    market_side = None if pd.isna(row.market_p_over) else (row.market_p_over if over else 1.0 - row.market_p_over)
+    state = model_states.get(row.source_model_family, {})
+    tipoff = tipoffs.get(int(row.person_id), {})
     return {
         "rank": row.rank,
+        "tier": row.tier,
         "player": row.player_name,
         "player_lookup": row.player_lookup,
         "game_id": row.game_id,
         "team": row.team_abbr,
         "opponent": row.opponent_abbr,
+        "is_home": tipoff.get("is_home"),
+        "tipoff": tipoff.get("commence_time"),
         "prediction": row.predicted_points,
         "line": row.line_value,
         "direction": row.recommendation,
@@ -83,9 +126,19 @@ def _pick(row) -> dict:
             "line": row.bet_line,
             "price": row.bet_price,
             "price_is_nominal": bool(row.bet_price_is_nominal),
+            "judged_price": _number(row.judged_price, 1),
+            "break_even": _number(row.break_even, 4),
         },
-        "p_win": None if pd.isna(row.p_win) else round(float(row.p_win), 4),
-        "expected_value": None if pd.isna(row.expected_value) else round(float(row.expected_value), 4),
+        # What the other books say of the bet: their no-vig consensus at its line (bestbets.market).
+        "market": {
+            "line": _number(row.market_line, 1),
+            "books": None if pd.isna(row.market_books) else int(row.market_books),
+            "p_over": _number(row.market_p_over, 4),
+            "p_win": _number(market_side, 4),
+        },
+        "p_win": _number(row.p_win, 4),
+        "expected_value": _number(row.expected_value, 4),
+        "calibration": json.loads(row.calibration_json) if isinstance(row.calibration_json, str) else None,
         "signals": list(row.signal_tags),
         "signal_count": row.signal_count,
         "composite_score": row.composite_score,
@@ -106,6 +159,8 @@ def _pick(row) -> dict:
         "algorithm_version": row.algorithm_version,
         "source_model": row.source_model_id,
         "source_model_family": row.source_model_family,
+        "source_model_state": state.get("state", "unknown"),
+        "source_model_state_as_of": state.get("as_of"),
         "n_models_eligible": row.n_models_eligible,
         "champion_edge": row.champion_edge,
         "direction_conflict": row.direction_conflict,
@@ -121,9 +176,11 @@ def build_export(
     results_before: pd.DataFrame,
     predictions_of_day: pd.DataFrame,
     generated_at: pd.Timestamp,
+    tipoffs: dict | None = None,
 ) -> dict:
     """The export document. `decision` is the snapshot dict (see pipeline.decide); predictions_of_day:
-    game_date, model_family, model_id and edge of every prediction of the day."""
+    game_date, model_family, model_id and edge of every prediction of the day; tipoffs: {person_id:
+    {commence_time, is_home}} of the day's lined players."""
     champion = decision["config"]["champion_family"]
     serving = (
         predictions_of_day.drop_duplicates("model_family").set_index("model_family")["model_id"].to_dict()
@@ -145,6 +202,7 @@ def build_export(
         "config_version": decision["config_version"],
         "min_signal_count": decision["config"]["min_signal_count"],
         "record": record(results_before, day),
+        "record_by_tier": tier_records(results_before, day),
         "model_health": {"family": champion, "model_id": champion_model, **champion_health},
         "model_health_by_family": decision["model_health"],
         "health_gate_active": bool(gated),
@@ -174,7 +232,16 @@ def build_export(
             "edge_5_plus": int((edges >= 5).sum()),
             "edge_7_plus": int((edges >= 7).sum()),
         },
-        "picks": [_pick(r) for r in picks.sort_values("rank").itertuples(index=False)] if len(picks) else [],
+        "picks": [
+            _pick(r, tipoffs or {}, decision.get("model_states", {}))
+            for r in picks.sort_values("rank").itertuples(index=False)
+        ]
+        if len(picks)
+        else [],
+        "picks_by_tier": {name: int((picks["tier"] == name).sum()) if len(picks) else 0 for name in ("value", "lean")},
+        "min_expected_value": decision["config"]["min_expected_value"],
+        "signal_health_as_of": decision.get("signal_health_as_of"),
+        "serving_models": serving,
         "total_picks": len(picks),
         "signals_evaluated": [t for t in decision["registered_signals"] if t != "model_health"],
         "decision": {k: decision[k] for k in ("config", "signal_health", "model_health", "blacklist")},

@@ -4,8 +4,9 @@ A pick's actual points come from its source model's prediction_accuracy row (sam
 player-game and selected line). It is graded twice: at the bet's shopped line and price (`result`,
 `units`: what was bet) and at the selected book's line and price (`selected_result`,
 `selected_units`: what line shopping is measured against). A win pays the price of the side taken
-(+150 pays 1.5 units, -120 pays 0.833); a loss costs 1 unit; a push returns the stake (0 units,
-still staked); a void (did not play) is no bet. ROI = units / units staked (wins + losses + pushes).
+(+150 pays 1.5 units, -120 pays 0.833; at a pick'em app, the price of the entry's per-leg break-even);
+a loss costs 1 unit; a push returns the stake (0 units, still staked); a void (did not play) is no
+bet. ROI = units / units staked (wins + losses + pushes).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ RESULT_COLUMNS = [
     "player_lookup",
     "player_name",
     "rank",
+    "tier",
     "source_model_id",
     "source_model_family",
     "recommendation",
@@ -31,6 +33,8 @@ RESULT_COLUMNS = [
     "bet_line",
     "price",
     "price_is_nominal",
+    "judged_price",
+    "break_even",
     "p_win",
     "expected_value",
     "actual_points",
@@ -84,7 +88,8 @@ def grade_picks(picks: pd.DataFrame, accuracy: pd.DataFrame, graded_at: pd.Times
     void = g["is_voided"].astype(bool)
     g["price"] = pd.to_numeric(g["bet_price"]).astype("Int64")
     g["price_is_nominal"] = g["bet_price_is_nominal"].astype(bool)
-    g["result"], g["units"] = settle(over, actual, g["bet_line"].astype("float64"), g["price"], void)
+    # A pick'em app's pick is settled at the price of the entry's per-leg break-even (judged_price).
+    g["result"], g["units"] = settle(over, actual, g["bet_line"].astype("float64"), g["judged_price"], void)
     g["is_push"] = g["result"] == "PUSH"
     g["prediction_correct"] = (g["result"] == "WIN").astype("boolean").where(g["result"].isin(["WIN", "LOSS"]))
     selected_price = pd.Series(np.where(over, g["line_over_price"], g["line_under_price"]), index=g.index)
@@ -106,8 +111,19 @@ def settle(over: pd.Series, actual: pd.Series, line: pd.Series, price: pd.Series
     return result, units.where(~((result == "WIN") & win_units.isna()))
 
 
+def wilson_interval(wins: int, n: int, z: float = 1.96) -> tuple[float, float] | tuple[None, None]:
+    """95% Wilson score interval of a hit rate (None on no bets)."""
+    if n == 0:
+        return None, None
+    p = wins / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return float(centre - half), float(centre + half)
+
+
 def summarize(results: pd.DataFrame) -> dict:
-    """n_picks, wins, losses, pushes, voids, hit_rate (wins / decided), units and roi (units / staked)."""
+    """n_picks, wins, losses, pushes, voids, hit_rate (wins / decided) with its 95% Wilson interval
+    (hit_rate_low, hit_rate_high), units and roi (units / staked)."""
     r = results["result"] if len(results) else pd.Series(dtype=object)
     wins, losses, pushes, voids = (int((r == k).sum()) for k in ("WIN", "LOSS", "PUSH", "VOID"))
     units = float(results["units"].sum()) if len(results) else 0.0
@@ -119,6 +135,10 @@ def summarize(results: pd.DataFrame) -> dict:
         "pushes": pushes,
         "voids": voids,
         "hit_rate": round(wins / (wins + losses), 4) if wins + losses else None,
+        **{
+            k: None if v is None else round(v, 4)
+            for k, v in zip(("hit_rate_low", "hit_rate_high"), wilson_interval(wins, wins + losses), strict=True)
+        },
         "units": round(units, 3),
         "roi": round(units / staked, 4) if staked else None,
     }

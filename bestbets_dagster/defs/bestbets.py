@@ -31,6 +31,7 @@ from bestbets_dagster.bestbets.export import (
     build_export,
     dumps,
     export_key,
+    tipoffs_by_day,
 )
 from bestbets_dagster.bestbets.history import blacklists_by_day, directions_by_day
 from bestbets_dagster.bestbets.pipeline import (
@@ -43,6 +44,7 @@ from bestbets_dagster.bestbets.pipeline import (
     lines_read,
     model_states_as_of,
 )
+from bestbets_dagster.bestbets.probability import CALIBRATION_DAYS
 from bestbets_dagster.bestbets.results import grade_picks, summarize, summarize_by
 from bestbets_dagster.defs.checks import (
     lined_days,
@@ -92,6 +94,7 @@ def _by_day(df: pd.DataFrame) -> dict[dt.date, pd.DataFrame]:
     shaped_by=(
         "bestbets_dagster.bestbets.candidates",
         "bestbets_dagster.bestbets.probability",
+        "bestbets_dagster.bestbets.market",
         "bestbets_dagster.bestbets.tags",
         "bestbets_dagster.bestbets.pipeline",
         "bestbets_dagster.signals.registry",
@@ -106,7 +109,9 @@ def _by_day(df: pd.DataFrame) -> dict[dt.date, pd.DataFrame]:
         AssetDep("predictions", partition_mapping=GAME_DATE_OF),
         *history_deps("prediction_accuracy", "player_game_logs", "team_game_logs", through_the_day=False),
         *history_deps("player_game_lines", through_the_day=True),
-        AssetDep("prop_lines"),  # the day's offers of every book: where each bet is shopped
+        # Every book's offers: the day's (where each bet is shopped and what the market says of it) and
+        # the calibration window's (the market's probability of the graded predictions fitted on).
+        AssetDep("prop_lines", partition_mapping=days_before(CALIBRATION_DAYS, 0)),
     ],
     group="best_bets",
 )
@@ -136,7 +141,7 @@ def pick_signal_tags(
         families,
         config,
         pd.Timestamp.now(tz="UTC"),
-        offers=current_offers(warehouse.read("prop_lines", start, end), decided),
+        offers=current_offers(warehouse.read("prop_lines", start - dt.timedelta(days=CALIBRATION_DAYS), end), decided),
     )
     written = warehouse.replace_partitions("pick_signal_tags", tags, start, end)
     lined = lined_days(warehouse, start, end)
@@ -229,9 +234,13 @@ def signal_best_bets_picks(
     health_start = start - dt.timedelta(days=HEALTH_LOOKBACK_DAYS)
     stored_health = warehouse.read("signal_health_daily", health_start, end - DAY)
     stored_states = warehouse.read("model_performance_daily", health_start, end - DAY)
-    read_lines = lines_read(
-        warehouse.read("player_game_lines", start, end, columns=["game_date", "decision_time", "line_snapshot_time"])
+    day_lines = warehouse.read(
+        "player_game_lines",
+        start,
+        end,
+        columns=["game_date", "person_id", "commence_time", "is_home", "decision_time", "line_snapshot_time"],
     )
+    read_lines, tipoffs_of = lines_read(day_lines), tipoffs_by_day(day_lines)
     # What each day reads of the history, computed for the range's days in one pass or sliced from
     # frames sorted by date instead of filtering the whole history every day (a season's range was
     # quadratic in its days): the blacklist and direction health (cumulative counts of the decided
@@ -271,6 +280,7 @@ def signal_best_bets_picks(
             results_before,
             predictions_of.get(day, predictions.iloc[0:0]),
             created_at,
+            tipoffs_of.get(day, {}),
         )
         picks_by_day.append(decision.picks)
         audits.append(decision.audit)

@@ -19,6 +19,7 @@ from matplotlib.dates import DateFormatter
 from matplotlib.figure import Figure
 
 from bestbets_dagster.bestbets.clv import describe_clv
+from bestbets_dagster.bestbets.results import wilson_interval
 from bestbets_dagster.grading.report import EDGE_BUCKETS, P_BUCKETS, side_bets
 from bestbets_dagster.grading.report_card import DIMENSIONS, record_cell
 
@@ -60,16 +61,6 @@ class ReplayTables:
     performance: pd.DataFrame  # model_performance_daily
     signals: list[dict]  # signals.backtest.signal_backtest over the window
     report_card: dict  # grading.report_card.report_card of the window's last week
-
-
-def wilson_interval(wins: int, n: int, z: float = 1.96) -> tuple[float, float] | tuple[None, None]:
-    """95% Wilson score interval of a hit rate (None on no bets)."""
-    if n == 0:
-        return None, None
-    p = wins / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return float(centre - half), float(centre + half)
 
 
 def hit_rate_rows(bets: pd.DataFrame, by: pd.Series) -> pd.DataFrame:

@@ -5,7 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bestbets_dagster.bestbets.probability import decided_rows
+from bestbets_dagster.bestbets.probability import (
+    decided_rows,
+    log_loss,
+    own_price_p_over,
+    walk_forward_probabilities,
+)
 from bestbets_dagster.bestbets.results import settle, summarize
 
 
@@ -281,4 +286,89 @@ def format_weeks(weeks: list[dict]) -> str:
             f"{w['week_start']:<11}{w['line_mae']:>9.3f}{mae:>9.3f}  {family:<15}{b['n_picks']:>6}"
             f"{str(b['wins']) + '-' + str(b['losses']):>8}{b['units']:>+8.2f}"
         )
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------
+# The market anchor: how the market's P, each family's P before the anchor and the combined P score
+
+# A family "adds nothing" when the combined P does not lower the market's log loss by this much: a
+# thousandth of a nat is about what one noisy weight costs or gains on a few thousand rows.
+ADDS_NOTHING_LOG_LOSS = 0.001
+
+
+def brier(p: np.ndarray, outcome: np.ndarray) -> float:
+    return float(np.mean((np.asarray(p, dtype="float64") - outcome) ** 2))
+
+
+def _scores(rows: pd.DataFrame) -> dict:
+    over = (rows["actual_points"].astype(float) > rows["line_value"].astype(float)).to_numpy(dtype="float64")
+    out = {"n": int(len(rows)), "player_games": int(len(rows[["game_date", "person_id"]].drop_duplicates()))}
+    for name, column in (("market", "market_p_over"), ("family", "p_family"), ("combined", "p_over")):
+        p = rows[column].to_numpy(dtype="float64")
+        out[f"log_loss_{name}"] = round(log_loss(p, over), 5)
+        out[f"brier_{name}"] = round(brier(p, over), 5)
+    return out
+
+
+def market_comparison(graded: pd.DataFrame, days, nominal_books=()) -> dict:
+    """Walk-forward over `days`, on the decided graded predictions that both fits price: the log loss and
+    Brier score of the market's P (`market_p_over`, bestbets.market), of each family's P before the
+    anchor (its edge on top of its own book's price) and of the combined P (its edge on top of the
+    market), with the weights the combined fit gives the family's edge (b) and the market (c), and in
+    words whether the family adds anything beyond the market. graded: prediction_accuracy rows from
+    CALIBRATION_DAYS before the first day, with MARKET_COLUMNS."""
+    rows = graded.reset_index(drop=True).assign(_row=lambda f: np.arange(len(f)))
+    combined = walk_forward_probabilities(rows, list(days), with_weights=True)
+    before = walk_forward_probabilities(
+        rows.assign(market_p_over=own_price_p_over(rows, nominal_books)), list(days), anchored=False
+    )
+    both = decided_rows(combined).merge(
+        before[["_row", "p_over"]].rename(columns={"p_over": "p_family"}), on="_row", how="inner"
+    )
+    both = both[both["market_p_over"].notna()]
+    if both.empty:
+        return {"all": None, "families": {}}
+    families = {}
+    for family, rows_of in both.groupby("model_family"):
+        figures = _scores(rows_of)
+        b, c = float(rows_of["calibration_b"].mean()), float(rows_of["calibration_c"].mean())
+        earned = float(rows_of["calibration_earned"].mean())
+        gain = figures["log_loss_market"] - figures["log_loss_combined"]
+        figures.update(
+            weight_edge=round(b, 4),
+            weight_market=round(c, 4),
+            earned_share=round(earned, 4),
+            log_loss_gain=round(gain, 5),
+            adds_nothing=bool(gain < ADDS_NOTHING_LOG_LOSS),
+            verdict=(
+                f"adds nothing beyond the market: its edge earned a weight out of sample on {earned:.0%} of the "
+                f"rows (mean weight {b:+.3f}), the combined P scores {figures['log_loss_combined']:.4f} against "
+                f"the market's {figures['log_loss_market']:.4f}"
+                if gain < ADDS_NOTHING_LOG_LOSS
+                else f"adds {gain:.4f} nats per bet beyond the market (its edge weighed on {earned:.0%} of the rows, "
+                f"mean weight {b:+.3f})"
+            ),
+        )
+        families[family] = figures
+    return {"all": _scores(both), "families": families}
+
+
+def format_market_comparison(comparison: dict) -> str:
+    """The printed table: per family the three log losses and Brier scores and the fit's weights."""
+    if not comparison["all"]:
+        return "P(over) against the market: no decided prediction both fits price"
+    header = (
+        f"{'family':<15}{'N':>6}{'LL market':>11}{'LL family':>11}{'LL comb.':>10}"
+        f"{'Brier mkt':>11}{'Brier fam':>11}{'Brier comb':>11}{'w edge':>8}{'earned':>8}"
+    )
+    lines = [header, "-" * len(header)]
+    for family, f in {**comparison["families"], "all": comparison["all"]}.items():
+        weights = f"{f['weight_edge']:>+8.3f}{f['earned_share']:>8.0%}" if "weight_edge" in f else ""
+        lines.append(
+            f"{family:<15}{f['n']:>6}{f['log_loss_market']:>11.4f}{f['log_loss_family']:>11.4f}"
+            f"{f['log_loss_combined']:>10.4f}{f['brier_market']:>11.4f}{f['brier_family']:>11.4f}"
+            f"{f['brier_combined']:>11.4f}{weights}"
+        )
+    lines.extend(f"  {family}: {f['verdict']}" for family, f in comparison["families"].items())
     return "\n".join(lines)

@@ -1,9 +1,9 @@
 """The weekly report card: how the system's bets did in a week and the weeks before it, cut by
-direction, player tier, family, signal and |edge|, with the week's alerts.
+the card's tier (value, lean), direction, player tier, family, signal and |edge|, with the week's alerts.
 
 Two sets of bets are graded: the best bets (best_bets_accuracy, at their shopped line and price) and
 every candidate (pick_signal_tags: one bet per lined player-game, the side and book the candidate
-chose, settled at its bet line and price - a nominal-price book's at the configured price), so a
+chose, settled at its bet line and judged price - a pick'em app's at the entry's break-even), so a
 week with few picks still says how the models and signals did. Plain pandas; the weekly asset and
 `bestbets report-card` show it, and the replay's HTML report has a section of it."""
 
@@ -14,16 +14,19 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from bestbets_dagster.bestbets.candidates import tier as card_tier
 from bestbets_dagster.bestbets.clv import describe_clv, summarize_clv
 from bestbets_dagster.bestbets.config import BestBetsConfig
 from bestbets_dagster.bestbets.history import graded_candidates
-from bestbets_dagster.bestbets.results import settle
+from bestbets_dagster.bestbets.results import settle, wilson_interval
 from bestbets_dagster.grading.report import EDGE_BUCKETS
 
 WEEKS_SHOWN = 4  # the week and the three before it
 # Player tiers by the line: star 25+, starter 15-25, role 8-15, bench under 8.
 TIERS = ((25.0, "star"), (15.0, "starter"), (8.0, "role"), (0.0, "bench"))
-DIMENSIONS = ("direction", "tier", "family", "signal", "edge")
+# card: the pick's tier on the day's card (value: EV at or above min_expected_value; lean: below);
+# tier: the player's, by his line.
+DIMENSIONS = ("card", "direction", "tier", "family", "signal", "edge")
 
 
 def tier(line: pd.Series) -> pd.Series:
@@ -31,10 +34,13 @@ def tier(line: pd.Series) -> pd.Series:
     return pd.Series(np.select([line >= floor for floor, _ in TIERS], [name for _, name in TIERS], "bench"), line.index)
 
 
-def _bets(frame: pd.DataFrame, result: pd.Series, units: pd.Series, line: pd.Series, signals) -> pd.DataFrame:
+def _bets(
+    frame: pd.DataFrame, result: pd.Series, units: pd.Series, line: pd.Series, signals, card: pd.Series
+) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "game_date": pd.to_datetime(frame["game_date"]),
+            "card": card,
             "week": pd.to_datetime(frame["game_date"]).dt.to_period("W-SUN").dt.start_time.dt.date,
             "direction": frame["recommendation"],
             "tier": tier(line),
@@ -51,12 +57,11 @@ def candidate_bets(tags: pd.DataFrame, accuracy: pd.DataFrame, config: BestBetsC
     """Every graded candidate as a bet at its shopped line and price (see the module's docstring)."""
     graded = graded_candidates(tags, accuracy)
     if graded.empty:
-        return _bets(graded.assign(edge=[]), pd.Series(dtype=object), pd.Series(dtype=float), graded["line_value"], [])
-    price = (
-        graded["bet_price"]
-        .astype("float64")
-        .where(~graded["bet_price_is_nominal"].astype(bool), float(config.nominal_book_price))
-    )
+        empty = pd.Series(dtype=object)
+        return _bets(graded.assign(edge=[]), empty, pd.Series(dtype=float), graded["line_value"], [], empty)
+    price = graded["bet_price"].astype("float64")
+    if "judged_price" in graded:  # candidates of earlier versions: their quoted price
+        price = graded["judged_price"].astype("float64").fillna(price)
     result, units = settle(
         graded["recommendation"] == "OVER",
         graded["actual_points"].astype("float64"),
@@ -64,27 +69,32 @@ def candidate_bets(tags: pd.DataFrame, accuracy: pd.DataFrame, config: BestBetsC
         price,
         graded["is_voided"].astype(bool) | graded["actual_points"].isna(),
     )
-    return _bets(graded, result, units, graded["line_value"], [list(t) for t in graded["signal_tags"]])
+    return _bets(
+        graded, result, units, graded["line_value"], [list(t) for t in graded["signal_tags"]], card_tier(graded, config)
+    )
 
 
 def pick_bets(results: pd.DataFrame, picks: pd.DataFrame) -> pd.DataFrame:
     """The graded best bets (best_bets_accuracy) with their signals (signal_best_bets_picks)."""
     if results.empty:
-        return _bets(results, results["result"], results["units"], results["bet_line"], [])
+        return _bets(results, results["result"], results["units"], results["bet_line"], [], results["tier"])
     key = ["game_date", "person_id"]
     tags = picks.assign(game_date=pd.to_datetime(picks["game_date"]))[[*key, "signal_tags"]]
     joined = results.assign(game_date=pd.to_datetime(results["game_date"])).merge(tags, on=key, how="left")
     signals = [list(t) if isinstance(t, (list, np.ndarray)) else [] for t in joined["signal_tags"]]
-    return _bets(joined, joined["result"], joined["units"].astype(float), joined["bet_line"], signals)
+    return _bets(joined, joined["result"], joined["units"].astype(float), joined["bet_line"], signals, joined["tier"])
 
 
 def _record(bets: pd.DataFrame) -> dict:
     wins, losses = int((bets["result"] == "WIN").sum()), int((bets["result"] == "LOSS").sum())
+    low, high = wilson_interval(wins, wins + losses)
     return {
         "n": wins + losses,
         "wins": wins,
         "losses": losses,
         "hit_rate": round(wins / (wins + losses), 4) if wins + losses else None,
+        "hit_rate_low": None if low is None else round(low, 4),
+        "hit_rate_high": None if high is None else round(high, 4),
         "units": round(float(np.nansum(bets["units"])), 2),
     }
 
@@ -150,10 +160,13 @@ def report_card(
 
 
 def record_cell(record: dict) -> str:
-    """One record as text: W-L, hit rate and units ("-" without a decided bet)."""
+    """One record as text: W-L, hit rate with its 95% interval, and units ("-" without a decided bet)."""
     if not record["n"]:
         return "-"
-    return f"{record['wins']}-{record['losses']} {100 * record['hit_rate']:.0f}% {record['units']:+.1f}u"
+    interval = ""
+    if record.get("hit_rate_low") is not None:
+        interval = f" (95% {100 * record['hit_rate_low']:.0f}-{100 * record['hit_rate_high']:.0f}%)"
+    return f"{record['wins']}-{record['losses']} {100 * record['hit_rate']:.0f}%{interval} {record['units']:+.1f}u"
 
 
 def format_report_card(card: dict) -> str:

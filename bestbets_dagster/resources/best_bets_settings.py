@@ -41,7 +41,7 @@ class BestBetsSettings(ConfigurableResource):
     min_edge: float = _setting("min_edge")
     shopping_books: list[str] = _setting("shopping_books")
     nominal_price_books: list[str] = _setting("nominal_price_books")
-    nominal_book_price: int = _setting("nominal_book_price")
+    pickem_entry: str = _setting("pickem_entry")
     min_signal_count: int = _setting("min_signal_count")
     under_edge_cap: float = _setting("under_edge_cap")
     under_edge_cap_exempt_families: list[str] = _setting("under_edge_cap_exempt_families")
