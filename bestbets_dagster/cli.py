@@ -407,9 +407,35 @@ def cmd_config(args: argparse.Namespace) -> int:
     from bestbets_dagster.timeutil import today_eastern
 
     _apply_environment(args)
-    view = dashboard_from_warehouse(current_warehouse(), BestBetsSettings().config(), args.date or today_eastern())
+    warehouse = current_warehouse()
+    day = args.date or _newest_day_with_data(warehouse, today_eastern())
+    view = dashboard_from_warehouse(warehouse, BestBetsSettings().config(), day)
     print(json.dumps(view, indent=1, default=str) if args.json else format_dashboard(view))
     return 0
+
+
+def _newest_day_with_data(warehouse, today: dt.date) -> dt.date:
+    """Today, when the warehouse has a best-bets decision for it; else the newest date that has one,
+    said on stderr (a replay's warehouse ends long before today)."""
+    from bestbets_dagster.bestbets.card import newest_card_date
+
+    newest = newest_card_date(warehouse, today)
+    if newest is None or newest == today:
+        return today
+    print(f"today ({today}) has no data; as of the newest date with best bets, {newest}", file=sys.stderr)
+    return newest
+
+
+def cmd_picks(args: argparse.Namespace) -> int:
+    from bestbets_dagster.commands.picks import show_picks
+    from bestbets_dagster.defs.resources import current_warehouse, resources_for_env
+    from bestbets_dagster.timeutil import today_eastern
+
+    _apply_environment(args)
+    artifacts = resources_for_env(settings.bestbets_env())["artifacts"]
+    code, text = show_picks(args.date, args.json, today_eastern(), current_warehouse(), artifacts)
+    print(text, file=sys.stdout if code == 0 else sys.stderr)
+    return code
 
 
 def cmd_report_card(args: argparse.Namespace) -> int:
@@ -421,8 +447,9 @@ def cmd_report_card(args: argparse.Namespace) -> int:
     from bestbets_dagster.timeutil import monday_of, today_eastern
 
     _apply_environment(args)
-    week = monday_of(args.week or today_eastern() - dt.timedelta(days=7))
-    card = report_card_from_warehouse(current_warehouse(), BestBetsSettings().config(), week)
+    warehouse = current_warehouse()
+    week = monday_of(args.week or _newest_day_with_data(warehouse, today_eastern()) - dt.timedelta(days=7))
+    card = report_card_from_warehouse(warehouse, BestBetsSettings().config(), week)
     print(json.dumps(card, indent=1) if args.json else format_report_card(card))
     return 0
 
@@ -745,6 +772,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     config.add_argument("--date", type=_date, help="as of this game date (default: today, US Eastern)")
     config.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
+
+    picks = command(
+        "picks", "the day's card: each pick with its price, the market's view, P(win), EV and tier", cmd_picks
+    )
+    picks.add_argument("--date", type=_date, help="a game date (default: today's card, else the newest one)")
+    picks.add_argument("--json", action="store_true", help="print the export's JSON instead of the card")
 
     card = command(
         "report-card", "the week's report card: hit rate and units by direction, tier, family, signal", cmd_report_card

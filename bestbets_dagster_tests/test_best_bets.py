@@ -73,7 +73,9 @@ def test_the_eleven_negative_filters_and_the_gate_are_in_the_original_s_order():
 # filter: (rows it rejects: mask over the real frame, pick fields), (rows it passes: ...)
 FILTER_CASES = {
     "player_blacklist": ({}, {}),
-    "edge_floor": ({"expected_value": 0.0299}, {"expected_value": 0.03}),
+    # Under selection "ev" every priced bet is on the card (a lean below min_expected_value): only a bet
+    # without a price is not.
+    "edge_floor": ({"expected_value": float("nan")}, {"expected_value": -0.05}),
     "under_edge_cap": ({"edge": -7.0, "recommendation": "UNDER"}, {"edge": 7.5, "recommendation": "OVER"}),
     "bench_under": ({"recommendation": "UNDER", "edge": -5.5}, {"recommendation": "OVER"}),
     "line_jumped_under": ({"recommendation": "UNDER", "edge": -5.5}, {"recommendation": "OVER"}),
@@ -271,7 +273,8 @@ def test_phase_b_sources_the_eligible_bet_of_the_model_with_the_better_record(si
     assert provenance["v9_q43"] == {
         "recommendation": "UNDER",
         "edge": -6.5,
-        "expected_value": None,
+        # no calibration and no other book: the market is its own book's no-vig 1/2, at -110 worth -0.0455
+        "expected_value": -0.0455,
         "weight": 0.0,
         "state": "BLOCKED",
     }
@@ -350,19 +353,23 @@ def test_the_candidate_is_the_best_expected_value_at_the_best_offer_among_the_bo
     )
     p = 1 / (1 + np.exp(-1.5 * 5.0 / np.sqrt(line - 1.0)))
     assert c.p_win == pytest.approx(p) and c.expected_value == pytest.approx(p * 1.2 - (1 - p))
-    # The edge rule takes v9_q43's UNDER; a pick'em app's convention price is judged at -110, and
-    # its higher line is the better UNDER.
+    # The edge rule takes v9_q43's UNDER. A pick'em app is judged at the break-even of the entry played
+    # (power_2: sqrt(1/3) = 57.7%, -136.6): at the app's line 1.5 higher the UNDER wins more often, but
+    # not often enough for that price, so the bet stays at the selected book.
     of_day = {day0: calibrations}
     e = build_candidates(predictions, NO_HEALTH, FEATURE_SETS, QUANTILE, EDGE_RULE, offers, of_day).iloc[0]
+    under_at = lambda at: 1 - 1 / (1 + np.exp(-0.2 * (e.predicted_points - at) / np.sqrt(at)))  # noqa: E731
+    assert under_at(line + 1.5) * (100 / 136.6) - (1 - under_at(line + 1.5)) < e.expected_value
     assert (e.source_model_family, e.bet_book, e.bet_line, bool(e.bet_price_is_nominal)) == (
         "v9_q43",
-        "prizepicks",
-        line + 1.5,
-        True,
+        e.line_book,
+        line,
+        False,
     )
-    # Without a calibration: no probability, and the best line for the side, then the best price.
+    assert CONFIG.pickem_price == pytest.approx(-136.6, abs=0.05)
+    # Without a calibration: the market's probability (the other books' consensus at the bet's line).
     u = build_candidates(predictions, NO_HEALTH, FEATURE_SETS, QUANTILE, EDGE_RULE, offers, {}).iloc[0]
-    assert pd.isna(u.p_win) and (u.bet_book, u.bet_line) == ("prizepicks", line + 1.5)
+    assert u.calibration_n == 0 and u.p_win == pytest.approx(1 - u.market_p_over) and u.market_books >= 1
 
 
 def test_a_range_of_dates_gets_the_candidates_of_each_date_built_alone(signal_rows):
@@ -403,6 +410,9 @@ def test_units_are_paid_at_the_american_price_of_the_side_taken():
         "pushes": 1,
         "voids": 1,
         "hit_rate": 0.6667,
+        # Wilson's 95% interval of 2 of 3: (p + z^2/2n -+ z sqrt(p(1-p)/n + z^2/4n^2)) / (1 + z^2/n)
+        "hit_rate_low": 0.2077,
+        "hit_rate_high": 0.9385,
         "units": 1.333,
         "roi": round(1.3333 / 4, 4),
     }
@@ -430,6 +440,8 @@ def test_a_pick_is_graded_with_its_source_model_s_row(real_player_logs):
                 "bet_line": 40.5,
                 "bet_price": 105,
                 "bet_price_is_nominal": False,
+                "judged_price": 105.0,
+                "tier": "value",
                 "p_win": 0.56,
                 "expected_value": 0.148,
             }
@@ -466,7 +478,9 @@ def test_a_pick_is_graded_with_its_source_model_s_row(real_player_logs):
     assert graded[["result", "price", "units", "actual_points"]].iloc[0].tolist() == ["WIN", 105, 1.05, 41]
     # Shopped to 41.5 elsewhere, the same pick is graded there (a loss) and at the selected line (a win).
     shopped = grade_picks(
-        picks.assign(bet_book="betmgm", bet_line=41.5, bet_price=-120), accuracy, pd.Timestamp.now(tz="UTC")
+        picks.assign(bet_book="betmgm", bet_line=41.5, bet_price=-120, judged_price=-120.0),
+        accuracy,
+        pd.Timestamp.now(tz="UTC"),
     )
     assert shopped[["result", "units", "selected_result", "selected_units"]].iloc[0].tolist() == [
         "LOSS",

@@ -35,7 +35,7 @@ def report(home):
     return json.loads((home / "reports" / f"replay_{START}_{END}.json").read_text())
 
 
-def test_every_pick_is_a_priced_bet_at_a_book_s_offer_above_the_ev_floor(report, warehouse, replay):
+def test_every_game_day_has_a_card_of_priced_bets_at_a_book_s_offer_in_two_tiers(report, warehouse, replay):
     bets = report["best_bets"]
     decisions = warehouse.read("best_bets_decisions", START, END)
     game_days = int((decisions["n_candidates"] > 0).sum())
@@ -47,9 +47,16 @@ def test_every_pick_is_a_priced_bet_at_a_book_s_offer_above_the_ev_floor(report,
         f"{bets['game_days_with_picks']}/{game_days} game days" in replay[1]
     )
     picks = warehouse.read("signal_best_bets_picks", START, END)
-    floor = json.loads(decisions["config_json"].iloc[0])["min_expected_value"]
-    assert (picks["expected_value"] >= floor).all()
-    price = picks["bet_price"].astype(float)
+    config = json.loads(decisions["config_json"].iloc[0])
+    floor = config["min_expected_value"]
+    # A card on every game day of up to max_picks_per_day; value at or above the EV floor, lean below.
+    per_day = picks.groupby("game_date").size()
+    assert len(per_day) == game_days and per_day.max() <= config["max_picks_per_day"] == 5
+    assert ((picks["expected_value"] >= floor) == (picks["tier"] == "value")).all()
+    assert set(picks["tier"]) == {"value", "lean"}
+    assert f"value {report['best_bets']['by_tier']['value']['n_picks']} picks" in replay[1]
+    assert "P(win) anchored on the market: combined log loss" in replay[1]
+    price = picks["judged_price"].astype(float)
     payout = np.where(price > 0, price / 100, 100 / price.abs())
     assert np.allclose(picks["expected_value"], picks["p_win"] * payout - (1 - picks["p_win"]))
     # The bet is one of the books' last pre-game offers for that player-game.
@@ -62,14 +69,48 @@ def test_every_pick_is_a_priced_bet_at_a_book_s_offer_above_the_ev_floor(report,
     assert len(bet) == len(picks)
     assert (bet["line"] == bet["bet_line"].astype(float)).all()
     assert (np.where(bet["over"], bet["over_price"], bet["under_price"]) == bet["bet_price"]).all()
-    # Candidates: one per lined player-game whose families have a calibration, each priced.
+    # Candidates: one per lined player-game, every one priced by the market from the first day.
     tags = warehouse.read("pick_signal_tags", START, END)
     assert tags[["game_date", "person_id"]].duplicated().sum() == 0
-    priced = tags[tags["calibration_n"] > 0]
-    assert priced["p_win"].between(0, 1).all() and priced["expected_value"].notna().all()
-    # A week after a family first has its calibration rows, every candidate is priced.
-    settled = pd.to_datetime(tags["game_date"]) >= pd.to_datetime(priced["game_date"]).min() + pd.Timedelta(days=7)
-    assert settled.sum() > 0 and (tags.loc[settled, "calibration_n"] > 0).all()
+    assert tags["p_win"].between(0, 1).all() and tags["expected_value"].notna().all()
+
+
+def test_a_pick_s_market_probability_ev_and_tier_recompute_from_prop_lines_and_its_calibration(warehouse):
+    """2025-11-18's card by hand: each other sportsbook's no-vig P(over) moved to the bet's line with the
+    normal approximation (sd 1.75 sqrt(line)), their median; the stored calibration on top; EV at the
+    price; the tier by the EV floor."""
+    from scipy.stats import norm
+
+    from bestbets_dagster.ingest.lines import current_offers
+
+    day = "2025-11-18"
+    picks = warehouse.read("signal_best_bets_picks", day, day)
+    assert 1 <= len(picks) <= 5
+    offers = current_offers(warehouse.read("prop_lines", day, day))
+    implied = lambda price: np.where(price > 0, 100 / (price + 100), -price / (-price + 100))  # noqa: E731
+    for pick in picks.itertuples(index=False):
+        others = offers[
+            (offers["person_id"] == pick.person_id)
+            & (offers["bookmaker"] != pick.bet_book)
+            & ~offers["bookmaker"].isin(["prizepicks", "underdog"])
+        ]
+        assert len(others) == pick.market_books > 0
+        over_i, under_i = implied(others["over_price"].astype(float)), implied(others["under_price"].astype(float))
+        q = over_i / (over_i + under_i)
+        line = float(pick.bet_line)
+        moved = norm.cdf(norm.ppf(q) - (line - others["line"]) / (1.75 * np.sqrt(others["line"])))
+        assert pick.market_p_over == pytest.approx(float(np.median(moved)), abs=1e-9)
+        cal = json.loads(pick.calibration_json)
+        z = (float(pick.predicted_points) - line) / np.sqrt(line)
+        m = np.log(pick.market_p_over / (1 - pick.market_p_over))
+        p_over = 1 / (1 + np.exp(-(cal["a"] + cal["b"] * z + cal["c"] * m)))
+        p_win = p_over if pick.recommendation == "OVER" else 1 - p_over
+        assert pick.p_win == pytest.approx(p_win, abs=1e-9)
+        price = float(pick.bet_price)
+        payout = price / 100 if price > 0 else 100 / -price
+        assert pick.expected_value == pytest.approx(p_win * payout - (1 - p_win), abs=1e-9)
+        assert pick.break_even == pytest.approx(1 / (1 + payout))
+        assert pick.tier == ("value" if pick.expected_value >= 0.03 else "lean")
 
 
 def _recount(picks: pd.DataFrame, box: pd.DataFrame, at_selected_book: bool = False) -> pd.DataFrame:
@@ -281,8 +322,7 @@ def test_the_html_report_renders_in_a_browser(home, tmp_path):
 
 
 def test_the_html_report_states_the_warehouse_s_figures(home, warehouse, report, replay):
-    from bestbets_dagster.bestbets.results import summarize
-    from bestbets_dagster.bestbets.results import wilson_interval
+    from bestbets_dagster.bestbets.results import summarize, wilson_interval
 
     path = home / "reports" / f"replay_{START}_{END}.html"
     assert f"report: {path}" in replay[1]  # the printed summary names the page

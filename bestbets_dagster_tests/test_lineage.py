@@ -42,7 +42,7 @@ EXPECTED = {
         "player_game_logs": "days D-400..D-1",
         "team_game_logs": "days D-400..D-1",
         "player_game_lines": "days D-400..D+0",
-        "prop_lines": "same",
+        "prop_lines": "days D-60..D+0",
     },
     "signal_best_bets_picks": {
         "pick_signal_tags": "days D-400..D+0",

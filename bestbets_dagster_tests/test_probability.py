@@ -33,6 +33,8 @@ def _graded(n: int, b: float, seed: int, day: str = "2025-11-10", family: str = 
             "is_voided": False,
             "line_over_price": -110,
             "line_under_price": -110,
+            "line_book": "draftkings",
+            "market_p_over": 0.5,  # the other books' consensus: even
         }
     )
 
@@ -59,18 +61,25 @@ def test_the_book_s_prices_are_its_probability():
     q = 0.6 / (0.6 + 100 / 230)
     assert market_logit(-150, 130) == pytest.approx(np.log(q / (1 - q)))
     assert market_logit(np.nan, -110) == 0.0
-    # A family that knows nothing gets the book's probability back.
+    # A family that knows nothing gets the market's probability back.
     cal = Calibration("f", 0.0, 0.0, 1.0, 1000, dt.date(2025, 11, 1), dt.date(2025, 11, 9))
-    assert cal.p_over([20.0], [20.5], [-150], [130])[0] == pytest.approx(q)
+    assert cal.p_over([20.0], [20.5], [q])[0] == pytest.approx(q)
 
 
 def test_a_date_is_calibrated_on_earlier_rows_only_and_needs_enough_of_them():
-    before = _graded(2000, b=1.5, seed=2, day="2025-11-09")
+    # Two halves of the 60-day window: the edge's weight is fitted on the first and must beat the market
+    # on the second before it counts.
+    before = pd.concat([_graded(1000, b=1.5, seed=2, day="2025-10-01"), _graded(1000, b=1.5, seed=4, day="2025-11-09")])
     same_day = _graded(2000, b=-3.0, seed=3, day="2025-11-10")  # would flip the slope if it were read
     fitted = calibrations(pd.concat([before, same_day]), dt.date(2025, 11, 10))
-    assert fitted["v9_mae"].b > 0.5 and fitted["v9_mae"].n == 2000
-    assert (fitted["v9_mae"].first_day, fitted["v9_mae"].last_day) == (dt.date(2025, 11, 9),) * 2
+    assert fitted["v9_mae"].b > 0.5 and fitted["v9_mae"].n == 2000 and fitted["v9_mae"].earned
+    assert (fitted["v9_mae"].first_day, fitted["v9_mae"].last_day) == (dt.date(2025, 10, 1), dt.date(2025, 11, 9))
+    assert fitted["v9_mae"].c == 1.0  # the market's log-odds are an offset
     assert calibrations(before.head(299), dt.date(2025, 11, 10)) == {}
+    # An edge that carries nothing does not earn a weight: the market's probability stands.
+    noise = pd.concat([_graded(1000, b=0.0, seed=5, day="2025-10-01"), _graded(1000, b=0.0, seed=6, day="2025-11-09")])
+    flat = calibrations(noise, dt.date(2025, 11, 10))["v9_mae"]
+    assert (flat.a, flat.b, flat.earned) == (0.0, 0.0, False)
     # 60 days back at most.
     assert calibrations(before, dt.date(2026, 1, 9)) == {}
     rows = walk_forward_probabilities(pd.concat([before, same_day]), [dt.date(2025, 11, 10)])

@@ -157,10 +157,12 @@ def _line_tier(line: float) -> str:
 def _angles(row, direction_health: dict) -> list[str]:
     angles = []
     if pd.notna(row.expected_value):
-        side = row.market_p_over if row.recommendation == "OVER" else 1.0 - row.market_p_over
+        market = getattr(row, "market_p_over", np.nan)
+        side = market if row.recommendation == "OVER" else 1.0 - market
+        read = f"; break-even {row.break_even:.1%}, market {side:.1%}" if pd.notna(side) else ""
         angles.append(
-            f"{row.tier}: P(win) {row.p_win:.1%} at {row.bet_line:g} ({row.bet_book}, {row.bet_price:+.0f}; "
-            f"break-even {row.break_even:.1%}, market {side:.1%}): EV {row.expected_value:+.3f} u"
+            f"{row.tier}: P(win) {row.p_win:.1%} at {row.bet_line:g} ({row.bet_book}, {row.bet_price:+.0f}{read}): "
+            f"EV {row.expected_value:+.3f} u"
         )
     if abs(row.edge) >= 5:
         angles.append(f"High conviction: {abs(row.edge):.1f}-point edge")

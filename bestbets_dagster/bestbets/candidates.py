@@ -228,7 +228,7 @@ def build_candidates(
     decided on its own rows (the facts are per player-game); calibrations: each date's
     (probability.calibrations_by_day); sourcing: each date's sourcing.sourcing_weights() (a date
     without: every family at weight 1, state unknown)."""
-    every = predictions.copy()
+    every = predictions.reset_index(drop=True)  # one label per row: the market columns join by label
     every["game_date"] = pd.to_datetime(every["game_date"]).astype("datetime64[ns]")
     every["person_id"] = every["person_id"].astype("int64")
     every["edge"] = every["edge"].astype("float64")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from bestbets_dagster.bestbets.probability import break_even
 from bestbets_dagster.bestbets.probability import payout as american_payout
 
 RESULT_COLUMNS = [
@@ -88,6 +89,7 @@ def grade_picks(picks: pd.DataFrame, accuracy: pd.DataFrame, graded_at: pd.Times
     void = g["is_voided"].astype(bool)
     g["price"] = pd.to_numeric(g["bet_price"]).astype("Int64")
     g["price_is_nominal"] = g["bet_price_is_nominal"].astype(bool)
+    g["break_even"] = break_even(g["judged_price"].astype("float64"))
     # A pick'em app's pick is settled at the price of the entry's per-leg break-even (judged_price).
     g["result"], g["units"] = settle(over, actual, g["bet_line"].astype("float64"), g["judged_price"], void)
     g["is_push"] = g["result"] == "PUSH"

@@ -11,6 +11,7 @@ from dagster import (
     AssetCheckSpec,
     AssetDep,
     AssetExecutionContext,
+    AssetObservation,
     BackfillPolicy,
     MaterializeResult,
     MetadataValue,
@@ -22,6 +23,7 @@ from dagster import (
 )
 
 from bestbets_dagster import tables
+from bestbets_dagster.bestbets.card import card_html, card_markdown, html_key, newest_card_date
 from bestbets_dagster.bestbets.clv import CLV_COLUMNS, closing_line_value, describe_clv, summarize_clv
 from bestbets_dagster.bestbets.dashboard import dashboard_from_warehouse, format_dashboard
 from bestbets_dagster.bestbets.export import (
@@ -307,6 +309,12 @@ def signal_best_bets_picks(
             content_type="application/json",
             cache_control=DATED_CACHE_CONTROL,
         )
+        artifacts.put(
+            html_key(dt.date.fromisoformat(day)),
+            card_html(document).encode(),
+            content_type="text/html; charset=utf-8",
+            cache_control=DATED_CACHE_CONTROL,
+        )
     _write_latest(artifacts, exported)
     rejected = audit["filter_name"].value_counts().to_dict() if len(audit) else {}
     per_day = (
@@ -316,7 +324,7 @@ def signal_best_bets_picks(
         asset_key="signal_best_bets_picks",
         metadata={
             **range_metadata(context, written, picks),
-            **({"picks": picks_table(picks)} if start == end else {}),
+            **({"picks": picks_table(picks), **card_metadata(artifacts, exported[f"{start}"])} if start == end else {}),
             "days_with_picks": len(per_day),
             "days": len(exported),
             "by_direction": MetadataValue.json(picks["recommendation"].value_counts().to_dict() if written else {}),
@@ -347,6 +355,18 @@ def signal_best_bets_picks(
         metadata=range_metadata(context, len(decisions), pd.DataFrame(decisions)),
         check_results=table_check_results(warehouse, "best_bets_decisions", start, end),
     )
+    if start != end:
+        # A ranged run stamps one materialization's metadata on every partition of the range (Dagster
+        # takes one result per asset from a run): each day's own card and what it read go on that
+        # partition as an observation instead.
+        for day, document in exported.items():
+            context.log_event(
+                AssetObservation(
+                    asset_key="signal_best_bets_picks",
+                    partition=day,
+                    metadata=card_metadata(artifacts, document),
+                )
+            )
 
 
 PICK_COLUMNS = {
@@ -360,6 +380,22 @@ PICK_COLUMNS = {
     "signal_tags": "string",
     "composite_score": "float",
 }
+
+
+def card_metadata(artifacts: ArtifactStore, document: dict) -> dict:
+    """The day's card and what its decision read, as a picks partition shows them in the UI."""
+    day = dt.date.fromisoformat(document["date"])
+    lines = document.get("lines") or {}
+    return {
+        "card": MetadataValue.md(card_markdown(document)),
+        "card_page": MetadataValue.url(artifacts.uri(html_key(day))),
+        "picks_value": document["picks_by_tier"]["value"],
+        "picks_lean": document["picks_by_tier"]["lean"],
+        "signal_health_as_of": str(document.get("signal_health_as_of")),
+        "lines_as_of": str(lines.get("lines_as_of")),
+        "decision_time": str(lines.get("decision_time")),
+        "serving_models": MetadataValue.json(document.get("serving_models", {})),
+    }
 
 
 def picks_table(picks: pd.DataFrame) -> MetadataValue:
@@ -457,11 +493,13 @@ def best_bets_accuracy(
     ],
 )
 def best_bets_config(warehouse: Warehouse, best_bets: BestBetsSettings) -> MaterializeResult:
-    """The best-bets config view as of today (US Eastern): the running rules with a description each,
+    """The best-bets config view as of the newest game date with picks up to today (US Eastern; refreshed
+    by the daily cycle after the picks): the running rules with a description each,
     the enabled families' serving models and states, the filters and what they rejected lately, the
     signals' regimes, the combo registry and the consistency checks (`bestbets config` prints the same)."""
     config = best_bets.config()
-    view = dashboard_from_warehouse(warehouse, config, today_eastern())
+    today = today_eastern()
+    view = dashboard_from_warehouse(warehouse, config, newest_card_date(warehouse, today) or today)
     return MaterializeResult(
         metadata={
             "view": MetadataValue.md(format_dashboard(view)),
