@@ -286,7 +286,7 @@ def cmd_retrain(args: argparse.Namespace) -> int:
     from bestbets_dagster.defs.models import current_training_week
     from bestbets_dagster.defs.resources import current_warehouse
     from bestbets_dagster.models.families import load_families
-    from bestbets_dagster.timeutil import today_eastern
+    from bestbets_dagster.timeutil import monday_of, today_eastern
 
     _apply_environment(args)
     warehouse = current_warehouse()
@@ -299,7 +299,18 @@ def cmd_retrain(args: argparse.Namespace) -> int:
         if not families[args.family].enabled:
             raise SystemExit(f"family {args.family} is disabled: `bestbets family enable {args.family}` first")
         chosen = [args.family]
-    week = current_training_week(args.week or today_eastern())
+    if args.week is None:
+        newest = _newest_box_score(warehouse, today_eastern())
+        week = current_training_week(today_eastern())
+        if newest is None or dt.date.fromisoformat(week) > monday_of(newest) + dt.timedelta(days=7):
+            latest = f"{monday_of(newest) + dt.timedelta(days=7)}" if newest else "YYYY-MM-DD"
+            raise SystemExit(
+                f"this week ({week}) is past the data: the newest stored box score is {newest or 'none'}, so its "
+                f"model would train on no game after it. Name the week with --week (the latest with new games: "
+                f"--week {latest}) or ingest the newer box scores first"
+            )
+    else:
+        week = current_training_week(args.week)
     print(f"training week {week}: {', '.join(chosen)}" + (" (dry run)" if args.dry_run else ""))
     if args.dry_run:
         return 0
@@ -308,6 +319,14 @@ def cmd_retrain(args: argparse.Namespace) -> int:
     return cmd_registry(
         argparse.Namespace(family=None if args.all else args.family, week=week, data_dir=None, home=None)
     )
+
+
+def _newest_box_score(warehouse, today: dt.date) -> dt.date | None:
+    """The newest game date of the stored box scores (player_game_logs) up to today."""
+    import pandas as pd
+
+    logs = warehouse.read("player_game_logs", dt.date(2000, 1, 1), today, columns=["game_date"])
+    return None if logs.empty else pd.Timestamp(logs["game_date"].max()).date()
 
 
 def _train_week(week: str, chosen: list[str], enable: bool, warehouse) -> None:
@@ -818,6 +837,9 @@ def main(argv: list[str] | None = None) -> int:
     start, end = getattr(args, "start", None), getattr(args, "end", None)
     if start and end and start > end:
         parser.error(f"the date range is reversed: --start {start} is after --end {end}")
+    # --data-dir and --home before any command imports the definitions: the game-date partitions start
+    # where the data directory's box scores do, read when the partitions module is first imported.
+    _apply_environment(args)
     return args.func(args)
 
 

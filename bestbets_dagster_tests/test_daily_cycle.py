@@ -149,6 +149,7 @@ class Daemon:
             "weekly_training_sensor",
             "predictions_sensor",
             "best_bets_sensor",
+            "config_view_sensor",
             "closing_snapshot_sensor",
         ]
         sensors = [self.defs.resolve_sensor_def(name) for name in names]

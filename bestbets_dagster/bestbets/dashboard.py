@@ -14,6 +14,7 @@ import pandas as pd
 from bestbets_dagster.bestbets.aggregator import FILTERS, NEGATIVE_FILTERS
 from bestbets_dagster.bestbets.clv import summarize_clv
 from bestbets_dagster.bestbets.config import ALGORITHM_VERSION, BestBetsConfig
+from bestbets_dagster.bestbets.history import graded_candidates
 from bestbets_dagster.bestbets.pipeline import model_states_as_of
 from bestbets_dagster.bestbets.profiles import describe_profile
 from bestbets_dagster.bestbets.sourcing import SOURCING_LOOKBACK_DAYS, sourcing_weights
@@ -21,6 +22,7 @@ from bestbets_dagster.models.families import Family
 from bestbets_dagster.models.serving import model_for_date
 from bestbets_dagster.signals.combos import COMBOS
 from bestbets_dagster.signals.registry import SIGNALS
+from bestbets_dagster.timeutil import season_start
 
 FILTER_LOOKBACK_DAYS = 30  # the window of "recently rejected" in the filter section
 
@@ -121,6 +123,11 @@ def signal_rows(health: pd.DataFrame, day: dt.date, config: BestBetsConfig | Non
                 "registered": signal.registered,
                 "direction": signal.direction,
                 "regime": latest.at[signal.tag, "regime"] if known else None,
+                # The regime is judged on the 7-day rate against the season's (HOT: 10+ points above it and
+                # at least break-even; COLD: 10+ below), so both are shown beside the 14-day rate.
+                "hr_7d": _rounded(latest.at[signal.tag, "hr_7d"]) if known else None,
+                "picks_7d": int(latest.at[signal.tag, "picks_7d"]) if known else 0,
+                "hr_season": _rounded(latest.at[signal.tag, "hr_season"]) if known else None,
                 "hr_14d": _rounded(latest.at[signal.tag, "hr_14d"]) if known else None,
                 "picks_14d": int(latest.at[signal.tag, "picks_14d"]) if known else 0,
                 "profile": describe_profile(rules, signal.tag) if signal.registered else "never used for picks",
@@ -162,6 +169,26 @@ def _family_clv(graded: pd.DataFrame | None, family: str) -> str:
     )
 
 
+def combo_records(season_candidates: pd.DataFrame | None):
+    """combo id -> {this_season_hit_rate, this_season_n}: the decided candidates (at the selected line, on
+    their side) that matched the combo this season before the view's day."""
+    decided = (
+        season_candidates[season_candidates["prediction_correct"].notna()]
+        if season_candidates is not None and len(season_candidates)
+        else pd.DataFrame(columns=["matched_combo_id", "prediction_correct"])
+    )
+    won = decided["prediction_correct"].astype(bool)
+    by_combo = won.groupby(decided["matched_combo_id"]).agg(["sum", "size"])
+
+    def record(combo_id: str) -> dict:
+        if combo_id not in by_combo.index:
+            return {"this_season_hit_rate": None, "this_season_n": 0}
+        wins, n = by_combo.loc[combo_id]
+        return {"this_season_hit_rate": round(100.0 * wins / n, 1), "this_season_n": int(n)}
+
+    return record
+
+
 def config_dashboard(
     config: BestBetsConfig,
     families: list[Family],
@@ -173,11 +200,15 @@ def config_dashboard(
     pick_config_versions: set[str],
     day: dt.date,
     graded_picks: pd.DataFrame | None = None,
+    season_candidates: pd.DataFrame | None = None,
 ) -> dict:
     """The six sections as of `day` (audit and accuracy: the filter window's rows; graded_picks: the
-    best_bets_accuracy rows of the 14 days before, for each family's closing line value)."""
+    best_bets_accuracy rows of the 14 days before, for each family's closing line value;
+    season_candidates: the season's graded candidates before `day` (history.graded_candidates), for each
+    combo's record measured on this data)."""
     family_section = family_rows(families, registry, performance, day, config, graded_picks)
     signal_section = signal_rows(health, day, config)
+    combo_record = combo_records(season_candidates)
     return {
         "day": str(day),
         "aggregator": {
@@ -197,8 +228,10 @@ def config_dashboard(
                 "classification": combo.classification,
                 "status": combo.status,
                 "direction": combo.direction_filter,
-                "hit_rate": combo.hit_rate,
-                "sample_size": combo.sample_size,
+                # The original's published figures, carried over: not measured on this data.
+                "original_hit_rate": combo.hit_rate,
+                "original_n": combo.sample_size,
+                **combo_record(combo.combo_id),
             }
             for combo in COMBOS
         ],
@@ -229,8 +262,11 @@ def format_dashboard(dashboard: dict) -> str:
             "## 2. Families\n" + _markdown(dashboard["families"]),
             f"## 3. Negative filters (rejections of the last {FILTER_LOOKBACK_DAYS} days, graded at the "
             "selected line)\n" + _markdown(dashboard["filters"]),
-            "## 4. Signals (latest health day)\n" + _markdown(dashboard["signals"]),
-            "## 5. Combos\n" + _markdown(dashboard["combos"]),
+            "## 4. Signals (latest health day; hit rates of the candidates carrying the signal, decided at the "
+            "selected line; the regime compares hr_7d with hr_season)\n" + _markdown(dashboard["signals"]),
+            "## 5. Combos (original_*: the original's published figures, not measured here; this_season_*: the "
+            "decided candidates that matched the combo this season, at the selected line)\n"
+            + _markdown(dashboard["combos"]),
             "## 6. Consistency checks\n" + ("\n".join(f"- {p}" for p in checks) if checks else "all consistent"),
         ]
     )
@@ -254,4 +290,8 @@ def dashboard_from_warehouse(warehouse, config: BestBetsConfig, day: dt.date) ->
         set(picks["config_version"]),
         day,
         warehouse.read("best_bets_accuracy", day - dt.timedelta(days=14), before),
+        graded_candidates(
+            warehouse.read("pick_signal_tags", season_start(day), before),
+            warehouse.read("prediction_accuracy", season_start(day), before),
+        ),
     )

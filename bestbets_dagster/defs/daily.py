@@ -15,7 +15,7 @@ caught up with the data directory, then each enabled family's model of the week.
 Before tip-off: `slate_schedule` ingests today's lines and builds today's features ->
 `predictions_sensor` predicts today for every enabled family that has this week's model (a family
 added today included) -> `best_bets_sensor` tags and picks today (and exports) once every family
-has predicted and the morning's monitoring is in.
+has predicted and the morning's monitoring is in -> `config_view_sensor` refreshes the config view.
 
 Every step compares storage ids of the latest materializations: a step runs when an input is newer
 than its output, so a missed day catches up by itself and a re-run of an input reruns what follows.
@@ -389,3 +389,16 @@ def best_bets_sensor(context: SensorEvaluationContext):
     if (_one(context.instance, "signal_best_bets_picks", str(today)) or 0) > newest:
         return SkipReason(f"the picks of {today} are newer than its predictions")
     return RunRequest(run_key=f"best-bets:{today}:{newest}", partition_key=str(today))
+
+
+@stopped_sensor(300, job=JOBS["config_view_job"])
+def config_view_sensor(context: SensorEvaluationContext):
+    """The config view refreshed after today's picks (the view is dated like them: the newest game date
+    with picks), so the UI's rules, families and checks are those the day's card was made under."""
+    today = today_eastern()
+    picks = _one(context.instance, "signal_best_bets_picks", str(today))
+    if picks is None:
+        return SkipReason(f"no picks of {today} yet")
+    if (_one(context.instance, "best_bets_config", None) or 0) > picks:
+        return SkipReason(f"the config view is newer than the picks of {today}")
+    return RunRequest(run_key=f"config-view:{today}:{picks}")

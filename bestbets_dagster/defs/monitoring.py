@@ -171,19 +171,9 @@ def monitoring_alerts(
     picks' 14-day closing line value turning negative."""
     start, end = partition_dates(context)
     performance = warehouse.read("model_performance_daily", start, end)
-    registry = warehouse.read("model_registry", columns=["model_id", "training_cutoff"])
-    serving = performance.merge(registry, on="model_id", how="left")
-    staleness = (
-        pd.DataFrame(
-            {
-                "game_date": serving["game_date"],
-                "model_family": serving["model_family"],
-                "age_days": (pd.to_datetime(serving["game_date"]) - pd.to_datetime(serving["training_cutoff"])).dt.days,
-            }
-        )
-        .sort_values("age_days")
-        .drop_duplicates(["game_date", "model_family"])
-    )  # the family's freshest model
+    registry = warehouse.read("model_registry", columns=["model_id", "model_family", "training_cutoff", "gates_passed"])
+    serving = performance.merge(registry[["model_id", "training_cutoff"]], on="model_id", how="left")
+    staleness = stale_models(serving, registry)
     now = pd.Timestamp.now(tz="UTC")
     found = alerts(
         performance,
@@ -231,6 +221,36 @@ def monitoring_alerts(
             _alert_check(found, "stale_family", "no_stale_family"),
         ],
     )
+
+
+def stale_models(serving: pd.DataFrame, registry: pd.DataFrame) -> pd.DataFrame:
+    """Per date and family, the serving model's age past its training cutoff (the family's freshest model)
+    and how many newer weekly models of the family, trained by that date, failed their gates
+    (newer_failed, newest_failed_cutoff): a stale model with failing successors is the gates doing their
+    job, not a retrain that never ran."""
+    staleness = (
+        pd.DataFrame(
+            {
+                "game_date": pd.to_datetime(serving["game_date"]),
+                "model_family": serving["model_family"],
+                "cutoff": pd.to_datetime(serving["training_cutoff"]),
+                "age_days": (pd.to_datetime(serving["game_date"]) - pd.to_datetime(serving["training_cutoff"])).dt.days,
+            }
+        )
+        .sort_values("age_days")
+        .drop_duplicates(["game_date", "model_family"])
+    )
+    failed = registry[~registry["gates_passed"].astype(bool)].assign(
+        failed_cutoff=lambda r: pd.to_datetime(r["training_cutoff"])
+    )[["model_family", "failed_cutoff"]]
+    pairs = staleness.reset_index().merge(failed, on="model_family", how="inner")
+    pairs = pairs[(pairs["failed_cutoff"] > pairs["cutoff"]) & (pairs["failed_cutoff"] <= pairs["game_date"])]
+    counts = pairs.groupby("index").agg(
+        newer_failed=("failed_cutoff", "size"), newest_failed_cutoff=("failed_cutoff", "max")
+    )
+    staleness = staleness.join(counts)
+    staleness["newer_failed"] = staleness["newer_failed"].fillna(0).astype("int64")
+    return staleness.drop(columns="cutoff")
 
 
 def _alert_check(found: pd.DataFrame, alert_type: str, check_name: str) -> AssetCheckResult:

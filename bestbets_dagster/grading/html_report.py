@@ -303,7 +303,12 @@ def _buckets(values: pd.Series, edges: tuple) -> pd.Series:
 
 
 def _pct(value) -> str:
-    return "n/a" if value is None else f"{100 * value:.1f}%"
+    """A share as a percentage: one decimal, more where one would round to 0.0% or 100.0% a share that is
+    neither (a 99.98% match rate is not 100%)."""
+    if value is None:
+        return "n/a"
+    text = f"{100 * value:.1f}%"
+    return f"{100 * value:.2f}%" if text in ("100.0%", "0.0%") and value not in (0, 1) else text
 
 
 def _interval(rows: pd.DataFrame) -> pd.DataFrame:

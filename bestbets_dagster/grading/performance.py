@@ -198,14 +198,20 @@ def alerts(
             )
     for s in staleness.itertuples(index=False):
         if s.age_days >= STALE_DAYS:
-            rows.append(
-                (
-                    s.game_date,
-                    "stale_family",
-                    s.model_family,
-                    "ERROR" if s.age_days >= 15 else "WARN",
-                    f"served by a model {s.age_days} days past its training cutoff",
+            newer_failed = int(getattr(s, "newer_failed", 0) or 0)
+            if newer_failed:
+                # Retraining runs and the gates reject: the serving model stays on purpose (WARN).
+                severity = "WARN"
+                message = (
+                    f"served by a model {s.age_days} days past its training cutoff: the {newer_failed} newer "
+                    f"weekly model(s) (newest cutoff {pd.Timestamp(s.newest_failed_cutoff):%Y-%m-%d}) failed their "
+                    "gates"
                 )
-            )
+            else:
+                severity = "ERROR" if s.age_days >= 15 else "WARN"
+                message = (
+                    f"served by a model {s.age_days} days past its training cutoff, and no newer model was trained"
+                )
+            rows.append((s.game_date, "stale_family", s.model_family, severity, message))
     frame = pd.DataFrame(rows, columns=["game_date", "alert_type", "subject", "severity", "message"])
     return frame.assign(created_at=created_at)

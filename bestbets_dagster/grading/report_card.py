@@ -22,6 +22,10 @@ from bestbets_dagster.bestbets.results import settle, wilson_interval
 from bestbets_dagster.grading.report import EDGE_BUCKETS
 
 WEEKS_SHOWN = 4  # the week and the three before it
+SIGNAL_COUNTS = (
+    "(each bet counts once for every signal it carries, settled at its shopped line and price; `bestbets "
+    "signal-backtest` counts every candidate at the selected book's line instead)"
+)
 # Player tiers by the line: star 25+, starter 15-25, role 8-15, bench under 8.
 TIERS = ((25.0, "star"), (15.0, "starter"), (8.0, "role"), (0.0, "bench"))
 # card: the pick's tier on the day's card (value: EV at or above min_expected_value; lean: below);
@@ -184,7 +188,8 @@ def format_report_card(card: dict) -> str:
             for row in rows:
                 cells = [record_cell(row["weeks"][w]) for w in card["weeks"]] + [record_cell(row["all"])]
                 lines.append(f"| {row['group']} | " + " | ".join(cells) + " |")
-            out.append(f"### by {dimension}\n" + ("\n".join(lines) if rows else "(no bets)"))
+            counted = f"\n{SIGNAL_COUNTS}\n" if dimension == "signal" else ""
+            out.append(f"### by {dimension}{counted}\n" + ("\n".join(lines) if rows else "(no bets)"))
     alerts = card["alerts"]
     out.append(
         "## Alerts of the week\n"

@@ -75,7 +75,12 @@ def signal_backtest(
 
 def format_backtest(results: list[dict]) -> str:
     head = f"{'signal':22} {'N':>5} {'HR':>6} {'OVER':>12} {'UNDER':>12}  windows (HR/N)  promote"
-    lines = [head, "-" * len(head)]
+    counts = (
+        "counts: every candidate with the signal (pick_signal_tags, one per lined player-game, picked or not), "
+        "decided at the selected book's line on the candidate's side; pushes and voids out. The report card's "
+        "signal rows count other bets: the best bets, and the candidates settled at their shopped line and price."
+    )
+    lines = [counts, head, "-" * len(head)]
 
     def fmt(r) -> str:
         return "-" if r["hit_rate"] is None else f"{r['hit_rate']:.1f}"

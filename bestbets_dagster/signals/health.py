@@ -19,6 +19,7 @@ WATCH_DIVERGENCE = 5.0
 MIN_REGIME_PICKS = 5  # fewer decided picks in 7 days than this says nothing about a regime: NORMAL
 REGIME_LOOKBACK_DAYS = 14
 MULTIPLIERS = {"HOT": 1.2, "NORMAL": 1.0, "COLD": 0.5}
+BREAKEVEN_HIT_RATE = 52.4  # percent, at -110
 
 # Model health (a family's edge-3+ hit rate over the 7 days before the date).
 MODEL_HEALTH_EDGE = 3.0
@@ -59,8 +60,10 @@ def signal_health(graded_tags: pd.DataFrame, dates, tags: tuple[str, ...]) -> pd
     h["divergence_14d_vs_season"] = h["hr_14d"] - h["hr_season"]
     div = h["divergence_7d_vs_season"]
     judged = h["picks_7d"] >= MIN_REGIME_PICKS
+    # HOT also needs a winning week: a signal far above a bad season but below break-even is not hot.
+    winning = h["hr_7d"] >= BREAKEVEN_HIT_RATE
     h["regime"] = np.select(
-        [judged & (div < -REGIME_DIVERGENCE), judged & (div > REGIME_DIVERGENCE)], ["COLD", "HOT"], "NORMAL"
+        [judged & (div < -REGIME_DIVERGENCE), judged & (div > REGIME_DIVERGENCE) & winning], ["COLD", "HOT"], "NORMAL"
     )
     h["is_model_dependent"] = h["signal_tag"].isin(MODEL_DEPENDENT_TAGS)
     h["status"] = np.select(
