@@ -470,3 +470,32 @@ def test_the_replay_leaves_a_report_card_per_week_in_the_ui(home):
         cards = instance.get_materialized_partitions(AssetKey("weekly_report_card"))
     weeks = mondays(pd.Timestamp(START).date(), pd.Timestamp(END).date())
     assert cards == {str(week) for week in weeks} and len(weeks) == 7
+
+
+def test_bestbets_picks_prints_the_card_of_a_day_and_its_page_beside_the_json(home, warehouse):
+    picks = warehouse.read("signal_best_bets_picks", "2025-11-18", "2025-11-18").sort_values("rank")
+    out = run_cli(home, "picks", "--date", "2025-11-18", timeout=300)
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    first = picks.iloc[0]
+    assert text.startswith("Card for 2025-11-18: ")
+    assert f"#1 {first['tier'].upper():5} {first['player_name']} (" in text
+    assert (
+        f"{first['recommendation']} {float(first['bet_line']):g} at {first['bet_book']} {int(first['bet_price']):+d}"
+        in text
+    )
+    assert f"{int(first['market_books'])} other books" in text
+    assert f"break-even {100 * first['break_even']:.1f}%" in text and f"EV {first['expected_value']:+.3f} u" in text
+    assert f"source: {first['source_model_family']} ({first['source_model_id']}, state " in text
+    assert "tip-off " in text and " ET)" in text
+    assert "record before today: value: " in text and "lean: " in text
+    # --json is the export itself; the HTML page sits beside it.
+    doc = json.loads(run_cli(home, "picks", "--date", "2025-11-18", "--json", timeout=300).stdout)
+    assert [p["player"] for p in doc["picks"]] == picks["player_name"].tolist()
+    page = (home / "artifacts" / "signal-best-bets" / "2025-11-18.html").read_text()
+    assert html.escape(first["player_name"]) in page and "<table>" in page
+    # Without a date: the newest card, saying today has none.
+    newest = run_cli(home, "picks", timeout=300)
+    assert newest.returncode == 0 and "has no card; the newest is of 2025-12-06" in newest.stdout
+    missing = run_cli(home, "picks", "--date", "2025-12-30", timeout=300)
+    assert missing.returncode == 1 and "no card for 2025-12-30" in missing.stderr

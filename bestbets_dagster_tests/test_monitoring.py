@@ -307,3 +307,41 @@ def test_checks_that_guard_downstream_assets_are_blocking():
     assert ("predictions", "edge_consistent") in blocking
     assert ("pick_signal_tags", "predictions_from_every_enabled_family") not in blocking  # WARN only
     assert ("family_models", "registry_schema") in blocking
+
+
+def test_a_stale_model_whose_newer_weekly_models_failed_their_gates_is_a_warning_that_says_so():
+    """Served 19 days past its cutoff with two newer weekly models rejected by the gates: the gates at
+    work (WARN, naming them); the same age with no newer model trained is a retrain that never ran (ERROR)."""
+    from bestbets_dagster.defs.monitoring import stale_models
+
+    day = pd.Timestamp("2025-12-05")
+    serving = pd.DataFrame(
+        {
+            "game_date": [day, day],
+            "model_family": ["v9_mae", "v9_q43"],
+            "training_cutoff": [pd.Timestamp("2025-11-16"), pd.Timestamp("2025-11-16")],
+        }
+    )
+    registry = pd.DataFrame(
+        {
+            "model_id": ["a", "b", "c", "d", "e"],
+            "model_family": ["v9_mae", "v9_mae", "v9_mae", "v9_mae", "v9_q43"],
+            "training_cutoff": pd.to_datetime(["2025-11-16", "2025-11-23", "2025-11-30", "2025-12-07", "2025-11-16"]),
+            "gates_passed": [True, False, False, False, True],
+        }
+    )
+    stale = stale_models(serving, registry).set_index("model_family")
+    # 12-07's model is after the date: not yet trained then.
+    assert stale.loc["v9_mae", "newer_failed"] == 2 and stale.loc["v9_q43", "newer_failed"] == 0
+    assert stale.loc["v9_mae", "newest_failed_cutoff"] == pd.Timestamp("2025-11-30")
+    found = alerts(
+        pd.DataFrame(columns=["game_date", "model_family"]), pd.DataFrame(), stale.reset_index(), "v9_mae", day
+    )
+    found = found.set_index("subject")
+    assert found.loc["v9_mae", "severity"] == "WARN"
+    assert found.loc["v9_mae", "message"] == (
+        "served by a model 19 days past its training cutoff: the 2 newer weekly model(s) (newest cutoff "
+        "2025-11-30) failed their gates"
+    )
+    assert found.loc["v9_q43", "severity"] == "ERROR"
+    assert found.loc["v9_q43", "message"].endswith("and no newer model was trained")

@@ -125,3 +125,49 @@ def test_the_reliability_table_bins_by_tenth_of_p_and_judges_bins_of_100_rows():
     # A push or a player who did not play is no outcome: left out.
     pushed = rows.assign(actual_points=np.r_[[20.5] * 10, rows["actual_points"][10:]])
     assert calibration_table(pushed)[0]["n"] == 590
+
+
+def test_pickem_entries_break_even_where_the_payout_returns_the_stake():
+    from bestbets_dagster.bestbets.probability import PICKEM_ENTRIES, entry_break_even, price_of
+
+    assert entry_break_even("power_2") == pytest.approx(3**-0.5)  # p^2 x 3 = 1
+    assert entry_break_even("power_3") == pytest.approx(5 ** (-1 / 3))
+    # flex_5: 10 p^5 + 2 x 5 p^4 (1 - p) + 0.4 x 10 p^3 (1 - p)^2 = 1 at 54.25%
+    p = entry_break_even("flex_5")
+    assert 10 * p**5 + 10 * p**4 * (1 - p) + 4 * p**3 * (1 - p) ** 2 == pytest.approx(1.0)
+    assert round(p, 4) == 0.5425
+    assert float(price_of(3**-0.5)) == pytest.approx(-136.6, abs=0.05)
+    assert float(price_of(0.4)) == pytest.approx(150.0)
+    assert set(PICKEM_ENTRIES) >= {"power_2", "power_6", "flex_3", "flex_6"}
+
+
+def test_the_market_is_the_other_books_no_vig_consensus_at_the_bet_s_line():
+    from bestbets_dagster.bestbets.clv import p_over_at
+    from bestbets_dagster.bestbets.market import consensus
+
+    key = {"game_date": pd.Timestamp("2025-11-18"), "person_id": 1}
+    offers = pd.DataFrame(
+        [
+            {**key, "bookmaker": "draftkings", "line": 24.5, "over_price": -110, "under_price": -110},
+            {**key, "bookmaker": "fanduel", "line": 25.5, "over_price": -120, "under_price": 100},
+            {**key, "bookmaker": "betmgm", "line": 24.5, "over_price": -125, "under_price": 105},
+            {**key, "bookmaker": "prizepicks", "line": 23.5, "over_price": -137, "under_price": -137},
+        ]
+    )
+    out = consensus(offers, offers, nominal_books=("prizepicks",))
+    no_vig = lambda o, u: o / (o + u)  # noqa: E731
+    fd = no_vig(120 / 220, 100 / 200)
+    mgm = no_vig(125 / 225, 100 / 205)
+    # DraftKings' bet: FanDuel's and BetMGM's P moved to 24.5, their median; PrizePicks is not a sportsbook.
+    expected = np.median([p_over_at(fd, 25.5, 24.5), p_over_at(mgm, 24.5, 24.5)])
+    assert out.loc[0, "market_p_over"] == pytest.approx(float(expected)) and out.loc[0, "market_books"] == 2
+    assert out.loc[0, "market_line"] == 25.0
+    # PrizePicks' bet is priced by the three sportsbooks at its own line.
+    assert out.loc[3, "market_books"] == 3 and out.loc[3, "market_p_over"] > out.loc[0, "market_p_over"]
+    # With no sportsbook, the other pick'em app at 1/2 on its line; alone, the book's own price.
+    apps = offers.iloc[[3]].assign(bookmaker="prizepicks")
+    apps = pd.concat([apps, apps.assign(bookmaker="underdog", line=24.5)], ignore_index=True)
+    both = consensus(apps, apps, nominal_books=("prizepicks", "underdog"))
+    assert both.loc[0, "market_p_over"] == pytest.approx(float(p_over_at(0.5, 24.5, 23.5)))
+    alone = consensus(offers.iloc[[1]], offers.iloc[[1]], nominal_books=("prizepicks",))
+    assert alone.loc[1, "market_books"] == 0 and alone.loc[1, "market_p_over"] == pytest.approx(fd)
