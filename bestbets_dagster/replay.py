@@ -308,6 +308,7 @@ def replay_report(
         "best_bets": {
             "selection": config.selection,
             "max_picks_per_day": config.max_picks_per_day,
+            "pickem_entry": config.pickem_entry,
             "min_expected_value": config.min_expected_value,
             "sourcing": config.sourcing,
             "settings": overrides,
@@ -400,7 +401,9 @@ def format_report(report: dict, path) -> str:
     out.append(format_buckets(report["buckets"]["by_p_win"], "bets on the edge's side by P(win)"))
     out.append(format_buckets(report["buckets"]["by_abs_edge"], "bets on the edge's side by |edge|"))
     bets = report["best_bets"]
-    nominal = " at the nominal price" if bets["nominal_price_share"] else ""
+    nominal = (
+        f" (pick'em picks at the {bets['pickem_entry']} entry's break-even)" if bets["nominal_price_share"] else ""
+    )
     out.append(
         f"best bets ({bets['selection']} selection): {bets['n_picks']} graded picks on "
         f"{bets['game_days_with_picks']}/{bets['game_days']} game days, "

@@ -156,10 +156,12 @@ def price_bets(
         out[column] = best[column].reindex(b["_bet"]).to_numpy()
     fits = {(day, family): cal for day, of_day in calibrations.items() for family, cal in of_day.items()}
     out["calibration_n"] = _per_date_and_family(out, {k: c.n for k, c in fits.items()}, 0.0).astype("int64")
-    out["calibration_json"] = [
-        json.dumps(calibration_of(calibrations, day.date(), family).as_dict(), sort_keys=True)
-        for day, family in zip(pd.to_datetime(out["game_date"]), out["model_family"], strict=True)
-    ]
+    # One JSON per date and family (a season's range prices some 400,000 bets).
+    fitted = {
+        key: json.dumps(calibration_of(calibrations, *key).as_dict(), sort_keys=True)
+        for key in rows_by_date_and_family(out)
+    }
+    out["calibration_json"] = _per_date_and_family(out, fitted, "")
     # The selected book's line when none of the configured shopping_books quotes the player-game.
     out["bet_book"] = out["bet_book"].fillna(out["line_book"])
     out["bet_line"] = out["bet_line"].fillna(out["line_value"])
