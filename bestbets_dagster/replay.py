@@ -18,7 +18,7 @@ from bestbets_dagster import settings
 from bestbets_dagster.bestbets.clv import describe_clv, summarize_clv
 from bestbets_dagster.bestbets.config import BestBetsConfig
 from bestbets_dagster.bestbets.history import graded_candidates
-from bestbets_dagster.bestbets.pipeline import graded_with_market
+from bestbets_dagster.bestbets.market import graded_with_market
 from bestbets_dagster.bestbets.probability import CALIBRATION_DAYS, walk_forward_probabilities
 from bestbets_dagster.bestbets.results import summarize, summarize_by
 from bestbets_dagster.definitions import build_definitions
@@ -270,7 +270,7 @@ def replay_report(
             warehouse.read("player_game_lines", calibration_start, end, columns=["game_date", "decision_time"])
         ),
     )
-    graded = graded_with_market(graded, offers, config, [start])
+    graded = graded_with_market(graded, offers, config.nominal_price_books, [start])
     priced = walk_forward_probabilities(graded, days_between(start, end))
     market = market_comparison(graded, days_between(start, end), config.nominal_price_books)
     graded = graded[pd.to_datetime(graded["game_date"]) >= pd.Timestamp(start)]

@@ -13,6 +13,7 @@ from dagster import DagsterInstance, materialize
 
 from bestbets_dagster.bestbets.export import load_schema
 from bestbets_dagster.bestbets.pipeline import replay_picks
+from bestbets_dagster.bestbets.results import wilson_interval
 from bestbets_dagster.resources import BestBetsSettings, DuckDBWarehouse, LocalArtifactStore
 from bestbets_dagster_tests.conftest import home_instance, run_cli
 
@@ -144,6 +145,13 @@ def _figures(rows: pd.DataFrame) -> dict:
         "pushes": pushes,
         "voids": voids,
         "hit_rate": round(wins / (wins + losses), 4) if wins + losses else None,
+        **dict(
+            zip(
+                ("hit_rate_low", "hit_rate_high"),
+                (None if v is None else round(v, 4) for v in wilson_interval(wins, wins + losses)),
+                strict=True,
+            )
+        ),
         "units": units,
         "roi": round(rows["units"].sum() / (wins + losses + pushes), 4) if wins + losses + pushes else None,
     }
@@ -163,11 +171,22 @@ def test_report_figures_match_a_recount_from_the_tables(report, warehouse):
 
 
 def test_the_report_s_calibration_and_buckets_recount_from_the_graded_rows(report, warehouse):
+    from bestbets_dagster.bestbets.market import graded_with_market
     from bestbets_dagster.bestbets.probability import CALIBRATION_DAYS, decided_rows, walk_forward_probabilities
+    from bestbets_dagster.grading.report import log_loss
+    from bestbets_dagster.ingest.lines import current_offers
 
     first = (pd.Timestamp(START) - pd.Timedelta(days=CALIBRATION_DAYS)).date()
     graded = warehouse.read("prediction_accuracy", first, END)
+    # The market's P of each graded prediction from the books' lines (one snapshot a day: no decision times).
+    offers = current_offers(warehouse.read("prop_lines", first, END))
+    graded = graded_with_market(graded, offers, ("prizepicks", "underdog"), [dt.date.fromisoformat(START)])
     priced = decided_rows(walk_forward_probabilities(graded, list(pd.date_range(START, END).date)))
+    # The combined P is the market's on this window (no family's edge earns a weight), and it scores so.
+    outcome = (priced["actual_points"].astype(float) > priced["line_value"].astype(float)).to_numpy(float)
+    assert report["market"]["all"]["log_loss_combined"] == round(log_loss(priced["p_over"], outcome), 5)
+    assert report["market"]["all"]["log_loss_combined"] <= report["market"]["all"]["log_loss_market"]
+    assert all(f["adds_nothing"] for f in report["market"]["families"].values())
     over = priced["actual_points"].astype(float) > priced["line_value"].astype(float)
     tenths = report["calibration"]
     assert sum(r["n"] for r in tenths) == len(priced)
@@ -385,6 +404,13 @@ def test_the_config_view_recounts_the_stored_rows(home, warehouse, monkeypatch):
     assert {r["signal"]: r["regime"] for r in view["signals"]} == dict(zip(health["signal_tag"], health["regime"]))
     assert view["checks"] == [] and view["aggregator"]["config_version"] == BestBetsSettings().config().version
     assert all(setting["description"] for setting in view["aggregator"]["settings"])
+    # Each combo's original figures are labelled as such beside its record measured this season.
+    combo = next(c for c in view["combos"] if c["combo"] == "bench_under")
+    assert (combo["original_hit_rate"], combo["original_n"]) == (76.9, 156) and combo["this_season_n"] > 0
+    # Without --date, a warehouse whose newest game date is long past shows that date, and says so.
+    default = run_cli(home, "config", "--json")
+    assert default.returncode == 0 and json.loads(default.stdout)["day"] == str(day)
+    assert f"has no data; as of the newest date with best bets, {day}" in default.stderr
     # The same view on the asset, with its consistency check.
     monkeypatch.setattr(bestbets_defs, "today_eastern", lambda: day)
     materialized = materialize(

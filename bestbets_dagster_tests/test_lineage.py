@@ -68,6 +68,7 @@ EXPECTED = {
         "player_features": "every partition",
         "player_game_logs": "every partition",
         "player_game_lines": "every partition",
+        "prop_lines": "every partition",
     },
     "monitoring_alerts": {
         "signal_health_daily": "same",

@@ -9,9 +9,9 @@ without calibration rows yet is priced by the market alone). The candidate is th
 the highest EV (selection "ev") or the largest |edge| (selection "edge", the original's rule), taken
 from a family whose model health is not blocked when there is one (with the model-health gate on), or
 under sourcing "performance" (Phase B, bestbets.sourcing) the eligible bet with the highest value
-weighted by its model's record of the day before; ties go to the family id, alphabetically, so the
-choice is stable. A player-game that only blocked families bet on keeps its blocked candidate, which the
-gate filter then rejects (and audits).
+weighted by its model's record of the day before; ties go to the family whose edge leans furthest toward
+the bet's side, then to the family id, alphabetically, so the choice is stable. A player-game that only
+blocked families bet on keeps its blocked candidate, which the gate filter then rejects (and audits).
 """
 
 from __future__ import annotations
@@ -290,9 +290,12 @@ def build_candidates(
     else:
         p["_ineligible"] = False
         p["_rank"] = value
+    # Equal values (every family priced by the market alone gives every family the same EV) go to the
+    # family whose edge leans furthest toward the bet's side, then to the family id.
+    p["_edge_for_side"] = np.where(p["recommendation"] == "OVER", p["edge"], -p["edge"])
     best = p.sort_values(
-        [*KEY, "_blocked", "_ineligible", "_rank", "model_family"],
-        ascending=[True, True, True, True, False, True],
+        [*KEY, "_blocked", "_ineligible", "_rank", "_edge_for_side", "model_family"],
+        ascending=[True, True, True, True, False, False, True],
         na_position="last",
         kind="mergesort",
     )
@@ -325,4 +328,15 @@ def build_candidates(
             "model_status": "source_model_status",
         }
     )
-    return c.drop(columns=["n_over", "n_under", "n_quantile", "n_quantile_under", "_blocked", "_ineligible", "_rank"])
+    return c.drop(
+        columns=[
+            "n_over",
+            "n_under",
+            "n_quantile",
+            "n_quantile_under",
+            "_blocked",
+            "_ineligible",
+            "_rank",
+            "_edge_for_side",
+        ]
+    )

@@ -16,11 +16,13 @@ family knows on top of it).
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 
 from bestbets_dagster.bestbets.clv import p_over_at
-from bestbets_dagster.bestbets.probability import no_vig_over
+from bestbets_dagster.bestbets.probability import CALIBRATION_DAYS, no_vig_over
 
 KEY = ["game_date", "person_id"]
 MARKET_COLUMNS = ["market_p_over", "market_line", "market_books"]
@@ -82,3 +84,20 @@ def with_consensus(
         bookmaker=rows[book], line=rows[line].astype("float64"), over_price=rows[over], under_price=rows[under]
     )
     return rows.drop(columns=[c for c in MARKET_COLUMNS if c in rows]).join(consensus(targets, offers, nominal_books))
+
+
+def graded_with_market(accuracy: pd.DataFrame, offers: pd.DataFrame, nominal_books, days) -> pd.DataFrame:
+    """`accuracy` with the market's P(over) of each graded prediction at its selected line (MARKET_COLUMNS)
+    where the calibrations of `days` read it (the CALIBRATION_DAYS before the first); NaN before."""
+    first = pd.Timestamp(min(days) - dt.timedelta(days=CALIBRATION_DAYS))
+    window = pd.to_datetime(accuracy["game_date"]) >= first if len(accuracy) else pd.Series(dtype=bool)
+    priced = with_consensus(
+        accuracy[window],
+        offers,
+        nominal_books,
+        "line_book",
+        "line_value",
+        "line_over_price",
+        "line_under_price",
+    )
+    return pd.concat([accuracy[~window], priced]).loc[accuracy.index] if len(accuracy) else priced

@@ -23,8 +23,8 @@ from bestbets_dagster.bestbets.aggregator import (
 from bestbets_dagster.bestbets.candidates import build_candidates
 from bestbets_dagster.bestbets.config import ALGORITHM_VERSION, BestBetsConfig
 from bestbets_dagster.bestbets.history import graded_candidates
-from bestbets_dagster.bestbets.market import with_consensus
-from bestbets_dagster.bestbets.probability import CALIBRATION_DAYS, calibrations_by_day
+from bestbets_dagster.bestbets.market import graded_with_market
+from bestbets_dagster.bestbets.probability import calibrations_by_day
 from bestbets_dagster.bestbets.sourcing import SOURCING_LOOKBACK_DAYS, sourcing_weights
 from bestbets_dagster.bestbets.tags import tag_candidates
 from bestbets_dagster.grading.performance import model_performance
@@ -77,7 +77,7 @@ def build_pick_signal_tags(
         return pd.DataFrame()
     if offers is None:
         offers = pd.DataFrame(columns=["game_date", "person_id", "bookmaker", "line", "over_price", "under_price"])
-    accuracy = graded_with_market(accuracy, offers, config, days)
+    accuracy = graded_with_market(accuracy, offers, config.nominal_price_books, days)
     offers = offers[pd.to_datetime(offers["game_date"]).isin(pd.to_datetime(days))]
     families_of = predictions.groupby(pd.to_datetime(predictions["game_date"]).dt.date)["model_family"].unique()
     sourcing = {
@@ -105,23 +105,6 @@ def build_pick_signal_tags(
     )
     context = signal_context(targets, player_logs, team_logs, lines, accuracy)
     return tag_candidates(candidates, context, lines, evaluated_at)
-
-
-def graded_with_market(accuracy: pd.DataFrame, offers: pd.DataFrame, config: BestBetsConfig, days) -> pd.DataFrame:
-    """`accuracy` with the market's P(over) of each graded prediction at its selected line (MARKET_COLUMNS)
-    where the calibrations of `days` read it (the CALIBRATION_DAYS before the first); NaN before."""
-    first = pd.Timestamp(min(days) - dt.timedelta(days=CALIBRATION_DAYS))
-    window = pd.to_datetime(accuracy["game_date"]) >= first if len(accuracy) else pd.Series(dtype=bool)
-    priced = with_consensus(
-        accuracy[window],
-        offers,
-        config.nominal_price_books,
-        "line_book",
-        "line_value",
-        "line_over_price",
-        "line_under_price",
-    )
-    return pd.concat([accuracy[~window], priced]).loc[accuracy.index] if len(accuracy) else priced
 
 
 @dataclasses.dataclass

@@ -21,6 +21,7 @@ from pydantic import Field
 from bestbets_dagster.defs.checks import table_definition_metadata
 from bestbets_dagster.defs.partition_range import markdown_table
 from bestbets_dagster.defs.table_assets import OWNERS, backend_kind, code_version
+from bestbets_dagster.ingest.lines import current_offers, decision_times_of
 from bestbets_dagster.models.experiments import ExperimentSpec, register_if_passed, run_experiment
 from bestbets_dagster.models.families import load_families, save_families
 from bestbets_dagster.models.training import labeled_rows, training_history_start
@@ -67,7 +68,7 @@ def experiment_asset(fn):
         partitions_def=experiment_partitions,
         deps=[
             AssetDep(name, partition_mapping=AllPartitionMapping())
-            for name in ("player_features", "player_game_logs", "player_game_lines")
+            for name in ("player_features", "player_game_logs", "player_game_lines", "prop_lines")
         ],
         metadata=table_definition_metadata("model_experiments"),
         backfill_policy=BackfillPolicy.multi_run(1),
@@ -96,16 +97,18 @@ def model_experiments(
     )
     if labeled.empty:
         raise ValueError(f"experiment {spec.name}: no labeled rows in {start}..{end}: build the features first")
-    lines = (
-        warehouse.read("player_game_lines", spec.walkforward_start, spec.walkforward_end)
-        if spec.walkforward
-        else pd.DataFrame()
-    )
+    lines, offers = pd.DataFrame(), None
+    if spec.walkforward:
+        lines = warehouse.read("player_game_lines", spec.walkforward_start, spec.walkforward_end)
+        # Every book's lines as each date's decision saw them: the market each bet is priced from.
+        offers = current_offers(
+            warehouse.read("prop_lines", spec.walkforward_start, spec.walkforward_end), decision_times_of(lines)
+        )
 
     def progress(done, total, label):
         context.log.info(f"{spec.name}: {label} ({done}/{total})")
 
-    result = run_experiment(spec, labeled, lines, best_bets.config(), progress)
+    result = run_experiment(spec, labeled, lines, best_bets.config(), progress, offers=offers)
     families, registered, note = register_if_passed(result, load_families(warehouse))
     if registered:
         save_families(warehouse, families)

@@ -25,8 +25,10 @@ import pandas as pd
 
 from bestbets_dagster.bestbets.candidates import clears_value_floor, judged_price, probable_side
 from bestbets_dagster.bestbets.config import BestBetsConfig
+from bestbets_dagster.bestbets.market import graded_with_market
 from bestbets_dagster.bestbets.probability import expected_value, walk_forward_probabilities
 from bestbets_dagster.bestbets.results import settle
+from bestbets_dagster.ingest.lines import OFFER_COLUMNS
 from bestbets_dagster.models.families import Family, check_loss, family_id
 from bestbets_dagster.models.training import NotEnoughData, predict, train_family_model
 from bestbets_dagster.timeutil import mondays
@@ -172,9 +174,12 @@ def run_experiment(
     config: BestBetsConfig,
     progress=None,
     thread_count: int = -1,
+    offers: pd.DataFrame | None = None,
 ) -> ExperimentResult:
     """labeled: models.training.labeled_rows of every day the experiment reads (training look-back
-    through the last day); lines: player_game_lines of the walk-forward range (selected line, prices)."""
+    through the last day); lines: player_game_lines of the walk-forward range (selected line, prices);
+    offers: every book's lines of that range (ingest.lines.current_offers), the market each bet is
+    priced from (bestbets.market; without them, each bet's own book's price)."""
     spec.check()
     family = spec.family()
     if not spec.walkforward:
@@ -197,7 +202,14 @@ def run_experiment(
             progress(done, len(weeks), f"week {week}")
     graded = pd.concat(graded_weeks, ignore_index=True) if graded_weeks else _as_graded(labeled.iloc[0:0], [], "")
     if len(graded):
-        priced = walk_forward_probabilities(graded, sorted(pd.to_datetime(graded["game_date"]).dt.date.unique()))
+        days_graded = sorted(pd.to_datetime(graded["game_date"]).dt.date.unique())
+        graded = graded_with_market(
+            graded,
+            offers if offers is not None else pd.DataFrame(columns=OFFER_COLUMNS),
+            config.nominal_price_books,
+            days_graded[:1],
+        )
+        priced = walk_forward_probabilities(graded, days_graded)
         graded = graded.merge(priced[["game_date", "person_id", "p_over"]], on=["game_date", "person_id"], how="left")
     graded = bets(graded, config)
     week_of = pd.to_datetime(graded["game_date"]).dt.to_period("W-SUN").dt.start_time.dt.date
