@@ -318,7 +318,8 @@ def test_signal_backtest_reports_each_signal_on_graded_data(home, warehouse):
     assert sum(w["n"] for w in bench["windows"]) == bench["n"]
     assert bench["meets_promotion_rule"] == (bench["hit_rate"] >= 60 and not bench["last_window_collapsed"])
     table = run_cli(home, "signal-backtest", "--start", START, "--end", END, "--signal", "bench_under", timeout=300)
-    assert table.stdout.splitlines()[2].split()[:3] == ["bench_under", str(bench["n"]), f"{bench['hit_rate']:.1f}"]
+    assert table.stdout.splitlines()[0].startswith("counts: every candidate with the signal")
+    assert table.stdout.splitlines()[3].split()[:3] == ["bench_under", str(bench["n"]), f"{bench['hit_rate']:.1f}"]
     unknown = run_cli(home, "signal-backtest", "--start", START, "--end", END, "--signal", "nope", timeout=300)
     assert unknown.returncode != 0 and "unknown signal 'nope'" in unknown.stderr
 
