@@ -70,16 +70,18 @@ def tier_records(results: pd.DataFrame, day: dt.date, days: int = TIER_RECORD_DA
     """Per card tier (value, lean), the graded picks' record before `day`: over the `days` days before it
     and this season, each with W-L, pushes, hit rate and its 95% interval, units and ROI at the judged
     price (results.summarize)."""
-    out = {}
-    r = results[pd.to_datetime(results["game_date"]) < pd.Timestamp(day)] if len(results) else results
-    tiers = r["tier"] if "tier" in r else pd.Series("value", index=r.index)  # results of earlier versions
-    dates = pd.to_datetime(r["game_date"]) if len(r) else pd.Series(dtype="datetime64[ns]")
-    for name in ("value", "lean"):
-        of_tier = r[tiers == name] if len(r) else r
-        recent = of_tier[dates.loc[of_tier.index] >= pd.Timestamp(day - dt.timedelta(days=days))] if len(r) else r
-        season = of_tier[dates.loc[of_tier.index] >= pd.Timestamp(season_start(day))] if len(r) else r
-        out[name] = {"days": days, "recent": summarize(recent), "season": summarize(season)}
-    return out
+    dates = pd.to_datetime(results["game_date"])
+    tiers = results["tier"] if "tier" in results else pd.Series("value", index=results.index)  # earlier versions
+    season = results[(dates < pd.Timestamp(day)) & (dates >= pd.Timestamp(season_start(day)))]
+    recent = dates.loc[season.index] >= pd.Timestamp(day - dt.timedelta(days=days))
+    return {
+        name: {
+            "days": days,
+            "recent": summarize(season[recent & (tiers.loc[season.index] == name)]),
+            "season": summarize(season[tiers.loc[season.index] == name]),
+        }
+        for name in ("value", "lean")
+    }
 
 
 def tipoffs_by_day(player_game_lines: pd.DataFrame) -> dict[dt.date, dict[int, dict]]:

@@ -26,7 +26,6 @@ from bestbets_dagster.bestbets.probability import CALIBRATION_DAYS, no_vig_over
 
 KEY = ["game_date", "person_id"]
 MARKET_COLUMNS = ["market_p_over", "market_line", "market_books"]
-OWN_PRICE, OTHER_BOOKS = "own price", "other books"
 
 
 def book_p_over(over_price, under_price, nominal) -> np.ndarray:
@@ -39,9 +38,9 @@ def consensus(targets: pd.DataFrame, offers: pd.DataFrame, nominal_books=()) -> 
     under_price), indexed like it: the market's P(over) at the row's line (NaN when nothing prices it),
     the median line of the books it was read from, and how many other books that was (0: the row's own
     price). `offers`: every book's line of the player-games (ingest.lines.current_offers)."""
-    out = pd.DataFrame(index=targets.index, columns=MARKET_COLUMNS, dtype="float64")
     if targets.empty:
-        return out.astype({"market_books": "int64"})
+        empty = {"market_p_over": "float64", "market_line": "float64", "market_books": "int64"}
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in empty.items()}, index=targets.index)
     nominal_books = list(nominal_books)
     t = targets[[*KEY, "bookmaker", "line"]].copy()
     t["game_date"] = pd.to_datetime(t["game_date"]).astype("datetime64[ns]")
@@ -72,13 +71,14 @@ def consensus(targets: pd.DataFrame, offers: pd.DataFrame, nominal_books=()) -> 
     p_over[alone] = np.asarray(own, dtype="float64")[alone]
     line[alone] = t["line"].to_numpy(dtype="float64")[alone]
     books[alone] = 0
-    out["market_p_over"], out["market_line"], out["market_books"] = p_over, line, books.astype("int64")
-    return out.astype({"market_books": "int64"})
+    return pd.DataFrame(
+        {"market_p_over": p_over, "market_line": line, "market_books": books.astype("int64")}, index=targets.index
+    )
 
 
 def with_consensus(
     rows: pd.DataFrame, offers: pd.DataFrame, nominal_books, book: str, line: str, over: str, under: str
-):
+) -> pd.DataFrame:
     """`rows` with MARKET_COLUMNS for the bet at the named book, line and price columns."""
     targets = rows[KEY].assign(
         bookmaker=rows[book], line=rows[line].astype("float64"), over_price=rows[over], under_price=rows[under]
