@@ -511,7 +511,7 @@ def test_bestbets_picks_prints_the_card_of_a_day_and_its_page_beside_the_json(ho
         f"{first['recommendation']} {float(first['bet_line']):g} at {first['bet_book']} {int(first['bet_price']):+d}"
         in text
     )
-    assert f"{int(first['market_books'])} other books" in text
+    assert f"{int(first['market_books'])} other books, consensus line" in text
     assert f"break-even {100 * first['break_even']:.1f}%" in text and f"EV {first['expected_value']:+.3f} u" in text
     assert f"source: {first['source_model_family']} ({first['source_model_id']}, state " in text
     assert "tip-off " in text and " ET)" in text

@@ -56,14 +56,16 @@ def pick_lines(pick: dict) -> list[str]:
     bet, market, calibration = pick["bet"], pick["market"], pick.get("calibration") or {}
     side = pick["direction"]
     if calibration.get("earned"):
-        weighed = f"the family's edge weighed {calibration['b']:+.3f} on the market (fit on {calibration['n']} rows)"
+        weighed = (
+            f"the market's with the family's edge weighed {calibration['b']:+.3f} (fit on {calibration['n']} rows)"
+        )
     else:
-        weighed = "the market's alone (the family's edge has not earned a weight out of sample)"
+        weighed = "the market's alone: the family's edge has not earned a weight out of sample"
     books = market["books"]
     market_text = (
         f"the bet's own book only, no-vig P({side.lower()}) {_pct(market['p_win'])}"
         if not books
-        else f"{books} other books, consensus line {market['line']:g}, no-vig P({side.lower()} {bet['line']:g}) "
+        else f"{books} other book{'s' if books > 1 else ''}, consensus line {market['line']:g}, no-vig P({side.lower()} {bet['line']:g}) "
         f"{_pct(market['p_win'])}"
     )
     nominal = f" (pick'em: judged at {bet['judged_price']:+.1f})" if bet["price_is_nominal"] else ""
@@ -72,7 +74,7 @@ def pick_lines(pick: dict) -> list[str]:
         f"#{pick['rank']} {pick['tier'].upper():5} {pick['player']} ({_game(pick)})",
         f"   {side} {bet['line']:g} at {bet['book']} {_price(bet['price'])}{nominal}",
         f"   market: {market_text}",
-        f"   P(win) {_pct(pick['p_win'])} ({weighed}); break-even {_pct(bet['break_even'])}; EV {ev} u per unit",
+        f"   P(win) {_pct(pick['p_win'])}, {weighed}; break-even {_pct(bet['break_even'])}; EV {ev} u per unit",
         f"   source: {pick['source_model_family']} ({pick['source_model']}, state {pick['source_model_state']}); "
         f"prediction {pick['prediction']:g} against the selected line {pick['line']:g} ({pick['book']})",
         f"   signals: {', '.join(s for s in pick['signals'] if s != 'model_health') or 'none'}",
