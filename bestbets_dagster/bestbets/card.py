@@ -61,13 +61,12 @@ def pick_lines(pick: dict) -> list[str]:
         )
     else:
         weighed = "the market's alone: the family's edge has not earned a weight out of sample"
-    books = market["books"]
-    market_text = (
-        f"the bet's own book only, no-vig P({side.lower()}) {_pct(market['p_win'])}"
-        if not books
-        else f"{books} other book{'s' if books > 1 else ''}, consensus line {market['line']:g}, no-vig P({side.lower()} {bet['line']:g}) "
-        f"{_pct(market['p_win'])}"
-    )
+    books, chance = market["books"], f"P({side.lower()} {bet['line']:g}) {_pct(market['p_win'])}"
+    if books:
+        plural = "s" if books > 1 else ""
+        market_text = f"{books} other book{plural}, consensus line {market['line']:g}, no-vig {chance}"
+    else:
+        market_text = f"the bet's own book only, no-vig {chance}"
     nominal = f" (pick'em: judged at {bet['judged_price']:+.1f})" if bet["price_is_nominal"] else ""
     ev = "n/a" if pick["expected_value"] is None else f"{pick['expected_value']:+.3f}"
     return [
