@@ -223,19 +223,19 @@ def cmd_family(args: argparse.Namespace) -> int:
     by_id = {f.model_family: f for f in families}
     if args.action == "add":
         try:
+            fam = new_family(
+                args.feature_set,
+                args.loss,
+                training_window_days=args.window,
+                retrain_cadence_days=args.cadence,
+                enabled=not args.disabled,
+                auto_promote=args.auto_promote,
+                auto_retrain=args.auto_retrain,
+                notes=args.notes,
+            )
             check_loss(args.loss)
         except ValueError as error:
             raise SystemExit(f"family add: {error}") from None
-        fam = new_family(
-            args.feature_set,
-            args.loss,
-            training_window_days=args.window,
-            retrain_cadence_days=args.cadence,
-            enabled=not args.disabled,
-            auto_promote=args.auto_promote,
-            auto_retrain=args.auto_retrain,
-            notes=args.notes,
-        )
         if fam.model_family in by_id:
             raise SystemExit(f"family {fam.model_family} exists already")
         save_families(warehouse, [*families, fam])

@@ -547,3 +547,18 @@ def test_registry_rows_are_written_per_run_of_consecutive_weeks_of_a_family():
         ("model_registry", ["d"], "2025-11-24", "2025-11-24", "v9_mae"),
         ("model_registry", ["q"], "2025-11-03", "2025-11-03", "v9_q43"),
     ]
+
+
+def test_a_family_needs_a_window_and_a_cadence_of_a_day_and_a_one_output_loss():
+    """`family add --window -5` had trained on more than a year; MultiQuantile trained, then every
+    retrain failed on its two outputs per row."""
+    from bestbets_dagster.models.families import check_loss, new_family
+
+    with pytest.raises(ValueError, match="training_window_days must be 1 day or more, got -5"):
+        new_family("v9", "RMSE", training_window_days=-5)
+    with pytest.raises(ValueError, match="retrain_cadence_days must be 1 day or more, got 0"):
+        new_family("v9", "RMSE", retrain_cadence_days=0)
+    with pytest.raises(ValueError, match="predicts 2 numbers per row; a family predicts one"):
+        check_loss("MultiQuantile:alpha=0.1,0.5")
+    check_loss("Quantile:alpha=0.45")  # one output: accepted
+    assert new_family("v9", "RMSE", training_window_days=1, retrain_cadence_days=1).training_window_days == 1

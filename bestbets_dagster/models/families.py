@@ -47,12 +47,19 @@ def check_loss(loss_function: str) -> None:
                 f"a Quantile loss needs an alpha in (0, 1), written Quantile:alpha=0.43; got {loss_function!r}"
             )
     try:
-        CatBoostRegressor(
+        model = CatBoostRegressor(
             loss_function=loss_function, iterations=1, verbose=False, allow_writing_files=False, thread_count=1
         ).fit([[0.0], [1.0], [2.0]], [0.0, 1.0, 2.0])
     except (CatBoostError, ValueError, TypeError) as error:
         reason = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
         raise ValueError(f"CatBoost cannot train a regressor with the loss {loss_function!r}: {reason}") from None
+    # A multi-output loss (MultiQuantile, MultiRMSE, ...) trains on one target but predicts several
+    # numbers per row: a family predicts one, so every retrain would fail later.
+    outputs = model.predict([[1.0]]).shape
+    if len(outputs) > 1 and outputs[-1] != 1:
+        raise ValueError(
+            f"the loss {loss_function!r} predicts {outputs[-1]} numbers per row; a family predicts one (points)"
+        )
 
 
 def is_quantile(loss_function: str) -> bool:
@@ -70,6 +77,12 @@ class Family:
     auto_promote: bool = True
     auto_retrain: bool = True
     notes: str | None = None
+
+    def __post_init__(self):
+        for name in ("training_window_days", "retrain_cadence_days"):
+            value = getattr(self, name)
+            if int(value) < 1:
+                raise ValueError(f"{name} must be 1 day or more, got {value}")
 
     @property
     def quantile_alpha(self) -> float | None:
