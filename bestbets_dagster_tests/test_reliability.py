@@ -180,6 +180,12 @@ CORPUS = [
     ),
     ("person id text", PLAYERS, _scorer("person_id", "abc"), r"line {line}: column person_id is not a number: 'abc'"),
     (
+        "infinite plus-minus",
+        PLAYERS,
+        _scorer("plus_minus_points", "inf"),
+        r"line {line}: column plus_minus_points is not a finite number: 'inf'",
+    ),
+    (
         "fractional points",
         PLAYERS,
         _scorer("points", "12.5"),
@@ -212,6 +218,12 @@ CORPUS = [
         SNAPSHOT,
         _set("line", "999", {"market": "player_points"}),
         r"line {line}: line 999 of .* not a plausible value",
+    ),
+    (
+        "infinite price",
+        SNAPSHOT,
+        _set("over_odds", "inf", {"market": "player_points"}),
+        r"line {line}: column over_odds is not a finite number: 'inf'",
     ),
     (
         "price 50",
@@ -303,6 +315,11 @@ def test_a_malformed_odds_json_names_the_event_and_writes_nothing(copy, case, ed
             "garbage snapshot",
             lambda d: (d / SNAPSHOT).write_bytes(b"\x00\x01\xff\xfe" * 100),
             r"raw_20251115_170000.csv: cannot be read",
+        ),
+        (
+            "snapshot name with no such time",
+            lambda d: (d / SNAPSHOT).rename(d / "odds_api_snapshots" / "raw_20251115_256000.csv"),
+            r"raw_20251115_256000.csv: the file name's snapshot time 20251115_256000 is not a date and time",
         ),
         ("no box-score folder", lambda d: shutil.rmtree(d / "box_scores"), r"box_scores: no player-game files"),
         (

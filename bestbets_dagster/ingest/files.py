@@ -57,6 +57,10 @@ def parse_numbers(df: pd.DataFrame, column: str, path: Path, integer: bool = Fal
     if bad.any():
         first = df.loc[bad].iloc[0]
         raise IngestError(path, f"column {column} is not a number: {first[column]!r}", first["_row"])
+    infinite = values.notna() & ~np.isfinite(values.astype("float64"))
+    if infinite.any():
+        first = df.loc[infinite].iloc[0]
+        raise IngestError(path, f"column {column} is not a finite number: {first[column]!r}", first["_row"])
     if integer:
         frac = values.notna() & (values != np.floor(values.fillna(0)))
         if frac.any():

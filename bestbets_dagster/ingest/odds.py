@@ -54,7 +54,12 @@ def _snapshot_from_name(path: Path) -> pd.Timestamp | None:
     match = _SNAPSHOT_NAME.search(path.name)
     if not match:
         return None
-    return pd.Timestamp(dt.datetime.strptime("".join(match.groups()), "%Y%m%d%H%M%S"), tz="UTC")
+    try:
+        return pd.Timestamp(dt.datetime.strptime("".join(match.groups()), "%Y%m%d%H%M%S"), tz="UTC")
+    except ValueError:
+        raise IngestError(
+            path, f"the file name's snapshot time {match.group(0)} is not a date and time (YYYYMMDD_HHMMSS, UTC)"
+        ) from None
 
 
 def _utc(values: pd.Series, df: pd.DataFrame, column: str, path: Path) -> pd.Series:
