@@ -111,6 +111,15 @@ def _scorer(column, value):
     return edit
 
 
+def _in_two_games(rows):
+    """The first scorer of the day also listed in another game of that date."""
+    index = _first_scorer(rows)
+    other = rows.loc[(rows["game_date"] == START) & (rows["game_id"] != rows.loc[index, "game_id"]), "game_id"].iloc[0]
+    rows.loc[len(rows)] = rows.loc[index].copy()
+    rows.loc[len(rows) - 1, "game_id"] = other
+    _in_two_games.line = index + 2
+
+
 def _duplicate_first(rows):
     rows.loc[len(rows)] = rows.loc[rows.index[rows["game_date"] == START][0]]
 
@@ -179,6 +188,13 @@ CORPUS = [
         r"line {line}: game_date is not a date: '11/14/2025'",
     ),
     ("person id text", PLAYERS, _scorer("person_id", "abc"), r"line {line}: column person_id is not a number: 'abc'"),
+    (
+        "made over attempted",
+        PLAYERS,
+        _scorer("field_goals_made", "30"),
+        r"line {line}: .*: field_goals_made 30 is more than field_goals_attempted",
+    ),
+    ("two games on one date", PLAYERS, _in_two_games, r"line {line}: .* plays two games on 2025-11-14"),
     (
         "infinite plus-minus",
         PLAYERS,

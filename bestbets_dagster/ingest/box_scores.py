@@ -225,7 +225,45 @@ def read_player_file(path: Path, start: dt.date | None = None, end: dt.date | No
     out["source_file"] = path.name
     out["_row"] = raw["_row"]
     check_unique(out, ["game_id", "person_id"], path, "player-game")
+    _check_shooting(out, path)
+    _check_one_game_a_day(out, path)
     return out
+
+
+# Shots made never exceed shots attempted, and threes are field goals.
+SHOOTING_BOUNDS = (
+    ("field_goals_made", "field_goals_attempted"),
+    ("three_pointers_made", "three_pointers_attempted"),
+    ("free_throws_made", "free_throws_attempted"),
+    ("three_pointers_made", "field_goals_made"),
+    ("three_pointers_attempted", "field_goals_attempted"),
+)
+
+
+def _check_shooting(rows: pd.DataFrame, path: Path) -> None:
+    for part, whole in SHOOTING_BOUNDS:
+        bad = rows[part] > rows[whole]
+        if bad.any():
+            first = rows.loc[bad].iloc[0]
+            raise IngestError(
+                path,
+                f"{first['player_name']}: {part} {int(first[part])} is more than {whole} {int(first[whole])}",
+                first["_row"],
+            )
+
+
+def _check_one_game_a_day(rows: pd.DataFrame, path: Path) -> None:
+    """A player plays one game a date: two game ids for one person on one date is a bad row."""
+    games = rows.groupby(["game_date", "person_id"])["game_id"].transform("nunique")
+    if (games > 1).any():
+        twice = rows[games > 1].sort_values("_row")
+        a, b = twice.iloc[0], twice.iloc[1]
+        raise IngestError(
+            path,
+            f"{a['player_name']} plays two games on {pd.Timestamp(a['game_date']):%Y-%m-%d}: {a['game_id']} and "
+            f"{b['game_id']} (the other at {b['_row']})",
+            a["_row"],
+        )
 
 
 def read_team_file(path: Path, start: dt.date | None = None, end: dt.date | None = None) -> pd.DataFrame:
