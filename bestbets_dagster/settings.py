@@ -77,6 +77,23 @@ def snapshot_times() -> list[tuple[int, int]]:
     return sorted(set(times))
 
 
+# The NBA's off-season (no regular-season or playoff game), MM-DD..MM-DD: a box score dated inside it is
+# a bad row. A season played out of the usual calendar (2020's bubble) sets BESTBETS_OFF_SEASON.
+DEFAULT_OFF_SEASON = "07-01..09-30"
+
+
+def off_season() -> tuple[str, str]:
+    """BESTBETS_OFF_SEASON as ("MM-DD", "MM-DD") (inclusive; empty: no off-season check)."""
+    text = os.environ.get("BESTBETS_OFF_SEASON", DEFAULT_OFF_SEASON).strip()
+    if not text:
+        return ("", "")
+    first, sep, last = text.partition("..")
+    valid = sep and all(len(p) == 5 and p[2] == "-" and p.replace("-", "").isdigit() for p in (first, last))
+    if not valid:
+        raise ValueError(f"BESTBETS_OFF_SEASON: {text!r} is not MM-DD..MM-DD")
+    return first, last
+
+
 def source_urls() -> dict[str, str | None]:
     """Where the downloaders call: the real APIs unless BESTBETS_ODDS_API_URL / BESTBETS_NBA_STATS_URL
     name a mirror or a local stand-in (a rehearsal, the tests)."""

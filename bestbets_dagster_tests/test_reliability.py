@@ -189,6 +189,18 @@ CORPUS = [
     ),
     ("person id text", PLAYERS, _scorer("person_id", "abc"), r"line {line}: column person_id is not a number: 'abc'"),
     (
+        "off-season date",
+        PLAYERS,
+        _scorer("game_date", "2025-08-15"),
+        r"line {line}: game_date 2025-08-15 falls in the off-season \(07-01..09-30, BESTBETS_OFF_SEASON\)",
+    ),
+    (
+        "preseason game",
+        PLAYERS,
+        _scorer("game_id", "0012500001"),
+        r"line {line}: game 0012500001 is a preseason game",
+    ),
+    (
         "made over attempted",
         PLAYERS,
         _scorer("field_goals_made", "30"),

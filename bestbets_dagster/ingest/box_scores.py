@@ -26,7 +26,7 @@ from bestbets_dagster.ingest.files import (
 )
 from bestbets_dagster.ingest.names import player_lookup
 from bestbets_dagster.ingest.teams import ABBREVIATIONS
-from bestbets_dagster.settings import partition_start
+from bestbets_dagster.settings import off_season, partition_start
 from bestbets_dagster.timeutil import today_eastern
 
 PLAYER_DIR = "box_scores"
@@ -134,7 +134,37 @@ def _game_dates(df: pd.DataFrame, path: Path) -> pd.Series:
             f"({first_day:%Y-%m-%d} to today's slate {last_day:%Y-%m-%d})",
             first["_row"],
         )
+    first_off, last_off = off_season()
+    if first_off:
+        month_day = dates.dt.strftime("%m-%d")
+        between = (month_day >= first_off) & (month_day <= last_off)
+        if between.any():
+            first = df.loc[between].iloc[0]
+            raise IngestError(
+                path,
+                f"game_date {first['game_date']} falls in the off-season ({first_off}..{last_off}, "
+                "BESTBETS_OFF_SEASON): no NBA game is played then",
+                first["_row"],
+            )
     return dates
+
+
+# NBA game ids are 00TYYNNNNN, T the kind of game: 1 preseason, 2 regular season, 3 All-Star, 4 playoffs,
+# 5 play-in. Preseason and All-Star games are not the games lines are set for.
+NOT_A_LINED_GAME = {"1": "a preseason", "3": "an All-Star"}
+
+
+def _check_game_kind(df: pd.DataFrame, game_ids: pd.Series, path: Path) -> None:
+    kind = game_ids.where(game_ids.str.fullmatch(r"00\d{8}", na=False)).str.slice(2, 3)
+    bad = kind.isin(list(NOT_A_LINED_GAME))
+    if bad.any():
+        first = df.loc[bad].iloc[0]
+        raise IngestError(
+            path,
+            f"game {game_ids[bad].iloc[0]} is {NOT_A_LINED_GAME[kind[bad].iloc[0]]} game: only regular-season, "
+            "play-in and playoff games belong in the box scores",
+            first["_row"],
+        )
 
 
 def _team_abbrs(df: pd.DataFrame, column: str, path: Path) -> pd.Series:
@@ -174,6 +204,7 @@ def _game_rows(path: Path, required: list[str], start, end) -> tuple[pd.DataFram
     out["game_date"] = raw["game_date"]
     out["season"] = raw["season"]
     out["game_id"] = _game_ids(raw["game_id"])
+    _check_game_kind(raw, out["game_id"], path)
     out["team_id"] = parse_numbers(raw, "team_id", path, integer=True)
     out["team_abbr"] = _team_abbrs(raw, "team_abbr", path)
     out["opp"] = _team_abbrs(raw, "opp", path)
