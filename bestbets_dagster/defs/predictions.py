@@ -11,6 +11,7 @@ from dagster import (
     AssetDep,
     AssetExecutionContext,
     DimensionPartitionMapping,
+    Failure,
     IdentityPartitionMapping,
     MaterializeResult,
     MetadataValue,
@@ -94,9 +95,12 @@ def predictions(context: AssetExecutionContext, warehouse: Warehouse, artifacts:
         features = warehouse.read("player_features", dates[0], dates[-1])
         lines = warehouse.read("player_game_lines", dates[0], dates[-1])
         rows = make_predictions(family, dates, features, lines, registry, load, pd.Timestamp.now(tz="UTC"))
-        for model_id, reason in rows.attrs.get("unavailable_models", {}).items():
+        missing = rows.attrs.get("unavailable_models", {})
+        for model_id, reason in missing.items():
             context.log.error(f"{family_name}: model {model_id} is not served: {reason}")
             unavailable[model_id] = reason
+        if missing:
+            _keep_what_no_model_can_rebuild(warehouse, family_name, dates, rows, missing)
         written = warehouse.replace_partitions("predictions", rows, dates[0], dates[-1], family=family_name)
         if written:
             written_rows.append(rows[["game_date", "model_family"]])
@@ -139,6 +143,25 @@ def predictions(context: AssetExecutionContext, warehouse: Warehouse, artifacts:
             ),
         ],
     )
+
+
+def _keep_what_no_model_can_rebuild(warehouse: Warehouse, family: str, dates, rows: pd.DataFrame, missing: dict):
+    """Fail, writing nothing of the family, when a date that has stored predictions would lose them
+    because no model of it can be loaded (every artifact gone): a re-run must never delete what it
+    cannot rebuild. A date still served by an earlier model is rebuilt as usual."""
+    stored = warehouse.read("predictions", dates[0], dates[-1], family=family, columns=["game_date"])
+    rebuilt = set(pd.to_datetime(rows["game_date"]).dt.date) if len(rows) else set()
+    lost = sorted(set(pd.to_datetime(stored["game_date"]).dt.date) - rebuilt)
+    if lost:
+        reasons = "; ".join(f"{model}: {reason}" for model, reason in sorted(missing.items())[:3])
+        raise Failure(
+            description=(
+                f"{family}: no loadable model for {len(lost)} date(s) with stored predictions "
+                f"({', '.join(map(str, lost[:5]))}); the stored rows are kept. {reasons}. Restore the artifact "
+                "(or retrain the week: bestbets retrain) and run again."
+            ),
+            allow_retries=False,
+        )
 
 
 def _registry_or_pinned(context, warehouse: Warehouse, artifacts: ArtifactStore) -> tuple[pd.DataFrame, str | None]:
