@@ -111,6 +111,14 @@ def _scorer(column, value):
     return edit
 
 
+def _cut(path: Path, newline: bool) -> None:
+    """The file cut in the middle of its last day's first row (a download stopped mid-row), with a
+    newline put back after the cut or not."""
+    data = path.read_bytes()
+    cut = data.index(b"\n", data.index(f",{END},".encode())) - 20  # inside the row, before its last fields
+    path.write_bytes(data[:cut] + (b"\n" if newline else b""))
+
+
 def _in_two_games(rows):
     """The first scorer of the day also listed in another game of that date."""
     index = _first_scorer(rows)
@@ -343,6 +351,16 @@ def test_a_malformed_odds_json_names_the_event_and_writes_nothing(copy, case, ed
             "garbage snapshot",
             lambda d: (d / SNAPSHOT).write_bytes(b"\x00\x01\xff\xfe" * 100),
             r"raw_20251115_170000.csv: cannot be read",
+        ),
+        (
+            "box scores cut mid-row",
+            lambda d: _cut(d / PLAYERS, newline=False),
+            r"player_game_logs_2025-26.csv: the file ends in the middle of line \d+ \(no newline after it\)",
+        ),
+        (
+            "box scores whose last row lost fields",
+            lambda d: _cut(d / PLAYERS, newline=True),
+            r"player_game_logs_2025-26.csv: line \d+, the last, has \d+ fields where the header has 30",
         ),
         (
             "snapshot name with no such time",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import gzip
+import io
 import zlib
 from pathlib import Path
 from typing import Iterable
@@ -37,15 +40,43 @@ def read_table_file(path: Path, required: Iterable[str]) -> pd.DataFrame:
             df = df.map(lambda v: None if v is None else str(v))
             df["_row"] = [f"row {i}" for i in range(len(df))]
         else:
-            df = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+            data = gzip.decompress(path.read_bytes()) if path.name.endswith(".gz") else path.read_bytes()
+            _check_complete(path, data)
+            df = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, na_values=[""])
             # Line 1 is the header, so data row i is on line i + 2.
             df["_row"] = [f"line {i + 2}" for i in range(len(df))]
+    except IngestError:
+        raise
     except UNREADABLE as exc:
         raise unreadable(path, exc) from exc
     missing = [c for c in required if c not in df.columns]
     if missing:
         raise IngestError(path, f"missing required column(s) {missing}; found {list(df.columns[:-1])}")
     return df
+
+
+def _check_complete(path: Path, data: bytes) -> None:
+    """A CSV cut short (a download or a copy interrupted mid-row) is refused: its last line has no newline
+    at its end, or fewer fields than the header. Pandas would read the cut row with the fields it has
+    (23 points read as 2)."""
+    body = data.rstrip(b"\r\n")
+    if not body.strip():
+        return
+    n_lines = body.count(b"\n") + 1
+    if len(body) == len(data):
+        raise IngestError(
+            path, f"the file ends in the middle of line {n_lines} (no newline after it): it is incomplete"
+        )
+    if n_lines == 1:
+        return
+    first_line, last_line = body.split(b"\n", 1)[0], body.rsplit(b"\n", 1)[1]
+    header, last = (next(csv.reader([line.decode("utf-8-sig").rstrip("\r")])) for line in (first_line, last_line))
+    if len(last) < len(header):
+        raise IngestError(
+            path,
+            f"line {n_lines}, the last, has {len(last)} fields where the header has {len(header)}: the file is "
+            "incomplete",
+        )
 
 
 def parse_numbers(df: pd.DataFrame, column: str, path: Path, integer: bool = False, required: bool = True):
