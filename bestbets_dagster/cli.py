@@ -118,12 +118,13 @@ def _time_of_day(text: str) -> dt.time:
         raise argparse.ArgumentTypeError(f"not a time of day (HH:MM): {text!r}") from None
 
 
-def run_build(start: dt.date | None, end: dt.date | None) -> dict:
+def run_build(start: dt.date | None, end: dt.date | None, allow_shrink: bool = False) -> dict:
     """build_job (box scores, lines, features) for [start, end] in one run, as
     `dagster job execute -j build_job` with the range tags would; return row counts and the match rate."""
     from dagster import DagsterInstance
 
     from bestbets_dagster.definitions import build_definitions
+    from bestbets_dagster.defs.ingestion import ALLOW_SHRINK_TAG
     from bestbets_dagster.defs.partition_range import range_tags
     from bestbets_dagster.defs.resources import resources_for_env
     from bestbets_dagster.ingest.box_scores import data_date_range
@@ -139,7 +140,7 @@ def run_build(start: dt.date | None, end: dt.date | None) -> dict:
     began = time.monotonic()
     result = defs.resolve_job_def("build_job").execute_in_process(
         instance=DagsterInstance.get(),
-        tags={**range_tags(start, end), **cli_run_tags()},
+        tags={**range_tags(start, end), **cli_run_tags(), **({ALLOW_SHRINK_TAG: "true"} if allow_shrink else {})},
         run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
         raise_on_error=True,
     )
@@ -191,7 +192,7 @@ def _print_report(report: dict) -> None:
 def cmd_build(args: argparse.Namespace) -> int:
     _apply_environment(args)
     with writing_home("build"):
-        _print_report(run_build(args.start, args.end))
+        _print_report(run_build(args.start, args.end, args.allow_shrink))
     return 0
 
 
@@ -687,6 +688,11 @@ def build_parser() -> argparse.ArgumentParser:
         cmd_build,
     )
     date_range(build, required=False, default=" (default: the data's first / last box-score date)")
+    build.add_argument(
+        "--allow-shrink",
+        action="store_true",
+        help="let a date's rows fall more than 10%% below the stored ones (kept otherwise, with a warning)",
+    )
 
     family = command("family", "list, add, enable, disable or remove model families", cmd_family)
     fam_sub = family.add_subparsers(dest="action", required=True, metavar="ACTION")

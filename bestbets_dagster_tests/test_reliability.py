@@ -422,6 +422,33 @@ def test_a_truncated_season_file_keeps_the_stored_box_scores_of_the_dates_it_los
     pd.testing.assert_frame_equal(warehouse.read("player_game_logs", END, END), before)
 
 
+def test_a_day_half_written_keeps_its_stored_rows_unless_the_shrink_is_asked_for(copy):
+    """The box-score file cut at a row boundary half-way through 2025-11-15 (125 rows to 62 in the issue):
+    the stored day is kept with a warning naming the date, the counts and the file; a run tagged
+    bestbets/allow_shrink=true takes the smaller day."""
+    from bestbets_dagster.defs.ingestion import ALLOW_SHRINK_TAG
+
+    data, warehouse = copy
+    day = "2025-11-15"
+    before = warehouse.read("player_game_logs", day, day)
+    rows = pd.read_csv(data / PLAYERS, dtype=str, keep_default_na=False)
+    of_day = rows.index[rows["game_date"] == day]
+    rows.drop(of_day[len(of_day) // 2 :]).to_csv(data / PLAYERS, index=False)  # later days are lost too
+    players = [a for a in ingest_assets if a.key.path[-1] == "player_game_logs"]
+    result = _ingest(warehouse, data, assets=players)
+    assert result.success
+    pd.testing.assert_frame_equal(warehouse.read("player_game_logs", day, day), before)
+    held = result.asset_materializations_for_node("player_game_logs")[0].metadata["shrunk_dates_kept"].value
+    assert held[day] == {"stored": len(before), "source": len(of_day) // 2, "files": ["player_game_logs_2025-26.csv"]}
+    allowed = materialize(
+        players,
+        instance=DagsterInstance.ephemeral(),
+        tags={**range_tags(START, END), ALLOW_SHRINK_TAG: "true"},
+        resources={"warehouse": warehouse, "nba_data": NbaDataSource(data_dir=str(data))},
+    )
+    assert allowed.success and len(warehouse.read("player_game_logs", day, day)) == len(of_day) // 2
+
+
 def test_a_line_far_from_the_other_books_is_never_selected(copy):
     data, warehouse = copy
     raw = pd.read_csv(data / SNAPSHOT, dtype=str)

@@ -45,37 +45,68 @@ def _previous_season_start(day: dt.date) -> dt.date:
     return start.replace(year=start.year - 1)
 
 
+# A date whose source rows fall more than this share below its stored rows keeps the stored rows (a file
+# caught mid-write, players or books that vanished) unless the run is tagged ALLOW_SHRINK_TAG=true
+# (`bestbets build --allow-shrink`, or the tag on a launch in the UI).
+SHRINK_SHARE = 0.10
+ALLOW_SHRINK_TAG = "bestbets/allow_shrink"
+
+
+def shrunk_dates(stored: pd.Series, new: pd.Series, share: float = SHRINK_SHARE) -> list[dt.date]:
+    """Dates with both stored and new rows whose new count is more than `share` below the stored one
+    (stored, new: row counts by date)."""
+    both = stored.index.intersection(new.index)
+    return sorted(d for d in both if new[d] < stored[d] * (1.0 - share))
+
+
 def replace_from_source(
     context: AssetExecutionContext, warehouse: Warehouse, table: str, rows: pd.DataFrame, start: dt.date, end: dt.date
-) -> tuple[int, list[str]]:
+) -> tuple[int, list[str], dict]:
     """Replace the partitions [start, end] of a table read from source files, except the dates for
-    which the source now has no row while the warehouse has some: those keep their stored rows (a
-    missing, truncated or empty file must never erase what was ingested). Returns the rows written
-    and the dates kept."""
-    stored_days = set(pd.to_datetime(warehouse.read(table, start, end, columns=["game_date"])["game_date"]).dt.date)
-    have = set(pd.to_datetime(rows["game_date"]).dt.date) if len(rows) else set()
-    kept = sorted(stored_days - have)
+    which the source now has no row while the warehouse has some, and (unless the run allows it) the
+    dates whose rows shrank by more than SHRINK_SHARE: those keep their stored rows (a missing,
+    truncated, half-written or empty file must never erase what was ingested). Returns the rows
+    written, the dates kept and {date: {stored, source, files}} of the shrunk ones kept."""
+    stored_days = pd.to_datetime(warehouse.read(table, start, end, columns=["game_date"])["game_date"]).dt.date
+    stored_counts = stored_days.value_counts()
+    new_days = pd.to_datetime(rows["game_date"]).dt.date if len(rows) else pd.Series(dtype=object)
+    new_counts = new_days.value_counts()
+    kept = sorted(set(stored_counts.index) - set(new_counts.index))
     if kept:
-        stored = warehouse.read(table, kept[0], kept[-1])
         context.log.warning(
             f"{table}: the source has no rows for {len(kept)} date(s) with stored rows "
             f"({', '.join(map(str, kept[:5]))}{' ...' if len(kept) > 5 else ''}): their stored rows "
             "are kept; delete them by hand if the games really are gone"
         )
+    shrunk, held = shrunk_dates(stored_counts, new_counts), {}
+    if shrunk and context.run.tags.get(ALLOW_SHRINK_TAG) != "true":
+        for day in shrunk:
+            files = sorted(set(rows.loc[new_days == day, "source_file"])) if "source_file" in rows else []
+            held[str(day)] = {"stored": int(stored_counts[day]), "source": int(new_counts[day]), "files": files}
+            context.log.warning(
+                f"{table} {day}: the source has {new_counts[day]} rows where {stored_counts[day]} are stored "
+                f"({', '.join(files) or 'the source files'}): the stored rows are kept (a file caught mid-write?). "
+                f"If the rows really are fewer, run again with {ALLOW_SHRINK_TAG}=true (bestbets build --allow-shrink)"
+            )
+        rows = rows[~new_days.isin(shrunk)]
+        kept = sorted([*kept, *shrunk])
+    if kept:
+        stored = warehouse.read(table, kept[0], kept[-1])
         rows = pd.concat([rows, stored[pd.to_datetime(stored["game_date"]).dt.date.isin(kept)]], ignore_index=True)
-    return warehouse.replace_partitions(table, rows, start, end), [str(d) for d in kept]
+    return warehouse.replace_partitions(table, rows, start, end), [str(d) for d in kept], held
 
 
 def _ingest_box_scores(context: AssetExecutionContext, warehouse: Warehouse, table: str, rows) -> MaterializeResult:
     """rows(start, end): the table's rows of the run's dates, read from the box-score files."""
     start, end = partition_dates(context)
     df = rows(start, end)
-    written, kept = replace_from_source(context, warehouse, table, df, start, end)
+    written, kept, held = replace_from_source(context, warehouse, table, df, start, end)
     metadata = {
         **range_metadata(context, written, df),
         "games": int(df["game_id"].nunique()) if written else 0,
         "date_range": f"{start}..{end}",
         "kept_stored_dates": MetadataValue.json(kept),
+        "shrunk_dates_kept": MetadataValue.json(held),
     }
     if "is_dnp" in df.columns:
         metadata["dnp_rows"] = int(df["is_dnp"].sum()) if written else 0
@@ -145,7 +176,7 @@ def prop_lines(context: AssetExecutionContext, warehouse: Warehouse, nba_data: N
     rosters = _rosters(warehouse, start, end)
     lines, _ = build_prop_lines(main_lines(in_range), rosters)
     metadata = _match_metadata(build_player_game_lines(lines, rosters), lines, rosters)
-    written, kept = replace_from_source(context, warehouse, "prop_lines", lines, start, end)
+    written, kept, held = replace_from_source(context, warehouse, "prop_lines", lines, start, end)
     if metadata["unresolved_player_games"] or metadata["ambiguous_player_games"]:
         context.log.warning(
             f"{metadata['unresolved_player_games']} unresolved and {metadata['ambiguous_player_games']} ambiguous "
@@ -157,6 +188,7 @@ def prop_lines(context: AssetExecutionContext, warehouse: Warehouse, nba_data: N
             "books": MetadataValue.json(sorted(lines["bookmaker"].unique().tolist())),
             "post_tipoff_rows": int((lines["snapshot_time"] >= lines["commence_time"]).sum()),
             "kept_stored_dates": MetadataValue.json(kept),
+            "shrunk_dates_kept": MetadataValue.json(held),
             **metadata,
         },
         check_results=table_check_results(warehouse, "prop_lines", start, end),
@@ -234,13 +266,14 @@ def game_lines(context: AssetExecutionContext, warehouse: Warehouse, nba_data: N
     start, end = partition_dates(context)
     rows = load_game_lines(nba_data.path, start, end)
     rows = rows[(rows["game_date"] >= str(start)) & (rows["game_date"] <= str(end))]
-    written, kept = replace_from_source(context, warehouse, "game_lines", rows, start, end)
+    written, kept, held = replace_from_source(context, warehouse, "game_lines", rows, start, end)
     return MaterializeResult(
         metadata={
             **range_metadata(context, written, rows),
             "events": int(rows["event_id"].nunique()) if len(rows) else 0,
             "books": MetadataValue.json(sorted(rows["bookmaker"].unique().tolist()) if len(rows) else []),
             "kept_stored_dates": MetadataValue.json(kept),
+            "shrunk_dates_kept": MetadataValue.json(held),
         },
         check_results=table_check_results(warehouse, "game_lines", start, end),
     )
