@@ -709,3 +709,35 @@ def test_the_command_line_exits_non_zero_with_the_file_row_and_value(copy, tmp_p
     pd.testing.assert_frame_equal(
         DuckDBWarehouse(path=str(home / "warehouse.duckdb")).read("prop_lines", START, END), before
     )
+
+
+def test_a_box_score_file_that_changed_since_the_last_tick_is_ingested_again(copy):
+    """A file a tick saw mid-write and that was completed since (or corrected) has another size or time:
+    the next tick asks for its dates again, so a day stored half-written is made whole."""
+    import os
+
+    from dagster import build_sensor_context
+
+    from bestbets_dagster.defs.daily import box_scores_sensor
+
+    data, warehouse = copy
+    resources = {"warehouse": warehouse, "nba_data": NbaDataSource(data_dir=str(data))}
+
+    def tick(cursor):
+        context = build_sensor_context(cursor=cursor, resources=resources)
+        return box_scores_sensor.evaluate_tick(context), context.cursor
+
+    first, cursor = tick(None)
+    assert first.skip_message == "the warehouse has every box-score date of the data directory" and cursor
+    again, cursor = tick(cursor)
+    assert again.skip_message and not again.run_requests
+    path = data / PLAYERS
+    path.write_bytes(path.read_bytes() + path.read_bytes().splitlines(keepends=True)[1])  # a row more
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+    changed, cursor = tick(cursor)
+    [request] = changed.run_requests
+    assert range_tags("2025-10-21", END).items() <= request.tags.items() and request.run_key.startswith(
+        f"box-scores:2025-10-21:{END}:"
+    )
+    settled, _ = tick(cursor)
+    assert not settled.run_requests

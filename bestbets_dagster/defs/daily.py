@@ -25,7 +25,9 @@ Sensors and the schedule are STOPPED by default: a replay home must not start wo
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import inspect
+import json
 
 from dagster import (
     AssetKey,
@@ -52,7 +54,7 @@ from bestbets_dagster.defs.jobs import JOBS
 from bestbets_dagster.defs.models import current_training_week
 from bestbets_dagster.defs.partition_range import days_between, range_tags
 from bestbets_dagster.defs.source_alerts import record_source_alert
-from bestbets_dagster.ingest.box_scores import box_score_dates
+from bestbets_dagster.ingest.box_scores import box_score_dates, box_score_fingerprints, file_dates
 from bestbets_dagster.models.families import load_families
 from bestbets_dagster.models.registry import staleness
 from bestbets_dagster.partitions import MODEL_FAMILY_PARTITIONS_NAME
@@ -141,14 +143,27 @@ def box_scores_pending(warehouse: Warehouse, nba_data: NbaDataSource) -> tuple[d
 @stopped_sensor(600, job=JOBS["box_scores_job"])
 def box_scores_sensor(context: SensorEvaluationContext, warehouse: Warehouse, nba_data: NbaDataSource):
     """Ingests the box scores of every date the data directory has and the warehouse does not (the night's
-    games, or every date missed), with those dates' lines and features, in one ranged run."""
+    games, or every date missed), with those dates' lines and features, in one ranged run; and again
+    the dates of a file that changed since the last tick saw it (its size or time: a file a tick caught
+    mid-write and that was completed since, or a corrected one), so a day ingested half-written is made
+    whole. The cursor holds each file's fingerprint as last seen."""
+    fingerprints = box_score_fingerprints(nba_data.path)
+    seen = json.loads(context.cursor) if context.cursor else {}
+    changed = sorted(name for name, print_ in fingerprints.items() if name in seen and seen[name] != print_)
+    context.update_cursor(json.dumps(fingerprints, sort_keys=True))
+    days = set().union(*(file_dates(nba_data.path, name) for name in changed)) if changed else set()
     pending = box_scores_pending(warehouse, nba_data)
-    if pending is None:
-        if not box_score_dates(nba_data.path):
+    if pending is not None:
+        days |= set(pending)
+    if not days:
+        if not fingerprints:
             return SkipReason(f"no box-score file in {nba_data.path / 'box_scores'} yet")
         return SkipReason("the warehouse has every box-score date of the data directory")
-    start, end = pending
-    return RunRequest(run_key=f"box-scores:{start}:{end}", tags=range_tags(start, end))
+    start, end = min(days), max(days)
+    reason = f" ({', '.join(changed)} changed)" if changed else ""
+    context.log.info(f"box scores {start}..{end} to ingest{reason}")
+    key = hashlib.sha256(json.dumps([fingerprints[n] for n in changed]).encode()).hexdigest()[:8] if changed else ""
+    return RunRequest(run_key=f"box-scores:{start}:{end}{':' + key if key else ''}", tags=range_tags(start, end))
 
 
 def grading_pending(instance, today: dt.date) -> list[dt.date]:

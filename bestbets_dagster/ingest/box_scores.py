@@ -370,6 +370,23 @@ def box_score_dates(data_dir: Path) -> set[dt.date]:
     return dates
 
 
+def box_score_fingerprints(data_dir: Path) -> dict[str, list[int]]:
+    """{file name: [size, mtime_ns]} of the player box-score files: a file changed since it was ingested
+    (completed after a tick caught it mid-write, or corrected) has another fingerprint."""
+    out = {}
+    for path in table_files(Path(data_dir) / PLAYER_DIR):
+        stat = path.stat()
+        out[path.name] = [stat.st_size, stat.st_mtime_ns]
+    return out
+
+
+def file_dates(data_dir: Path, name: str) -> frozenset[dt.date]:
+    """The game dates of one player box-score file of the data directory."""
+    path = Path(data_dir) / PLAYER_DIR / name
+    stat = path.stat()
+    return _file_dates(str(path), stat.st_size, stat.st_mtime_ns)
+
+
 def data_date_range(data_dir: Path) -> tuple[dt.date, dt.date]:
     """First and last game date in the box scores (for commands that default to 'all the data')."""
     df = load_player_game_logs(data_dir)
