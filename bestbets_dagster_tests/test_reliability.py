@@ -163,7 +163,12 @@ CORPUS = [
     ("minutes negative", PLAYERS, _scorer("minutes", "-5"), r"line {line}: minutes is not 'mm:ss': '-5'"),
     ("minutes text", PLAYERS, _scorer("minutes", "half"), r"line {line}: minutes is not 'mm:ss': 'half'"),
     ("points without minutes", PLAYERS, _scorer("minutes", ""), r"line {line}: .* scored \d+ points with no minutes"),
-    ("name of spaces", PLAYERS, _scorer("player_name", "   "), r"line {line}: player_name is empty: '   '"),
+    (
+        "name of spaces",
+        PLAYERS,
+        _scorer("player_name", "   "),
+        r"line {line}: player_name is empty or a missing-value marker: '   '",
+    ),
     ("empty name", PLAYERS, _scorer("player_name", ""), r"line {line}: player_name is empty"),
     (
         "unknown team",
@@ -272,6 +277,18 @@ CORPUS = [
         SNAPSHOT,
         _set("player", "  ", {"market": "player_points"}),
         r"line {line}: the player name is empty",
+    ),
+    (
+        "player named N/A",
+        SNAPSHOT,
+        _set("player", "N/A", {"market": "player_points"}),
+        r"line {line}: the player name is empty or a missing-value marker: 'N/A'",
+    ),
+    (
+        "box-score player named null",
+        PLAYERS,
+        _scorer("player_name", "null"),
+        r"line {line}: player_name is empty or a missing-value marker: 'null'",
     ),
     (
         "game not away @ home",

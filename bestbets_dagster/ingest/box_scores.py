@@ -18,6 +18,7 @@ from bestbets_dagster.ingest.errors import IngestError
 from bestbets_dagster.ingest.files import (
     UNREADABLE,
     check_unique,
+    not_a_name,
     parse_bools,
     parse_numbers,
     read_table_file,
@@ -217,11 +218,11 @@ def read_player_file(path: Path, start: dt.date | None = None, end: dt.date | No
     out["wl"] = raw["wl"] if "wl" in raw.columns else None
     out["person_id"] = parse_numbers(raw, "person_id", path, integer=True)
     names = raw["player_name"].astype("string").str.strip()
-    missing_name = names.isna() | (names == "")
+    missing_name = not_a_name(names)
     if missing_name.any():
         raise IngestError(
             path,
-            f"player_name is empty: {raw.loc[missing_name].iloc[0]['player_name']!r}",
+            f"player_name is empty or a missing-value marker: {raw.loc[missing_name].iloc[0]['player_name']!r}",
             raw.loc[missing_name].iloc[0]["_row"],
         )
     out["player_name"] = names.astype(object)

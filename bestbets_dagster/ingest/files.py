@@ -55,6 +55,20 @@ def read_table_file(path: Path, required: Iterable[str]) -> pd.DataFrame:
     return df
 
 
+# The strings spreadsheets and exports write for a missing value (pandas' default NA markers): never a
+# player's name.
+MISSING_MARKERS = frozenset(
+    {"#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A", "NA"}
+    | {"NULL", "NaN", "None", "n/a", "nan", "null", "none", "-", "?"}
+)
+
+
+def not_a_name(names: pd.Series) -> pd.Series:
+    """Where a name is missing: empty, blank, or a missing-value marker ("N/A", "null", "None", ...)."""
+    text = names.astype("string").str.strip()
+    return text.isna() | (text == "") | text.isin(MISSING_MARKERS)
+
+
 def _check_complete(path: Path, data: bytes) -> None:
     """A CSV cut short (a download or a copy interrupted mid-row) is refused: its last line has no newline
     at its end, or fewer fields than the header. Pandas would read the cut row with the fields it has

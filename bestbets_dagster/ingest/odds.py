@@ -26,7 +26,7 @@ import pandas as pd
 
 from bestbets_dagster import tables
 from bestbets_dagster.ingest.errors import IngestError
-from bestbets_dagster.ingest.files import check_unique, parse_numbers, read_table_file, table_files
+from bestbets_dagster.ingest.files import check_unique, not_a_name, parse_numbers, read_table_file, table_files
 from bestbets_dagster.ingest.teams import team_abbr
 from bestbets_dagster.timeutil import eastern_game_dates
 
@@ -86,9 +86,12 @@ def _resolve_teams(df: pd.DataFrame, path: Path) -> pd.DataFrame:
 
 def _check_offers(offers: pd.DataFrame, path: Path) -> pd.DataFrame:
     """Names present, lines and prices inside the ranges prop_lines defines (schemas/tables)."""
-    blank = offers["book_player_name"].isna() | (offers["book_player_name"].astype(str).str.strip() == "")
+    blank = not_a_name(offers["book_player_name"])
     if blank.any():
-        raise IngestError(path, "the player name is empty", offers.loc[blank].iloc[0]["_row"])
+        first = offers.loc[blank].iloc[0]
+        raise IngestError(
+            path, f"the player name is empty or a missing-value marker: {first['book_player_name']!r}", first["_row"]
+        )
     for column in ("line", "over_price", "under_price"):
         bad, rule = tables.check_values("prop_lines", column, offers[column])
         if bad.any():
