@@ -41,8 +41,8 @@ def read_table_file(path: Path, required: Iterable[str]) -> pd.DataFrame:
             df["_row"] = [f"row {i}" for i in range(len(df))]
         else:
             data = gzip.decompress(path.read_bytes()) if path.name.endswith(".gz") else path.read_bytes()
-            _check_complete(path, data)
             df = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, na_values=[""])
+            _check_complete(path, data)  # after the parse: bytes that are no table say so first
             # Line 1 is the header, so data row i is on line i + 2.
             df["_row"] = [f"line {i + 2}" for i in range(len(df))]
     except IngestError:
