@@ -307,34 +307,27 @@ def test_a_model_whose_artifact_is_missing_is_never_served(trained_home, tmp_pat
     assert not check.passed and newest["model_id"] in check.metadata["unavailable_models"].value
     served = warehouse.read("predictions", "2025-12-02", "2025-12-02", family="v9_mae")
     assert len(served) > 0 and set(served["model_id"]) == {registry.loc[pd.Timestamp("2025-11-24"), "model_id"]}
-
-
-def test_predictions_that_no_loadable_model_can_rebuild_are_kept_and_the_run_fails_saying_why(trained_home, tmp_path):
-    """Every artifact of a family gone, then its predictions of a date re-run: the stored rows stay and the
-    run fails naming the model and what to do (it had succeeded with a warning and deleted them)."""
-    from bestbets_dagster.defs.predictions import predictions
-
-    warehouse, artifacts = trained_home
-    key = MultiPartitionKey({"game_date": "2025-12-02", "model_family": "v9_mae"})
+    # Every artifact of the family gone: the stored predictions stay and the run fails saying why (it
+    # had succeeded with a warning and deleted them).
+    for path in (tmp_path / "artifacts" / "models" / "v9_mae").iterdir():
+        path.unlink()
     with DagsterInstance.ephemeral() as instance:
-        assert _train(warehouse, artifacts, "2025-12-01", "v9_mae", instance).success
-        resources = {"warehouse": warehouse, "artifacts": artifacts}
-        assert materialize([predictions], instance=instance, resources=resources, partition_key=key).success
-        stored = warehouse.read("predictions", "2025-12-02", "2025-12-02", family="v9_mae")
-        assert len(stored) > 0
-        for path in (tmp_path / "artifacts" / "models" / "v9_mae").iterdir():
-            path.unlink()
-        result = materialize(
-            [predictions], instance=instance, resources=resources, partition_key=key, raise_on_error=False
+        instance.add_dynamic_partitions("model_family", ["v9_mae"])
+        gone = materialize(
+            [predictions],
+            instance=instance,
+            resources={"warehouse": warehouse, "artifacts": artifacts},
+            partition_key=MultiPartitionKey({"game_date": "2025-12-02", "model_family": "v9_mae"}),
+            raise_on_error=False,
         )
-    assert not result.success
-    failure = next(e for e in result.all_events if e.is_step_failure).step_failure_data.error
-    text = str(failure.message) + str(failure.cause.message if failure.cause else "")
+    assert not gone.success
+    error = next(e for e in gone.all_events if e.is_step_failure).step_failure_data.error
+    text = str(error.message) + str(error.cause.message if error.cause else "")
     assert (
         "v9_mae: no loadable model for 1 date(s) with stored predictions (2025-12-02); the stored rows are kept" in text
     )
     assert "no artifact at" in text
-    pd.testing.assert_frame_equal(warehouse.read("predictions", "2025-12-02", "2025-12-02", family="v9_mae"), stored)
+    pd.testing.assert_frame_equal(warehouse.read("predictions", "2025-12-02", "2025-12-02", family="v9_mae"), served)
 
 
 def test_serving_falls_back_on_the_pinned_models_when_the_registry_cannot_be_read(trained_home, monkeypatch):
