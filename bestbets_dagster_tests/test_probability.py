@@ -11,7 +11,8 @@ from bestbets_dagster.bestbets.probability import (
     calibrations,
     expected_value,
     fit_logistic,
-    market_logit,
+    logit,
+    no_vig_over,
     walk_forward_probabilities,
 )
 
@@ -44,7 +45,7 @@ def test_the_fit_recovers_an_informative_edge_and_the_prior_holds_a_few_rows_to_
     x = np.column_stack(
         [
             (many["predicted_points"] - many["line_value"]) / np.sqrt(many["line_value"]),
-            market_logit(many["line_over_price"], many["line_under_price"]),
+            logit(no_vig_over(many["line_over_price"], many["line_under_price"])),
         ]
     )
     a, b, c = fit_logistic(x, (many["actual_points"] > many["line_value"]).to_numpy(float))
@@ -56,11 +57,11 @@ def test_the_fit_recovers_an_informative_edge_and_the_prior_holds_a_few_rows_to_
 
 
 def test_the_book_s_prices_are_its_probability():
-    assert market_logit(-110, -110) == pytest.approx(0.0)
+    assert logit(no_vig_over(-110, -110)) == pytest.approx(0.0)
     # -150 / +130: implied 0.600 and 0.435, no-vig P(over) 0.580.
     q = 0.6 / (0.6 + 100 / 230)
-    assert market_logit(-150, 130) == pytest.approx(np.log(q / (1 - q)))
-    assert market_logit(np.nan, -110) == 0.0
+    assert logit(no_vig_over(-150, 130)) == pytest.approx(np.log(q / (1 - q)))
+    assert logit(no_vig_over(np.nan, -110)) == 0.0
     # A family that knows nothing gets the market's probability back.
     cal = Calibration("f", 0.0, 0.0, 1.0, 1000, dt.date(2025, 11, 1), dt.date(2025, 11, 9))
     assert cal.p_over([20.0], [20.5], [q])[0] == pytest.approx(q)

@@ -63,12 +63,6 @@ class Calibration:
             "earned": self.earned,
         }
 
-    @classmethod
-    def from_dict(cls, model_family: str, values: dict) -> Calibration:
-        days = (None if values[k] is None else dt.date.fromisoformat(values[k]) for k in ("first_day", "last_day"))
-        weights = (float(values[k]) for k in ("a", "b", "c"))
-        return cls(model_family, *weights, int(values["n"]), *days, bool(values.get("earned", False)))
-
 
 def market_only(model_family: str) -> Calibration:
     """The prior: P(over) = the market's, for a family without CALIBRATION rows yet."""
@@ -97,11 +91,6 @@ def logit(p) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.log(q / (1.0 - q))
     return np.where(np.isfinite(out), out, 0.0)
-
-
-def market_logit(over_price, under_price) -> np.ndarray:
-    """logit of the book's no-vig P(over) from its two American prices; 0 where a price is missing."""
-    return logit(no_vig_over(over_price, under_price))
 
 
 def own_price_p_over(rows: pd.DataFrame, nominal_books=()) -> np.ndarray:
