@@ -284,8 +284,20 @@ def test_a_window_whose_labeled_rows_changed_since_training_windows_trains_nothi
     pd.testing.assert_frame_equal(warehouse.read("model_registry", family="v9_mae"), before)
 
 
-def test_a_model_whose_artifact_is_missing_is_never_served(trained_home, tmp_path):
+def _predict_2025_12_02(warehouse, artifacts, instance):
+    """v9_mae's predictions of 2025-12-02, the run's result whether it succeeds or not."""
     from bestbets_dagster.defs.predictions import predictions
+
+    return materialize(
+        [predictions],
+        instance=instance,
+        resources={"warehouse": warehouse, "artifacts": artifacts},
+        partition_key=MultiPartitionKey({"game_date": "2025-12-02", "model_family": "v9_mae"}),
+        raise_on_error=False,
+    )
+
+
+def test_a_model_whose_artifact_is_missing_is_never_served(trained_home, tmp_path):
 
     warehouse, artifacts = trained_home
     with DagsterInstance.ephemeral() as instance:
@@ -296,13 +308,7 @@ def test_a_model_whose_artifact_is_missing_is_never_served(trained_home, tmp_pat
         (
             tmp_path / "artifacts" / "models" / "v9_mae" / f"{newest['model_id']}-{newest['sha256_hash'][:16]}.cbm"
         ).unlink()
-        result = materialize(
-            [predictions],
-            instance=instance,
-            resources={"warehouse": warehouse, "artifacts": artifacts},
-            partition_key=MultiPartitionKey({"game_date": "2025-12-02", "model_family": "v9_mae"}),
-            raise_on_error=False,
-        )
+        result = _predict_2025_12_02(warehouse, artifacts, instance)
     check = [c for c in result.get_asset_check_evaluations() if c.check_name == "registered_artifacts_served"][0]
     assert not check.passed and newest["model_id"] in check.metadata["unavailable_models"].value
     served = warehouse.read("predictions", "2025-12-02", "2025-12-02", family="v9_mae")
@@ -313,13 +319,7 @@ def test_a_model_whose_artifact_is_missing_is_never_served(trained_home, tmp_pat
         path.unlink()
     with DagsterInstance.ephemeral() as instance:
         instance.add_dynamic_partitions("model_family", ["v9_mae"])
-        gone = materialize(
-            [predictions],
-            instance=instance,
-            resources={"warehouse": warehouse, "artifacts": artifacts},
-            partition_key=MultiPartitionKey({"game_date": "2025-12-02", "model_family": "v9_mae"}),
-            raise_on_error=False,
-        )
+        gone = _predict_2025_12_02(warehouse, artifacts, instance)
     assert not gone.success
     error = next(e for e in gone.all_events if e.is_step_failure).step_failure_data.error
     text = str(error.message) + str(error.cause.message if error.cause else "")

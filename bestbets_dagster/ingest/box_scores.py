@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bestbets_dagster.ingest.errors import IngestError
+from bestbets_dagster.ingest.errors import IngestError, refuse_first
 from bestbets_dagster.ingest.files import (
     UNREADABLE,
     check_unique,
@@ -120,33 +120,30 @@ def dnp_reason(comment: str | None) -> str | None:
 
 def _game_dates(df: pd.DataFrame, path: Path) -> pd.Series:
     dates = pd.to_datetime(df["game_date"].str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
-    bad = dates.isna()
-    if bad.any():
-        first = df.loc[bad].iloc[0]
-        raise IngestError(path, f"game_date is not a date: {first['game_date']!r}", first["_row"])
+    refuse_first(df, dates.isna(), path, lambda row: f"game_date is not a date: {row['game_date']!r}")
     # A box score is of a game that was played: never after today's slate, never before the partitions.
     first_day, last_day = pd.Timestamp(partition_start()), pd.Timestamp(today_eastern() + dt.timedelta(days=1))
-    outside = (dates < first_day) | (dates > last_day)
-    if outside.any():
-        first = df.loc[outside].iloc[0]
-        raise IngestError(
-            path,
-            f"game_date {first['game_date']} is outside the game dates this system knows "
-            f"({first_day:%Y-%m-%d} to today's slate {last_day:%Y-%m-%d})",
-            first["_row"],
-        )
+    refuse_first(
+        df,
+        (dates < first_day) | (dates > last_day),
+        path,
+        lambda row: (
+            f"game_date {row['game_date']} is outside the game dates this system knows "
+            f"({first_day:%Y-%m-%d} to today's slate {last_day:%Y-%m-%d})"
+        ),
+    )
     first_off, last_off = off_season()
     if first_off:
         month_day = dates.dt.strftime("%m-%d")
-        between = (month_day >= first_off) & (month_day <= last_off)
-        if between.any():
-            first = df.loc[between].iloc[0]
-            raise IngestError(
-                path,
-                f"game_date {first['game_date']} falls in the off-season ({first_off}..{last_off}, "
-                "BESTBETS_OFF_SEASON): no NBA game is played then",
-                first["_row"],
-            )
+        refuse_first(
+            df,
+            (month_day >= first_off) & (month_day <= last_off),
+            path,
+            lambda row: (
+                f"game_date {row['game_date']} falls in the off-season ({first_off}..{last_off}, "
+                "BESTBETS_OFF_SEASON): no NBA game is played then"
+            ),
+        )
     return dates
 
 
@@ -157,15 +154,15 @@ NOT_A_LINED_GAME = {"1": "a preseason", "3": "an All-Star"}
 
 def _check_game_kind(df: pd.DataFrame, game_ids: pd.Series, path: Path) -> None:
     kind = game_ids.where(game_ids.str.fullmatch(r"00\d{8}", na=False)).str.slice(2, 3)
-    bad = kind.isin(list(NOT_A_LINED_GAME))
-    if bad.any():
-        first = df.loc[bad].iloc[0]
-        raise IngestError(
-            path,
-            f"game {game_ids[bad].iloc[0]} is {NOT_A_LINED_GAME[kind[bad].iloc[0]]} game: only regular-season, "
-            "play-in and playoff games belong in the box scores",
-            first["_row"],
-        )
+    refuse_first(
+        df,
+        kind.isin(list(NOT_A_LINED_GAME)),
+        path,
+        lambda row: (
+            f"game {game_ids[row.name]} is {NOT_A_LINED_GAME[kind[row.name]]} game: only regular-season, "
+            "play-in and playoff games belong in the box scores"
+        ),
+    )
 
 
 def _team_abbrs(df: pd.DataFrame, column: str, path: Path) -> pd.Series:
@@ -274,14 +271,14 @@ SHOOTING_BOUNDS = (
 
 def _check_shooting(rows: pd.DataFrame, path: Path) -> None:
     for part, whole in SHOOTING_BOUNDS:
-        bad = rows[part] > rows[whole]
-        if bad.any():
-            first = rows.loc[bad].iloc[0]
-            raise IngestError(
-                path,
-                f"{first['player_name']}: {part} {int(first[part])} is more than {whole} {int(first[whole])}",
-                first["_row"],
-            )
+        refuse_first(
+            rows,
+            rows[part] > rows[whole],
+            path,
+            lambda row, part=part, whole=whole: (
+                f"{row['player_name']}: {part} {int(row[part])} is more than {whole} {int(row[whole])}"
+            ),
+        )
 
 
 def _check_one_game_a_day(rows: pd.DataFrame, path: Path) -> None:

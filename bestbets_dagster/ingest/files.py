@@ -12,7 +12,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from bestbets_dagster.ingest.errors import IngestError
+from bestbets_dagster.ingest.errors import IngestError, refuse_first
 
 TABLE_SUFFIXES = (".csv", ".csv.gz", ".parquet")
 
@@ -99,18 +99,12 @@ def parse_numbers(df: pd.DataFrame, column: str, path: Path, integer: bool = Fal
     bad = raw.notna() & values.isna()
     if required:
         bad |= raw.isna()
-    if bad.any():
-        first = df.loc[bad].iloc[0]
-        raise IngestError(path, f"column {column} is not a number: {first[column]!r}", first["_row"])
+    refuse_first(df, bad, path, lambda row: f"column {column} is not a number: {row[column]!r}")
     infinite = values.notna() & ~np.isfinite(values.astype("float64"))
-    if infinite.any():
-        first = df.loc[infinite].iloc[0]
-        raise IngestError(path, f"column {column} is not a finite number: {first[column]!r}", first["_row"])
+    refuse_first(df, infinite, path, lambda row: f"column {column} is not a finite number: {row[column]!r}")
     if integer:
         frac = values.notna() & (values != np.floor(values.fillna(0)))
-        if frac.any():
-            first = df.loc[frac].iloc[0]
-            raise IngestError(path, f"column {column} is not a whole number: {first[column]!r}", first["_row"])
+        refuse_first(df, frac, path, lambda row: f"column {column} is not a whole number: {row[column]!r}")
     return values
 
 
