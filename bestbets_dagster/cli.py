@@ -284,6 +284,7 @@ def cmd_family(args: argparse.Namespace) -> int:
 
 
 def cmd_retrain(args: argparse.Namespace) -> int:
+    from bestbets_dagster.defs.daily import stored_box_score_last
     from bestbets_dagster.defs.models import current_training_week
     from bestbets_dagster.defs.resources import current_warehouse
     from bestbets_dagster.models.families import load_families
@@ -301,7 +302,7 @@ def cmd_retrain(args: argparse.Namespace) -> int:
             raise SystemExit(f"family {args.family} is disabled: `bestbets family enable {args.family}` first")
         chosen = [args.family]
     if args.week is None:
-        newest = _newest_box_score(warehouse, today_eastern())
+        newest = stored_box_score_last(warehouse)
         week = current_training_week(today_eastern())
         if newest is None or dt.date.fromisoformat(week) > monday_of(newest) + dt.timedelta(days=7):
             latest = f"{monday_of(newest) + dt.timedelta(days=7)}" if newest else "YYYY-MM-DD"
@@ -320,14 +321,6 @@ def cmd_retrain(args: argparse.Namespace) -> int:
     return cmd_registry(
         argparse.Namespace(family=None if args.all else args.family, week=week, data_dir=None, home=None)
     )
-
-
-def _newest_box_score(warehouse, today: dt.date) -> dt.date | None:
-    """The newest game date of the stored box scores (player_game_logs) up to today."""
-    import pandas as pd
-
-    logs = warehouse.read("player_game_logs", dt.date(2000, 1, 1), today, columns=["game_date"])
-    return None if logs.empty else pd.Timestamp(logs["game_date"].max()).date()
 
 
 def _train_week(week: str, chosen: list[str], enable: bool, warehouse) -> None:

@@ -122,7 +122,8 @@ def family_keys(instance, **dimension) -> dict[str, str]:
     return {family: str(MultiPartitionKey({**dimension, "model_family": family})) for family in _families(instance)}
 
 
-def _stored_box_score_last(warehouse: Warehouse) -> dt.date | None:
+def stored_box_score_last(warehouse: Warehouse) -> dt.date | None:
+    """The newest game date of the stored box scores (player_game_logs), None when there is none."""
     last = warehouse.query("SELECT MAX(game_date) AS last FROM {player_game_logs}")["last"].iloc[0]
     return None if last is None or last != last else dt.date.fromisoformat(str(last)[:10])
 
@@ -135,7 +136,7 @@ def box_scores_pending(warehouse: Warehouse, nba_data: NbaDataSource) -> tuple[d
     if not dates:
         return None
     first, last = min(dates), max(dates)
-    stored = _stored_box_score_last(warehouse)
+    stored = stored_box_score_last(warehouse)
     start = first if stored is None else stored + DAY
     return (start, last) if start <= last else None
 
