@@ -174,3 +174,38 @@ def test_snapshot_with_an_unknown_team_names_the_event(snapshot_csv):
     raw.to_csv(path, index=False)
     with pytest.raises(IngestError, match="unknown NBA team 'Springfield Isotopes'"):
         read_flat_snapshot(path)
+
+
+def test_a_snapshot_whose_sides_disagree_with_the_events_other_snapshots_is_set_aside_before_box_scores():
+    """Tonight's slate has no box score yet: the event's usual orientation (most rows) is kept, the file
+    that has it the other way round is set aside and named."""
+    from bestbets_dagster.ingest.lines import set_aside_swapped_sides
+
+    def rows(file, home, away, n):
+        return pd.DataFrame(
+            {
+                "game_date": ["2025-12-08"] * n,
+                "event_id": ["e1"] * n,
+                "home_team_abbr": [home] * n,
+                "away_team_abbr": [away] * n,
+                "source_file": [file] * n,
+            }
+        )
+
+    main = pd.concat(
+        [rows("raw_20251208_150000.csv", "DEN", "LAL", 3), rows("raw_20251208_170000.csv", "LAL", "DEN", 2)],
+        ignore_index=True,
+    )
+    logs = pd.DataFrame(columns=["game_date", "game_id", "is_home", "team_abbr", "opp"]).astype({"is_home": bool})
+    kept, aside = set_aside_swapped_sides(main, logs)
+    assert set(kept["source_file"]) == {"raw_20251208_150000.csv"} and len(kept) == 3
+    assert aside == [
+        {
+            "event_id": "e1",
+            "file": "raw_20251208_170000.csv",
+            "game_date": "2025-12-08",
+            "home": "LAL",
+            "away": "DEN",
+            "reason": "the event's other snapshots have these teams the other way round",
+        }
+    ]

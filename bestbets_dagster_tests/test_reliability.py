@@ -489,6 +489,66 @@ def test_a_line_far_from_the_other_books_is_never_selected(copy):
     assert len(row) == 1 and row["selected_book"].iloc[0] != "draftkings" and float(row["selected_line"].iloc[0]) > 1.5
 
 
+def test_a_snapshot_with_home_and_away_swapped_is_set_aside_and_no_side_flips(copy):
+    """One event of the 2025-11-15 snapshot written "Home @ Away": its lines are set aside with the event
+    and the file named, and no stored player-game loses its game or has is_home flipped."""
+    from bestbets_dagster.defs.ingestion import ALLOW_SHRINK_TAG
+
+    data, warehouse = copy
+    day = "2025-11-15"
+    before = warehouse.read("player_game_lines", day, day)
+    raw = pd.read_csv(data / SNAPSHOT, dtype=str, keep_default_na=False)
+    event = raw.loc[raw["market"] == "player_points", "event_id"].iloc[0]
+    away, home = raw.loc[raw["event_id"] == event, "game"].iloc[0].split(" @ ")
+    raw.loc[raw["event_id"] == event, "game"] = f"{home} @ {away}"
+    raw.to_csv(data / SNAPSHOT, index=False)
+    result = materialize(
+        [a for a in ingest_assets if a.key.path[-1] in ("prop_lines", "player_game_lines")],
+        instance=DagsterInstance.ephemeral(),
+        tags={**range_tags(day, day), ALLOW_SHRINK_TAG: "true"},  # the event's lines go: the day shrinks
+        resources={"warehouse": warehouse, "nba_data": NbaDataSource(data_dir=str(data))},
+    )
+    assert result.success
+    [aside] = result.asset_materializations_for_node("prop_lines")[0].metadata["events_set_aside"].value
+    assert aside["event_id"] == event and aside["file"] == "raw_20251115_170000.csv"
+    assert aside["reason"] == "the box scores have these teams the other way round"
+    assert event not in set(warehouse.read("prop_lines", day, day)["event_id"])
+    after = warehouse.read("player_game_lines", day, day)
+    assert after["game_id"].notna().all() and event not in set(after["event_id"])
+    kept = before[before["event_id"] != event]
+    assert len(kept) == len(after) and len(kept) < len(before)
+    assert after.set_index("person_id")["is_home"].equals(
+        kept.set_index("person_id")["is_home"].loc[after["person_id"]]
+    )
+
+
+def test_one_book_listing_a_player_under_two_names_at_two_lines_is_a_conflict_never_a_line_move(copy):
+    """A second spelling of a player (upper case: the same person, matched exactly) at a line 2 points
+    higher in the same snapshot of the same book: both rows are dropped and reported, the player-game's
+    opening line is not moved by them."""
+    data, warehouse = copy
+    day = "2025-11-15"
+    raw = pd.read_csv(data / SNAPSHOT, dtype=str, keep_default_na=False)
+    points = raw.index[(raw["market"] == "player_points") & (raw["bookmaker"] == "draftkings")]
+    row = raw.loc[points[0]].copy()
+    row["player"], row["line"] = row["player"].upper(), str(float(row["line"]) + 2)
+    raw.loc[len(raw)] = row
+    raw.to_csv(data / SNAPSHOT, index=False)
+    result = _ingest(warehouse, data, day, day)
+    assert result.success
+    conflicts = result.asset_materializations_for_node("prop_lines")[0].metadata["conflicting_lines_dropped"].value
+    name = raw.loc[points[0], "player"]
+    assert {(c["book_player_name"], c["bookmaker"], c["file"]) for c in conflicts} == {
+        (name, "draftkings", "raw_20251115_170000.csv"),
+        (name.upper(), "draftkings", "raw_20251115_170000.csv"),
+    }
+    stored = warehouse.read("prop_lines", day, day)
+    assert not ((stored["bookmaker"] == "draftkings") & stored["book_player_name"].isin([name, name.upper()])).any()
+    lines = warehouse.read("player_game_lines", day, day)
+    assert lines.groupby(["event_id", "person_id"]).size().max() == 1
+    assert (lines["opening_line"] == lines["selected_line"]).all()  # one snapshot a day: no line moves
+
+
 def test_lower_case_team_abbreviations_are_normalized(copy):
     data, warehouse = copy
     _edit_csv(data / PLAYERS, lambda rows: rows.__setitem__("team_abbr", rows["team_abbr"].str.lower()))

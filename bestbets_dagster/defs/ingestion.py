@@ -177,6 +177,17 @@ def prop_lines(context: AssetExecutionContext, warehouse: Warehouse, nba_data: N
     lines, _ = build_prop_lines(main_lines(in_range), rosters)
     metadata = _match_metadata(build_player_game_lines(lines, rosters), lines, rosters)
     written, kept, held = replace_from_source(context, warehouse, "prop_lines", lines, start, end)
+    set_aside, conflicts = lines.attrs.get("events_set_aside", []), lines.attrs.get("conflicting_lines", [])
+    if set_aside:
+        context.log.warning(
+            f"{len(set_aside)} event snapshot(s) set aside: home and away do not agree with the game; "
+            f"first: {set_aside[0]}"
+        )
+    if conflicts:
+        context.log.warning(
+            f"{len(conflicts)} line(s) dropped: one book listed one player under two names at different lines "
+            f"in one snapshot; first: {conflicts[0]}"
+        )
     if metadata["unresolved_player_games"] or metadata["ambiguous_player_games"]:
         context.log.warning(
             f"{metadata['unresolved_player_games']} unresolved and {metadata['ambiguous_player_games']} ambiguous "
@@ -189,6 +200,8 @@ def prop_lines(context: AssetExecutionContext, warehouse: Warehouse, nba_data: N
             "post_tipoff_rows": int((lines["snapshot_time"] >= lines["commence_time"]).sum()),
             "kept_stored_dates": MetadataValue.json(kept),
             "shrunk_dates_kept": MetadataValue.json(held),
+            "events_set_aside": MetadataValue.json(set_aside[:20]),
+            "conflicting_lines_dropped": MetadataValue.json(conflicts[:20]),
             **metadata,
         },
         check_results=table_check_results(warehouse, "prop_lines", start, end),

@@ -8,7 +8,7 @@ import datetime as dt
 import pandas as pd
 
 from bestbets_dagster import tables
-from bestbets_dagster.ingest.identity import resolve_events
+from bestbets_dagster.ingest.identity import event_games, resolve_events
 from bestbets_dagster.ingest.names import names_before
 from bestbets_dagster.timeutil import EASTERN, eastern_game_date
 
@@ -104,9 +104,11 @@ def build_prop_lines(main: pd.DataFrame, player_logs: pd.DataFrame) -> tuple[pd.
     """Attach identity to every book's main line. Returns (prop_lines rows, per-name resolution)."""
     if main.empty:
         return tables.table("prop_lines").empty_frame(), pd.DataFrame()
+    main, set_aside = set_aside_swapped_sides(main, player_logs)
     resolution = resolve_events(main, player_logs)
     rows = main.merge(resolution, on=["event_id", "book_player_name"], how="left", validate="many_to_one")
     rows = _flag_duplicate_persons(rows)
+    rows, conflicts = drop_conflicting_lines(rows)
     columns = [
         "game_date",
         "event_id",
@@ -129,7 +131,87 @@ def build_prop_lines(main: pd.DataFrame, player_logs: pd.DataFrame) -> tuple[pd.
         "source_file",
     ]
     rows = rows.sort_values(["game_date", "event_id", "bookmaker", "book_player_name", "snapshot_time"])
-    return rows[columns].reset_index(drop=True), resolution
+    rows = rows[columns].reset_index(drop=True)
+    rows.attrs["events_set_aside"] = set_aside
+    rows.attrs["conflicting_lines"] = conflicts
+    return rows, resolution
+
+
+def set_aside_swapped_sides(main: pd.DataFrame, player_logs: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
+    """The rows whose event names its home and away teams as the box scores' game of that date does (or,
+    without a box score yet, as most of the event's rows do), and a record of each (event, file) set aside:
+    a snapshot with the sides swapped would flip `is_home` and lose the game, while the match rate stayed
+    100%."""
+    sides = main[["game_date", "event_id", "home_team_abbr", "away_team_abbr", "source_file"]]
+    logs = player_logs.assign(game_date=pd.to_datetime(player_logs["game_date"]).astype("datetime64[ns]"))
+    games = event_games(logs)[["game_date", "home_team_abbr", "away_team_abbr"]].assign(in_box=True)
+    judged = sides.assign(game_date=pd.to_datetime(sides["game_date"]).astype("datetime64[ns]")).merge(
+        games, on=["game_date", "home_team_abbr", "away_team_abbr"], how="left"
+    )
+    swapped = games.rename(columns={"home_team_abbr": "away_team_abbr", "away_team_abbr": "home_team_abbr"})
+    judged = judged.merge(
+        swapped.rename(columns={"in_box": "box_reversed"}),
+        on=["game_date", "home_team_abbr", "away_team_abbr"],
+        how="left",
+    )
+    judged.index = sides.index
+    # Without a box score: the event's most frequent orientation (ties: the first seen) is taken as right.
+    orientation = judged["home_team_abbr"] + "@" + judged["away_team_abbr"]
+    usual = orientation.groupby(judged["event_id"]).transform(lambda o: o.value_counts(sort=True).index[0])
+    wrong = judged["box_reversed"].eq(True) | (
+        judged["in_box"].isna() & judged["box_reversed"].isna() & (orientation != usual)
+    )
+    if not wrong.any():
+        return main, []
+    aside = judged[wrong].drop_duplicates(["event_id", "source_file"])
+    aside = aside.assign(
+        reason=aside["box_reversed"]
+        .eq(True)
+        .map(
+            {
+                True: "the box scores have these teams the other way round",
+                False: "the event's other snapshots have these teams the other way round",
+            }
+        )
+    )
+    records = [
+        {
+            "event_id": r.event_id,
+            "file": r.source_file,
+            "game_date": str(pd.Timestamp(r.game_date).date()),
+            "home": r.home_team_abbr,
+            "away": r.away_team_abbr,
+            "reason": r.reason,
+        }
+        for r in aside.itertuples(index=False)
+    ]
+    return main[~wrong].reset_index(drop=True), records
+
+
+def drop_conflicting_lines(rows: pd.DataFrame) -> tuple[pd.DataFrame, list[dict]]:
+    """One line per player, book and snapshot. Two names of one book resolved to the same person (a second
+    spelling) at different lines are a conflict: every one of those rows is dropped and reported, since
+    which is the book's line cannot be told, and keeping both reads as a line move. At the same line the
+    first name is kept."""
+    resolved = rows[rows["match_status"] == "resolved"]
+    keys = ["snapshot_time", "event_id", "bookmaker", "person_id"]
+    lines = resolved.groupby(keys)["line"].transform("nunique")
+    conflict = lines[lines > 1].index
+    repeat = resolved.drop(conflict).sort_values("book_player_name", kind="mergesort").duplicated(keys)
+    dropped = rows.loc[conflict]
+    records = [
+        {
+            "game_date": str(pd.Timestamp(r.game_date).date()),
+            "event_id": r.event_id,
+            "bookmaker": r.bookmaker,
+            "book_player_name": r.book_player_name,
+            "line": float(r.line),
+            "snapshot_time": str(r.snapshot_time),
+            "file": r.source_file,
+        }
+        for r in dropped.sort_values([*keys, "book_player_name"]).itertuples(index=False)
+    ]
+    return rows.drop(conflict.union(repeat[repeat].index)), records
 
 
 def _flag_duplicate_persons(rows: pd.DataFrame) -> pd.DataFrame:
