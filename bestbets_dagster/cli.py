@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
-import fcntl
 import json
 import os
 import socket
@@ -50,21 +49,49 @@ def _alive(pid: int) -> bool:
     return True
 
 
+# A run created and never started (its launcher killed between the two) is dead after this long.
+NOT_STARTED_GRACE = dt.timedelta(minutes=10)
+
+
+def _run_pid(instance, run) -> int | None:
+    """The pid that runs `run`: the bestbets command's tag, else the process that logged its start
+    (a run Dagster's CLI or the UI started in this instance)."""
+    from dagster import DagsterEventType
+
+    if run.tags.get(PID_TAG):
+        return int(run.tags[PID_TAG])
+    started = instance.all_logs(run.run_id, of_type=DagsterEventType.RUN_START)
+    return started[-1].dagster_event.pid if started and started[-1].dagster_event else None
+
+
 def fail_dead_runs(instance) -> list[str]:
-    """Runs a bestbets command started on this machine that are still STARTED although their process
-    is gone (SIGKILL, a crash, a reboot) are marked failed, so the UI tells the truth. Returns their ids."""
+    """Runs left behind by a killed process are marked failed, whoever started them, so the UI tells the
+    truth: a run STARTING or STARTED whose process is gone (SIGKILL, a crash, a reboot), and a run NOT_STARTED
+    for 10 minutes (created, never launched). A run a bestbets command started on another machine (its host
+    tag) is left to that machine; untagged runs are judged only on a local (SQLite) instance, where every
+    run's process is on this machine. Returns their ids."""
     from dagster import DagsterRunStatus, RunsFilter
 
-    runs = instance.get_runs(
-        filters=RunsFilter(
-            statuses=[DagsterRunStatus.STARTING, DagsterRunStatus.STARTED], tags={HOST_TAG: socket.gethostname()}
-        )
+    host, local = socket.gethostname(), not os.environ.get("DAGSTER_PG_HOST")
+    records = instance.get_run_records(
+        filters=RunsFilter(statuses=[DagsterRunStatus.NOT_STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.STARTED])
     )
+    now = dt.datetime.now(dt.timezone.utc)
     failed = []
-    for run in runs:
-        pid = int(run.tags.get(PID_TAG, "0"))
-        if pid and pid != os.getpid() and not _alive(pid):
-            instance.report_run_failed(run, f"marked failed by bestbets: the process that ran it (pid {pid}) is gone")
+    for record in records:
+        run = record.dagster_run
+        if run.tags.get(HOST_TAG, host if local else None) != host:
+            continue
+        if run.status == DagsterRunStatus.NOT_STARTED:
+            pid = int(run.tags.get(PID_TAG, "0"))
+            dead = now - record.create_timestamp > NOT_STARTED_GRACE and not (pid and _alive(pid))
+            reason = f"it was created {record.create_timestamp:%Y-%m-%d %H:%M} UTC and never started"
+        else:
+            pid = _run_pid(instance, run)
+            dead = bool(pid) and pid != os.getpid() and not _alive(pid)
+            reason = f"the process that ran it (pid {pid}) is gone"
+        if dead:
+            instance.report_run_failed(run, f"marked failed by bestbets: {reason}")
             failed.append(run.run_id)
     if failed:
         print(f"marked {len(failed)} run(s) failed whose process is gone: {', '.join(failed)}", file=sys.stderr)
@@ -75,31 +102,18 @@ def fail_dead_runs(instance) -> list[str]:
 def writing_home(command: str):
     """One writing command per home at a time: a second one refuses at once, naming the first (two
     overlapping builds of one range with different inputs would leave a mix of both). Runs left
-    STARTED by a killed command are marked failed first."""
+    behind by a killed command are marked failed first."""
     from dagster import DagsterInstance
 
-    home = settings.bestbets_home()
-    home.mkdir(parents=True, exist_ok=True)
-    with open(home / "bestbets.lock", "a+") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock.seek(0)
-            raise SystemExit(
-                f"another bestbets command is writing to {home} ({lock.read().strip() or 'unknown'}): "
-                "wait for it to finish, or stop it, and run again"
-            ) from None
-        lock.seek(0)
-        lock.truncate()
-        lock.write(
-            f"pid {os.getpid()}: bestbets {command}, since {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M:%S} UTC"
-        )
-        lock.flush()
-        try:
+    from bestbets_dagster.home_lock import HomeBusy, writing
+
+    try:
+        with writing(settings.bestbets_home(), command):
             fail_dead_runs(DagsterInstance.get())
+            _warehouse()  # a damaged warehouse stops the command before it writes anything
             yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    except HomeBusy as busy:
+        raise SystemExit(str(busy)) from None
 
 
 def _date(text: str) -> dt.date:
@@ -210,7 +224,6 @@ def cmd_family(args: argparse.Namespace) -> int:
     import dataclasses
 
     from bestbets_dagster.defs.models import sync_family_partitions
-    from bestbets_dagster.defs.resources import current_warehouse
     from bestbets_dagster.models.families import (
         check_loss,
         load_families,
@@ -219,7 +232,7 @@ def cmd_family(args: argparse.Namespace) -> int:
     )
 
     _apply_environment(args)
-    warehouse = current_warehouse()
+    warehouse = _warehouse()
     families = load_families(warehouse)
     by_id = {f.model_family: f for f in families}
     if args.action == "add":
@@ -286,12 +299,11 @@ def cmd_family(args: argparse.Namespace) -> int:
 def cmd_retrain(args: argparse.Namespace) -> int:
     from bestbets_dagster.defs.daily import stored_box_score_last
     from bestbets_dagster.defs.models import current_training_week
-    from bestbets_dagster.defs.resources import current_warehouse
     from bestbets_dagster.models.families import load_families
     from bestbets_dagster.timeutil import monday_of, today_eastern
 
     _apply_environment(args)
-    warehouse = current_warehouse()
+    warehouse = _warehouse()
     families = {f.model_family: f for f in load_families(warehouse)}
     if args.all:
         chosen = sorted(name for name, f in families.items() if f.enabled)
@@ -355,12 +367,11 @@ def _train_week(week: str, chosen: list[str], enable: bool, warehouse) -> None:
 
 
 def cmd_registry(args: argparse.Namespace) -> int:
-    from bestbets_dagster.defs.resources import current_warehouse
     from bestbets_dagster.models.families import load_families
     from bestbets_dagster.models.registry import serving_periods
 
     _apply_environment(args)
-    warehouse = current_warehouse()
+    warehouse = _warehouse()
     family = getattr(args, "family", None)
     known = sorted(f.model_family for f in load_families(warehouse))
     if family is not None and family not in known:
@@ -394,11 +405,10 @@ def cmd_signal_backtest(args: argparse.Namespace) -> int:
     import json
 
     from bestbets_dagster.bestbets.history import graded_candidates
-    from bestbets_dagster.defs.resources import current_warehouse
     from bestbets_dagster.signals.backtest import format_backtest, signal_backtest
 
     _apply_environment(args)
-    warehouse = current_warehouse()
+    warehouse = _warehouse()
     tags = warehouse.read("pick_signal_tags", args.start, args.end)
     if tags.empty:
         raise SystemExit(f"no pick_signal_tags rows in {args.start}..{args.end}: materialize best_bets_job first")
@@ -415,12 +425,11 @@ def cmd_config(args: argparse.Namespace) -> int:
     import json
 
     from bestbets_dagster.bestbets.dashboard import dashboard_from_warehouse, format_dashboard
-    from bestbets_dagster.defs.resources import current_warehouse
     from bestbets_dagster.resources import BestBetsSettings
     from bestbets_dagster.timeutil import today_eastern
 
     _apply_environment(args)
-    warehouse = current_warehouse()
+    warehouse = _warehouse()
     day = args.date or _newest_day_with_data(warehouse, today_eastern())
     view = dashboard_from_warehouse(warehouse, BestBetsSettings().config(), day)
     print(json.dumps(view, indent=1, default=str) if args.json else format_dashboard(view))
@@ -441,12 +450,12 @@ def _newest_day_with_data(warehouse, today: dt.date) -> dt.date:
 
 def cmd_picks(args: argparse.Namespace) -> int:
     from bestbets_dagster.commands.picks import show_picks
-    from bestbets_dagster.defs.resources import current_warehouse, resources_for_env
+    from bestbets_dagster.defs.resources import resources_for_env
     from bestbets_dagster.timeutil import today_eastern
 
     _apply_environment(args)
     artifacts = resources_for_env(settings.bestbets_env())["artifacts"]
-    code, text = show_picks(args.date, args.json, today_eastern(), current_warehouse(), artifacts)
+    code, text = show_picks(args.date, args.json, today_eastern(), _warehouse(), artifacts)
     print(text, file=sys.stdout if code == 0 else sys.stderr)
     return code
 
@@ -454,13 +463,12 @@ def cmd_picks(args: argparse.Namespace) -> int:
 def cmd_report_card(args: argparse.Namespace) -> int:
     import json
 
-    from bestbets_dagster.defs.resources import current_warehouse
     from bestbets_dagster.grading.report_card import format_report_card, report_card_from_warehouse
     from bestbets_dagster.resources import BestBetsSettings
     from bestbets_dagster.timeutil import monday_of, today_eastern
 
     _apply_environment(args)
-    warehouse = current_warehouse()
+    warehouse = _warehouse()
     week = monday_of(args.week or _newest_day_with_data(warehouse, today_eastern()) - dt.timedelta(days=7))
     card = report_card_from_warehouse(warehouse, BestBetsSettings().config(), week)
     print(json.dumps(card, indent=1) if args.json else format_report_card(card))
@@ -514,7 +522,6 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     from bestbets_dagster.definitions import build_definitions
     from bestbets_dagster.defs.experiments import experiment_reads
     from bestbets_dagster.defs.partition_range import range_tags
-    from bestbets_dagster.defs.resources import current_warehouse
     from bestbets_dagster.ingest.box_scores import data_date_range
     from bestbets_dagster.models.experiments import ExperimentSpec, format_weeks
     from bestbets_dagster.partitions import EXPERIMENT_PARTITIONS_NAME
@@ -547,7 +554,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
         instance = DagsterInstance.get()
         defs = build_definitions()
         quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-        warehouse = current_warehouse()
+        warehouse = _warehouse()
         built = warehouse.read("player_features", needed, needed, columns=["game_date"])
         if built.empty:  # the features the experiment reads are not built yet: build them as `bestbets build` does
             print(f"building the features {first}..{needed} first", file=sys.stderr)
@@ -581,7 +588,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
             tags=cli_run_tags(),
             raise_on_error=True,
         )
-    stored = current_warehouse().read("model_experiments")
+    stored = _warehouse().read("model_experiments")
     row = stored[stored["experiment_name"] == args.name].iloc[0]
     print(f"experiment {args.name}: {row.model_family} ({row.loss_function}, {row.feature_set}), {row['mode']}")
     print(format_weeks(pd.DataFrame(json.loads(row.weeks_json))))
@@ -830,6 +837,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _warehouse():
+    """The environment's warehouse, read whole once first (a damaged file fails here, saying what to do)."""
+    from bestbets_dagster.defs.resources import current_warehouse
+
+    warehouse = current_warehouse()
+    warehouse.verify()
+    return warehouse
+
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    """The errors whose message is the whole story (file, row, what to do): printed without a traceback.
+    Imported when one is raised: the warehouse module imports DuckDB and Dagster."""
+    from bestbets_dagster.home_lock import HomeBusy
+    from bestbets_dagster.ingest.errors import IngestError
+    from bestbets_dagster.resources.warehouse import WarehouseError
+    from bestbets_dagster.tables import DataValidationError
+
+    return (IngestError, WarehouseError, DataValidationError, HomeBusy)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -839,7 +866,12 @@ def main(argv: list[str] | None = None) -> int:
     # --data-dir and --home before any command imports the definitions: the game-date partitions start
     # where the data directory's box scores do, read when the partitions module is first imported.
     _apply_environment(args)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except _user_errors() as error:
+        # A bad input or an unusable warehouse: the cause in one line (Dagster's log above has the trace).
+        print(f"bestbets {args.command}: error: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -103,6 +103,22 @@ def source_urls() -> dict[str, str | None]:
     }
 
 
+DEFAULT_LOCK_TIMEOUT_S = 600.0
+
+
+def lock_timeout_s() -> float:
+    """How long a command waits for a warehouse another process holds before it gives up
+    (BESTBETS_LOCK_TIMEOUT_S, seconds)."""
+    text = os.environ.get("BESTBETS_LOCK_TIMEOUT_S", str(DEFAULT_LOCK_TIMEOUT_S))
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"BESTBETS_LOCK_TIMEOUT_S={text!r} is not a number of seconds") from None
+    if not value >= 0:
+        raise ValueError(f"BESTBETS_LOCK_TIMEOUT_S={text!r} must be 0 or more seconds")
+    return value
+
+
 def odds_credit_floor() -> int:
     return int(os.environ.get("BESTBETS_ODDS_CREDIT_FLOOR", DEFAULT_ODDS_CREDIT_FLOOR))
 

@@ -11,6 +11,8 @@ run requests executed as the daemon would. Every table then equals what `bestbet
 from __future__ import annotations
 
 import datetime as dt
+import gzip
+import os
 import re
 import shutil
 import zoneinfo
@@ -107,11 +109,17 @@ def at(day: dt.date, time: dt.time) -> dt.datetime:
 class Daemon:
     """What the Dagster daemon does with the project's schedules and sensors, on a given clock."""
 
-    def __init__(self, defs, instance, monkeypatch):
+    def __init__(self, defs, instance, monkeypatch, data: Path, half_written: dt.date):
         self.defs, self.instance, self.monkeypatch = defs, instance, monkeypatch
         self.resources = local_resources()
         self.launched: set[tuple[str, str]] = set()
         self.runs: list[str] = []
+        self.cursors: dict[str, str | None] = {}
+        # The box scores of `half_written` are caught mid-write by the tick after their download (cut at a
+        # row boundary half-way, a valid file), and completed before the next tick.
+        self.data, self.half_written = data, half_written
+        self.completion: tuple[Path, bytes] | None = None
+        self.stored_half: list[int] = []
 
     def clock(self, moment: dt.datetime) -> None:
         self.monkeypatch.setenv("BESTBETS_TODAY", moment.isoformat())
@@ -128,6 +136,22 @@ class Daemon:
         )
         assert result.success
         self.runs.append(f"{job_name} {request.partition_key or request.tags}")
+        if job_name == "box_score_download_job" and request.partition_key == str(self.half_written):
+            self._cut_half_way()
+        elif job_name == "box_scores_job" and self.completion is not None:
+            day = self.half_written
+            self.stored_half.append(len(self.resources["warehouse"].read("player_game_logs", day, day)))
+            path, whole = self.completion
+            path.write_bytes(whole)
+            os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
+            self.completion = None
+
+    def _cut_half_way(self) -> None:
+        path = self.data / "box_scores" / f"player_game_logs_{self.half_written}.csv.gz"
+        whole = path.read_bytes()
+        header, *rows = gzip.decompress(whole).splitlines(keepends=True)
+        path.write_bytes(gzip.compress(b"".join([header, *rows[: len(rows) // 2]])))
+        self.completion = (path, whole)
 
     def _launch(self, owner: str, default_job: str | None, requests) -> int:
         launched = 0
@@ -157,11 +181,16 @@ class Daemon:
             launched = 0
             for sensor in sensors:
                 context = build_sensor_context(
-                    instance=self.instance, resources=self.resources, definitions=self.defs, sensor_name=sensor.name
+                    instance=self.instance,
+                    resources=self.resources,
+                    definitions=self.defs,
+                    sensor_name=sensor.name,
+                    cursor=self.cursors.get(sensor.name),
                 )
                 # The daemon resolves dynamic partition keys against the instance.
                 with partition_loading_context(dynamic_partitions_store=self.instance):
                     data = sensor.evaluate_tick(context)
+                self.cursors[sensor.name] = data.cursor  # the daemon keeps each sensor's cursor between ticks
                 for request in data.dynamic_partitions_requests or []:
                     if isinstance(request, AddDynamicPartitionsRequest):
                         self.instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
@@ -239,7 +268,7 @@ def cycle(tmp_path_factory, monkeypatch_module):
     from bestbets_dagster.definitions import build_definitions
 
     defs = build_definitions()
-    daemon = Daemon(defs, DagsterInstance.ephemeral(), monkeypatch_module)
+    daemon = Daemon(defs, DagsterInstance.ephemeral(), monkeypatch_module, data, half_written=DAYS[1])
     for day in DAYS:
         daemon.play(day, data)
     # A family added on Friday morning: its partition, this week's model and Friday's predictions follow.
@@ -277,6 +306,20 @@ def test_the_daily_cycle_writes_what_the_replay_writes(cycle, table):
         ours = ours[ours["model_family"] != "v9_q40"]
     assert len(theirs) > 0 or table == "game_lines", table  # the recorded snapshots hold no game markets
     pd.testing.assert_frame_equal(_comparable(ours), _comparable(theirs), obj=table)
+
+
+def test_a_box_score_file_caught_half_written_is_made_whole_by_the_next_tick(cycle):
+    """The night of DAYS[1] stored from half its file, then the file completed: the next tick ingested it
+    again and graded it again, and every table equals the replay's (the test above)."""
+    daemon, loop, replay, _ = cycle
+    day = DAYS[1]
+    whole = replay.read("player_game_logs", day, day)
+    assert daemon.stored_half == [len(whole) // 2] and len(whole) > 100
+    assert len(loop.read("player_game_logs", day, day)) == len(whole)
+    ingests = [run for run in daemon.runs if run.startswith("box_scores_job") and f"'{day}'" in run]
+    assert len(ingests) == 2, daemon.runs
+    graded = loop.read("prediction_accuracy", day, day)
+    assert len(graded) == len(replay.read("prediction_accuracy", day, day)) > 0
 
 
 def test_the_downloaders_filled_the_data_directory(cycle):

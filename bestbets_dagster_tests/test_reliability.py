@@ -5,6 +5,7 @@ marked failed and a second writer refuses."""
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import json
 import shutil
@@ -818,3 +819,127 @@ def test_a_box_score_file_that_changed_since_the_last_tick_is_ingested_again(cop
     )
     settled, _ = tick(cursor)
     assert not settled.run_requests
+
+
+# ------------------------------------------------------------------------------ the warehouse file
+
+
+def _home_with(copy, tmp_path) -> tuple[Path, dict]:
+    """A home holding the small build's warehouse, and the environment of a command on it."""
+    data, warehouse = copy
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copy(warehouse.path, home / "warehouse.duckdb")
+    return home, {**subprocess_env(home), "BESTBETS_DATA_DIR": str(data)}
+
+
+@pytest.mark.parametrize("share", [0.3, 0.7])
+def test_a_truncated_warehouse_is_reported_corrupt_with_what_to_do(copy, tmp_path, share):
+    """Cut short, the file either will not open (30%) or opens with some tables intact (70%): read-only and
+    writing commands alike exit 1 with the cause in one line, and a write refused leaves the file as it was."""
+    home, env = _home_with(copy, tmp_path)
+    path = home / "warehouse.duckdb"
+    path.write_bytes(path.read_bytes()[: int(path.stat().st_size * share)])
+    cut = path.read_bytes()
+    for argv in (("registry", "list"), ("build", "--start", START, "--end", START)):
+        result = run_cli(home, *argv, env=env, timeout=300)
+        assert result.returncode == 1, result.stderr[-2000:]
+        last = result.stderr.strip().splitlines()[-1]
+        assert last.startswith(f"bestbets {argv[0]}: error: warehouse.duckdb is corrupt: IO Error: Could not read")
+        assert f"Restore {path} from a backup, or move it aside and rebuild it" in last
+    assert path.read_bytes() == cut
+
+
+def test_a_warehouse_held_by_another_process_names_it_and_gives_up_after_the_set_wait(copy, tmp_path):
+    home, env = _home_with(copy, tmp_path)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb, time; c = duckdb.connect({str(home / 'warehouse.duckdb')!r}); "
+            "print('held', flush=True); time.sleep(120)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        began = time.monotonic()
+        result = run_cli(home, "registry", "list", env={**env, "BESTBETS_LOCK_TIMEOUT_S": "3"}, timeout=120)
+        waited = time.monotonic() - began
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.returncode == 1
+    assert f"warehouse.duckdb is held by process {holder.pid}, waiting up to 3 s (BESTBETS_LOCK_TIMEOUT_S)" in (
+        result.stderr
+    )
+    assert f"bestbets registry: error: warehouse.duckdb is held by process {holder.pid}; gave up after 3 s" in (
+        result.stderr
+    )
+    assert waited < 60
+    again = run_cli(home, "registry", "list", env=env, timeout=120)  # released: the command works
+    assert again.returncode == 0, again.stderr[-2000:]
+
+
+def test_a_write_while_a_bestbets_command_holds_the_home_is_refused_naming_it(copy, tmp_path):
+    """A run started by Dagster's own CLI or the UI writes through the same warehouse resource: while a
+    bestbets command holds the home's writer lock, its writes are refused and nothing is written."""
+    home, _ = _home_with(copy, tmp_path)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import pathlib, time; from bestbets_dagster.home_lock import writing\n"
+            f"with writing(pathlib.Path({str(home)!r}), 'build'):\n    print('held', flush=True); time.sleep(120)",
+        ],
+        cwd=settings.PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    warehouse = DuckDBWarehouse(path=str(home / "warehouse.duckdb"))
+    before = warehouse.read("player_game_logs", START, START)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(Exception, match=rf"another bestbets command is writing to {home} \(pid {holder.pid}: "):
+            warehouse.replace_partitions("player_game_logs", before.head(3), START, START)
+    finally:
+        holder.kill()
+        holder.wait()
+    pd.testing.assert_frame_equal(warehouse.read("player_game_logs", START, START), before)
+    assert warehouse.replace_partitions("player_game_logs", before, START, START) == len(before)  # released
+
+
+def test_runs_left_by_killed_processes_are_marked_failed_whoever_started_them(tmp_path, monkeypatch):
+    """A run of a plain Dagster materialization (no bestbets tags) killed while STARTED, and a run created
+    and never started: both are marked failed by the next bestbets command's sweep."""
+    from dagster import DagsterRun, DagsterRunStatus
+
+    from bestbets_dagster import cli
+
+    home = tmp_path / "home"
+    (home / "dagster").mkdir(parents=True)
+    (home / "dagster" / "dagster.yaml").write_text(settings.INSTANCE_CONFIG)
+    script = (
+        "import time\nfrom dagster import DagsterInstance, asset, materialize\n"
+        "@asset\ndef slow():\n    time.sleep(120)\n"
+        "materialize([slow], instance=DagsterInstance.get())\n"
+    )
+    runner = subprocess.Popen([sys.executable, "-c", script], env=subprocess_env(home))
+    deadline = time.monotonic() + 120
+    with home_instance(home) as instance:
+        while not instance.get_runs():
+            assert time.monotonic() < deadline and runner.poll() is None
+            time.sleep(0.5)
+        [started] = instance.get_runs()
+        while instance.get_run_by_id(started.run_id).status != DagsterRunStatus.STARTED:
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        runner.kill()
+        runner.wait()
+        never = instance.add_run(DagsterRun(job_name="build_job", run_id="0" * 8 + "-never-started"))
+        assert cli.fail_dead_runs(instance) == [started.run_id]  # the unstarted run is in its grace period
+        monkeypatch.setattr(cli, "NOT_STARTED_GRACE", dt.timedelta(0))
+        assert cli.fail_dead_runs(instance) == [never.run_id]
+        assert instance.get_run_by_id(started.run_id).status == DagsterRunStatus.FAILURE
+        assert instance.get_run_by_id(never.run_id).status == DagsterRunStatus.FAILURE

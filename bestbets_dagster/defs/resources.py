@@ -35,7 +35,7 @@ def local_resources() -> dict[str, Any]:
     home = settings.bestbets_home()
     return {
         **source_resources(),
-        "warehouse": DuckDBWarehouse(path=str(home / "warehouse.duckdb")),
+        "warehouse": DuckDBWarehouse(path=str(home / "warehouse.duckdb"), lock_timeout_s=settings.lock_timeout_s()),
         "artifacts": LocalArtifactStore(root=str(home / "artifacts")),
         "nba_data": NbaDataSource(data_dir=str(settings.data_dir())),
         "best_bets": BestBetsSettings(),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import errno
+import logging
 import random
 import re
 import time
@@ -27,9 +28,39 @@ import sqlglot
 from dagster import ConfigurableResource
 
 from bestbets_dagster import tables
+from bestbets_dagster.home_lock import refuse_if_another_writes
 from bestbets_dagster.tables import DataValidationError, TableSpec
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
+_log = logging.getLogger(__name__)
+
+
+class WarehouseError(RuntimeError):
+    """The warehouse file cannot be used: corrupt, or held by another process past the wait."""
+
+
+class WarehouseCorrupt(WarehouseError):
+    pass
+
+
+class WarehouseLocked(WarehouseError, TimeoutError):
+    pass
+
+
+# DuckDB's words for a file it cannot read as a database (cut short, overwritten, not DuckDB at all).
+_CORRUPT = ("could not read enough bytes", "checksum", "corrupt", "not a valid duckdb database", "invalid database")
+_HOLDER = re.compile(r"PID (\d+)")
+
+
+def _is_corrupt(exc: duckdb.Error) -> bool:
+    return any(words in str(exc).lower() for words in _CORRUPT)
+
+
+def _corrupt(db_path: Path, exc: duckdb.Error) -> WarehouseCorrupt:
+    return WarehouseCorrupt(
+        f"{db_path.name} is corrupt: {exc}. Restore {db_path} from a backup, or move "
+        f"it aside and rebuild it from the data directory (`bestbets replay` or `make run`)."
+    )
 
 
 class Warehouse(ConfigurableResource):
@@ -84,6 +115,10 @@ class Warehouse(ConfigurableResource):
         frame = tables.validate(name, df)
         self._replace(spec, frame, "TRUE", {})
         return len(frame)
+
+    def verify(self) -> None:
+        """Read every stored byte once, so a damaged store fails now, with what to do, and not in the
+        middle of a command (an engine that checks its own storage has nothing to do here)."""
 
     def _replace(self, spec: TableSpec, frame: pd.DataFrame, condition: str, params: dict) -> None:
         """Delete the rows the condition names and insert the frame, in one atomic step."""
@@ -173,6 +208,8 @@ def _as_date(value: dt.date | str) -> dt.date:
 
 # (database file, table) pairs checked against their definition in this process.
 _MIGRATED: set[tuple[str, str]] = set()
+# Warehouse files (path, size, mtime) read whole once by this process without an error.
+_VERIFIED: set[tuple[str, int, int]] = set()
 # Connections opened read-only (a read-only home).
 _READ_ONLY: set[int] = set()
 
@@ -210,7 +247,12 @@ class DuckDBWarehouse(Warehouse):
             # nothing can write there either.
             if not db_path.exists():
                 raise FileNotFoundError(f"no warehouse at {db_path} (and its folder is read-only)")
-            con = duckdb.connect(str(db_path), read_only=True)
+            try:
+                con = duckdb.connect(str(db_path), read_only=True)
+            except duckdb.Error as exc:
+                if _is_corrupt(exc):
+                    raise _corrupt(db_path, exc) from exc
+                raise
             _READ_ONLY.add(id(con))
             try:
                 yield con
@@ -218,31 +260,81 @@ class DuckDBWarehouse(Warehouse):
                 _READ_ONLY.discard(id(con))
                 con.close()
             return
-        deadline = time.monotonic() + self.lock_timeout_s
+        wait = self.lock_timeout_s
+        deadline = time.monotonic() + wait
         # Serialize this project's processes on one file lock (filelock: flock on POSIX) ...
+        lock = filelock.FileLock(lock_path)
         try:
-            lock = filelock.FileLock(lock_path, timeout=self.lock_timeout_s)
-            lock.acquire()
+            lock.acquire(timeout=min(wait, 1.0))
         except filelock.Timeout:
-            raise TimeoutError(f"the warehouse {db_path} stayed locked for {self.lock_timeout_s:g} s") from None
+            _log.warning(
+                "%s is in use by another bestbets process; waiting up to %g s (BESTBETS_LOCK_TIMEOUT_S)",
+                db_path.name,
+                wait,
+            )
+            try:
+                lock.acquire(timeout=max(deadline - time.monotonic(), 0))
+            except filelock.Timeout:
+                raise WarehouseLocked(
+                    f"{db_path} stayed in use by another bestbets process for {wait:g} s; wait for it to finish "
+                    f"or raise BESTBETS_LOCK_TIMEOUT_S"
+                ) from None
         try:
-            delay = 0.05
-            while True:
-                try:
-                    con = duckdb.connect(str(db_path))
-                    break
-                except duckdb.IOException as exc:
-                    # ... and retry with backoff if a foreign process (a duckdb shell) holds the file.
-                    if "lock" not in str(exc).lower() or time.monotonic() > deadline:
-                        raise
-                    time.sleep(delay + random.uniform(0, delay))
-                    delay = min(delay * 2, 2.0)
+            con = self._open(db_path, deadline, wait)
             try:
                 yield con
+            except duckdb.Error as exc:
+                if _is_corrupt(exc):
+                    raise _corrupt(db_path, exc) from exc
+                raise
             finally:
                 con.close()
         finally:
             lock.release()
+
+    @staticmethod
+    def _open(db_path: Path, deadline: float, wait: float) -> duckdb.DuckDBPyConnection:
+        """The connection, retried with backoff while a foreign process (a notebook, a duckdb shell) holds the
+        file, saying once who holds it; a file DuckDB cannot read is WarehouseCorrupt."""
+        delay, told = 0.05, False
+        while True:
+            try:
+                return duckdb.connect(str(db_path))
+            except duckdb.Error as exc:
+                if _is_corrupt(exc):
+                    raise _corrupt(db_path, exc) from exc
+                if "lock" not in str(exc).lower():
+                    raise
+                holder = _HOLDER.search(str(exc))
+                who = f"process {holder.group(1)}" if holder else "another process"
+                if time.monotonic() > deadline:
+                    raise WarehouseLocked(
+                        f"{db_path.name} is held by {who}; gave up after {wait:g} s. Close what holds it (a notebook, "
+                        f"a duckdb shell) or raise BESTBETS_LOCK_TIMEOUT_S. DuckDB: {exc}"
+                    ) from None
+                if not told:
+                    _log.warning(
+                        "%s is held by %s, waiting up to %g s (BESTBETS_LOCK_TIMEOUT_S)", db_path.name, who, wait
+                    )
+                    told = True
+                time.sleep(delay + random.uniform(0, delay))
+                delay = min(delay * 2, 2.0)
+
+    def verify(self) -> None:
+        """Hash every column of every table (0.25 s for the README replay's 20 MB): a file cut short or
+        overwritten is WarehouseCorrupt here, where a read of its intact tables alone would succeed.
+        Once per process and file version."""
+        db_path = Path(self.path)
+        if not db_path.exists():
+            return
+        stat = db_path.stat()
+        version = (str(db_path.resolve()), stat.st_size, stat.st_mtime_ns)
+        if version in _VERIFIED:
+            return
+        with self._connect() as con:
+            for (name,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall():
+                con.execute(f'SELECT sum(hash(COLUMNS(*))) FROM "{name}"').fetchall()
+        _VERIFIED.add(version)
 
     def _ensure(self, con: duckdb.DuckDBPyConnection, spec: TableSpec) -> None:
         """Create the table, or migrate one created from an older definition (added columns only)."""
@@ -285,7 +377,9 @@ class DuckDBWarehouse(Warehouse):
         return raw
 
     def _replace(self, spec: TableSpec, frame: pd.DataFrame, condition: str, params: dict) -> None:
-        """One transaction: readers see the old rows or the new ones, never a mix or nothing."""
+        """One transaction: readers see the old rows or the new ones, never a mix or nothing. Refused while
+        another command holds the home's writer lock (a run started by Dagster's CLI or the UI meanwhile)."""
+        refuse_if_another_writes(Path(self.path).parent)
         with self._connect() as con:
             self._ensure(con, spec)
             con.execute("BEGIN TRANSACTION")
