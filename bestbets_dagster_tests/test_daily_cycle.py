@@ -190,7 +190,8 @@ class Daemon:
                 # The daemon resolves dynamic partition keys against the instance.
                 with partition_loading_context(dynamic_partitions_store=self.instance):
                     data = sensor.evaluate_tick(context)
-                self.cursors[sensor.name] = data.cursor  # the daemon keeps each sensor's cursor between ticks
+                if data.cursor is not None:  # the daemon keeps each sensor's cursor between ticks
+                    self.cursors[sensor.name] = data.cursor
                 for request in data.dynamic_partitions_requests or []:
                     if isinstance(request, AddDynamicPartitionsRequest):
                         self.instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))

@@ -414,6 +414,63 @@ def test_a_missing_or_unreadable_source_is_an_error_and_writes_nothing(copy, cas
         pd.testing.assert_frame_equal(rows, before[table], obj=f"{case}: {table}")
 
 
+def _rewrite(path: Path, change) -> None:
+    path.write_bytes(change(path.read_bytes()))
+
+
+def _replace_text(old: str, new: str):
+    def change(data: Path) -> None:
+        assert old.encode() in (data / SNAPSHOT).read_bytes()
+        _rewrite(data / SNAPSHOT, lambda b: b.replace(old.encode(), new.encode()))
+
+    return change
+
+
+def _reverse_columns(path: Path) -> None:
+    pd.read_csv(path, dtype=str, keep_default_na=False).iloc[:, ::-1].to_csv(path, index=False)
+
+
+def _alternate_line(rows):
+    """A far alternate line (+4.5, long odds) for the first player_points offer: never the main line."""
+    row = rows.loc[rows.index[rows["market"] == "player_points"][0]].copy()
+    row["line"], row["over_odds"], row["under_odds"] = str(float(row["line"]) + 4.5), "400", "-600"
+    rows.loc[len(rows)] = row
+
+
+# The same data written another way: every table the ingest stores for the days is unchanged.
+EQUIVALENT = [
+    ("byte-order mark", lambda d: [_rewrite(d / f, lambda b: b"\xef\xbb\xbf" + b) for f in (PLAYERS, SNAPSHOT)]),
+    (
+        "CRLF line endings",
+        lambda d: [_rewrite(d / f, lambda b: b.replace(b"\n", b"\r\n")) for f in (PLAYERS, SNAPSHOT)],
+    ),
+    ("columns reordered", lambda d: [_reverse_columns(d / f) for f in (PLAYERS, SNAPSHOT)]),
+    ("accented book names", _replace_text("Nikola Jokic", "Nikola Jokić")),
+    ("curly apostrophe", _replace_text("De'Andre Hunter", "De\u2019Andre Hunter")),
+    ("times with a UTC offset", _replace_text("T22:10:00Z", "T17:10:00-05:00")),
+    ("an alternate line", lambda d: _edit_csv(d / SNAPSHOT, _alternate_line)),
+    (
+        "a symlink loop in the box-score folder",
+        lambda d: (d / "box_scores" / "loop").symlink_to(d / "box_scores" / "loop"),
+    ),
+]
+
+
+@pytest.mark.parametrize("case, change", EQUIVALENT, ids=[c[0] for c in EQUIVALENT])
+def test_the_same_data_written_another_way_stores_the_same_rows(copy, case, change):
+    data, warehouse = copy
+    tables = ("player_game_logs", "team_game_logs", "player_game_lines")
+
+    def stored():
+        return {t: warehouse.read(t, START, END).drop(columns=["ingested_at"], errors="ignore") for t in tables}
+
+    before = stored()
+    change(data)
+    assert _ingest(warehouse, data).success
+    for table, rows in stored().items():
+        pd.testing.assert_frame_equal(rows, before[table], obj=f"{case}: {table}")
+
+
 def test_a_snapshot_reduced_to_its_header_keeps_the_stored_lines_of_its_date(copy):
     data, warehouse = copy
     before = _stored(warehouse)
@@ -833,6 +890,7 @@ def _home_with(copy, tmp_path) -> tuple[Path, dict]:
     return home, {**subprocess_env(home), "BESTBETS_DATA_DIR": str(data)}
 
 
+@pytest.mark.slow  # command processes
 @pytest.mark.parametrize("share", [0.3, 0.7])
 def test_a_truncated_warehouse_is_reported_corrupt_with_what_to_do(copy, tmp_path, share):
     """Cut short, the file either will not open (30%) or opens with some tables intact (70%): read-only and
@@ -850,6 +908,7 @@ def test_a_truncated_warehouse_is_reported_corrupt_with_what_to_do(copy, tmp_pat
     assert path.read_bytes() == cut
 
 
+@pytest.mark.slow  # command processes
 def test_a_warehouse_held_by_another_process_names_it_and_gives_up_after_the_set_wait(copy, tmp_path):
     home, env = _home_with(copy, tmp_path)
     holder = subprocess.Popen(
@@ -943,3 +1002,33 @@ def test_runs_left_by_killed_processes_are_marked_failed_whoever_started_them(tm
         assert cli.fail_dead_runs(instance) == [never.run_id]
         assert instance.get_run_by_id(started.run_id).status == DagsterRunStatus.FAILURE
         assert instance.get_run_by_id(never.run_id).status == DagsterRunStatus.FAILURE
+
+
+HOSTILE = "2025-11-15'; DROP TABLE player_game_logs; --"
+
+
+@pytest.mark.slow  # a command process per case
+@pytest.mark.parametrize(
+    "argv, status, message",
+    [
+        (["picks", "--date", HOSTILE], 2, "argument --date: not a date (YYYY-MM-DD)"),
+        (["build", "--start", "../../etc/passwd", "--end", END], 2, "argument --start: not a date"),
+        (["retrain", "--family", HOSTILE, "--week", "2025-11-17"], 1, "unknown family 2025-11-15'; DROP TABLE"),
+        (["family", "add", "--feature-set", "../../v9", "--loss", "MAE"], 2, "argument --feature-set: invalid choice"),
+        (["family", "add", "--feature-set", "v9", "--loss", HOSTILE], 1, "family add: "),
+        (["family", "disable", "../../../etc/passwd"], 1, "unknown family ../../../etc/passwd"),
+        (["build", "--start", START, "--end", START, "--data-dir", "/etc/../etc"], 1, "bestbets build: error: /etc"),
+    ],
+    ids=["sql date", "path date", "sql family", "path feature set", "sql loss", "path family", "foreign data dir"],
+)
+def test_hostile_command_arguments_are_refused_and_change_nothing(copy, tmp_path, argv, status, message):
+    """SQL and path-traversal strings in the command's arguments: a usage error or a refusal naming the
+    argument, and every stored table as it was."""
+    home, env = _home_with(copy, tmp_path)
+    warehouse = DuckDBWarehouse(path=str(home / "warehouse.duckdb"))
+    before = _stored(warehouse)
+    result = run_cli(home, *argv, env=env, timeout=300)
+    assert result.returncode == status, result.stderr[-2000:]
+    assert message in result.stderr
+    for table, rows in _stored(warehouse).items():
+        pd.testing.assert_frame_equal(rows, before[table], obj=table)
