@@ -7,6 +7,7 @@ CLI can point one process at another home or data directory.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 from pathlib import Path
 
@@ -54,8 +55,25 @@ def first_box_score_date(directory: str) -> str | None:
     files = sorted((Path(directory) / "box_scores").glob("*.csv.gz"))
     if not files:
         return None
-    dates = pd.read_csv(files[0], usecols=["game_date"])["game_date"]
-    return str(dates.min())[:10] if len(dates) else None
+    earliest = None
+    try:
+        for chunk in pd.read_csv(files[0], usecols=["game_date"], dtype=str, chunksize=1_000):
+            dates = chunk["game_date"].dropna()
+            if len(dates):
+                earliest = min(dates.min(), earliest or dates.min())
+    except Exception as error:  # any damage at all: the definitions must still load
+        # Read when the definitions load: a damaged file must not stop every command (and the UI's code
+        # location) with a bare EOFError. The rows before the damage say where the data starts; the run
+        # that reads the file fails naming it.
+        logging.getLogger(__name__).warning(
+            "%s cannot be read whole (%s: %s); the game-date partitions start at %s, from the rows before the "
+            "damage; a run that reads the file will fail naming it",
+            files[0],
+            type(error).__name__,
+            error,
+            str(earliest)[:10] if earliest else FALLBACK_PARTITION_START,
+        )
+    return str(earliest)[:10] if earliest else None
 
 
 # The Odds API snapshots of a game day (US Eastern), and the credits under which an alert is raised.
