@@ -123,6 +123,25 @@ def test_every_table_asset_shares_one_spec_with_a_code_version(isolated_home, mo
     assert backend_kind() == "bigquery"
 
 
+def test_every_asset_has_a_code_version_and_names_where_it_stores(isolated_home):
+    """A change to the training, picking or reporting code marks what it decides stale in the UI: every
+    asset, the models, the registry and the picks' multi-asset included, has a code version; every asset
+    that writes a table names the warehouse's backend, and the data files the downloaders write theirs."""
+    from bestbets_dagster.definitions import build_definitions
+    from bestbets_dagster.defs.table_assets import modules_version
+
+    specs = {spec.key.path[-1]: spec for spec in build_definitions().resolve_all_asset_specs()}
+    assert len(specs) >= 24
+    assert not [name for name, spec in specs.items() if not spec.code_version]
+    downloaded = {"odds_api_snapshots": "json", "nba_box_scores": "csv"}
+    for name, spec in specs.items():
+        assert downloaded.get(name, "duckdb") in spec.kinds, (name, spec.kinds)
+    assert specs["family_models"].kinds == {"python", "catboost", "duckdb"}
+    picks = {specs[n].code_version for n in ("signal_best_bets_picks", "best_bets_filter_audit", "best_bets_decisions")}
+    assert len(picks) == 1 and picks != {specs["best_bets_config"].code_version}
+    assert modules_version("bestbets_dagster.models") != modules_version("bestbets_dagster.models.registry")
+
+
 def test_the_report_card_schedule_asks_for_last_week_on_monday_morning():
     from dagster import build_schedule_context
 

@@ -49,3 +49,14 @@ def test_training_weeks_start_on_mondays():
     keys = training_week_partitions.get_partition_keys()
     assert all(dt.date.fromisoformat(k).weekday() == 0 for k in keys[:10] + keys[-3:])
     assert "2025-10-27" in keys
+
+
+def test_the_range_tags_are_dagsters_own():
+    """The two tag names are written here (Dagster exports them only from a private module): a Dagster
+    upgrade that renamed them fails here, not in a backfill."""
+    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG as END_TAG
+    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_START_TAG as START_TAG
+
+    from bestbets_dagster.defs.partition_range import range_tags
+
+    assert range_tags("2025-11-01", "2025-11-03") == {START_TAG: "2025-11-01", END_TAG: "2025-11-03"}

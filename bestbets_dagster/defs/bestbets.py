@@ -61,7 +61,7 @@ from bestbets_dagster.defs.partition_range import (
     partition_dates,
     range_metadata,
 )
-from bestbets_dagster.defs.table_assets import OWNERS, backend_kind, table_asset, table_spec
+from bestbets_dagster.defs.table_assets import OWNERS, backend_kind, modules_version, table_asset, table_spec
 from bestbets_dagster.ingest.lines import closing_lines, current_offers, decision_times_of
 from bestbets_dagster.models.families import load_families
 from bestbets_dagster.partitions import game_date_partitions
@@ -183,11 +183,21 @@ def _every_family_check(predictions: pd.DataFrame, families: list, lined: list) 
     )
 
 
+# The picks and their audit are decided by the whole betting package and this module.
+PICKS_CODE_VERSION = modules_version(
+    "bestbets_dagster.defs.bestbets",
+    "bestbets_dagster.bestbets",
+    "bestbets_dagster.signals",
+    tables_read=["signal_best_bets_picks", "best_bets_filter_audit", "best_bets_decisions"],
+)
+
+
 @multi_asset(
     specs=[
         table_spec(
             "signal_best_bets_picks",
             group="best_bets",
+            code_version=PICKS_CODE_VERSION,
             extra_kinds=("json",),
             deps=[
                 AssetDep("pick_signal_tags", partition_mapping=days_before(HISTORY_LOOKBACK_DAYS, 0)),
@@ -205,12 +215,14 @@ def _every_family_check(predictions: pd.DataFrame, families: list, lined: list) 
         table_spec(
             "best_bets_filter_audit",
             group="best_bets",
+            code_version=PICKS_CODE_VERSION,
             deps=["pick_signal_tags"],
             description="Every rejected candidate with the first filter it failed.",
         ),
         table_spec(
             "best_bets_decisions",
             group="best_bets",
+            code_version=PICKS_CODE_VERSION,
             deps=["pick_signal_tags"],
             description="The decision snapshot per date: config, signal regimes, model health, blacklist.",
         ),
@@ -483,6 +495,7 @@ def best_bets_accuracy(
     group_name="best_bets",
     kinds={"python", backend_kind()},
     owners=OWNERS,
+    code_version=modules_version("bestbets_dagster.defs.bestbets", "bestbets_dagster.bestbets"),
     check_specs=[
         AssetCheckSpec(
             "config_consistent",

@@ -32,7 +32,7 @@ from dagster import (
 from bestbets_dagster import tables
 from bestbets_dagster.defs.checks import table_check_results, table_definition_metadata
 from bestbets_dagster.defs.partition_range import markdown_table, partition_dates, range_metadata
-from bestbets_dagster.defs.table_assets import table_asset
+from bestbets_dagster.defs.table_assets import OWNERS, backend_kind, modules_version, table_asset
 from bestbets_dagster.models.families import enabled_family_ids, load_families
 from bestbets_dagster.models.registry import PINNED_MODELS_KEY, artifact_key, pinned_models, registry_row
 from bestbets_dagster.models.training import (
@@ -137,7 +137,11 @@ def training_windows(context: AssetExecutionContext, warehouse: Warehouse) -> Ma
     partitions_def=training_week_x_family_partitions,
     backfill_policy=BackfillPolicy.single_run(),
     group_name="models",
-    kinds={"catboost", "duckdb"},
+    kinds={"python", "catboost", backend_kind()},
+    owners=OWNERS,
+    code_version=modules_version(
+        "bestbets_dagster.defs.models", "bestbets_dagster.models", tables_read=["model_registry"]
+    ),
     description="One CatBoost model per family and training week W, trained on the week's training window, held "
     "to the six gates and registered in model_registry.",
 )
@@ -284,7 +288,9 @@ def _cell(value, kind: str):
     deps=["family_models"],
     metadata=table_definition_metadata("model_registry"),
     group_name="models",
-    kinds={"python", "duckdb"},
+    kinds={"python", backend_kind()},
+    owners=OWNERS,
+    code_version=modules_version("bestbets_dagster.defs.models", "bestbets_dagster.models.registry"),
     description="The model registry as a whole: every model any family has trained, with its training window, "
     "gates, status, serving dates and artifact sha256. A pick's source_model_id is a model_id here. "
     "Also pins each enabled family's serving models in the artifact store for serving to fall back on.",

@@ -33,7 +33,7 @@ from bestbets_dagster.defs.partition_range import (
     partition_dates,
     range_metadata,
 )
-from bestbets_dagster.defs.table_assets import OWNERS, backend_kind, table_asset
+from bestbets_dagster.defs.table_assets import OWNERS, backend_kind, modules_version, table_asset
 from bestbets_dagster.grading.html_report import report_card_png
 from bestbets_dagster.grading.performance import alerts, model_performance
 from bestbets_dagster.grading.report_card import (
@@ -324,6 +324,7 @@ CARD_WEEKS = TimeWindowPartitionMapping(start_offset=-(WEEKS_SHOWN - 1), end_off
     group_name=GROUP,
     kinds={"python", backend_kind()},
     owners=OWNERS,
+    code_version=modules_version("bestbets_dagster.defs.monitoring", "bestbets_dagster.grading"),
 )
 def weekly_report_card(
     context: AssetExecutionContext, warehouse: Warehouse, best_bets: BestBetsSettings

@@ -10,7 +10,6 @@ from dagster import (
     MultiToSingleDimensionPartitionMapping,
     TimeWindowPartitionMapping,
 )
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from bestbets_dagster.bestbets.pipeline import HISTORY_LOOKBACK_DAYS
 
@@ -24,6 +23,11 @@ __all__ = [
     "partition_dates",
     "range_tags",
 ]
+
+# The tags of a run that materializes a partition range (what the UI's single-run backfill sets; the
+# documented `dagster job execute --tags` form). Dagster exports no public name for them.
+ASSET_PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
+ASSET_PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 # A daily asset and the (game_date, model_family) partitions of the same date.
 GAME_DATE_OF = MultiToSingleDimensionPartitionMapping(partition_dimension_name="game_date")
