@@ -70,6 +70,18 @@ def test_the_eleven_negative_filters_and_the_gate_are_in_the_original_s_order():
     assert [f.name for f in FILTERS][0] == "model_health_gate" and [f.name for f in FILTERS][10] == "signal_count"
 
 
+def test_a_filters_description_says_the_running_configs_thresholds():
+    import dataclasses
+
+    described = {f.name: f.describe for f in FILTERS}
+    assert described["under_edge_cap"](CONFIG) == f"UNDER with |edge| >= {CONFIG.under_edge_cap:g}"
+    changed = dataclasses.replace(CONFIG, under_edge_cap=6.5, bench_under_line=10.0, min_signal_count=3)
+    assert described["under_edge_cap"](changed) == "UNDER with |edge| >= 6.5"
+    assert described["bench_under"](changed) == "UNDER on a line below 10"
+    assert described["signal_count"](changed).startswith("fewer than 3 qualifying signals")
+    assert all("{" not in f.describe(CONFIG) for f in FILTERS)
+
+
 # filter: (rows it rejects: mask over the real frame, pick fields), (rows it passes: ...)
 FILTER_CASES = {
     "player_blacklist": ({}, {}),

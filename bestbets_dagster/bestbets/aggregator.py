@@ -30,8 +30,13 @@ class DecisionSnapshot:
 @dataclasses.dataclass(frozen=True)
 class Filter:
     name: str
+    # What it rejects, with {setting} for the config's values: the text follows the running config.
     description: str
     rejects: Callable[[Frame, DecisionSnapshot], pd.Series]
+
+    def describe(self, config: BestBetsConfig) -> str:
+        values = {name: f"{value:g}" if isinstance(value, float) else value for name, value in vars(config).items()}
+        return self.description.format(**values)
 
 
 def _num(df: Frame, col: str) -> pd.Series:
@@ -65,50 +70,51 @@ FILTERS: tuple[Filter, ...] = (
     ),
     Filter(
         "player_blacklist",
-        "the player's season record at edge 3+ is below 40% over 8+ decided picks",
+        "the player's season record at edge {blacklist_edge}+ is below {blacklist_max_hit_rate}% over "
+        "{blacklist_min_picks}+ decided picks",
         lambda df, s: df["player_lookup"].isin(s.blacklist),
     ),
     Filter(
         "edge_floor",
         "not on the card: no price to judge it at (selection 'ev': every priced bet is on the card, in tier "
-        "value or lean), or |edge| under min_edge (selection 'edge', the original's); under Phase B sourcing, "
+        "value or lean), or |edge| under {min_edge} (selection 'edge', the original's); under Phase B sourcing, "
         "a source model of weight 0 (BLOCKED)",
         lambda df, s: ~on_the_card(df, s.config),
     ),
-    Filter("under_edge_cap", "UNDER with |edge| >= 7", _under_cap),
+    Filter("under_edge_cap", "UNDER with |edge| >= {under_edge_cap}", _under_cap),
     Filter(
         "avoid_familiar",
-        "6+ games against this opponent in the last year",
+        "{familiar_games}+ games against this opponent in the last year",
         lambda df, s: _num(df, "games_vs_opponent") >= s.config.familiar_games,
     ),
     Filter(
         "feature_quality",
-        "feature quality (over the features the data can give) below 85",
+        "feature quality (over the features the data can give) below {min_feature_quality}",
         lambda df, s: _num(df, "available_quality_score") < s.config.min_feature_quality,
     ),
     Filter(
         "bench_under",
-        "UNDER on a line below 12",
+        "UNDER on a line below {bench_under_line}",
         lambda df, s: _under(df) & (_num(df, "line_value") > 0) & (_num(df, "line_value") < s.config.bench_under_line),
     ),
     Filter(
         "line_jumped_under",
-        "UNDER after the line rose 2+ points",
+        "UNDER after the line rose {line_jump}+ points",
         lambda df, s: _under(df) & (_num(df, "line_delta") >= s.config.line_jump),
     ),
     Filter(
         "line_dropped_under",
-        "UNDER after the line fell 2+ points",
+        "UNDER after the line fell {line_drop}+ points",
         lambda df, s: _under(df) & (_num(df, "line_delta") <= -s.config.line_drop),
     ),
     Filter(
         "negative_plus_minus_under",
-        "UNDER after 3+ straight games with a negative plus/minus",
+        "UNDER after {negative_plus_minus_games}+ straight games with a negative plus/minus",
         lambda df, s: _under(df) & (_num(df, "negative_plus_minus_streak") >= s.config.negative_plus_minus_games),
     ),
     Filter(
         "signal_count",
-        "fewer than MIN_SIGNAL_COUNT qualifying signals (model_health included)",
+        "fewer than {min_signal_count} qualifying signals (model_health included)",
         lambda df, s: _num(df, "signal_count") < s.config.min_signal_count,
     ),
     Filter("confidence_floor", "confidence below the source family's floor", _confidence_floor),
@@ -120,7 +126,6 @@ FILTERS: tuple[Filter, ...] = (
 )
 FILTER_NAMES: tuple[str, ...] = tuple(f.name for f in FILTERS)
 NEGATIVE_FILTERS: tuple[str, ...] = tuple(n for n in FILTER_NAMES if n not in ("signal_count", "model_health_gate"))
-assert len(NEGATIVE_FILTERS) == 11
 
 LINE_TIERS = ((25.0, "star"), (18.0, "starter"), (12.0, "role"), (0.0, "bench"))
 

@@ -27,7 +27,7 @@ from bestbets_dagster.timeutil import season_start
 FILTER_LOOKBACK_DAYS = 30  # the window of "recently rejected" in the filter section
 
 
-def filter_rows(audit: pd.DataFrame, accuracy: pd.DataFrame) -> list[dict]:
+def filter_rows(audit: pd.DataFrame, accuracy: pd.DataFrame, config: BestBetsConfig | None = None) -> list[dict]:
     """Per negative filter: what it rejects, how many candidates it rejected in the audit rows given,
     and the hit rate those rejected bets would have had (graded at the selected line on the source
     family's prediction: a filter whose rejects win often costs picks)."""
@@ -45,7 +45,7 @@ def filter_rows(audit: pd.DataFrame, accuracy: pd.DataFrame) -> list[dict]:
     actual, line = graded["actual_points"].astype(float), graded["line_value"].astype(float)
     decided = actual.notna() & (actual != line) & ~graded["is_voided"].fillna(False).astype(bool)
     won = (actual > line) == (graded["recommendation"] == "OVER")
-    described = {f.name: f.description for f in FILTERS}
+    described = {f.name: f.describe(config or BestBetsConfig()) for f in FILTERS}
     rows = []
     for name in NEGATIVE_FILTERS:
         mine = graded["filter_name"] == name
@@ -220,7 +220,7 @@ def config_dashboard(
             ],
         },
         "families": family_section,
-        "filters": filter_rows(audit, accuracy),
+        "filters": filter_rows(audit, accuracy, config),
         "signals": signal_section,
         "combos": [
             {
