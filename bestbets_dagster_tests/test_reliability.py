@@ -890,9 +890,25 @@ def _home_with(copy, tmp_path) -> tuple[Path, dict]:
     return home, {**subprocess_env(home), "BESTBETS_DATA_DIR": str(data)}
 
 
-@pytest.mark.slow  # command processes
+def _main(env: dict, monkeypatch, capsys, *argv: str) -> tuple[int, str]:
+    """`bestbets *argv` in this process (what the console script runs), with `env`'s BESTBETS_*/DAGSTER_HOME:
+    the exit status and what it wrote to stderr. Every variable it sets is restored after the test."""
+    from bestbets_dagster import cli
+
+    for name in ("BESTBETS_HOME", "DAGSTER_HOME", "BESTBETS_DATA_DIR"):
+        monkeypatch.setenv(name, env[name])
+    capsys.readouterr()
+    try:
+        status = cli.main(list(argv))
+    except SystemExit as stop:  # argparse's usage errors (2), or a refusal with its message (1)
+        status = stop.code if isinstance(stop.code, int) else 1
+        if isinstance(stop.code, str):
+            print(stop.code, file=sys.stderr)
+    return status, capsys.readouterr().err
+
+
 @pytest.mark.parametrize("share", [0.3, 0.7])
-def test_a_truncated_warehouse_is_reported_corrupt_with_what_to_do(copy, tmp_path, share):
+def test_a_truncated_warehouse_is_reported_corrupt_with_what_to_do(copy, tmp_path, share, monkeypatch, capsys):
     """Cut short, the file either will not open (30%) or opens with some tables intact (70%): read-only and
     writing commands alike exit 1 with the cause in one line, and a write refused leaves the file as it was."""
     home, env = _home_with(copy, tmp_path)
@@ -900,9 +916,9 @@ def test_a_truncated_warehouse_is_reported_corrupt_with_what_to_do(copy, tmp_pat
     path.write_bytes(path.read_bytes()[: int(path.stat().st_size * share)])
     cut = path.read_bytes()
     for argv in (("registry", "list"), ("build", "--start", START, "--end", START)):
-        result = run_cli(home, *argv, env=env, timeout=300)
-        assert result.returncode == 1, result.stderr[-2000:]
-        last = result.stderr.strip().splitlines()[-1]
+        status, stderr = _main(env, monkeypatch, capsys, *argv)
+        assert status == 1, stderr[-2000:]
+        last = stderr.strip().splitlines()[-1]
         assert last.startswith(f"bestbets {argv[0]}: error: warehouse.duckdb is corrupt: IO Error: Could not read")
         assert f"Restore {path} from a backup, or move it aside and rebuild it" in last
     assert path.read_bytes() == cut
@@ -1007,7 +1023,6 @@ def test_runs_left_by_killed_processes_are_marked_failed_whoever_started_them(tm
 HOSTILE = "2025-11-15'; DROP TABLE player_game_logs; --"
 
 
-@pytest.mark.slow  # a command process per case
 @pytest.mark.parametrize(
     "argv, status, message",
     [
@@ -1021,15 +1036,17 @@ HOSTILE = "2025-11-15'; DROP TABLE player_game_logs; --"
     ],
     ids=["sql date", "path date", "sql family", "path feature set", "sql loss", "path family", "foreign data dir"],
 )
-def test_hostile_command_arguments_are_refused_and_change_nothing(copy, tmp_path, argv, status, message):
+def test_hostile_command_arguments_are_refused_and_change_nothing(
+    copy, tmp_path, argv, status, message, monkeypatch, capsys
+):
     """SQL and path-traversal strings in the command's arguments: a usage error or a refusal naming the
     argument, and every stored table as it was."""
     home, env = _home_with(copy, tmp_path)
     warehouse = DuckDBWarehouse(path=str(home / "warehouse.duckdb"))
     before = _stored(warehouse)
-    result = run_cli(home, *argv, env=env, timeout=300)
-    assert result.returncode == status, result.stderr[-2000:]
-    assert message in result.stderr
+    code, stderr = _main(env, monkeypatch, capsys, *argv)
+    assert code == status, stderr[-2000:]
+    assert message in stderr
     for table, rows in _stored(warehouse).items():
         pd.testing.assert_frame_equal(rows, before[table], obj=table)
 
