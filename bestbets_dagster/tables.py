@@ -213,6 +213,10 @@ def pandera_model(name: str) -> type[pa.DataFrameModel]:
         dtype = object if c.repeated else _TYPES[c.type][1]
         annotations[c.name] = Series[dtype]
         checks = dict(c.checks)
+        for whole in _as_list(checks.pop("at_most_column", None)):
+            attrs[f"_check_{c.name}_at_most_{whole}"] = pa.dataframe_check(name=f"{c.name} <= {whole}")(
+                lambda cls, df, part=c.name, whole=whole: df[part].isna() | df[whole].isna() | (df[part] <= df[whole])
+            )
         abs_ge = checks.pop("abs_ge", None)
         if abs_ge is not None:
             attrs[f"_check_{c.name}_abs_ge"] = pa.check(c.name, name=f"abs_ge({abs_ge})")(
@@ -230,6 +234,16 @@ def pandera_model(name: str) -> type[pa.DataFrameModel]:
     )
     class_name = "".join(part.capitalize() for part in spec.name.split("_")) + "Model"
     return type(class_name, (pa.DataFrameModel,), {"__annotations__": annotations, **attrs, "Config": config})
+
+
+def _as_list(value) -> list:
+    return [] if value is None else list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def column_bounds(name: str) -> list[tuple[str, str]]:
+    """(column, the column it may not exceed) for every `at_most_column` check of a table's definition
+    (shots made never exceed shots attempted): readers check them row by row to name the file and line."""
+    return [(c.name, whole) for c in table(name).columns for whole in _as_list(c.checks.get("at_most_column"))]
 
 
 _CHECKS = {
@@ -292,6 +306,9 @@ def validate(name: str, df: pd.DataFrame, source: str | None = None) -> pd.DataF
         return pandera_model(name).validate(frame, lazy=True)
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases
+        # A check across columns (made <= attempted) fails once per column of its row: said once, with its values.
+        across = cases["schema_context"].eq("DataFrameSchema") & cases["check"].astype(str).str.contains(" <= ")
+        cases = pd.concat([cases[~across], cases[across].drop_duplicates(["check", "index"])])
         lines = []
         for _, case in cases.head(10).iterrows():
             index = case.get("index")
@@ -299,7 +316,13 @@ def validate(name: str, df: pd.DataFrame, source: str | None = None) -> pd.DataF
             if index is not None and not (isinstance(index, float) and np.isnan(index)):
                 key_values = {k: frame.at[int(index), k] for k in spec.primary_key if k in frame.columns}
                 row_hint = f" row {int(index)} {key_values}"
-            lines.append(f"  column {case['column']}: {case['check']} failed for {case['failure_case']!r}{row_hint}")
+            check = str(case["check"])
+            if " <= " in check and row_hint:
+                part, whole = check.split(" <= ")
+                values = f"{frame.at[int(index), part]} > {frame.at[int(index), whole]}"
+                lines.append(f"  {check} failed ({values}){row_hint}")
+                continue
+            lines.append(f"  column {case['column']}: {check} failed for {case['failure_case']!r}{row_hint}")
         where = f" from {source}" if source else ""
         raise DataValidationError(
             f"{name}{where}: {len(cases)} schema failure(s), nothing written:\n" + "\n".join(lines)

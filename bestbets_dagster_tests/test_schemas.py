@@ -57,6 +57,19 @@ def test_validation_error_names_the_row_and_the_check(real_player_logs):
     assert "minutes" in message and "less_than_or_equal_to(80)" in message and "row 2" in message
 
 
+def test_a_bound_across_columns_is_in_the_definition_and_refused_at_every_write(real_player_logs):
+    """Shots made never exceed shots attempted: the table definition says so (`at_most_column`), the
+    readers check it row by row (the reliability corpus) and every write refuses a row that breaks it."""
+    assert ("field_goals_made", "field_goals_attempted") in tables.column_bounds("player_game_logs")
+    assert ("three_pointers_made", "field_goals_made") in tables.column_bounds("player_game_logs")
+    rows = real_player_logs.head(5).copy()
+    rows.loc[rows.index[1], "three_pointers_made"] = rows.loc[rows.index[1], "three_pointers_attempted"] + 1
+    with pytest.raises(tables.DataValidationError) as err:
+        tables.validate("player_game_logs", rows)
+    assert "1 schema failure(s)" in str(err.value)
+    assert "three_pointers_made <= three_pointers_attempted failed (" in str(err.value) and "row 1" in str(err.value)
+
+
 def test_duckdb_ddl_has_every_column_with_its_type():
     ddl = tables.table("prop_lines").duckdb_ddl()
     assert '"line" DECIMAL(4,1) NOT NULL' in ddl

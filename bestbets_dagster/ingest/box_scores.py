@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bestbets_dagster import tables
 from bestbets_dagster.ingest.errors import IngestError, refuse_first
 from bestbets_dagster.ingest.files import (
     UNREADABLE,
@@ -259,18 +260,10 @@ def read_player_file(path: Path, start: dt.date | None = None, end: dt.date | No
     return out
 
 
-# Shots made never exceed shots attempted, and threes are field goals.
-SHOOTING_BOUNDS = (
-    ("field_goals_made", "field_goals_attempted"),
-    ("three_pointers_made", "three_pointers_attempted"),
-    ("free_throws_made", "free_throws_attempted"),
-    ("three_pointers_made", "field_goals_made"),
-    ("three_pointers_attempted", "field_goals_attempted"),
-)
-
-
 def _check_shooting(rows: pd.DataFrame, path: Path) -> None:
-    for part, whole in SHOOTING_BOUNDS:
+    """The table definition's `at_most_column` checks (shots made never exceed shots attempted, threes are
+    field goals), row by row, so the first bad row is named with its file and line."""
+    for part, whole in tables.column_bounds("player_game_logs"):
         refuse_first(
             rows,
             rows[part] > rows[whole],
