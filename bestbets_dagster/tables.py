@@ -213,10 +213,7 @@ def pandera_model(name: str) -> type[pa.DataFrameModel]:
         dtype = object if c.repeated else _TYPES[c.type][1]
         annotations[c.name] = Series[dtype]
         checks = dict(c.checks)
-        for whole in _as_list(checks.pop("at_most_column", None)):
-            attrs[f"_check_{c.name}_at_most_{whole}"] = pa.dataframe_check(name=f"{c.name} <= {whole}")(
-                lambda cls, df, part=c.name, whole=whole: df[part].isna() | df[whole].isna() | (df[part] <= df[whole])
-            )
+        checks.pop("at_most_column", None)
         abs_ge = checks.pop("abs_ge", None)
         if abs_ge is not None:
             attrs[f"_check_{c.name}_abs_ge"] = pa.check(c.name, name=f"abs_ge({abs_ge})")(
@@ -227,6 +224,10 @@ def pandera_model(name: str) -> type[pa.DataFrameModel]:
             checks.setdefault("gt", -bound)
             checks.setdefault("lt", bound)
         attrs[c.name] = pa.Field(nullable=c.nullable or c.repeated, coerce=not c.repeated, **checks)
+    for part, whole in column_bounds(name):
+        attrs[f"_check_{part}_at_most_{whole}"] = pa.dataframe_check(name=_bound_name(part, whole))(
+            lambda cls, df, part=part, whole=whole: df[part].isna() | df[whole].isna() | (df[part] <= df[whole])
+        )
     config = type(
         "Config",
         (),
@@ -238,6 +239,10 @@ def pandera_model(name: str) -> type[pa.DataFrameModel]:
 
 def _as_list(value) -> list:
     return [] if value is None else list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def _bound_name(part: str, whole: str) -> str:
+    return f"{part} <= {whole}"
 
 
 def column_bounds(name: str) -> list[tuple[str, str]]:
@@ -307,7 +312,8 @@ def validate(name: str, df: pd.DataFrame, source: str | None = None) -> pd.DataF
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases
         # A check across columns (made <= attempted) fails once per column of its row: said once, with its values.
-        across = cases["schema_context"].eq("DataFrameSchema") & cases["check"].astype(str).str.contains(" <= ")
+        bounds = {_bound_name(part, whole): (part, whole) for part, whole in column_bounds(name)}
+        across = cases["check"].astype(str).isin(bounds)
         cases = pd.concat([cases[~across], cases[across].drop_duplicates(["check", "index"])])
         lines = []
         for _, case in cases.head(10).iterrows():
@@ -317,8 +323,8 @@ def validate(name: str, df: pd.DataFrame, source: str | None = None) -> pd.DataF
                 key_values = {k: frame.at[int(index), k] for k in spec.primary_key if k in frame.columns}
                 row_hint = f" row {int(index)} {key_values}"
             check = str(case["check"])
-            if " <= " in check and row_hint:
-                part, whole = check.split(" <= ")
+            if check in bounds and row_hint:
+                part, whole = bounds[check]
                 values = f"{frame.at[int(index), part]} > {frame.at[int(index), whole]}"
                 lines.append(f"  {check} failed ({values}){row_hint}")
                 continue

@@ -830,14 +830,11 @@ def test_a_replay_from_the_datas_first_week_records_why_nothing_was_trained(tmp_
 
 
 def test_the_command_line_exits_non_zero_with_the_file_row_and_value(copy, tmp_path):
-    data, warehouse = copy
-    home = tmp_path / "home"
-    home.mkdir()
-    shutil.copy(warehouse.path, home / "warehouse.duckdb")
+    data, _ = copy
+    home, env = _home_with(copy, tmp_path)
     before = DuckDBWarehouse(path=str(home / "warehouse.duckdb")).read("prop_lines", START, END)
     edit = _set("line", "999", {"market": "player_points"})
     _edit_csv(data / SNAPSHOT, edit)
-    env = {**subprocess_env(home), "BESTBETS_DATA_DIR": str(data)}
     result = run_cli(home, "build", "--start", START, "--end", END, env=env)
     assert result.returncode == 1
     assert f"raw_20251115_170000.csv, line {edit.line}: line 999 of" in result.stderr

@@ -216,13 +216,12 @@ def read_player_file(path: Path, start: dt.date | None = None, end: dt.date | No
     out["wl"] = raw["wl"] if "wl" in raw.columns else None
     out["person_id"] = parse_numbers(raw, "person_id", path, integer=True)
     names = raw["player_name"].astype("string").str.strip()
-    missing_name = not_a_name(names)
-    if missing_name.any():
-        raise IngestError(
-            path,
-            f"player_name is empty or a missing-value marker: {raw.loc[missing_name].iloc[0]['player_name']!r}",
-            raw.loc[missing_name].iloc[0]["_row"],
-        )
+    refuse_first(
+        raw,
+        not_a_name(names),
+        path,
+        lambda row: f"player_name is empty or a missing-value marker: {row['player_name']!r}",
+    )
     out["player_name"] = names.astype(object)
     out["player_lookup"] = out["player_name"].map(player_lookup)
     out["position"] = raw["position"] if "position" in raw.columns else None

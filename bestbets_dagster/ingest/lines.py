@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 
 from bestbets_dagster import tables
@@ -155,23 +156,23 @@ def set_aside_swapped_sides(main: pd.DataFrame, player_logs: pd.DataFrame) -> tu
         how="left",
     )
     judged.index = sides.index
-    # Without a box score: the event's most frequent orientation (ties: the first seen) is taken as right.
-    orientation = judged["home_team_abbr"] + "@" + judged["away_team_abbr"]
-    usual = orientation.groupby(judged["event_id"]).transform(lambda o: o.value_counts(sort=True).index[0])
-    wrong = judged["box_reversed"].eq(True) | (
-        judged["in_box"].isna() & judged["box_reversed"].isna() & (orientation != usual)
-    )
+    reversed_ = judged["box_reversed"].eq(True)
+    wrong = reversed_.copy()
+    # Without a box score (tonight's slate): the event's most frequent orientation (ties: the first seen)
+    # is taken as right. Judged on those rows only: a replay of history has a box score for every game.
+    unboxed = judged[judged["in_box"].isna() & ~reversed_]
+    if len(unboxed):
+        orientation = unboxed["home_team_abbr"] + "@" + unboxed["away_team_abbr"]
+        usual = orientation.groupby(unboxed["event_id"]).transform(lambda o: o.value_counts(sort=True).index[0])
+        wrong.loc[unboxed.index] = orientation != usual
     if not wrong.any():
         return main, []
     aside = judged[wrong].drop_duplicates(["event_id", "source_file"])
     aside = aside.assign(
-        reason=aside["box_reversed"]
-        .eq(True)
-        .map(
-            {
-                True: "the box scores have these teams the other way round",
-                False: "the event's other snapshots have these teams the other way round",
-            }
+        reason=np.where(
+            reversed_[aside.index],
+            "the box scores have these teams the other way round",
+            "the event's other snapshots have these teams the other way round",
         )
     )
     records = [

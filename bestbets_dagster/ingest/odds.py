@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from bestbets_dagster import tables
-from bestbets_dagster.ingest.errors import IngestError
+from bestbets_dagster.ingest.errors import IngestError, refuse_first
 from bestbets_dagster.ingest.files import check_unique, not_a_name, parse_numbers, read_table_file, table_files
 from bestbets_dagster.ingest.teams import team_abbr
 from bestbets_dagster.timeutil import eastern_game_dates
@@ -86,12 +86,12 @@ def _resolve_teams(df: pd.DataFrame, path: Path) -> pd.DataFrame:
 
 def _check_offers(offers: pd.DataFrame, path: Path) -> pd.DataFrame:
     """Names present, lines and prices inside the ranges prop_lines defines (schemas/tables)."""
-    blank = not_a_name(offers["book_player_name"])
-    if blank.any():
-        first = offers.loc[blank].iloc[0]
-        raise IngestError(
-            path, f"the player name is empty or a missing-value marker: {first['book_player_name']!r}", first["_row"]
-        )
+    refuse_first(
+        offers,
+        not_a_name(offers["book_player_name"]),
+        path,
+        lambda row: f"the player name is empty or a missing-value marker: {row['book_player_name']!r}",
+    )
     for column in ("line", "over_price", "under_price"):
         bad, rule = tables.check_values("prop_lines", column, offers[column])
         if bad.any():

@@ -239,6 +239,18 @@ class DuckDBWarehouse(Warehouse):
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection under the file lock; DuckDB's errors for a file it cannot read as a database, at
+        opening or at any read, become WarehouseCorrupt saying what to do."""
+        try:
+            with self._locked_connection() as con:
+                yield con
+        except duckdb.Error as exc:
+            if _is_corrupt(exc):
+                raise _corrupt(Path(self.path), exc) from exc
+            raise
+
+    @contextlib.contextmanager
+    def _locked_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         db_path = Path(self.path)
         db_path.parent.mkdir(parents=True, exist_ok=True)
         lock_path = f"{db_path}.lock"
@@ -247,12 +259,7 @@ class DuckDBWarehouse(Warehouse):
             # nothing can write there either.
             if not db_path.exists():
                 raise FileNotFoundError(f"no warehouse at {db_path} (and its folder is read-only)")
-            try:
-                con = duckdb.connect(str(db_path), read_only=True)
-            except duckdb.Error as exc:
-                if _is_corrupt(exc):
-                    raise _corrupt(db_path, exc) from exc
-                raise
+            con = duckdb.connect(str(db_path), read_only=True)
             _READ_ONLY.add(id(con))
             try:
                 yield con
@@ -283,10 +290,6 @@ class DuckDBWarehouse(Warehouse):
             con = self._open(db_path, deadline, wait)
             try:
                 yield con
-            except duckdb.Error as exc:
-                if _is_corrupt(exc):
-                    raise _corrupt(db_path, exc) from exc
-                raise
             finally:
                 con.close()
         finally:
@@ -295,14 +298,12 @@ class DuckDBWarehouse(Warehouse):
     @staticmethod
     def _open(db_path: Path, deadline: float, wait: float) -> duckdb.DuckDBPyConnection:
         """The connection, retried with backoff while a foreign process (a notebook, a duckdb shell) holds the
-        file, saying once who holds it; a file DuckDB cannot read is WarehouseCorrupt."""
+        file, saying once who holds it."""
         delay, told = 0.05, False
         while True:
             try:
                 return duckdb.connect(str(db_path))
             except duckdb.Error as exc:
-                if _is_corrupt(exc):
-                    raise _corrupt(db_path, exc) from exc
                 if "lock" not in str(exc).lower():
                     raise
                 holder = _HOLDER.search(str(exc))
