@@ -135,3 +135,27 @@ def test_parquet_and_daily_files_are_read(sample_csv):
     sample_csv.unlink()
     logs = load_player_game_logs(sample_csv.parent.parent)
     assert len(logs) == 40 and logs["game_id"].iloc[0] == "0022500001"
+
+
+def test_a_player_in_two_games_is_named_at_the_first_of_his_rows_in_the_file():
+    """The row at line 4938 comes first in the file, whatever the labels' text order ("line 20794" sorts before
+    "line 4938")."""
+    from pathlib import Path
+
+    from bestbets_dagster.ingest.box_scores import _check_one_game_a_day
+
+    rows = pd.DataFrame(
+        {
+            "game_date": pd.to_datetime(["2025-11-15", "2025-11-15"]),
+            "person_id": [1628378, 1628378],
+            "game_id": ["0022500228", "0022500229"],
+            "player_name": ["Evan Mobley", "Evan Mobley"],
+            "_row": ["line 4938", "line 20794"],
+        }
+    )
+    with pytest.raises(
+        IngestError,
+        match=r"x.csv, line 4938: Evan Mobley plays two games on 2025-11-15: "
+        r"0022500228 and 0022500229 \(the other at line 20794\)",
+    ):
+        _check_one_game_a_day(rows, Path("x.csv"))

@@ -277,7 +277,7 @@ def _check_one_game_a_day(rows: pd.DataFrame, path: Path) -> None:
     """A player plays one game a date: two game ids for one person on one date is a bad row."""
     games = rows.groupby(["game_date", "person_id"])["game_id"].transform("nunique")
     if (games > 1).any():
-        twice = rows[games > 1].sort_values("_row")
+        twice = rows[games > 1]  # in file order (the `_row` labels would sort "line 20794" first)
         a, b = twice.iloc[0], twice.iloc[1]
         raise IngestError(
             path,
