@@ -6,16 +6,16 @@ CLI can point one process at another home or data directory.
 
 from __future__ import annotations
 
-import functools
-import logging
+import datetime as dt
 import os
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS_DIR = PROJECT_ROOT / "schemas"
 
-# The first game-date partition when neither BESTBETS_PARTITION_START nor a box-score file says.
-FALLBACK_PARTITION_START = "2019-10-01"
+# The first game-date partition unless BESTBETS_PARTITION_START says: a fixed season start (2019-20), not
+# the data's first date, so that loading the definitions reads no file. Older seasons need the setting.
+DEFAULT_PARTITION_START = "2019-10-01"
 GAME_TIMEZONE = "America/New_York"
 
 
@@ -39,41 +39,20 @@ def data_dir() -> Path:
 
 
 def partition_start() -> str:
-    """The first game-date partition: BESTBETS_PARTITION_START, else the first game date of the data
-    directory's box scores (the partition space starts where the data does), else 2019-10-01."""
-    configured = os.environ.get("BESTBETS_PARTITION_START")
-    if configured:
-        return configured
-    return first_box_score_date(str(data_dir())) or FALLBACK_PARTITION_START
+    """The first game-date partition: BESTBETS_PARTITION_START, else DEFAULT_PARTITION_START.
 
-
-@functools.lru_cache(maxsize=8)
-def first_box_score_date(directory: str) -> str | None:
-    """The earliest game_date of the earliest season's box-score file (box_scores/*_YYYY-YY.csv.gz)."""
-    import pandas as pd
-
-    files = sorted((Path(directory) / "box_scores").glob("*.csv.gz"))
-    if not files:
-        return None
-    earliest = None
+    A setting, never read from the data: the definitions load (every command, the UI's code location,
+    `dg check defs`) without opening a data file, so a damaged box-score file fails the run that reads
+    it, naming the file, and nothing else. The commands that need the data's first game date (replay,
+    experiment) compute it from the files when they run."""
+    configured = os.environ.get("BESTBETS_PARTITION_START", "").strip()
+    if not configured:
+        return DEFAULT_PARTITION_START
     try:
-        for chunk in pd.read_csv(files[0], usecols=["game_date"], dtype=str, chunksize=1_000):
-            dates = chunk["game_date"].dropna()
-            if len(dates):
-                earliest = min(dates.min(), earliest or dates.min())
-    except Exception as error:  # any damage at all: the definitions must still load
-        # Read when the definitions load: a damaged file must not stop every command (and the UI's code
-        # location) with a bare EOFError. The rows before the damage say where the data starts; the run
-        # that reads the file fails naming it.
-        logging.getLogger(__name__).warning(
-            "%s cannot be read whole (%s: %s); the game-date partitions start at %s, from the rows before the "
-            "damage; a run that reads the file will fail naming it",
-            files[0],
-            type(error).__name__,
-            error,
-            str(earliest)[:10] if earliest else FALLBACK_PARTITION_START,
-        )
-    return str(earliest)[:10] if earliest else None
+        dt.date.fromisoformat(configured)
+    except ValueError:
+        raise ValueError(f"BESTBETS_PARTITION_START must be a date (YYYY-MM-DD), got {configured!r}") from None
+    return configured
 
 
 # The Odds API snapshots of a game day (US Eastern), and the credits under which an alert is raised.

@@ -19,6 +19,8 @@ import pytest
 from bestbets_dagster import settings
 
 DATA_DIR = settings.data_dir()
+# The first game date of the shared box scores (2024-25 opening night): the ranged ingestion starts there.
+DATA_FIRST_GAME_DATE = "2024-10-22"
 
 
 @pytest.fixture(scope="session")
@@ -114,7 +116,7 @@ def ingested(tmp_path_factory, data_dir):
         ingest_assets,
         instance=DagsterInstance.ephemeral(),
         resources={"warehouse": warehouse, "nba_data": NbaDataSource(data_dir=str(data_dir))},
-        tags=range_tags(settings.partition_start(), "2026-02-09"),  # from the data's first game date
+        tags=range_tags(DATA_FIRST_GAME_DATE, "2026-02-09"),
     )
     assert result.success
     return warehouse, result
@@ -134,7 +136,7 @@ def built(ingested):
             feature_assets,
             instance=DagsterInstance.ephemeral(),
             resources={"warehouse": warehouse},
-            tags=range_tags("2024-10-22", "2026-02-09"),
+            tags=range_tags(DATA_FIRST_GAME_DATE, "2026-02-09"),
         )
         assert result.success
     return warehouse
@@ -145,8 +147,8 @@ def signal_rows(built):
     """Every resolved lined player-game of 2025-11-01..12-06 with its signal context and features."""
     warehouse = built
     lines = warehouse.read("player_game_lines", "2025-10-15", "2025-12-06")
-    logs = warehouse.read("player_game_logs", settings.partition_start(), "2025-12-06")
-    teams = warehouse.read("team_game_logs", settings.partition_start(), "2025-12-06")
+    logs = warehouse.read("player_game_logs", DATA_FIRST_GAME_DATE, "2025-12-06")
+    teams = warehouse.read("team_game_logs", DATA_FIRST_GAME_DATE, "2025-12-06")
     features = warehouse.read(
         "player_features", "2025-11-01", "2025-12-06", columns=["game_date", "person_id", "available_quality_score"]
     )

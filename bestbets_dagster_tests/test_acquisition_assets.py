@@ -35,9 +35,6 @@ def fakes(tmp_path, monkeypatch):
     data = tmp_path / "data"
     for folder in ("box_scores", "team_game_logs", "odds_api_v4"):
         (data / folder).mkdir(parents=True)
-    # The game-date partitions start where the real data does, whichever test first imports them (they are
-    # read at import, from the data directory of that moment: an empty one would start them in 2019).
-    monkeypatch.setenv("BESTBETS_PARTITION_START", settings.partition_start())
     monkeypatch.setenv("BESTBETS_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home" / "dagster"))
     monkeypatch.setenv("BESTBETS_DATA_DIR", str(data))

@@ -12,7 +12,7 @@ from bestbets_dagster.defs import ingest_assets
 from bestbets_dagster.defs.partition_range import range_tags
 from bestbets_dagster.ingest.errors import IngestError
 from bestbets_dagster.resources import DuckDBWarehouse, NbaDataSource
-from bestbets_dagster_tests.conftest import raw_counts, run_cli, run_in_project, subprocess_env
+from bestbets_dagster_tests.conftest import DATA_FIRST_GAME_DATE, raw_counts, run_cli, run_in_project, subprocess_env
 
 # Tests that share the session's warehouse fixtures run on one xdist worker.
 pytestmark = pytest.mark.xdist_group("warehouse")
@@ -66,7 +66,7 @@ def test_one_run_materializes_every_partition_of_the_range(ingested):
         for e in result.get_asset_materialization_events()
         if e.asset_key.to_user_string() == "player_game_logs"
     }
-    assert len(partitions) == (pd.Timestamp("2026-02-09") - pd.Timestamp(settings.partition_start())).days + 1
+    assert len(partitions) == (pd.Timestamp("2026-02-09") - pd.Timestamp(DATA_FIRST_GAME_DATE)).days + 1
     assert len(result.get_step_success_events()) == 5  # one step per asset, not one per date
 
 

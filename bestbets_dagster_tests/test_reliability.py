@@ -1050,15 +1050,14 @@ def test_hostile_command_arguments_are_refused_and_change_nothing(
 
 @pytest.mark.slow  # command processes
 def test_a_truncated_box_score_file_fails_the_run_that_reads_it_not_every_command(copy, tmp_path):
-    """The season's .csv.gz cut half-way: the definitions still load (the partitions start where the rows
-    before the damage do), a command that reads no box score works, and `build` exits 1 naming the file."""
+    """The season's .csv.gz cut half-way: the definitions still load (they read no data file), a command
+    that reads no box score works, and `build` exits 1 naming the file."""
     home, env = _home_with(copy, tmp_path)
     data = Path(env["BESTBETS_DATA_DIR"])
     _truncate(data / PLAYERS)
     listed = run_cli(home, "registry", "list", env=env, timeout=300)
     assert listed.returncode == 0, listed.stderr[-2000:]
-    assert "player_game_logs_2025-26.csv.gz cannot be read whole (EOFError" in listed.stderr
-    assert "the game-date partitions start at 2025-10-21" in listed.stderr
+    assert "player_game_logs_2025-26.csv.gz" not in listed.stderr
     before = _stored(DuckDBWarehouse(path=str(home / "warehouse.duckdb")))
     built = run_cli(home, "build", "--start", START, "--end", END, env=env, timeout=300)
     assert built.returncode == 1

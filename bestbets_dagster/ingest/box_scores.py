@@ -130,7 +130,7 @@ def _game_dates(df: pd.DataFrame, path: Path) -> pd.Series:
         path,
         lambda row: (
             f"game_date {row['game_date']} is outside the game dates this system knows "
-            f"({first_day:%Y-%m-%d} to today's slate {last_day:%Y-%m-%d})"
+            f"({first_day:%Y-%m-%d}, BESTBETS_PARTITION_START, to today's slate {last_day:%Y-%m-%d})"
         ),
     )
     first_off, last_off = off_season()
