@@ -522,8 +522,8 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     from bestbets_dagster.definitions import build_definitions
     from bestbets_dagster.defs.experiments import experiment_reads
     from bestbets_dagster.defs.partition_range import range_tags
+    from bestbets_dagster.experiments.runs import ExperimentSpec, format_weeks
     from bestbets_dagster.ingest.box_scores import data_date_range
-    from bestbets_dagster.models.experiments import ExperimentSpec, format_weeks
     from bestbets_dagster.partitions import EXPERIMENT_PARTITIONS_NAME
 
     _apply_environment(args)

@@ -15,7 +15,8 @@ from bestbets_dagster.bestbets.aggregator import (
 )
 from bestbets_dagster.bestbets.candidates import build_candidates
 from bestbets_dagster.bestbets.config import BestBetsConfig
-from bestbets_dagster.bestbets.results import grade_picks, payout, summarize
+from bestbets_dagster.bestbets.results import grade_picks, summarize
+from bestbets_dagster.betting import payout
 
 # Tests that share the session's warehouse fixtures run on one xdist worker.
 pytestmark = pytest.mark.xdist_group("warehouse")

@@ -13,7 +13,7 @@ from dagster import DagsterInstance, materialize
 
 from bestbets_dagster.bestbets.export import load_schema
 from bestbets_dagster.bestbets.pipeline import replay_picks
-from bestbets_dagster.bestbets.results import wilson_interval
+from bestbets_dagster.betting import wilson_interval
 from bestbets_dagster.resources import BestBetsSettings, DuckDBWarehouse, LocalArtifactStore
 from bestbets_dagster_tests.conftest import home_instance, run_cli
 
@@ -342,7 +342,8 @@ def test_the_html_report_renders_in_a_browser(home, tmp_path):
 
 
 def test_the_html_report_states_the_warehouse_s_figures(home, warehouse, report, replay):
-    from bestbets_dagster.bestbets.results import summarize, wilson_interval
+    from bestbets_dagster.bestbets.results import summarize
+    from bestbets_dagster.betting import wilson_interval
 
     path = home / "reports" / f"replay_{START}_{END}.html"
     assert f"report: {path}" in replay[1]  # the printed summary names the page

@@ -11,7 +11,7 @@ from dagster import AssetKey
 from bestbets_dagster.bestbets.config import BestBetsConfig
 from bestbets_dagster.bestbets.pipeline import model_states_as_of
 from bestbets_dagster.bestbets.profiles import QUANTILE_FAMILY
-from bestbets_dagster.models.experiments import ExperimentResult, ExperimentSpec, register_if_passed
+from bestbets_dagster.experiments.runs import ExperimentResult, ExperimentSpec, register_if_passed
 from bestbets_dagster.models.families import SEED_FAMILIES
 from bestbets_dagster.resources import DuckDBWarehouse
 from bestbets_dagster_tests.conftest import home_instance, run_cli

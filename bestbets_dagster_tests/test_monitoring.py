@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from bestbets_dagster.grading.grading import grade
-from bestbets_dagster.grading.performance import alerts, model_performance
-from bestbets_dagster.signals.health import signal_health
+from bestbets_dagster.monitoring.model_performance import alerts, model_performance
+from bestbets_dagster.monitoring.signal_health import signal_health
 
 # Tests that share the session's warehouse fixtures run on one xdist worker.
 pytestmark = pytest.mark.xdist_group("warehouse")

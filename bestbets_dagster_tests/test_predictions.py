@@ -7,10 +7,11 @@ import pytest
 from dagster import DagsterInstance
 
 from bestbets_dagster import settings
+from bestbets_dagster.betting import recommend
 from bestbets_dagster.grading.grading import grade
 from bestbets_dagster.grading.report import family_figures
 from bestbets_dagster.models.families import new_family
-from bestbets_dagster.models.serving import confidence, edge_threshold, recommend
+from bestbets_dagster.models.serving import confidence, edge_threshold
 from bestbets_dagster.resources import DuckDBWarehouse
 from bestbets_dagster_tests.conftest import raw_counts, subprocess_env
 

@@ -9,12 +9,11 @@ import pytest
 from bestbets_dagster.bestbets.probability import (
     Calibration,
     calibrations,
-    expected_value,
     fit_logistic,
     logit,
-    no_vig_over,
     walk_forward_probabilities,
 )
+from bestbets_dagster.betting import expected_value, no_vig_over
 
 
 def _graded(n: int, b: float, seed: int, day: str = "2025-11-10", family: str = "v9_mae") -> pd.DataFrame:
@@ -129,7 +128,7 @@ def test_the_reliability_table_bins_by_tenth_of_p_and_judges_bins_of_100_rows():
 
 
 def test_pickem_entries_break_even_where_the_payout_returns_the_stake():
-    from bestbets_dagster.bestbets.probability import PICKEM_ENTRIES, entry_break_even, price_of
+    from bestbets_dagster.betting import PICKEM_ENTRIES, entry_break_even, price_of
 
     assert entry_break_even("power_2") == pytest.approx(3**-0.5)  # p^2 x 3 = 1
     assert entry_break_even("power_3") == pytest.approx(5 ** (-1 / 3))

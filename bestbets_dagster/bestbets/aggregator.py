@@ -16,6 +16,7 @@ import pandas as pd
 from bestbets_dagster.bestbets.candidates import on_the_card, tier
 from bestbets_dagster.bestbets.config import BestBetsConfig
 from bestbets_dagster.bestbets.profiles import apply_signal_profiles
+from bestbets_dagster.betting import tier_of
 
 Frame = pd.DataFrame
 
@@ -127,8 +128,6 @@ FILTERS: tuple[Filter, ...] = (
 FILTER_NAMES: tuple[str, ...] = tuple(f.name for f in FILTERS)
 NEGATIVE_FILTERS: tuple[str, ...] = tuple(n for n in FILTER_NAMES if n not in ("signal_count", "model_health_gate"))
 
-LINE_TIERS = ((25.0, "star"), (18.0, "starter"), (12.0, "role"), (0.0, "bench"))
-
 
 def apply_filters(candidates: Frame, snapshot: DecisionSnapshot) -> tuple[Frame, Frame]:
     """(passed, audit): the audit has one row per rejected candidate naming the first filter it failed.
@@ -155,10 +154,6 @@ def health_factor(tags: list, multipliers: dict, profile_weights: dict | None = 
     return float(np.mean([multipliers.get(t, 1.0) * weights.get(t, 1.0) for t in real]))
 
 
-def _line_tier(line: float) -> str:
-    return next(name for floor, name in LINE_TIERS if line >= floor)
-
-
 def _angles(row, direction_health: dict) -> list[str]:
     angles = []
     if pd.notna(row.expected_value):
@@ -171,7 +166,7 @@ def _angles(row, direction_health: dict) -> list[str]:
         )
     if abs(row.edge) >= 5:
         angles.append(f"High conviction: {abs(row.edge):.1f}-point edge")
-    angles.append(f"{row.recommendation} on a {_line_tier(row.line_value)} line ({row.line_value:g})")
+    angles.append(f"{row.recommendation} on a {tier_of([row.line_value])[0]} line ({row.line_value:g})")
     if row.model_agreement_count >= 3:
         angles.append(f"{row.model_agreement_count} models agree")
     angles.extend(f"Signal: {t}" for t in row.signal_tags if t != "model_health")

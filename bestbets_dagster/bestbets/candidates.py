@@ -24,14 +24,9 @@ import pandas as pd
 
 from bestbets_dagster.bestbets.config import BestBetsConfig
 from bestbets_dagster.bestbets.market import MARKET_COLUMNS, with_consensus
-from bestbets_dagster.bestbets.probability import (
-    Calibration,
-    break_even,
-    expected_value,
-    market_only,
-    rows_by_date_and_family,
-)
+from bestbets_dagster.bestbets.probability import Calibration, market_only, rows_by_date_and_family
 from bestbets_dagster.bestbets.sourcing import provenance
+from bestbets_dagster.betting import break_even, expected_value
 
 KEY = ["game_date", "person_id"]
 

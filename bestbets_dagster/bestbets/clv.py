@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from bestbets_dagster.bestbets.probability import break_even, no_vig_over
+from bestbets_dagster.betting import break_even, no_vig_over
 from bestbets_dagster.ingest.lines import decision_cutoffs
 
 POINTS_SD_PER_ROOT_LINE = 1.75

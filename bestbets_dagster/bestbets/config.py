@@ -11,7 +11,7 @@ import functools
 import hashlib
 import json
 
-from bestbets_dagster.bestbets.probability import PICKEM_ENTRIES, entry_break_even, price_of
+from bestbets_dagster.betting import PICKEM_ENTRIES, entry_break_even, price_of
 
 ALGORITHM_VERSION = "bb1_multi_source"
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from bestbets_dagster.bestbets.config import BestBetsConfig
-from bestbets_dagster.signals.health import window_counts
+from bestbets_dagster.monitoring.signal_health import window_counts
 from bestbets_dagster.timeutil import season_start
 
 GRADE_COLUMNS = ["prediction_correct", "actual_points", "is_push", "is_voided"]
@@ -33,7 +33,7 @@ def graded_candidates(tags: pd.DataFrame, accuracy: pd.DataFrame) -> pd.DataFram
 
 def _decided(graded: pd.DataFrame, min_edge: float) -> pd.DataFrame:
     """The graded candidates the blacklist and direction health count (decided, |edge| >= min_edge),
-    with `correct` 0/1 (signals.health.window_counts reads it)."""
+    with `correct` 0/1 (monitoring.signal_health.window_counts reads it)."""
     d = graded[graded["prediction_correct"].notna()]
     d = d[pd.to_numeric(d["edge"]).abs() >= min_edge]
     return d.assign(

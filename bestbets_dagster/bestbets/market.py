@@ -22,15 +22,11 @@ import numpy as np
 import pandas as pd
 
 from bestbets_dagster.bestbets.clv import p_over_at
-from bestbets_dagster.bestbets.probability import CALIBRATION_DAYS, no_vig_over
+from bestbets_dagster.bestbets.probability import CALIBRATION_DAYS
+from bestbets_dagster.betting import book_p_over
 
 KEY = ["game_date", "person_id"]
 MARKET_COLUMNS = ["market_p_over", "market_line", "market_books"]
-
-
-def book_p_over(over_price, under_price, nominal) -> np.ndarray:
-    """A book's own no-vig P(over) at its line: from its two prices, 1/2 at a pick'em app (nominal)."""
-    return np.where(np.asarray(nominal, dtype=bool), 0.5, no_vig_over(over_price, under_price))
 
 
 def consensus(targets: pd.DataFrame, offers: pd.DataFrame, nominal_books=()) -> pd.DataFrame:

@@ -27,10 +27,10 @@ from bestbets_dagster.bestbets.market import graded_with_market
 from bestbets_dagster.bestbets.probability import calibrations_by_day
 from bestbets_dagster.bestbets.sourcing import SOURCING_LOOKBACK_DAYS, sourcing_weights
 from bestbets_dagster.bestbets.tags import tag_candidates
-from bestbets_dagster.grading.performance import model_performance
 from bestbets_dagster.models.families import Family
+from bestbets_dagster.monitoring.model_performance import model_performance
+from bestbets_dagster.monitoring.signal_health import family_health
 from bestbets_dagster.signals.context import signal_context
-from bestbets_dagster.signals.health import family_health
 from bestbets_dagster.signals.registry import MODEL_DEPENDENT_TAGS, REGISTERED_TAGS
 
 NO_REGISTRY = pd.DataFrame(columns=["model_id", "training_end_date"])  # the states need no training dates
@@ -61,7 +61,7 @@ def build_pick_signal_tags(
     the graded predictions the calibrations are fitted on.
 
     Each date's Phase B weights are its model_performance_daily figures of the day before, computed
-    here from `accuracy` by the function that builds that table (grading.performance): the states and
+    here from `accuracy` by the function that builds that table (monitoring.model_performance): the states and
     rolling hit rates read graded predictions only. Reading the stored table instead would put
     model_performance_daily upstream of the tags and so of signal_health_daily, and a UI backfill of
     the monitoring would then leave signal_health_daily waiting for tags it does not target."""
@@ -230,7 +230,7 @@ def decide(
     """Picks of `day` from its tags and what was known before it.
 
     blacklist and directions: history.player_blacklist() and history.direction_health() of the day
-    (from the graded candidates of earlier dates); family_rows: the day's signals.health.family_health
+    (from the graded candidates of earlier dates); family_rows: the day's monitoring.signal_health.family_health
     rows (model health tiers from the graded predictions of the days before); health: the stored
     signal health the picks read (`health_as_of`); model_states: the stored model performance
     (`model_states_as_of`); lines: {"decision_time", "lines_as_of"} of the day (`lines_read`)."""

@@ -26,10 +26,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import math
 
 import numpy as np
 import pandas as pd
+
+from bestbets_dagster.betting import no_vig_over
 
 CALIBRATION_DAYS = 60
 MIN_CALIBRATION_ROWS = 300  # decided graded rows of the family; fewer and it gives no probability
@@ -72,17 +73,6 @@ def market_only(model_family: str) -> Calibration:
 def standardized_edge(prediction, line) -> np.ndarray:
     line = np.asarray(line, dtype="float64")
     return (np.asarray(prediction, dtype="float64") - line) / np.sqrt(np.clip(line, 1.0, None))
-
-
-def break_even(price) -> np.ndarray:
-    """The win probability an American price charges for (its implied probability): 1 / (1 + payout)."""
-    return 1.0 / (1.0 + payout(price))
-
-
-def no_vig_over(over_price, under_price) -> np.ndarray:
-    """A book's no-vig P(over) from its two American prices (NaN where one is missing)."""
-    over_implied, under_implied = break_even(over_price), break_even(under_price)
-    return over_implied / (over_implied + under_implied)
 
 
 def logit(p) -> np.ndarray:
@@ -210,58 +200,6 @@ def calibrations_by_day(
             first, last = (pd.Timestamp(d).date() for d in (when[window].min(), when[window].max()))
             out[day][family] = Calibration(family, float(a), float(b), float(c), n, first, last, earned)
     return out
-
-
-def payout(price) -> np.ndarray:
-    """Units won per unit staked at an American price (NaN for a missing or zero price)."""
-    p = np.asarray(price, dtype="float64")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        won = np.where(p > 0, p / 100.0, 100.0 / np.abs(p))
-    return np.where(np.isfinite(p) & (p != 0), won, np.nan)
-
-
-def price_of(p_win) -> np.ndarray:
-    """The American price whose break-even is p_win (-100 p / (1 - p) from 1/2 up, else 100 (1 - p) / p)."""
-    p = np.asarray(p_win, dtype="float64")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(p >= 0.5, -100.0 * p / (1.0 - p), 100.0 * (1.0 - p) / p)
-
-
-# Pick'em entries: {legs right: multiple of the stake paid} of the common PrizePicks / Underdog entry
-# types (power: every leg right; flex: a smaller multiple for one or two legs wrong).
-PICKEM_ENTRIES: dict[str, dict[int, float]] = {
-    "power_2": {2: 3.0},
-    "power_3": {3: 5.0},
-    "power_4": {4: 10.0},
-    "power_5": {5: 20.0},
-    "power_6": {6: 37.5},
-    "flex_3": {3: 2.25, 2: 1.25},
-    "flex_4": {4: 5.0, 3: 1.5},
-    "flex_5": {5: 10.0, 4: 2.0, 3: 0.4},
-    "flex_6": {6: 25.0, 5: 2.0, 4: 0.4},
-}
-
-
-def entry_break_even(entry: str) -> float:
-    """The per-leg win probability at which a pick'em entry returns its stake (legs independent and
-    equally likely): e.g. power_2 (3x for 2 of 2) sqrt(1/3) = 57.7%, flex_5 54.2%."""
-    payouts = PICKEM_ENTRIES[entry]
-    legs = max(payouts)
-
-    def returned(p: float) -> float:
-        return sum(math.comb(legs, k) * p**k * (1 - p) ** (legs - k) * m for k, m in payouts.items())
-
-    low, high = 0.0, 1.0  # returned(p) grows with p: bisection
-    for _ in range(60):
-        mid = (low + high) / 2
-        low, high = (mid, high) if returned(mid) < 1.0 else (low, mid)
-    return (low + high) / 2
-
-
-def expected_value(p_win, price) -> np.ndarray:
-    """Units expected per unit staked: P(win) x payout - (1 - P(win)), pushes aside."""
-    p_win = np.asarray(p_win, dtype="float64")
-    return p_win * payout(price) - (1.0 - p_win)
 
 
 def rows_by_date_and_family(rows: pd.DataFrame) -> dict[tuple[dt.date, str], np.ndarray]:

@@ -14,8 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bestbets_dagster.bestbets.probability import break_even
-from bestbets_dagster.bestbets.probability import payout as american_payout
+from bestbets_dagster.betting import break_even, settle, wilson_interval
 
 RESULT_COLUMNS = [
     "game_date",
@@ -48,11 +47,6 @@ RESULT_COLUMNS = [
     "selected_units",
     "graded_at",
 ]
-
-
-def payout(price: pd.Series) -> pd.Series:
-    """Units won per unit staked at an American price (probability.payout, kept as a Series)."""
-    return pd.Series(american_payout(price.astype("float64")), index=price.index)
 
 
 def grade_picks(picks: pd.DataFrame, accuracy: pd.DataFrame, graded_at: pd.Timestamp) -> pd.DataFrame:
@@ -100,27 +94,6 @@ def grade_picks(picks: pd.DataFrame, accuracy: pd.DataFrame, graded_at: pd.Times
     )
     g["graded_at"] = graded_at
     return g[RESULT_COLUMNS].sort_values(["game_date", "rank"]).reset_index(drop=True)
-
-
-def settle(over: pd.Series, actual: pd.Series, line: pd.Series, price: pd.Series, void: pd.Series):
-    """(result, units) of bets on a side at a line and an American price: VOID (did not play), PUSH,
-    WIN (the price's payout) or LOSS (-1)."""
-    result = pd.Series(
-        np.select([void, actual == line, (actual > line) == over], ["VOID", "PUSH", "WIN"], "LOSS"), index=over.index
-    )
-    win_units = payout(price.astype("float64"))
-    units = pd.Series(np.select([result == "WIN", result == "LOSS"], [win_units, -1.0], 0.0), index=over.index)
-    return result, units.where(~((result == "WIN") & win_units.isna()))
-
-
-def wilson_interval(wins: int, n: int, z: float = 1.96) -> tuple[float, float] | tuple[None, None]:
-    """95% Wilson score interval of a hit rate (None on no bets)."""
-    if n == 0:
-        return None, None
-    p = wins / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return float(centre - half), float(centre + half)
 
 
 def summarize(results: pd.DataFrame) -> dict:

@@ -16,8 +16,8 @@ import json
 import pandas as pd
 
 from bestbets_dagster.bestbets.config import BestBetsConfig
+from bestbets_dagster.betting import BREAKEVEN_HIT_RATE
 
-BREAKEVEN_HIT_RATE = 52.4  # percent, at -110
 # The newest model_performance_daily date within this many days before D is "the day before" (the
 # picks' model states read the same window: defs.bestbets.HEALTH_LOOKBACK_DAYS).
 SOURCING_LOOKBACK_DAYS = 14

@@ -64,9 +64,9 @@ from bestbets_dagster.defs.partition_range import (
 from bestbets_dagster.defs.table_assets import OWNERS, backend_kind, modules_version, table_asset, table_spec
 from bestbets_dagster.ingest.lines import closing_lines, current_offers, decision_times_of
 from bestbets_dagster.models.families import load_families
+from bestbets_dagster.monitoring.signal_health import family_health
 from bestbets_dagster.partitions import game_date_partitions
 from bestbets_dagster.resources import ArtifactStore, BestBetsSettings, Warehouse
-from bestbets_dagster.signals.health import family_health
 from bestbets_dagster.signals.registry import PROTOTYPE_TAGS, REGISTERED_TAGS
 from bestbets_dagster.timeutil import today_eastern
 

@@ -21,8 +21,8 @@ from pydantic import Field
 from bestbets_dagster.defs.checks import table_definition_metadata
 from bestbets_dagster.defs.partition_range import markdown_table
 from bestbets_dagster.defs.table_assets import OWNERS, backend_kind, code_version
+from bestbets_dagster.experiments.runs import ExperimentSpec, register_if_passed, run_experiment
 from bestbets_dagster.ingest.lines import current_offers, decision_times_of
-from bestbets_dagster.models.experiments import ExperimentSpec, register_if_passed, run_experiment
 from bestbets_dagster.models.families import load_families, save_families
 from bestbets_dagster.models.training import labeled_rows, training_history_start
 from bestbets_dagster.partitions import experiment_partitions
@@ -75,7 +75,7 @@ def experiment_asset(fn):
         group_name="experiments",
         kinds={"python", "catboost", backend_kind()},
         owners=OWNERS,
-        code_version=code_version(fn, "model_experiments", ("bestbets_dagster.models.experiments",)),
+        code_version=code_version(fn, "model_experiments", ("bestbets_dagster.experiments.runs",)),
         description=inspect.getdoc(fn),
     )(fn)
 

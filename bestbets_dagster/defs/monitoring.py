@@ -35,16 +35,16 @@ from bestbets_dagster.defs.partition_range import (
 )
 from bestbets_dagster.defs.table_assets import OWNERS, backend_kind, modules_version, table_asset
 from bestbets_dagster.grading.html_report import report_card_png
-from bestbets_dagster.grading.performance import alerts, model_performance
 from bestbets_dagster.grading.report_card import (
     WEEKS_SHOWN,
     format_report_card,
     record_cell,
     report_cards_from_warehouse,
 )
+from bestbets_dagster.monitoring.model_performance import alerts, model_performance
+from bestbets_dagster.monitoring.signal_health import signal_health
 from bestbets_dagster.partitions import training_week_partitions
 from bestbets_dagster.resources import AlertNotifier, BestBetsSettings, Warehouse
-from bestbets_dagster.signals.health import signal_health
 from bestbets_dagster.signals.registry import PROTOTYPE_TAGS, REGISTERED_TAGS
 from bestbets_dagster.timeutil import today_eastern
 
@@ -61,7 +61,7 @@ def _graded_days(graded: pd.DataFrame, start: dt.date, end: dt.date) -> list[dt.
 
 @table_asset(
     "signal_health_daily",
-    shaped_by=("bestbets_dagster.signals.health",),
+    shaped_by=("bestbets_dagster.monitoring.signal_health",),
     blocking=False,
     checks={"no_signal_turned_cold": "WARN when a signal enters the COLD regime"},
     deps=history_deps("pick_signal_tags", "prediction_accuracy", through_the_day=True),
@@ -105,7 +105,7 @@ def signal_health_daily(context: AssetExecutionContext, warehouse: Warehouse) ->
 
 @table_asset(
     "model_performance_daily",
-    shaped_by=("bestbets_dagster.grading.performance",),
+    shaped_by=("bestbets_dagster.monitoring.model_performance",),
     blocking=False,
     checks={"no_model_blocked_or_degrading": "ERROR when a model enters BLOCKED, WARN when it enters DEGRADING"},
     # It also reads model_registry (training_end_date of the models graded); that weekly x family table
@@ -150,7 +150,7 @@ def model_performance_daily(context: AssetExecutionContext, warehouse: Warehouse
 
 @table_asset(
     "monitoring_alerts",
-    shaped_by=("bestbets_dagster.grading.performance", "bestbets_dagster.bestbets.clv"),
+    shaped_by=("bestbets_dagster.monitoring.model_performance", "bestbets_dagster.bestbets.clv"),
     blocking=False,
     game_days=False,
     checks={

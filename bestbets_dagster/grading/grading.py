@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bestbets_dagster.models.serving import recommend
+from bestbets_dagster.betting import recommend
 
 
 def _void_reason(dnp_reason: pd.Series) -> pd.Series:

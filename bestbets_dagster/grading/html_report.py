@@ -19,7 +19,7 @@ from matplotlib.dates import DateFormatter
 from matplotlib.figure import Figure
 
 from bestbets_dagster.bestbets.clv import describe_clv
-from bestbets_dagster.bestbets.results import wilson_interval
+from bestbets_dagster.betting import wilson_interval
 from bestbets_dagster.grading.report import EDGE_BUCKETS, P_BUCKETS, side_bets
 from bestbets_dagster.grading.report_card import DIMENSIONS, record_cell
 

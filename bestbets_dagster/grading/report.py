@@ -11,7 +11,8 @@ from bestbets_dagster.bestbets.probability import (
     own_price_p_over,
     walk_forward_probabilities,
 )
-from bestbets_dagster.bestbets.results import settle, summarize
+from bestbets_dagster.bestbets.results import summarize
+from bestbets_dagster.betting import settle
 
 
 def family_figures(graded: pd.DataFrame) -> dict:

@@ -18,7 +18,7 @@ from bestbets_dagster.bestbets.candidates import tier as card_tier
 from bestbets_dagster.bestbets.clv import describe_clv, summarize_clv
 from bestbets_dagster.bestbets.config import BestBetsConfig
 from bestbets_dagster.bestbets.history import graded_candidates
-from bestbets_dagster.bestbets.results import settle, wilson_interval
+from bestbets_dagster.betting import settle, tier_of, wilson_interval
 from bestbets_dagster.grading.report import EDGE_BUCKETS
 
 WEEKS_SHOWN = 4  # the week and the three before it
@@ -26,16 +26,13 @@ SIGNAL_COUNTS = (
     "(each bet counts once for every signal it carries, settled at its shopped line and price; `bestbets "
     "signal-backtest` counts every candidate at the selected book's line instead)"
 )
-# Player tiers by the line: star 25+, starter 15-25, role 8-15, bench under 8.
-TIERS = ((25.0, "star"), (15.0, "starter"), (8.0, "role"), (0.0, "bench"))
 # card: the pick's tier on the day's card (value: EV at or above min_expected_value; lean: below);
-# tier: the player's, by his line.
+# tier: the player's, by his line (betting.LINE_TIERS).
 DIMENSIONS = ("card", "direction", "tier", "family", "signal", "edge")
 
 
 def tier(line: pd.Series) -> pd.Series:
-    line = line.astype(float)
-    return pd.Series(np.select([line >= floor for floor, _ in TIERS], [name for _, name in TIERS], "bench"), line.index)
+    return pd.Series(tier_of(line), index=line.index)
 
 
 def _bets(

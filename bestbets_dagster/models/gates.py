@@ -12,12 +12,11 @@ import math
 import numpy as np
 import pandas as pd
 
+from bestbets_dagster.betting import BREAKEVEN_HIT_RATE, LINE_TIERS, SEASON_AVERAGE_TIERS, tier_of
+
 V9_BASELINE_MAE = 5.14
-BREAKEVEN_HIT_RATE = 52.4
 MIN_GRADED = 20  # fewer graded lines than this and a rate gate is "not evaluated"
 MIN_TIER_ROWS = 5
-SCORING_TIERS = (("stars", 25, math.inf), ("starters", 15, 25), ("role", 5, 15), ("bench", -math.inf, 5))
-LINE_TIERS = (("star", 25, math.inf), ("starter", 18, 25), ("role", 12, 18), ("bench", -math.inf, 12))
 
 
 def hit_rate(df: pd.DataFrame, threshold: float) -> tuple[int, float | None]:
@@ -78,8 +77,9 @@ def evaluate_gates(df: pd.DataFrame, min_eval_rows: int = 100) -> tuple[list[dic
         _gate("vegas_bias", m["bias_vs_line"], "|x| <= 1.5", abs(m["bias_vs_line"] or 0) <= 1.5, few_lines),
     ]
     tier_bias = {}
-    for name, low, high in SCORING_TIERS:
-        rows = df[(df["season_avg"] >= low) & (df["season_avg"] < high)]
+    season_tier = tier_of(df["season_avg"], SEASON_AVERAGE_TIERS)
+    for _, name in SEASON_AVERAGE_TIERS:
+        rows = df[season_tier == name]
         if len(rows) >= MIN_TIER_ROWS:
             tier_bias[name] = round(float((rows["prediction"] - rows["actual"]).mean()), 3)
     gates.append(
@@ -130,10 +130,11 @@ def strengths(df: pd.DataFrame) -> dict:
     lined = df[df["line"].notna()].copy()
     lined["edge"] = lined["prediction"] - lined["line"]
     lined["direction"] = np.where(lined["edge"] > 0, "OVER", "UNDER")
+    line_tier = tier_of(lined["line"])
     segments = []
     for direction in ("OVER", "UNDER"):
-        for tier, low, high in LINE_TIERS:
-            rows = lined[(lined["direction"] == direction) & (lined["line"] >= low) & (lined["line"] < high)]
+        for _, tier in LINE_TIERS:
+            rows = lined[(lined["direction"] == direction) & (line_tier == tier)]
             n, hr = hit_rate(rows, 3.0)
             if n >= 5 and hr is not None and hr >= 58.0:
                 segments.append({"segment": f"{direction}_{tier}", "n": n, "hit_rate": hr})

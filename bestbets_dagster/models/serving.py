@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from catboost import CatBoostRegressor
 
+from bestbets_dagster.betting import recommend
 from bestbets_dagster.models.families import Family, is_quantile
 from bestbets_dagster.models.registry import serving_model, serving_periods
 from bestbets_dagster.models.training import predict
@@ -39,10 +40,6 @@ def model_for_date(
     if candidates.empty:
         return None, None
     return candidates.sort_values(["training_cutoff", "created_at"]).iloc[-1], "shadow"
-
-
-def recommend(edge: pd.Series, threshold: float) -> pd.Series:
-    return pd.Series(np.select([edge >= threshold, edge <= -threshold], ["OVER", "UNDER"], "PASS"), index=edge.index)
 
 
 def confidence(quality_score: pd.Series, points_std_last_10: pd.Series) -> pd.Series:

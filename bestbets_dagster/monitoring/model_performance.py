@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bestbets_dagster.bestbets.results import payout
+from bestbets_dagster.betting import payout
 
 EDGE = 3.0
 MIN_N_7D = 5

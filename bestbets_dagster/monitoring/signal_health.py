@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from bestbets_dagster.betting import BREAKEVEN_HIT_RATE
 from bestbets_dagster.signals.registry import MODEL_DEPENDENT_TAGS
 from bestbets_dagster.timeutil import season_labels
 
@@ -19,7 +20,6 @@ WATCH_DIVERGENCE = 5.0
 MIN_REGIME_PICKS = 5  # fewer decided picks in 7 days than this says nothing about a regime: NORMAL
 REGIME_LOOKBACK_DAYS = 14
 MULTIPLIERS = {"HOT": 1.2, "NORMAL": 1.0, "COLD": 0.5}
-BREAKEVEN_HIT_RATE = 52.4  # percent, at -110
 
 # Model health (a family's edge-3+ hit rate over the 7 days before the date).
 MODEL_HEALTH_EDGE = 3.0

@@ -26,8 +26,8 @@ import pandas as pd
 from bestbets_dagster.bestbets.candidates import clears_value_floor, judged_price, probable_side
 from bestbets_dagster.bestbets.config import BestBetsConfig
 from bestbets_dagster.bestbets.market import graded_with_market
-from bestbets_dagster.bestbets.probability import expected_value, walk_forward_probabilities
-from bestbets_dagster.bestbets.results import settle
+from bestbets_dagster.bestbets.probability import walk_forward_probabilities
+from bestbets_dagster.betting import expected_value, settle
 from bestbets_dagster.ingest.lines import OFFER_COLUMNS
 from bestbets_dagster.models.families import Family, check_loss, family_id
 from bestbets_dagster.models.training import NotEnoughData, predict, train_family_model
