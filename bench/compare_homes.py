@@ -20,7 +20,11 @@ import duckdb
 import pandas as pd
 
 # Wall-clock stamps of a run and names of its home: never equal between two runs.
-RUN_STAMP = re.compile(r"(_at|_time_s|wall_time.*|_utc|run_id|timestamp|elapsed.*|_seconds|path|file|files|html|json)$")
+# The code's own commit, and a file's hash in its side file (the file itself is compared), likewise.
+RUN_STAMP = re.compile(
+    r"(_at|_time_s|wall_time.*|_utc|run_id|timestamp|elapsed.*|_seconds|path|file|files|html|json|timing|_uri"
+    r"|git_commit|sha256)$"
+)
 
 
 def _tables(home: Path) -> dict[str, pd.DataFrame]:
@@ -71,12 +75,18 @@ def compare_files(before: Path, after: Path) -> list[str]:
             if not x.exists() or not y.exists():
                 differences.append(f"{folder}/{name}: only in {'after' if y.exists() else 'before'}")
             elif x.suffix == ".json":
-                if _without_stamps(json.loads(x.read_text())) != _without_stamps(json.loads(y.read_text())):
+                a, b = (_without_stamps(json.loads(p.read_text())) for p in (x, y))
+                if name.name.endswith(".meta.json"):  # the file's hash and size: the file itself is compared
+                    a, b = ({k: v for k, v in d.items() if k != "size"} for d in (a, b))
+                if a != b:
                     differences.append(f"{folder}/{name}: JSON differs")
             elif x.suffix == ".html":
                 strip = re.compile(r"\d+(\.\d+)? s\b|/[\w./-]+\.(html|json)|\d{4}-\d\d-\d\dT[\d:.+]+")
-                if strip.sub("", x.read_text()) != strip.sub("", y.read_text()):
-                    differences.append(f"{folder}/{name}: HTML differs")
+                a, b = (strip.sub("", p.read_text()).split("><") for p in (x, y))
+                unequal = [(u, v) for u, v in zip(a, b, strict=False) if u != v] + [("", "")] * abs(len(a) - len(b))
+                if unequal:
+                    first = " / ".join(text[:80] for text in unequal[0])
+                    differences.append(f"{folder}/{name}: HTML differs in {len(unequal)} elements, first: {first}")
             elif hashlib.sha256(x.read_bytes()).digest() != hashlib.sha256(y.read_bytes()).digest():
                 differences.append(f"{folder}/{name}: bytes differ")
         print(f"{folder}: {len(names)} files compared")

@@ -63,7 +63,9 @@ def run_cli(
     home: Path, *argv: str, timeout: int = 600, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess:
     """`bestbets *argv` in a subprocess on `home` and the shared data (or `env`), output captured."""
-    return run_in_project([sys.executable, "-m", "bestbets_dagster.cli", *argv], env or subprocess_env(home), timeout)
+    return run_in_project(
+        [sys.executable, "-m", "bestbets_dagster.commands", *argv], env or subprocess_env(home), timeout
+    )
 
 
 @contextlib.contextmanager

@@ -242,7 +242,7 @@ def test_the_freshness_sensor_writes_an_alert_row_when_a_source_is_late(fakes, m
 
 def _cli(*argv: str, env: dict) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "bestbets_dagster.cli", *argv],
+        [sys.executable, "-m", "bestbets_dagster.commands", *argv],
         cwd=settings.PROJECT_ROOT,
         env=env,
         capture_output=True,
@@ -272,13 +272,13 @@ def test_bestbets_fetch_against_the_test_servers(fakes, capsys, monkeypatch):
         "2025-11-18T16:00:00Z"
     )
     # The rest in this process (the same entry point, without a new interpreter each time).
-    from bestbets_dagster import cli
+    from bestbets_dagster.commands.main import main
 
-    assert cli.main(["fetch", "box-scores", "--date", "2025-11-18"]) == 0
+    assert main(["fetch", "box-scores", "--date", "2025-11-18"]) == 0
     assert capsys.readouterr().out.startswith("2025-11-18: 6 games, 160 player rows -> ")
-    assert cli.main(["fetch", "box-scores", "--date", "2025-11-18"]) == 0
+    assert main(["fetch", "box-scores", "--date", "2025-11-18"]) == 0
     assert "nothing written: the data directory already holds box scores of 2025-11-18" in capsys.readouterr().out
     assert len(pd.read_csv(data / "box_scores" / "player_game_logs_2025-11-18.csv.gz")) == 160
     monkeypatch.delenv("ODDS_API_KEY")
     with pytest.raises(SystemExit, match="^the Odds API key is not set: export ODDS_API_KEY$"):
-        cli.main(["fetch", "odds", "--date", "2025-11-18"])
+        main(["fetch", "odds", "--date", "2025-11-18"])

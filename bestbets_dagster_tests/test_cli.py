@@ -1,21 +1,24 @@
 """The `bestbets` command as a user meets it: options in any position, help on every option, clear
 refusals of a reversed range or an unknown family."""
 
-import argparse
+import os
 
+import click
 import pytest
 
-from bestbets_dagster.cli import build_parser, main
+from bestbets_dagster.commands.main import bestbets, main
 from bestbets_dagster_tests.conftest import run_cli
 
 
-def _parsers(parser: argparse.ArgumentParser):
-    """The parser and every sub-parser below it."""
-    yield parser
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for child in action.choices.values():
-                yield from _parsers(child)
+class _Stopped(Exception):
+    pass
+
+
+def _commands(command: click.Command, path: str = "bestbets"):
+    """(path, command) of the group and every command below it."""
+    yield path, command
+    for name, child in getattr(command, "commands", {}).items():
+        yield from _commands(child, f"{path} {name}")
 
 
 @pytest.mark.parametrize(
@@ -25,34 +28,45 @@ def _parsers(parser: argparse.ArgumentParser):
         ["family", "--home", "H", "list", "--data-dir", "D"],
         ["family", "list", "--home", "H", "--data-dir", "D"],
         ["registry", "list", "--data-dir", "D", "--family", "v9_mae", "--home", "H"],
-        ["--data-dir", "D", "replay", "--start", "2025-11-01", "--end", "2025-11-02", "--home", "H"],
+        ["--data-dir", "D", "replay", "--start", "2025-11-01", "--end", "2025-11-02", "--home", "H", "--help"],
     ],
 )
-def test_home_and_data_dir_are_taken_in_any_position(argv):
-    args = build_parser().parse_args(argv)
-    assert (args.home, args.data_dir) == ("H", "D")
+def test_home_and_data_dir_are_taken_in_any_position(argv, tmp_path, monkeypatch):
+    """Each is applied to the environment as soon as it is read, before the command imports anything."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("BESTBETS_HOME", "DAGSTER_HOME", "BESTBETS_DATA_DIR"):
+        monkeypatch.delenv(name, raising=False)
 
+    def stop():
+        raise _Stopped
 
-def test_without_home_the_environment_decides():
-    args = build_parser().parse_args(["family", "list"])
-    assert args.home is None and args.data_dir is None
+    # The commands stop at their first look at the warehouse (replay: at --help).
+    monkeypatch.setattr("bestbets_dagster.commands.models.warehouse", stop)
+    try:
+        bestbets.main(args=argv, prog_name="bestbets", standalone_mode=False)
+    except _Stopped:
+        pass
+    assert (os.environ["BESTBETS_HOME"], os.environ["BESTBETS_DATA_DIR"]) == (str(tmp_path / "H"), str(tmp_path / "D"))
+    assert os.environ["DAGSTER_HOME"] == str(tmp_path / "H" / "dagster")
 
 
 def test_every_option_of_every_command_has_help():
     missing = [
-        f"{parser.prog} {action.option_strings or action.dest}"
-        for parser in _parsers(build_parser())
-        for action in parser._actions
-        if not isinstance(action, argparse._SubParsersAction) and not action.help
+        f"{path} {param.opts}"
+        for path, command in _commands(bestbets)
+        for param in command.params
+        if isinstance(param, click.Option) and not param.help
     ]
     assert missing == []
+    assert all(command.help for _, command in _commands(bestbets))
 
 
 def test_a_reversed_date_range_is_refused_before_anything_runs(capsys):
-    with pytest.raises(SystemExit) as exit_:
-        main(["replay", "--start", "2025-11-05", "--end", "2025-11-01"])
-    assert exit_.value.code == 2
+    assert main(["replay", "--start", "2025-11-05", "--end", "2025-11-01"]) == 2
     assert "the date range is reversed: --start 2025-11-05 is after --end 2025-11-01" in capsys.readouterr().err
+    # In either order on the command line.
+    assert main(["replay", "--end", "2025-11-01", "--start", "2025-11-05"]) == 2
+    assert "the date range is reversed" in capsys.readouterr().err
 
 
 def test_the_registry_of_an_unknown_family_is_an_error(tmp_path):

@@ -44,9 +44,7 @@ SHELL = {
     "definitions": {"defs"},
     "replay": {"definitions", "defs", "resources", "partitions", "home_lock", "instance_storage"},
     "commands": {"definitions", "defs", "resources", "partitions", "home_lock", "instance_storage", "replay"},
-    "cli": {"commands", "definitions", "defs", "resources", "partitions", "home_lock", "instance_storage", "replay"},
     "__init__": set(),
-    "__main__": {"cli"},
 }
 
 

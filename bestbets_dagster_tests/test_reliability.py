@@ -760,7 +760,16 @@ def test_a_second_writer_refuses_and_a_killed_commands_run_is_marked_failed(tmp_
     (instance_dir / "dagster.yaml").write_text(settings.INSTANCE_CONFIG)
     with home_instance(home):
         pass  # the instance's storage exists before two processes open it
-    command = [sys.executable, "-m", "bestbets_dagster.cli", "build", "--start", "2025-11-01", "--end", "2025-11-20"]
+    command = [
+        sys.executable,
+        "-m",
+        "bestbets_dagster.commands",
+        "build",
+        "--start",
+        "2025-11-01",
+        "--end",
+        "2025-11-20",
+    ]
     first = subprocess.Popen(
         command, cwd=settings.PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
@@ -890,14 +899,14 @@ def _home_with(copy, tmp_path) -> tuple[Path, dict]:
 def _main(env: dict, monkeypatch, capsys, *argv: str) -> tuple[int, str]:
     """`bestbets *argv` in this process (what the console script runs), with `env`'s BESTBETS_*/DAGSTER_HOME:
     the exit status and what it wrote to stderr. Every variable it sets is restored after the test."""
-    from bestbets_dagster import cli
+    from bestbets_dagster.commands.main import main
 
     for name in ("BESTBETS_HOME", "DAGSTER_HOME", "BESTBETS_DATA_DIR"):
         monkeypatch.setenv(name, env[name])
     capsys.readouterr()
     try:
-        status = cli.main(list(argv))
-    except SystemExit as stop:  # argparse's usage errors (2), or a refusal with its message (1)
+        status = main(list(argv))
+    except SystemExit as stop:  # a refusal with its message (1)
         status = stop.code if isinstance(stop.code, int) else 1
         if isinstance(stop.code, str):
             print(stop.code, file=sys.stderr)
@@ -987,7 +996,7 @@ def test_runs_left_by_killed_processes_are_marked_failed_whoever_started_them(tm
     and never started: both are marked failed by the next bestbets command's sweep."""
     from dagster import DagsterRun, DagsterRunStatus
 
-    from bestbets_dagster import cli
+    from bestbets_dagster.commands import session
 
     home = tmp_path / "home"
     (home / "dagster").mkdir(parents=True)
@@ -1010,9 +1019,9 @@ def test_runs_left_by_killed_processes_are_marked_failed_whoever_started_them(tm
         runner.kill()
         runner.wait()
         never = instance.add_run(DagsterRun(job_name="build_job", run_id="0" * 8 + "-never-started"))
-        assert cli.fail_dead_runs(instance) == [started.run_id]  # the unstarted run is in its grace period
-        monkeypatch.setattr(cli, "NOT_STARTED_GRACE", dt.timedelta(0))
-        assert cli.fail_dead_runs(instance) == [never.run_id]
+        assert session.fail_dead_runs(instance) == [started.run_id]  # the unstarted run is in its grace period
+        monkeypatch.setattr(session, "NOT_STARTED_GRACE", dt.timedelta(0))
+        assert session.fail_dead_runs(instance) == [never.run_id]
         assert instance.get_run_by_id(started.run_id).status == DagsterRunStatus.FAILURE
         assert instance.get_run_by_id(never.run_id).status == DagsterRunStatus.FAILURE
 
@@ -1023,10 +1032,14 @@ HOSTILE = "2025-11-15'; DROP TABLE player_game_logs; --"
 @pytest.mark.parametrize(
     "argv, status, message",
     [
-        (["picks", "--date", HOSTILE], 2, "argument --date: not a date (YYYY-MM-DD)"),
-        (["build", "--start", "../../etc/passwd", "--end", END], 2, "argument --start: not a date"),
+        (["picks", "--date", HOSTILE], 2, "Invalid value for '--date': not a date (YYYY-MM-DD)"),
+        (["build", "--start", "../../etc/passwd", "--end", END], 2, "Invalid value for '--start': not a date"),
         (["retrain", "--family", HOSTILE, "--week", "2025-11-17"], 1, "unknown family 2025-11-15'; DROP TABLE"),
-        (["family", "add", "--feature-set", "../../v9", "--loss", "MAE"], 2, "argument --feature-set: invalid choice"),
+        (
+            ["family", "add", "--feature-set", "../../v9", "--loss", "MAE"],
+            2,
+            "Invalid value for '--feature-set': '../../v9' is not one of",
+        ),
         (["family", "add", "--feature-set", "v9", "--loss", HOSTILE], 1, "family add: "),
         (["family", "disable", "../../../etc/passwd"], 1, "unknown family ../../../etc/passwd"),
         (["build", "--start", START, "--end", START, "--data-dir", "/etc/../etc"], 1, "bestbets build: error: /etc"),

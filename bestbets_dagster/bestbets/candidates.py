@@ -242,7 +242,23 @@ def build_candidates(
         # where nothing prices it), whatever the size of its edge.
         every["recommendation"] = probable_side(every["edge"], every["p_over"])
     p = every[every["recommendation"].isin(["OVER", "UNDER"])].copy()
-    p = price_bets(p, offers, calibrations, config)
+    p = _with_health_and_sourcing(price_bets(p, offers, calibrations, config), family_health, sourcing or {})
+    facts, champion = _eligible_facts(p[clears_value_floor(p, config)], config)
+    agree, counts, quantile = _agreement(p, every, feature_sets, quantile_families, config.agreement_edge)
+    c = _best_bet_of_each_player_game(p, config)
+    c = c.merge(provenance(p, KEY), on=KEY, how="left")
+    c = c.merge(facts[[*KEY, "n_models_eligible", "direction_conflict"]], on=KEY, how="left")
+    c = c.merge(champion, on=KEY, how="left")
+    c = (
+        c.merge(agree, on=[*KEY, "recommendation"], how="left")
+        .merge(counts, on=KEY, how="left")
+        .merge(quantile, on=KEY, how="left")
+    )
+    return _with_consensus_bonus(c)
+
+
+def _with_health_and_sourcing(p: pd.DataFrame, family_health: pd.DataFrame, sourcing: dict) -> pd.DataFrame:
+    """Each bet's family health of its date, and its family's sourcing weight and state."""
     health = family_health.assign(game_date=pd.to_datetime(family_health["game_date"]).astype("datetime64[ns]"))
     p = p.merge(
         health[["game_date", "model_family", "hr_7d", "status"]].rename(
@@ -252,13 +268,16 @@ def build_candidates(
         how="left",
     )
     p["model_health_status"] = p["model_health_status"].fillna("unknown")
-
-    sourcing = sourcing or {}
     weights = {(day, f): s["weight"] for day, of_day in sourcing.items() for f, s in of_day.items()}
     states = {(day, f): s["state"] for day, of_day in sourcing.items() for f, s in of_day.items()}
     p["sourcing_weight"] = _per_date_and_family(p, weights, 1.0)
     p["sourcing_state"] = _per_date_and_family(p, states, "unknown")
-    eligible = p[clears_value_floor(p, config)]
+    return p
+
+
+def _eligible_facts(eligible: pd.DataFrame, config: BestBetsConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per player-game, of the bets that clear the value floor: how many families, whether they
+    disagree on the side; and the champion family's edge."""
     facts = (
         eligible.groupby(KEY)
         .agg(
@@ -273,8 +292,11 @@ def build_candidates(
     champion = eligible[eligible["model_family"] == config.champion_family][[*KEY, "edge"]].rename(
         columns={"edge": "champion_edge"}
     )
-    agree, counts, quantile = _agreement(p, every, feature_sets, quantile_families, config.agreement_edge)
+    return facts, champion
 
+
+def _best_bet_of_each_player_game(p: pd.DataFrame, config: BestBetsConfig) -> pd.DataFrame:
+    """The one bet each player-game puts forward: not blocked, eligible, highest value."""
     p["_blocked"] = (p["model_health_status"] == "blocked") & config.model_health_gate
     value = p["expected_value"] if config.selection == "ev" else p["abs_edge"]
     if config.sourcing == "performance":
@@ -294,15 +316,11 @@ def build_candidates(
         na_position="last",
         kind="mergesort",
     )
-    c = best.drop_duplicates(KEY, keep="first").reset_index(drop=True)
-    c = c.merge(provenance(p, KEY), on=KEY, how="left")
-    c = c.merge(facts[[*KEY, "n_models_eligible", "direction_conflict"]], on=KEY, how="left")
-    c = c.merge(champion, on=KEY, how="left")
-    c = (
-        c.merge(agree, on=[*KEY, "recommendation"], how="left")
-        .merge(counts, on=KEY, how="left")
-        .merge(quantile, on=KEY, how="left")
-    )
+    return best.drop_duplicates(KEY, keep="first").reset_index(drop=True)
+
+
+def _with_consensus_bonus(c: pd.DataFrame) -> pd.DataFrame:
+    """The agreement counts filled, the quantile families' UNDER consensus and the consensus bonus."""
     c["n_models_eligible"] = c["n_models_eligible"].fillna(0).astype("int64")
     c["direction_conflict"] = c["direction_conflict"].astype("boolean").fillna(False).astype(bool)
     c["model_agreement_count"] = c["model_agreement_count"].fillna(0).astype("int64")

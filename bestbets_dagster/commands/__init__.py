@@ -1,1 +1,2 @@
-"""What the `bestbets` commands do, one module per command group; cli.py parses and calls in."""
+"""The `bestbets` command: click commands, one module per group, each a call into the domain or a Dagster job
+(main.py declares the group and the entry point)."""

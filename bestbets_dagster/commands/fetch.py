@@ -7,6 +7,8 @@ import datetime as dt
 import functools
 import os
 
+import click
+
 from bestbets_dagster.acquisition.odds_api import (
     KEY_VARIABLE,
     ODDS_API_BASE_URL,
@@ -16,6 +18,8 @@ from bestbets_dagster.acquisition.odds_api import (
     planned_credits,
     snapshot_moment,
 )
+from bestbets_dagster.commands.options import DATE, date_range, home_options
+from bestbets_dagster.commands.session import cli_run_tags
 
 
 def _failure(result) -> str:
@@ -130,3 +134,54 @@ def fetch_odds(days: list[dt.date], at: str | None, event_ids: list[str], tags: 
 def fetch_box_scores(days: list[dt.date], replace: bool, tags: dict) -> int:
     run_config = {"ops": {"nba_box_scores": {"config": {"replace": replace}}}}
     return _each_day(days, "box_score_download_job", run_config, tags, "nba_box_scores", _box_scores_line)
+
+
+def _days(day: dt.date | None, start: dt.date | None, end: dt.date | None) -> list[dt.date]:
+    from bestbets_dagster.defs.partition_range import days_between
+
+    if day and (start or end):
+        raise SystemExit("give --date, or --start and --end, not both")
+    if day:
+        return [day]
+    if not (start and end):
+        raise SystemExit("give --date D, or --start D1 --end D2")
+    return days_between(start, end)
+
+
+def _dates(command):
+    command = date_range(required=False, default=" (a backfill: one run per date)")(command)
+    return click.option("--date", "day", type=DATE, help="one game date, YYYY-MM-DD")(command)
+
+
+@click.group(help="download into the data directory: an Odds API snapshot, or NBA.com box scores")
+@home_options
+def fetch() -> None:
+    pass
+
+
+@fetch.command(
+    help="a snapshot of each date's lines (live for today or later, the historical endpoints for a past date)"
+)
+@home_options
+@_dates
+@click.option("--at", help="a past date's snapshot time, HH:MM US Eastern (default 12:00)")
+@click.option("--events", help="comma-separated event ids (default: every event of the date)")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="list the events and print the most the snapshots would cost, spend nothing else "
+    "(a past date's listing costs 1 credit)",
+)
+def odds(day, start, end, at: str | None, events: str | None, dry_run: bool) -> int:
+    days = _days(day, start, end)
+    if dry_run:
+        return odds_dry_run(days, at)
+    return fetch_odds(days, at, [e for e in (events or "").split(",") if e], cli_run_tags())
+
+
+@fetch.command("box-scores", help="a played date's box scores, once every game is final")
+@home_options
+@_dates
+@click.option("--replace", is_flag=True, help="download a date the data directory already has")
+def box_scores(day, start, end, replace: bool) -> int:
+    return fetch_box_scores(_days(day, start, end), replace, cli_run_tags())

@@ -26,25 +26,17 @@ from bestbets_dagster import tables
 from bestbets_dagster.bestbets.card import card_html, card_markdown, html_key, newest_card_date
 from bestbets_dagster.bestbets.clv import CLV_COLUMNS, closing_line_value, describe_clv, summarize_clv
 from bestbets_dagster.bestbets.dashboard import dashboard_from_warehouse, format_dashboard
+from bestbets_dagster.bestbets.days import HEALTH_LOOKBACK_DAYS, History, decide_days
 from bestbets_dagster.bestbets.export import (
     DATED_CACHE_CONTROL,
     LATEST_CACHE_CONTROL,
     LATEST_KEY,
-    build_export,
     dumps,
     export_key,
-    tipoffs_by_day,
 )
-from bestbets_dagster.bestbets.history import blacklists_by_day, directions_by_day
 from bestbets_dagster.bestbets.pipeline import (
     HISTORY_LOOKBACK_DAYS,
     build_pick_signal_tags,
-    decide,
-    decision_row,
-    graded_candidates,
-    health_as_of,
-    lines_read,
-    model_states_as_of,
 )
 from bestbets_dagster.bestbets.probability import CALIBRATION_DAYS
 from bestbets_dagster.bestbets.results import grade_picks, summarize, summarize_by
@@ -64,36 +56,18 @@ from bestbets_dagster.defs.partition_range import (
 from bestbets_dagster.defs.table_assets import OWNERS, backend_kind, modules_version, table_asset, table_spec
 from bestbets_dagster.ingest.lines import closing_lines, current_offers, decision_times_of
 from bestbets_dagster.models.families import load_families
-from bestbets_dagster.monitoring.signal_health import family_health
 from bestbets_dagster.partitions import game_date_partitions
 from bestbets_dagster.resources import ArtifactStore, BestBetsSettings, Warehouse
 from bestbets_dagster.signals.registry import PROTOTYPE_TAGS, REGISTERED_TAGS
 from bestbets_dagster.timeutil import today_eastern
 
 DAY = dt.timedelta(days=1)
-# The picks of D read the newest stored signal health and model state before D within this many days
-# (D - 1 on a game day after a game day; further back across a break in the schedule).
-HEALTH_LOOKBACK_DAYS = 14
-
-
-def _rows_between(by_date: pd.DataFrame, first: dt.date | None, end: dt.date) -> pd.DataFrame:
-    """The rows of [first, end) of a frame sorted by game_date (from the first row when first is None)."""
-    dates = by_date["game_date"]
-    lo = 0 if first is None else dates.searchsorted(pd.Timestamp(first), side="left")
-    return by_date.iloc[lo : dates.searchsorted(pd.Timestamp(end), side="left")]
-
-
-def _by_day(df: pd.DataFrame) -> dict[dt.date, pd.DataFrame]:
-    """The rows of each game date, split once (a per-day loop filtering the whole frame each day cost
-    a season backfill's picks step more than the picking)."""
-    if df.empty:
-        return {}
-    return {day.date(): rows for day, rows in df.groupby(pd.to_datetime(df["game_date"]), sort=True)}
 
 
 @table_asset(
     "pick_signal_tags",
     shaped_by=(
+        "bestbets_dagster.betting",
         "bestbets_dagster.bestbets.candidates",
         "bestbets_dagster.bestbets.probability",
         "bestbets_dagster.bestbets.market",
@@ -183,11 +157,14 @@ def _every_family_check(predictions: pd.DataFrame, families: list, lined: list) 
     )
 
 
-# The picks and their audit are decided by the whole betting package and this module.
+# The picks and their audit are decided by the whole picking package, the betting math, the signals,
+# the families' health, and this module.
 PICKS_CODE_VERSION = modules_version(
     "bestbets_dagster.defs.bestbets",
     "bestbets_dagster.bestbets",
+    "bestbets_dagster.betting",
     "bestbets_dagster.signals",
+    "bestbets_dagster.monitoring.signal_health",
     tables_read=["signal_best_bets_picks", "best_bets_filter_audit", "best_bets_decisions"],
 )
 
@@ -240,131 +217,33 @@ def signal_best_bets_picks(
 ):
     start, end = partition_dates(context)
     config = best_bets.config()
-    history_start = start - dt.timedelta(days=HISTORY_LOOKBACK_DAYS)
-    tags = warehouse.read("pick_signal_tags", history_start, end)
-    accuracy = warehouse.read("prediction_accuracy", history_start, end - DAY)
-    earlier_picks = warehouse.read("signal_best_bets_picks", history_start, start - DAY)
-    predictions = warehouse.read("predictions", start, end, columns=["game_date", "model_family", "model_id", "edge"])
-    health_start = start - dt.timedelta(days=HEALTH_LOOKBACK_DAYS)
-    stored_health = warehouse.read("signal_health_daily", health_start, end - DAY)
-    stored_states = warehouse.read("model_performance_daily", health_start, end - DAY)
-    day_lines = warehouse.read(
-        "player_game_lines",
-        start,
-        end,
-        columns=["game_date", "person_id", "commence_time", "is_home", "decision_time", "line_snapshot_time"],
-    )
-    read_lines, tipoffs_of = lines_read(day_lines), tipoffs_by_day(day_lines)
-    # What each day reads of the history, computed for the range's days in one pass or sliced from
-    # frames sorted by date instead of filtering the whole history every day (a season's range was
-    # quadratic in its days): the blacklist and direction health (cumulative counts of the decided
-    # candidates), the families' health tiers, the stored signal health and model states of the
-    # look-back, and the picks' results, graded once per day of picks as the loop goes.
-    graded = graded_candidates(tags, accuracy)
-    accuracy, stored_health, stored_states = (
-        frame.sort_values("game_date", kind="mergesort", ignore_index=True)
-        for frame in (accuracy, stored_health, stored_states)
-    )
-    health_lookback = dt.timedelta(days=HEALTH_LOOKBACK_DAYS)
-    tags_of, predictions_of = _by_day(tags), _by_day(predictions)
-    results = [grade_picks(earlier_picks, accuracy, pd.Timestamp.now(tz="UTC"))]
-    picks_by_day, audits, decisions, exported = [], [], [], {}
-    days = days_between(start, end)
-    family_rows = family_health(accuracy, days)
-    family_rows_of = _by_day(family_rows)
-    blacklists, directions = blacklists_by_day(graded, days, config), directions_by_day(graded, days, config)
-    for day in days:
-        decision = decide(
-            day,
-            tags_of.get(day, tags.iloc[0:0]),
-            blacklists[day],
-            directions[day],
-            family_rows_of.get(day, family_rows.iloc[0:0]),
-            config,
-            health_as_of(day, _rows_between(stored_health, day - health_lookback, day), HEALTH_LOOKBACK_DAYS),
-            model_states_as_of(day, _rows_between(stored_states, day - health_lookback, day), HEALTH_LOOKBACK_DAYS),
-            read_lines.get(day),
-        )
-        created_at = pd.Timestamp.now(tz="UTC")
-        results_before = pd.concat([r for r in results if len(r)] or results[:1], ignore_index=True)
-        exported[f"{day}"] = build_export(
-            day,
-            decision.picks,
-            decision.snapshot,
-            results_before,
-            predictions_of.get(day, predictions.iloc[0:0]),
-            created_at,
-            tipoffs_of.get(day, {}),
-        )
-        picks_by_day.append(decision.picks)
-        audits.append(decision.audit)
-        decisions.append(decision_row(decision, created_at))
-        # The day's picks graded by its own graded predictions (stored ones: the range's last day has none).
-        results.append(grade_picks(decision.picks, _rows_between(accuracy, day, day + DAY), created_at))
-    picks = pd.concat(picks_by_day, ignore_index=True)
-    audit = pd.concat(audits, ignore_index=True)
-    frames = {
-        "signal_best_bets_picks": picks,
-        "best_bets_filter_audit": audit,
-        "best_bets_decisions": pd.DataFrame(decisions),
-    }
+    decided = decide_days(days_between(start, end), _history(warehouse, start, end), config)
+    picks, audit, decisions, exported = decided.picks, decided.audit, decided.decisions, decided.exported
+    frames = {"signal_best_bets_picks": picks, "best_bets_filter_audit": audit, "best_bets_decisions": decisions}
     # Validate all three before writing any, and write the files only once the tables hold the picks.
     for name, frame in frames.items():
         tables.validate(name, frame, source=f"{name} {start}..{end}")
-    written = {name: warehouse.replace_partitions(name, frame, start, end) for name, frame in frames.items()}[
-        "signal_best_bets_picks"
-    ]
-    for day, document in exported.items():
-        artifacts.put(
-            export_key(dt.date.fromisoformat(day)),
-            dumps(document),
-            content_type="application/json",
-            cache_control=DATED_CACHE_CONTROL,
-        )
-        artifacts.put(
-            html_key(dt.date.fromisoformat(day)),
-            card_html(document).encode(),
-            content_type="text/html; charset=utf-8",
-            cache_control=DATED_CACHE_CONTROL,
-        )
-    _write_latest(artifacts, exported)
-    rejected = audit["filter_name"].value_counts().to_dict() if len(audit) else {}
-    per_day = (
-        picks.groupby(pd.to_datetime(picks["game_date"]).dt.strftime("%Y-%m-%d")).size().to_dict() if written else {}
-    )
+    written = {name: warehouse.replace_partitions(name, frame, start, end) for name, frame in frames.items()}
+    _write_exports(artifacts, exported)
+    rejected = {k: int(v) for k, v in audit["filter_name"].value_counts().items()} if len(audit) else {}
     yield MaterializeResult(
         asset_key="signal_best_bets_picks",
         metadata={
-            **range_metadata(context, written, picks),
+            **range_metadata(context, written["signal_best_bets_picks"], picks),
             **({"picks": picks_table(picks), **card_metadata(artifacts, exported[f"{start}"])} if start == end else {}),
-            "days_with_picks": len(per_day),
-            "days": len(exported),
-            "by_direction": MetadataValue.json(picks["recommendation"].value_counts().to_dict() if written else {}),
-            "filter_summary": MetadataValue.json(
-                {
-                    "total_candidates": int(sum(d["n_candidates"] for d in decisions)),
-                    "passed_filters": written,
-                    "rejected": {k: int(v) for k, v in rejected.items()},
-                }
-            ),
-            "exports": MetadataValue.json(
-                [artifacts.uri(export_key(dt.date.fromisoformat(d))) for d in sorted(exported)][-5:]
-            ),
+            **_picks_summary(picks, decisions, rejected, exported, artifacts),
             "config_version": config.version,
         },
         check_results=table_check_results(warehouse, "signal_best_bets_picks", start, end),
     )
     yield MaterializeResult(
         asset_key="best_bets_filter_audit",
-        metadata={
-            **range_metadata(context, len(audit), audit),
-            "rejected_per_filter": MetadataValue.json({k: int(v) for k, v in rejected.items()}),
-        },
+        metadata={**range_metadata(context, len(audit), audit), "rejected_per_filter": MetadataValue.json(rejected)},
         check_results=table_check_results(warehouse, "best_bets_filter_audit", start, end),
     )
     yield MaterializeResult(
         asset_key="best_bets_decisions",
-        metadata=range_metadata(context, len(decisions), pd.DataFrame(decisions)),
+        metadata=range_metadata(context, len(decisions), decisions),
         check_results=table_check_results(warehouse, "best_bets_decisions", start, end),
     )
     if start != end:
@@ -374,11 +253,73 @@ def signal_best_bets_picks(
         for day, document in exported.items():
             context.log_event(
                 AssetObservation(
-                    asset_key="signal_best_bets_picks",
-                    partition=day,
-                    metadata=card_metadata(artifacts, document),
+                    asset_key="signal_best_bets_picks", partition=day, metadata=card_metadata(artifacts, document)
                 )
             )
+
+
+PREDICTION_COLUMNS_READ = ["game_date", "model_family", "model_id", "edge"]
+
+
+def _history(warehouse: Warehouse, start: dt.date, end: dt.date) -> History:
+    """What the picks of [start, end] read: the look-back of the candidates and their grades, the picks
+    before the range, and the stored signal health and model states of the health look-back."""
+    history_start = start - dt.timedelta(days=HISTORY_LOOKBACK_DAYS)
+    health_start = start - dt.timedelta(days=HEALTH_LOOKBACK_DAYS)
+    return History(
+        tags=warehouse.read("pick_signal_tags", history_start, end),
+        accuracy=warehouse.read("prediction_accuracy", history_start, end - DAY),
+        earlier_picks=warehouse.read("signal_best_bets_picks", history_start, start - DAY),
+        predictions=warehouse.read(
+            "predictions", start, end, columns=["game_date", "model_family", "model_id", "edge"]
+        ),
+        signal_health=warehouse.read("signal_health_daily", health_start, end - DAY),
+        model_states=warehouse.read("model_performance_daily", health_start, end - DAY),
+        day_lines=warehouse.read(
+            "player_game_lines",
+            start,
+            end,
+            columns=["game_date", "person_id", "commence_time", "is_home", "decision_time", "line_snapshot_time"],
+        ),
+    )
+
+
+def _write_exports(artifacts: ArtifactStore, exported: dict) -> None:
+    """Each day's JSON export and HTML card, then latest.json."""
+    for day, document in exported.items():
+        date = dt.date.fromisoformat(day)
+        artifacts.put(
+            export_key(date), dumps(document), content_type="application/json", cache_control=DATED_CACHE_CONTROL
+        )
+        artifacts.put(
+            html_key(date),
+            card_html(document).encode(),
+            content_type="text/html; charset=utf-8",
+            cache_control=DATED_CACHE_CONTROL,
+        )
+    _write_latest(artifacts, exported)
+
+
+def _picks_summary(picks, decisions, rejected: dict, exported: dict, artifacts: ArtifactStore) -> dict:
+    written = len(picks)
+    per_day = (
+        picks.groupby(pd.to_datetime(picks["game_date"]).dt.strftime("%Y-%m-%d")).size().to_dict() if written else {}
+    )
+    return {
+        "days_with_picks": len(per_day),
+        "days": len(exported),
+        "by_direction": MetadataValue.json(picks["recommendation"].value_counts().to_dict() if written else {}),
+        "filter_summary": MetadataValue.json(
+            {
+                "total_candidates": int(sum(decisions["n_candidates"])) if len(decisions) else 0,
+                "passed_filters": written,
+                "rejected": rejected,
+            }
+        ),
+        "exports": MetadataValue.json(
+            [artifacts.uri(export_key(dt.date.fromisoformat(d))) for d in sorted(exported)][-5:]
+        ),
+    }
 
 
 PICK_COLUMNS = {
@@ -449,7 +390,7 @@ def _write_latest(artifacts: ArtifactStore, exported: dict) -> None:
 
 @table_asset(
     "best_bets_accuracy",
-    shaped_by=("bestbets_dagster.bestbets.results", "bestbets_dagster.bestbets.clv"),
+    shaped_by=("bestbets_dagster.betting", "bestbets_dagster.bestbets.results", "bestbets_dagster.bestbets.clv"),
     blocking=False,
     game_days=False,
     # the books' lines through the close (closing line value) and the decision time they are measured from

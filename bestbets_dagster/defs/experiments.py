@@ -75,7 +75,9 @@ def experiment_asset(fn):
         group_name="experiments",
         kinds={"python", "catboost", backend_kind()},
         owners=OWNERS,
-        code_version=code_version(fn, "model_experiments", ("bestbets_dagster.experiments.runs",)),
+        code_version=code_version(
+            fn, "model_experiments", ("bestbets_dagster.experiments.runs", "bestbets_dagster.betting")
+        ),
         description=inspect.getdoc(fn),
     )(fn)
 

@@ -140,7 +140,10 @@ def training_windows(context: AssetExecutionContext, warehouse: Warehouse) -> Ma
     kinds={"python", "catboost", backend_kind()},
     owners=OWNERS,
     code_version=modules_version(
-        "bestbets_dagster.defs.models", "bestbets_dagster.models", tables_read=["model_registry"]
+        "bestbets_dagster.defs.models",
+        "bestbets_dagster.models",
+        "bestbets_dagster.betting",
+        tables_read=["model_registry"],
     ),
     description="One CatBoost model per family and training week W, trained on the week's training window, held "
     "to the six gates and registered in model_registry.",

@@ -61,7 +61,7 @@ def _graded_days(graded: pd.DataFrame, start: dt.date, end: dt.date) -> list[dt.
 
 @table_asset(
     "signal_health_daily",
-    shaped_by=("bestbets_dagster.monitoring.signal_health",),
+    shaped_by=("bestbets_dagster.betting", "bestbets_dagster.monitoring.signal_health"),
     blocking=False,
     checks={"no_signal_turned_cold": "WARN when a signal enters the COLD regime"},
     deps=history_deps("pick_signal_tags", "prediction_accuracy", through_the_day=True),
@@ -105,7 +105,7 @@ def signal_health_daily(context: AssetExecutionContext, warehouse: Warehouse) ->
 
 @table_asset(
     "model_performance_daily",
-    shaped_by=("bestbets_dagster.monitoring.model_performance",),
+    shaped_by=("bestbets_dagster.betting", "bestbets_dagster.monitoring.model_performance"),
     blocking=False,
     checks={"no_model_blocked_or_degrading": "ERROR when a model enters BLOCKED, WARN when it enters DEGRADING"},
     # It also reads model_registry (training_end_date of the models graded); that weekly x family table

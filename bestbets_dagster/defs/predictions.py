@@ -41,9 +41,36 @@ def _keys(context: AssetExecutionContext) -> "dict[str, list[dt.date]]":
     return {f: sorted(d) for f, d in by_family.items()}
 
 
+def _artifact_loader(artifacts: ArtifactStore):
+    """A registry row -> its CatBoost model, from the artifact whose sha256 the registry recorded."""
+
+    def load(row: pd.Series):
+        key = artifact_key(row["model_family"], row["model_id"], row["sha256_hash"])
+        if not artifacts.exists(key):
+            raise ArtifactUnavailable(f"{row['model_id']}: no artifact at {artifacts.uri(key)}")
+        data = artifacts.get(key)
+        if hashlib.sha256(data).hexdigest() != row["sha256_hash"]:
+            raise ArtifactUnavailable(f"{row['model_id']}: the artifact's sha256 differs from the registry's")
+        return load_model_bytes(data)
+
+    return load
+
+
+def _family_summary(rows: pd.DataFrame, written: int, dates: list) -> dict:
+    return {
+        "rows": written,
+        "dates": len(dates),
+        "models": sorted(rows["model_id"].unique().tolist()) if written else [],
+        "over": int((rows["recommendation"] == "OVER").sum()) if written else 0,
+        "under": int((rows["recommendation"] == "UNDER").sum()) if written else 0,
+        "shadow_rows": int((rows["model_status"] == "shadow").sum()) if written else 0,
+    }
+
+
 @table_asset(
     "predictions",
     shaped_by=(
+        "bestbets_dagster.betting",
         "bestbets_dagster.models.serving",
         "bestbets_dagster.models.training",
         "bestbets_dagster.models.registry",
@@ -78,16 +105,7 @@ def predictions(context: AssetExecutionContext, warehouse: Warehouse, artifacts:
     """Each family's points prediction, line, edge and OVER/UNDER/PASS for every resolved lined player."""
     families = {f.model_family: f for f in load_families(warehouse)}
     registry, registry_problem = _registry_or_pinned(context, warehouse, artifacts)
-
-    def load(row: pd.Series):
-        key = artifact_key(row["model_family"], row["model_id"], row["sha256_hash"])
-        if not artifacts.exists(key):
-            raise ArtifactUnavailable(f"{row['model_id']}: no artifact at {artifacts.uri(key)}")
-        data = artifacts.get(key)
-        if hashlib.sha256(data).hexdigest() != row["sha256_hash"]:
-            raise ArtifactUnavailable(f"{row['model_id']}: the artifact's sha256 differs from the registry's")
-        return load_model_bytes(data)
-
+    load = _artifact_loader(artifacts)
     summary, unavailable, written_rows = {}, {}, []
     keys = _keys(context)
     for family_name, dates in keys.items():
@@ -104,14 +122,7 @@ def predictions(context: AssetExecutionContext, warehouse: Warehouse, artifacts:
         written = warehouse.replace_partitions("predictions", rows, dates[0], dates[-1], family=family_name)
         if written:
             written_rows.append(rows[["game_date", "model_family"]])
-        summary[family_name] = {
-            "rows": written,
-            "dates": len(dates),
-            "models": sorted(rows["model_id"].unique().tolist()) if written else [],
-            "over": int((rows["recommendation"] == "OVER").sum()) if written else 0,
-            "under": int((rows["recommendation"] == "UNDER").sum()) if written else 0,
-            "shadow_rows": int((rows["model_status"] == "shadow").sum()) if written else 0,
-        }
+        summary[family_name] = _family_summary(rows, written, dates)
         if not written:
             context.log.warning(f"{family_name}: no predictions for {dates[0]}..{dates[-1]} (no model or no lines)")
     first = min(d[0] for d in keys.values())
@@ -198,7 +209,7 @@ def _edge_check(rows: pd.DataFrame) -> AssetCheckResult:
 
 @table_asset(
     "prediction_accuracy",
-    shaped_by=("bestbets_dagster.grading.grading",),
+    shaped_by=("bestbets_dagster.betting", "bestbets_dagster.grading.grading"),
     blocking=False,
     deps=[AssetDep("predictions", partition_mapping=GAME_DATE_OF), "player_game_logs"],
     group="predictions",
