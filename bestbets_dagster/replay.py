@@ -143,6 +143,42 @@ def _train_and_predict(run, progress, instance, first, start, end, weeks, famili
     return chosen
 
 
+def _picking(overrides: dict, quiet: dict, decision_time_of_day: dt.time | None) -> tuple[BestBetsConfig, dict, str]:
+    """The best-bets config of this replay, the run config of the picking jobs (the best-bets
+    resource's settings chosen for it), and the report file's label: replay_D1_D2.json, _ev / _edge
+    for a selection alone, _cfg-<version> otherwise, _decided-HHMM for a decision time."""
+    config = BestBetsConfig.from_dict(overrides)
+    picking = {**quiet, "resources": {"best_bets": {"config": resource_config(overrides)}}} if overrides else quiet
+    label = None if not overrides else config.selection if set(overrides) == {"selection"} else f"cfg-{config.version}"
+    if decision_time_of_day is not None:
+        label = "_".join(filter(None, [label, f"decided-{decision_time_of_day:%H%M}"]))
+    return config, picking, label
+
+
+def _families_predicted(warehouse, start: dt.date, end: dt.date, families_wanted: list[str] | None) -> list[str]:
+    """--picks-only: the wanted families that this home predicted over the range."""
+    predicted = warehouse.read("predictions", start, end, columns=["game_date", "model_family"])
+    chosen = sorted(set(predicted["model_family"]) & set(families_wanted or predicted["model_family"]))
+    if not chosen:
+        raise SystemExit(f"no predictions of {start}..{end} in this home: run the replay without --picks-only first")
+    return chosen
+
+
+def _grade_and_pick(run, progress, start: dt.date, end: dt.date, weeks: list, picking: dict, grade: bool) -> None:
+    """The daily cycle's order over the whole range: a date's picks read the monitoring of the dates
+    before it, which reads those dates' graded candidates."""
+    progress.stage(f"grade and evaluate the signals {start}..{end}")
+    if grade:
+        run("grading_job", range_tags(start, end))
+    run("signal_tags_job", range_tags(start, end), picking)
+    progress.stage(f"monitoring {start}..{end}")
+    run("monitoring_job", range_tags(start, end))
+    progress.stage(f"best bets, their grading and the weekly report cards {start}..{end}")
+    run("best_bets_job", range_tags(start, end), picking)
+    run("best_bets_grading_job", range_tags(start, end))
+    run("report_card_job", range_tags(weeks[0], weeks[-1]), picking)
+
+
 def run_replay(
     start: dt.date,
     end: dt.date,
@@ -178,14 +214,8 @@ def run_replay(
     instance = instance or DagsterInstance.get()
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
-    # The run config of the picking jobs: the best-bets resource's settings chosen for this replay.
     overrides = {**(settings_overrides or {}), **({"selection": selection} if selection else {})}
-    config = BestBetsConfig.from_dict(overrides)
-    picking = {**quiet, "resources": {"best_bets": {"config": resource_config(overrides)}}} if overrides else quiet
-    # The report's file: replay_D1_D2.json, _ev / _edge for a selection alone, _cfg-<version> otherwise.
-    label = None if not overrides else config.selection if set(overrides) == {"selection"} else f"cfg-{config.version}"
-    if decision_time_of_day is not None:
-        label = "_".join(filter(None, [label, f"decided-{decision_time_of_day:%H%M}"]))
+    config, picking, label = _picking(overrides, quiet, decision_time_of_day)
 
     def run(job_name: str, tags: dict, run_config: dict = quiet, partition_key: str | None = None) -> None:
         defs.resolve_job_def(job_name).execute_in_process(
@@ -200,12 +230,7 @@ def run_replay(
     weeks = mondays(start, end)
     if picks_only:
         warehouse = current_warehouse()
-        predicted = warehouse.read("predictions", start, end, columns=["game_date", "model_family"])
-        chosen = sorted(set(predicted["model_family"]) & set(families_wanted or predicted["model_family"]))
-        if not chosen:
-            raise SystemExit(
-                f"no predictions of {start}..{end} in this home: run the replay without --picks-only first"
-            )
+        chosen = _families_predicted(warehouse, start, end, families_wanted)
     else:
         # The time of day applies to the replayed dates; the history before them keeps its own (or none).
         decided = (
@@ -215,18 +240,7 @@ def run_replay(
         )
         chosen = _train_and_predict(run, progress, instance, first, start, end, weeks, families_wanted, decided)
         warehouse = current_warehouse()
-    # The daily cycle's order over the whole range: a date's picks read the monitoring of the dates
-    # before it, which reads those dates' graded candidates.
-    progress.stage(f"grade and evaluate the signals {start}..{end}")
-    if not picks_only:
-        run("grading_job", range_tags(start, end))
-    run("signal_tags_job", range_tags(start, end), picking)
-    progress.stage(f"monitoring {start}..{end}")
-    run("monitoring_job", range_tags(start, end))
-    progress.stage(f"best bets, their grading and the weekly report cards {start}..{end}")
-    run("best_bets_job", range_tags(start, end), picking)
-    run("best_bets_grading_job", range_tags(start, end))
-    run("report_card_job", range_tags(weeks[0], weeks[-1]), picking)
+    _grade_and_pick(run, progress, start, end, weeks, picking, grade=not picks_only)
     progress.finish()
     report, tables = replay_report(warehouse, start, end, first, chosen, config, overrides)
     report["timing"] = {"wall_s": round(time.monotonic() - began, 1), "stages_s": progress.seconds}
@@ -235,31 +249,36 @@ def run_replay(
     return report
 
 
+# The best-bets settings the report names beside its figures.
+REPORTED_SETTINGS = ("selection", "max_picks_per_day", "pickem_entry", "min_expected_value", "sourcing")
+
+
+def _row_counts(warehouse, first: dt.date, start: dt.date, end: dt.date) -> dict[str, int]:
+    """Rows of each table: the ingested ones from the data's first date, the replayed ones of the range."""
+    ingested = ("player_game_logs", "team_game_logs", "prop_lines", "player_game_lines", "player_features")
+    replayed = (
+        "predictions",
+        "prediction_accuracy",
+        "pick_signal_tags",
+        "signal_best_bets_picks",
+        "best_bets_accuracy",
+        "signal_health_daily",
+        "model_performance_daily",
+        "monitoring_alerts",
+    )
+    return {
+        **{name: len(warehouse.read(name, first, end, columns=["game_date"])) for name in ingested},
+        **{name: len(warehouse.read(name, start, end, columns=["game_date"])) for name in replayed},
+    }
+
+
 def replay_report(
     warehouse, start: dt.date, end: dt.date, first: dt.date, chosen: list[str], config: BestBetsConfig, overrides: dict
 ) -> tuple[dict, ReplayTables]:
     """The replay's report recomputed from the stored tables of [start, end] (ingest from `first`) of the
     families `chosen`, and the tables its HTML page draws."""
     data_dir = settings.data_dir()
-    rows = {
-        name: len(warehouse.read(name, first, end, columns=["game_date"]))
-        for name in ("player_game_logs", "team_game_logs", "prop_lines", "player_game_lines", "player_features")
-    }
-    rows.update(
-        {
-            name: len(warehouse.read(name, start, end, columns=["game_date"]))
-            for name in (
-                "predictions",
-                "prediction_accuracy",
-                "pick_signal_tags",
-                "signal_best_bets_picks",
-                "best_bets_accuracy",
-                "signal_health_daily",
-                "model_performance_daily",
-                "monitoring_alerts",
-            )
-        }
-    )
+    rows = _row_counts(warehouse, first, start, end)
     calibration_start = start - dt.timedelta(days=CALIBRATION_DAYS)
     graded = warehouse.read("prediction_accuracy", calibration_start, end)
     graded = graded[graded["model_family"].isin(chosen)]
@@ -306,11 +325,7 @@ def replay_report(
         "buckets": bucket_tables(priced),
         "weeks": weekly_rows(graded, pick_results),
         "best_bets": {
-            "selection": config.selection,
-            "max_picks_per_day": config.max_picks_per_day,
-            "pickem_entry": config.pickem_entry,
-            "min_expected_value": config.min_expected_value,
-            "sourcing": config.sourcing,
+            **{name: getattr(config, name) for name in REPORTED_SETTINGS},
             "settings": overrides,
             "config_version": config.version,
             **best_bets_report(warehouse, start, end),

@@ -1,7 +1,10 @@
-"""The code's own rules, run by the suite: ruff's lint and format (configured in pyproject.toml)."""
+"""The code's own rules, run by the suite: ruff's lint and format (configured in pyproject.toml), and the
+sizes that keep the shell thin and a function readable."""
 
+import ast
 import subprocess
 import sys
+from pathlib import Path
 
 from bestbets_dagster_tests.conftest import run_in_project
 
@@ -18,3 +21,41 @@ def test_ruff_finds_nothing_to_lint():
 def test_the_code_is_ruff_formatted():
     result = _ruff("format", "--check", ".")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-1000:]
+
+
+PACKAGE = Path(__file__).resolve().parent.parent / "bestbets_dagster"
+
+
+def _functions(path: Path):
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            yield node
+
+
+def test_no_command_module_is_over_300_lines():
+    long = {p.name: n for p in (PACKAGE / "commands").glob("*.py") if (n := len(p.read_text().splitlines())) > 300}
+    assert long == {}
+
+
+def test_no_function_outside_the_features_is_over_80_lines():
+    long = [
+        f"{path.relative_to(PACKAGE)}:{node.name} {node.end_lineno - node.lineno + 1} lines"
+        for path in PACKAGE.rglob("*.py")
+        if "features" not in path.relative_to(PACKAGE).parts
+        for node in _functions(path)
+        if node.end_lineno - node.lineno + 1 > 80
+    ]
+    assert long == []
+
+
+def test_an_asset_body_in_defs_is_under_60_lines():
+    """The Dagster layer is thin: an asset, sensor or schedule reads, calls the domain, writes, reports."""
+    decorated = ("asset", "multi_asset", "table_asset", "sensor", "schedule", "asset_check")
+    long = [
+        f"{path.name}:{node.name} {node.end_lineno - node.body[0].lineno + 1} lines"
+        for path in (PACKAGE / "defs").glob("*.py")
+        for node in _functions(path)
+        if any(ast.unparse(d).split("(")[0].split(".")[-1] in decorated for d in node.decorator_list)
+        and node.end_lineno - node.body[0].lineno + 1 >= 60
+    ]
+    assert long == []

@@ -167,6 +167,21 @@ def _as_graded(rows: pd.DataFrame, predictions: np.ndarray, family: str) -> pd.D
     )
 
 
+def _priced(graded: pd.DataFrame, offers: pd.DataFrame | None, config: BestBetsConfig) -> pd.DataFrame:
+    """The graded predictions with the market's P(over) and the walk-forward P(over) of each."""
+    if not len(graded):
+        return graded
+    days_graded = sorted(pd.to_datetime(graded["game_date"]).dt.date.unique())
+    graded = graded_with_market(
+        graded,
+        offers if offers is not None else pd.DataFrame(columns=OFFER_COLUMNS),
+        config.nominal_price_books,
+        days_graded[:1],
+    )
+    priced = walk_forward_probabilities(graded, days_graded)
+    return graded.merge(priced[["game_date", "person_id", "p_over"]], on=["game_date", "person_id"], how="left")
+
+
 def run_experiment(
     spec: ExperimentSpec,
     labeled: pd.DataFrame,
@@ -201,17 +216,7 @@ def run_experiment(
         if progress:
             progress(done, len(weeks), f"week {week}")
     graded = pd.concat(graded_weeks, ignore_index=True) if graded_weeks else _as_graded(labeled.iloc[0:0], [], "")
-    if len(graded):
-        days_graded = sorted(pd.to_datetime(graded["game_date"]).dt.date.unique())
-        graded = graded_with_market(
-            graded,
-            offers if offers is not None else pd.DataFrame(columns=OFFER_COLUMNS),
-            config.nominal_price_books,
-            days_graded[:1],
-        )
-        priced = walk_forward_probabilities(graded, days_graded)
-        graded = graded.merge(priced[["game_date", "person_id", "p_over"]], on=["game_date", "person_id"], how="left")
-    graded = bets(graded, config)
+    graded = bets(_priced(graded, offers, config), config)
     week_of = pd.to_datetime(graded["game_date"]).dt.to_period("W-SUN").dt.start_time.dt.date
     rows = [
         _week_row(week, graded[week_of == week], trained.gates_passed if trained else None)

@@ -348,48 +348,62 @@ def build_features(
     D = t["game_date"]
     t["asof_date"] = D - DAY
     f = pd.DataFrame(index=t.index)
-
     # Player state after his last game before D.
-    state_cols = [
-        "n_l10",
-        "n_l5",
-        "points_avg_last_3",
-        "points_avg_last_5",
-        "points_avg_last_10",
-        "points_std_last_10",
-        "minutes_avg_last_10",
-        "ppm_avg_last_10",
-        "usage_l5",
-        "usage_n_l5",
-        "usage_l7",
-        "fg3a_l10",
-        "fga_l10",
-        "ftm_l10",
-        "pts_l10_sum",
-        "pts_l5_sum",
-        "pts_l3_sum",
-        "slope10",
-        "slope10_n",
-        "slope7",
-        "slope7_n",
-        "season",
-        "season_games",
-        "season_points",
-        "season_minutes",
-        "season_usage_sum",
-        "season_usage_n",
-        "games_since_change",
-        "last_team",
-        "last_played_date",
-        *[f"lag_pts_{k}" for k in range(LAGS)],
-        *[f"lag_date_{k}" for k in range(LAGS)],
-    ]
-    s = _asof(t, played, ["person_id"], state_cols)
+    s = _asof(t, played, ["person_id"], list(PLAYER_STATE_COLUMNS))
     has_history = s["last_played_date"].notna()
-    season_now = season_labels(D)
+    season_minutes_avg, season_usage = _add_recent_scoring(f, t, s, has_history)
+    days_rest = _add_rest_and_fatigue(f, t, s, played, has_history)
+    _add_team_and_game(f, t, teams, days_rest, game_context)
+    _add_shot_mix_and_trend(f, t, s, season_minutes_avg)
+    _add_opponent_history(f, t, played, has_history)
+    _add_scoring_shape(f, t, s, played, player_logs, days_rest)
+    on_d = _add_lines(f, t, lines, player_logs)
+    _add_usage_spike(f, t, s, season_usage, player_logs, played, settings)
+    return _feature_rows(t, f, on_d, player_logs, lines)
+
+
+# The player's state after his last game before D, read as of D - 1.
+PLAYER_STATE_COLUMNS = (
+    "n_l10",
+    "n_l5",
+    "points_avg_last_3",
+    "points_avg_last_5",
+    "points_avg_last_10",
+    "points_std_last_10",
+    "minutes_avg_last_10",
+    "ppm_avg_last_10",
+    "usage_l5",
+    "usage_n_l5",
+    "usage_l7",
+    "fg3a_l10",
+    "fga_l10",
+    "ftm_l10",
+    "pts_l10_sum",
+    "pts_l5_sum",
+    "pts_l3_sum",
+    "slope10",
+    "slope10_n",
+    "slope7",
+    "slope7_n",
+    "season",
+    "season_games",
+    "season_points",
+    "season_minutes",
+    "season_usage_sum",
+    "season_usage_n",
+    "games_since_change",
+    "last_team",
+    "last_played_date",
+    *[f"lag_pts_{k}" for k in range(LAGS)],
+    *[f"lag_date_{k}" for k in range(LAGS)],
+)
+
+
+def _add_recent_scoring(f, t, s, has_history) -> tuple[pd.Series, pd.Series]:
+    """Recent and season scoring and minutes; the season's minutes and usage for the later groups."""
+    season_now = season_labels(t["game_date"])
     same_season = s["season"] == season_now
     season_games = s["season_games"].where(same_season & has_history)
-
     for col in (
         "points_avg_last_3",
         "points_avg_last_5",
@@ -406,11 +420,14 @@ def build_features(
     season_minutes_avg = (s["season_minutes"] / season_games).where(season_games > 0).fillna(s["minutes_avg_last_10"])
     season_usage = (s["season_usage_sum"] / s["season_usage_n"]).where(same_season & (s["season_usage_n"] > 0))
     season_usage = season_usage.fillna(s["usage_l7"])
+    return season_minutes_avg, season_usage
 
-    # Day windows before D.
+
+def _add_rest_and_fatigue(f, t, s, played, has_history) -> pd.Series:
+    """Rest days, games and minutes of the last week, back-to-backs and the original's fatigue score."""
+    D = t["game_date"]
     w7 = _window_diff(t, played, ["person_id"], ["cum_games", "cum_minutes"], 7)
     w14 = _window_diff(t, played, ["person_id"], ["cum_b2b"], 14)
-    w60 = _window_diff(t, played, ["person_id"], ["cum_games", "cum_points", "cum_points_sq"], 60)
     f["games_in_last_7_days"] = w7["cum_games"].where(has_history)
     f["minutes_load_last_7d"] = w7["cum_minutes"].where(has_history)
     days_rest = (D - s["last_played_date"]).dt.days
@@ -427,8 +444,13 @@ def build_features(
     fatigue -= np.where(mpg7 > 35, 8.0, 0.0)
     fatigue -= np.select([w14["cum_b2b"] >= 2, w14["cum_b2b"] == 1], [12.0, 5.0], 0.0)
     f["fatigue_score"] = fatigue.clip(0, 100).where(has_history)
+    return days_rest
 
-    # Team and opponent state after their last games before D.
+
+def _add_team_and_game(f, t, teams, days_rest, game_context) -> None:
+    """Team and opponent state after their last games before D, and the game's lines."""
+    D = t["game_date"]
+    season_now = season_labels(D)
     team_cols = [
         "team_pace",
         "team_off_rating",
@@ -466,6 +488,10 @@ def build_features(
     f["spread_magnitude"] = context["team_spread"].abs()
     # The team's share of the total: a favourite by s (spread -s) is expected to score (total + s) / 2.
     f["implied_team_total"] = (context["game_total_line"] - context["team_spread"]) / 2.0
+
+
+def _add_shot_mix_and_trend(f, t, s, season_minutes_avg) -> None:
+    """Share of threes and free throws, and the recent scoring and minutes trends."""
     f["pct_three"] = (s["fg3a_l10"] / s["fga_l10"]).where(s["fga_l10"] > 0)
     f["pct_free_throw"] = (
         (s["ftm_l10"] / s["pts_l10_sum"].where(s["pts_l10_sum"] > 0)).clip(0, 0.5).where(s["n_l10"] >= 5)
@@ -481,7 +507,9 @@ def build_features(
     change = np.select([pct >= 0.2, pct >= 0.1, pct <= -0.2, pct <= -0.1], [2.0, 1.0, -2.0, -1.0], 0.0)
     f["minutes_change"] = pd.Series(change, index=t.index).where(pct.notna())
 
-    # Opponent history over the last year.
+
+def _add_opponent_history(f, t, played, has_history) -> None:
+    """Games and points against the opponent over the last year."""
     vs = _window_diff(
         t.assign(opp_key=t["opp"]),
         _opponent_games(played).rename(columns={"opp": "opp_key"}),
@@ -494,6 +522,11 @@ def build_features(
         vs["cum_vs_games"] > 0, f["points_avg_season"]
     )
 
+
+def _add_scoring_shape(f, t, s, played, player_logs, days_rest) -> None:
+    """DNP rate, scoring slopes, z-score, breakout, the 60-day window, usage and structural change."""
+    D = t["game_date"]
+    w60 = _window_diff(t, played, ["person_id"], ["cum_games", "cum_points", "cum_points_sq"], 60)
     listed = _asof(t, _listed_games(player_logs), ["person_id"], ["dnp_rate_l10", "listed_l10"])
     f["dnp_rate"] = listed["dnp_rate_l10"].where(listed["listed_l10"] >= 3)
     f["pts_slope_10g"] = s["slope10"].where(s["slope10_n"] >= 5)
@@ -520,10 +553,11 @@ def build_features(
     )
 
     f["usage_rate_last_5"] = s["usage_l5"].where(s["usage_n_l5"] >= 3)
-    spike = (season_usage - s["usage_l7"]) * 0.3
     f["games_since_structural_change"] = _games_since_change(s, t, days_rest)
 
-    # Lines published before tip-off on D.
+
+def _add_lines(f, t, lines, player_logs) -> pd.DataFrame:
+    """The lines published before tip-off on D and the player's streaks over and under his lines."""
     line_cols = ["selected_line", "opening_line", "line_std", "n_books"]
     today = lines[lines["person_id"].notna()][["game_date", "person_id", *line_cols]].copy()
     today["game_date"] = pd.to_datetime(today["game_date"])
@@ -542,6 +576,12 @@ def build_features(
     f["prop_over_streak"] = streaks["prop_over_streak"].where(has_lined_history, 0.0)
     f["prop_under_streak"] = streaks["prop_under_streak"].where(has_lined_history, 0.0)
 
+    return on_d
+
+
+def _add_usage_spike(f, t, s, season_usage, player_logs, played, settings) -> None:
+    """The usage spike; with the DNP-injury proxy on, scaled by the star teammates out."""
+    spike = (season_usage - s["usage_l7"]) * 0.3
     # Injury report: none in the data; the DNP-injury proxy fills it only when turned on.
     if settings.injury_proxy:
         out_counts = _injury_proxy(t, player_logs, played, s)
@@ -556,6 +596,10 @@ def build_features(
         f["teammate_usage_available"] = np.nan
     f["usage_spike_score"] = spike.clip(-3, 3)
 
+
+def _feature_rows(t, f, on_d, player_logs, lines) -> pd.DataFrame:
+    """The stored rows: identity columns, the V12 features as floats, and the quality columns."""
+    D = t["game_date"]
     names = _names(player_logs, lines, t)
     out = pd.concat(
         [

@@ -61,23 +61,7 @@ def make_predictions(
 ) -> pd.DataFrame:
     """Predictions of one family for the dates. features: player_features rows of the dates;
     lines: player_game_lines of the dates (the selected line and book, prices, consensus)."""
-    lined = features[features["has_prop_line"].astype(bool)].copy()
-    lined["game_date"] = pd.to_datetime(lined["game_date"]).astype("datetime64[ns]")
-    lined["person_id"] = lined["person_id"].astype("int64")
-    book = lines[lines["person_id"].notna()][
-        [
-            "game_date",
-            "person_id",
-            "selected_line",
-            "selected_book",
-            "selected_over_price",
-            "selected_under_price",
-            "consensus_line",
-        ]
-    ].copy()
-    book["game_date"] = pd.to_datetime(book["game_date"]).astype("datetime64[ns]")
-    book["person_id"] = book["person_id"].astype("int64")
-    lined = lined.merge(book.drop_duplicates(["game_date", "person_id"]), on=["game_date", "person_id"], how="inner")
+    lined = _lined_features(features, lines)
     frames = []
     models: dict[str, CatBoostRegressor] = {}
     unavailable: dict[str, str] = {}
@@ -95,43 +79,7 @@ def make_predictions(
         if model_row is None:
             continue
         predicted = np.round(predict(models[model_row["model_id"]], rows, family.feature_set), 1)
-        # Rounded at the storage boundary first, so the stored edge is exactly prediction - line.
-        edge = np.round(predicted - rows["selected_line"].to_numpy(dtype=float), 1)
-        frame = pd.DataFrame(
-            {
-                "game_date": rows["game_date"].to_numpy(),
-                "model_family": family.model_family,
-                "model_id": model_row["model_id"],
-                "model_status": status,
-                "model_training_cutoff": model_row["training_cutoff"],
-                "person_id": rows["person_id"].to_numpy(),
-                "player_lookup": rows["player_lookup"].to_numpy(),
-                "player_name": rows["player_name"].to_numpy(),
-                "team_abbr": rows["team_abbr"].to_numpy(),
-                "opponent_abbr": rows["opponent_abbr"].to_numpy(),
-                # Not known before tip-off in this data (no schedule feed): the lines' game id comes from
-                # the game's box score, which a replay has and the live slate does not.
-                "game_id": None,
-                "predicted_points": predicted,
-                "line_value": rows["selected_line"].to_numpy(),
-                "line_book": rows["selected_book"].to_numpy(),
-                "line_over_price": rows["selected_over_price"].to_numpy(),
-                "line_under_price": rows["selected_under_price"].to_numpy(),
-                "consensus_line": rows["consensus_line"].to_numpy(),
-                "edge": edge,
-                "edge_threshold": threshold,
-                "feature_quality_score": rows["feature_quality_score"].to_numpy(),
-                "available_quality_score": rows["available_quality_score"].to_numpy(),
-                "created_at": created_at,
-            }
-        )
-        frame["recommendation"] = recommend(frame["edge"], threshold)
-        # The full score is capped at 69 on this data (shot zones, injury report absent): the
-        # confidence reads the score over the features the data can give.
-        frame["confidence"] = confidence(
-            frame["available_quality_score"], pd.Series(rows["points_std_last_10"].to_numpy(dtype=float))
-        ).round(3)
-        frames.append(frame)
+        frames.append(_prediction_rows(family, rows, model_row, status, predicted, threshold, created_at))
     out = (
         pd.concat(frames, ignore_index=True).sort_values(["game_date", "person_id"]).reset_index(drop=True)
         if frames
@@ -139,6 +87,68 @@ def make_predictions(
     )
     out.attrs["unavailable_models"] = unavailable
     return out
+
+
+def _lined_features(features: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
+    """The feature rows of lined player-games with the selected book's line, prices and the consensus."""
+    lined = features[features["has_prop_line"].astype(bool)].copy()
+    lined["game_date"] = pd.to_datetime(lined["game_date"]).astype("datetime64[ns]")
+    lined["person_id"] = lined["person_id"].astype("int64")
+    book = lines[lines["person_id"].notna()][
+        [
+            "game_date",
+            "person_id",
+            "selected_line",
+            "selected_book",
+            "selected_over_price",
+            "selected_under_price",
+            "consensus_line",
+        ]
+    ].copy()
+    book["game_date"] = pd.to_datetime(book["game_date"]).astype("datetime64[ns]")
+    book["person_id"] = book["person_id"].astype("int64")
+    return lined.merge(book.drop_duplicates(["game_date", "person_id"]), on=["game_date", "person_id"], how="inner")
+
+
+def _prediction_rows(family, rows, model_row, status, predicted, threshold, created_at) -> pd.DataFrame:
+    """The stored rows of one day's predictions by one model."""
+    # Rounded at the storage boundary first, so the stored edge is exactly prediction - line.
+    edge = np.round(predicted - rows["selected_line"].to_numpy(dtype=float), 1)
+    frame = pd.DataFrame(
+        {
+            "game_date": rows["game_date"].to_numpy(),
+            "model_family": family.model_family,
+            "model_id": model_row["model_id"],
+            "model_status": status,
+            "model_training_cutoff": model_row["training_cutoff"],
+            "person_id": rows["person_id"].to_numpy(),
+            "player_lookup": rows["player_lookup"].to_numpy(),
+            "player_name": rows["player_name"].to_numpy(),
+            "team_abbr": rows["team_abbr"].to_numpy(),
+            "opponent_abbr": rows["opponent_abbr"].to_numpy(),
+            # Not known before tip-off in this data (no schedule feed): the lines' game id comes from
+            # the game's box score, which a replay has and the live slate does not.
+            "game_id": None,
+            "predicted_points": predicted,
+            "line_value": rows["selected_line"].to_numpy(),
+            "line_book": rows["selected_book"].to_numpy(),
+            "line_over_price": rows["selected_over_price"].to_numpy(),
+            "line_under_price": rows["selected_under_price"].to_numpy(),
+            "consensus_line": rows["consensus_line"].to_numpy(),
+            "edge": edge,
+            "edge_threshold": threshold,
+            "feature_quality_score": rows["feature_quality_score"].to_numpy(),
+            "available_quality_score": rows["available_quality_score"].to_numpy(),
+            "created_at": created_at,
+        }
+    )
+    frame["recommendation"] = recommend(frame["edge"], threshold)
+    # The full score is capped at 69 on this data (shot zones, injury report absent): the
+    # confidence reads the score over the features the data can give.
+    frame["confidence"] = confidence(
+        frame["available_quality_score"], pd.Series(rows["points_std_last_10"].to_numpy(dtype=float))
+    ).round(3)
+    return frame
 
 
 class ArtifactUnavailable(ValueError):

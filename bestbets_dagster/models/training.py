@@ -279,6 +279,20 @@ def _fit(
     return model
 
 
+def _scored(gate_model: CatBoostRegressor, evaluation: pd.DataFrame, family: Family) -> pd.DataFrame:
+    """The gate fit's predictions of the evaluation week beside the actual points, line and season average."""
+    return pd.DataFrame(
+        {
+            "game_date": evaluation["game_date"].to_numpy(),
+            "person_id": evaluation["person_id"].to_numpy(),
+            "prediction": predict(gate_model, evaluation, family.feature_set),
+            "actual": evaluation["actual_points"].astype("float64").to_numpy(),
+            "line": evaluation["vegas_points_line"].astype("float64").to_numpy(),
+            "season_avg": evaluation["points_avg_season"].astype("float64").to_numpy(),
+        }
+    )
+
+
 def train_family_model(
     family: Family,
     labeled: pd.DataFrame,
@@ -319,16 +333,7 @@ def train_family_model(
             family, gate_rows, {**without_stopping, "iterations": trees}, thread_count, None, baseline_default
         )
     model = _fit(family, serving_rows, {**without_stopping, "iterations": trees}, thread_count, None, baseline_default)
-    scored = pd.DataFrame(
-        {
-            "game_date": evaluation["game_date"].to_numpy(),
-            "person_id": evaluation["person_id"].to_numpy(),
-            "prediction": predict(gate_model, evaluation, family.feature_set),
-            "actual": evaluation["actual_points"].astype("float64").to_numpy(),
-            "line": evaluation["vegas_points_line"].astype("float64").to_numpy(),
-            "season_avg": evaluation["points_avg_season"].astype("float64").to_numpy(),
-        }
-    )
+    scored = _scored(gate_model, evaluation, family)
     gate_results, passed = gate_rules.evaluate_gates(scored, min_eval_rows=MIN_EVAL_ROWS)
     return TrainedModel(
         family=family,

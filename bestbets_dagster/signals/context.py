@@ -193,6 +193,15 @@ def signal_context(
     t["season"] = season_labels(t["game_date"])
     out = pd.DataFrame(index=t.index)
     played = _played_games(player_logs, team_logs)
+    _add_player_form(out, t, played)
+    _add_opponent(out, t, team_logs, played)
+    _add_lines(out, t, lines, player_logs)
+    _add_model_misses(out, t, accuracy)
+    return out[list(CONTEXT_COLUMNS)]
+
+
+def _add_player_form(out: pd.DataFrame, t: pd.DataFrame, played: pd.DataFrame) -> None:
+    """The player's season and recent form before the date: minutes, shooting, points, usage, rest."""
     state_cols = [c for c in played.columns if c not in ("person_id", "season", "game_date")]
     s = _asof(t, played, ["person_id", "season"], state_cols, at="asof")
     n = s["games_played_season"]
@@ -221,6 +230,9 @@ def signal_context(
     out["negative_plus_minus_streak"] = s["negative_plus_minus_streak"].fillna(0).astype("int64")
     out["rest_days"] = (t["game_date"] - s["last_game_date"]).dt.days.astype("Int64")
 
+
+def _add_opponent(out: pd.DataFrame, t: pd.DataFrame, team_logs: pd.DataFrame, played: pd.DataFrame) -> None:
+    """The opponent's rest, and the player's games against it over the last year."""
     # The opponent's rest, from its team box scores.
     team_days = _ns(team_logs)[["team_abbr", "game_date"]].drop_duplicates()
     team_days = team_days.assign(last_team_game=team_days["game_date"], opponent_abbr=team_days["team_abbr"])
@@ -237,6 +249,9 @@ def signal_context(
     ]
     out["games_vs_opponent"] = (upto.fillna(0) - before.fillna(0)).astype("int64")
 
+
+def _add_lines(out: pd.DataFrame, t: pd.DataFrame, lines: pd.DataFrame, player_logs: pd.DataFrame) -> None:
+    """The player's streak of games not over his line, and how the line moved."""
     history, graded = _line_history(lines, player_logs)
     streak = _asof(t, graded, ["person_id"], ["not_over_streak"], at="asof")
     out["not_over_streak"] = streak["not_over_streak"].fillna(0).astype("int64")
@@ -250,6 +265,9 @@ def signal_context(
     out["line_delta"] = intraday_move.where(intraday, game_to_game)
     out["line_delta_intraday"] = intraday
 
+
+def _add_model_misses(out: pd.DataFrame, t: pd.DataFrame, accuracy: pd.DataFrame) -> None:
+    """Each family's streak of misses on the player, and the side of its last miss."""
     misses = (
         _asof(
             t,
@@ -263,4 +281,3 @@ def signal_context(
     )
     out["model_miss_streak"] = misses["model_miss_streak"].fillna(0).astype("int64") if misses is not None else 0
     out["last_miss_recommendation"] = misses["last_miss_recommendation"] if misses is not None else None
-    return out[list(CONTEXT_COLUMNS)]
