@@ -1,18 +1,20 @@
 # Two commands set everything up on a fresh machine:
-#   make run    creates .venv, installs the project, runs the main job on the embedded default
-#   make test   creates .venv, installs the project with its test extras, runs the test suite
+#   make run    creates .venv, installs requirements.lock and the project, runs the main job on the embedded default
+#   make test   the same install, then the test suite
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 export BESTBETS_HOME ?= $(CURDIR)/.bestbets
 export DAGSTER_HOME ?= $(BESTBETS_HOME)/dagster
 
-.PHONY: run test dev schemas clean test-services
+.PHONY: run test dev schemas clean test-services lock
 
-$(BIN)/.installed: pyproject.toml setup.cfg
+# The exact versions of requirements.lock (hashes checked), then the project itself without resolving again.
+$(BIN)/.installed: pyproject.toml setup.cfg requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
 run: $(BIN)/.installed
@@ -32,6 +34,13 @@ dev: $(BIN)/.installed
 
 schemas: $(BIN)/.installed
 	$(BIN)/python -m bestbets_dagster.tables
+
+# requirements.lock written again from pyproject.toml (after a dependency changes): uv's resolver, Python 3.11.
+lock: $(BIN)/.installed
+	$(BIN)/pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 \
+	  --annotation-style line --no-header -o requirements.lock.new
+	{ sed -n 1,2p requirements.lock; cat requirements.lock.new; } > requirements.lock && rm requirements.lock.new
 
 clean:
 	rm -rf $(VENV) .pytest_cache

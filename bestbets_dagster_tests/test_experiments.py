@@ -29,7 +29,7 @@ def _counts(warehouse) -> dict:
 def copied_home(replay, tmp_path):
     """A copy of the README replay's home: (home, its warehouse, the production tables' row counts)."""
     home = tmp_path / "home"
-    shutil.copytree(replay[0], home, ignore=shutil.ignore_patterns("bestbets.lock"))
+    shutil.copytree(replay[0], home, ignore=shutil.ignore_patterns("bestbets.lock", "bestbets.holder"))
     warehouse = DuckDBWarehouse(path=str(home / "warehouse.duckdb"))
     return home, warehouse, _counts(warehouse)
 

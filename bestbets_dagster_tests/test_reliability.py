@@ -774,7 +774,7 @@ def test_a_second_writer_refuses_and_a_killed_commands_run_is_marked_failed(tmp_
         command, cwd=settings.PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     deadline = time.monotonic() + 300  # two command processes start on a busy CI host
-    while not (home / "bestbets.lock").exists() or "pid" not in (home / "bestbets.lock").read_text():
+    while not (home / "bestbets.holder").exists() or "pid" not in (home / "bestbets.holder").read_text():
         assert time.monotonic() < deadline and first.poll() is None, first.communicate()
         time.sleep(0.2)
     second = run_in_project(command, env, timeout=120)
