@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 export BESTBETS_HOME ?= $(CURDIR)/.bestbets
 export DAGSTER_HOME ?= $(BESTBETS_HOME)/dagster
 
-.PHONY: run test dev schemas clean test-services lock
+.PHONY: run test dev schemas docs clean test-services lock
 
 # The exact versions of requirements.lock (hashes checked), then the project itself without resolving again.
 $(BIN)/.installed: pyproject.toml setup.cfg requirements.lock
@@ -34,6 +34,10 @@ dev: $(BIN)/.installed
 
 schemas: $(BIN)/.installed
 	$(BIN)/python -m bestbets_dagster.tables
+
+# docs/cli.md and docs/asset-graph.md, generated from the commands and the definitions.
+docs: $(BIN)/.installed
+	$(BIN)/python -m bestbets_dagster.commands.reference
 
 # requirements.lock written again from pyproject.toml (after a dependency changes): uv's resolver, Python 3.11.
 lock: $(BIN)/.installed

@@ -199,7 +199,7 @@ def gcp_settings() -> dict[str, str | None]:
     at local emulators instead."""
     missing = [name for name in ("BESTBETS_GCP_PROJECT", "BESTBETS_GCS_BUCKET") if not os.environ.get(name)]
     if missing:
-        raise RuntimeError(f"BESTBETS_ENV=gcp needs {', '.join(missing)} (see README: Production on GCP)")
+        raise RuntimeError(f"BESTBETS_ENV=gcp needs {', '.join(missing)} (see docs/production.md)")
     return {
         "project": os.environ["BESTBETS_GCP_PROJECT"],
         "dataset": os.environ.get("BESTBETS_BQ_DATASET", "nba_predictions"),

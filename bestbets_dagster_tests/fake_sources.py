@@ -12,7 +12,7 @@ the same server; no network).
 - `FakeNbaStats`: scoreboardv3 and boxscoretraditionalv3 of a date from the shared box scores; games in
   `not_final` answer as in progress.
 
-Run as a program it serves both for a rehearsal of a past day (README, "Rehearsing a day"):
+Run as a program it serves both for a rehearsal of a past day (docs/daily-cycle.md, "Rehearsing a day"):
     python -m bestbets_dagster_tests.fake_sources --port 8765 --key rehearsal
 """
 

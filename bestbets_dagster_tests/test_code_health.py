@@ -2,6 +2,7 @@
 sizes that keep the shell thin and a function readable."""
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -59,3 +60,20 @@ def test_an_asset_body_in_defs_is_under_60_lines():
         and node.end_lineno - node.body[0].lineno + 1 >= 60
     ]
     assert long == []
+
+
+def test_the_generated_documents_are_up_to_date(capsys):
+    """docs/cli.md and docs/asset-graph.md say what the commands and the definitions are (`make docs`)."""
+    from bestbets_dagster.commands import reference
+
+    assert reference.main(["--check"]) == 0, capsys.readouterr().err
+    assert "## `bestbets picks`" in (reference.DOCS / "cli.md").read_text()
+    assert "signal_best_bets_picks --> best_bets_accuracy" in (reference.DOCS / "asset-graph.md").read_text()
+
+
+def test_the_readme_is_short_and_every_document_it_names_exists():
+    readme = (PACKAGE.parent / "README.md").read_text()
+    assert len(readme.splitlines()) < 250
+    named = set(re.findall(r"\]\((docs/[\w./-]+)\)", readme))
+    assert {"docs/cli.md", "docs/architecture.md", "docs/daily-cycle.md", "docs/failure-modes.md"} <= named
+    assert [name for name in named if not (PACKAGE.parent / name).exists()] == []
