@@ -340,3 +340,15 @@ def raw_counts(data_dir: Path, start: str | None = None, end: str | None = None)
         "lined_player_games": len(lined),
         "lined_player_games_with_box_score": int(sum(with_box)),
     }
+
+
+# The fixtures that build from the whole shared data (both seasons ingested, a replay, the daily cycle, the
+# emulators and PostgreSQL): a test that uses one is an end-to-end test and runs in the slow tier (CI runs
+# both tiers). `pytest -m "not slow"` is the fast tier: unit tests on small frames, a minute or so.
+WHOLE_DATA_FIXTURES = {"ingested", "built", "signal_rows", "replay", "cycle", "gcp_emulators", "postgres", "graph"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if WHOLE_DATA_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
