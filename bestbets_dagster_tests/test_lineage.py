@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 from dagster import AssetKey, DagsterInstance, MultiPartitionKey
 
+from bestbets_dagster.defs.monitoring import REPORT_CARD_READS
 from bestbets_dagster_tests.conftest import DATA_FIRST_GAME_DATE
 
 # asset -> {parent: mapping}: "same" (identity or the same date), "all families of the date",
@@ -82,16 +83,8 @@ EXPECTED = {
         "signal_health_daily": "every partition",
         "best_bets_filter_audit": "every partition",
     },
-    "weekly_report_card": {
-        name: "weeks W-3..W+0"
-        for name in (
-            "pick_signal_tags",
-            "prediction_accuracy",
-            "best_bets_accuracy",
-            "signal_best_bets_picks",
-            "monitoring_alerts",
-        )
-    },
+    # The card reads the graded picks, candidates and alerts of its week and the three before it.
+    "weekly_report_card": dict.fromkeys(REPORT_CARD_READS, "weeks W-3..W+0"),
 }
 
 

@@ -18,7 +18,7 @@ from bestbets_dagster.acquisition.odds_api import (
     planned_credits,
     snapshot_moment,
 )
-from bestbets_dagster.commands.options import DATE, date_range, home_options
+from bestbets_dagster.commands.options import DATE, command_group, date_range, home_options
 from bestbets_dagster.commands.session import cli_run_tags
 
 
@@ -153,10 +153,7 @@ def _dates(command):
     return click.option("--date", "day", type=DATE, help="one game date, YYYY-MM-DD")(command)
 
 
-@click.group(help="download into the data directory: an Odds API snapshot, or NBA.com box scores")
-@home_options
-def fetch() -> None:
-    pass
+fetch = command_group("fetch", "download into the data directory: an Odds API snapshot, or NBA.com box scores")
 
 
 @fetch.command(

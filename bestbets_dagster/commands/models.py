@@ -8,7 +8,7 @@ import datetime as dt
 
 import click
 
-from bestbets_dagster.commands.options import DATE, home_options, print_frame
+from bestbets_dagster.commands.options import DATE, command_group, home_options, print_frame
 from bestbets_dagster.commands.session import cli_run_tags, warehouse, writing_home
 
 FAMILY_COLUMNS = [
@@ -57,10 +57,7 @@ def _print_families(store) -> int:
     return 0
 
 
-@click.group(help="list, add, enable, disable or remove model families")
-@home_options
-def family() -> None:
-    pass
+family = command_group("family", "list, add, enable, disable or remove model families")
 
 
 @family.command("list", help="the family table")
@@ -250,10 +247,7 @@ def show_registry(name: str | None, week: str | None = None) -> int:
     return 0
 
 
-@click.group(help="the model registry")
-@home_options
-def registry() -> None:
-    pass
+registry = command_group("registry", "the model registry")
 
 
 @registry.command("list", help="every stored model with its gates, status and serving period")

@@ -44,6 +44,17 @@ def home_options(command):
     )(command)
 
 
+def command_group(name: str, help: str) -> click.Group:
+    """A group of commands (`bestbets family ...`) that takes --home and --data-dir too."""
+
+    @click.group(name=name, help=help)
+    @home_options
+    def group() -> None:
+        pass
+
+    return group
+
+
 class DateType(click.ParamType):
     name = "YYYY-MM-DD"
 

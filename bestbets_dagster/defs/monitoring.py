@@ -308,18 +308,19 @@ def alerts_to_slack(context: SensorEvaluationContext, warehouse: Warehouse, noti
 CARD_WEEKS = TimeWindowPartitionMapping(start_offset=-(WEEKS_SHOWN - 1), end_offset=0)
 
 
+# What a week's report card reads, of that week and the three before it.
+REPORT_CARD_READS = (
+    "pick_signal_tags",
+    "prediction_accuracy",
+    "best_bets_accuracy",
+    "signal_best_bets_picks",
+    "monitoring_alerts",
+)
+
+
 @asset(
     partitions_def=training_week_partitions,
-    deps=[
-        AssetDep(name, partition_mapping=CARD_WEEKS)
-        for name in (
-            "pick_signal_tags",
-            "prediction_accuracy",
-            "best_bets_accuracy",
-            "signal_best_bets_picks",
-            "monitoring_alerts",
-        )
-    ],
+    deps=[AssetDep(name, partition_mapping=CARD_WEEKS) for name in REPORT_CARD_READS],
     backfill_policy=BackfillPolicy.single_run(),
     group_name=GROUP,
     kinds={"python", backend_kind()},

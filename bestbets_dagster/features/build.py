@@ -362,16 +362,20 @@ def build_features(
     return _feature_rows(t, f, on_d, player_logs, lines)
 
 
-# The player's state after his last game before D, read as of D - 1.
-PLAYER_STATE_COLUMNS = (
-    "n_l10",
-    "n_l5",
+# Features that are the player's state as it stands (his last games' averages), copied as they are.
+RECENT_FORM_FEATURES = (
     "points_avg_last_3",
     "points_avg_last_5",
     "points_avg_last_10",
     "points_std_last_10",
     "minutes_avg_last_10",
     "ppm_avg_last_10",
+)
+# The player's state after his last game before D, read as of D - 1.
+PLAYER_STATE_COLUMNS = (
+    "n_l10",
+    "n_l5",
+    *RECENT_FORM_FEATURES,
     "usage_l5",
     "usage_n_l5",
     "usage_l7",
@@ -404,14 +408,7 @@ def _add_recent_scoring(f, t, s, has_history) -> tuple[pd.Series, pd.Series]:
     season_now = season_labels(t["game_date"])
     same_season = s["season"] == season_now
     season_games = s["season_games"].where(same_season & has_history)
-    for col in (
-        "points_avg_last_3",
-        "points_avg_last_5",
-        "points_avg_last_10",
-        "points_std_last_10",
-        "minutes_avg_last_10",
-        "ppm_avg_last_10",
-    ):
+    for col in RECENT_FORM_FEATURES:
         f[col] = s[col]
     # Before a player's first game of the season, the season values take their cross-season prior
     # (the last 10 games, whichever season they were in): a NaN there sent week-1 rows down the

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from bestbets_dagster.betting import recommend
+from bestbets_dagster.tables import keyed_by_player_game
 
 
 def _void_reason(dnp_reason: pd.Series) -> pd.Series:
@@ -34,14 +35,7 @@ def grade(predictions: pd.DataFrame, player_logs: pd.DataFrame, graded_at: pd.Ti
     """Grade every prediction whose game has a box score; predictions of other games are left out."""
     if predictions.empty:
         return pd.DataFrame()
-    logs = player_logs.assign(
-        game_date=pd.to_datetime(player_logs["game_date"]).astype("datetime64[ns]"),
-        person_id=player_logs["person_id"].astype("int64"),
-    )
-    p = predictions.assign(
-        game_date=pd.to_datetime(predictions["game_date"]).astype("datetime64[ns]"),
-        person_id=predictions["person_id"].astype("int64"),
-    )
+    logs, p = keyed_by_player_game(player_logs), keyed_by_player_game(predictions)
     # The game's id comes from its box score (a prediction is made before the id is known here).
     boxed = logs[["game_date", "team_abbr", "game_id"]].drop_duplicates(["game_date", "team_abbr"])
     p = p.drop(columns="game_id", errors="ignore").merge(

@@ -169,14 +169,13 @@ def _check_game_kind(df: pd.DataFrame, game_ids: pd.Series, path: Path) -> None:
 def _team_abbrs(df: pd.DataFrame, column: str, path: Path) -> pd.Series:
     """NBA.com team abbreviations, upper-cased; anything else is an error (its games would lose their lines)."""
     abbrs = df[column].astype("string").str.strip().str.upper()
-    bad = ~abbrs.isin(ABBREVIATIONS)
-    if bad.any():
-        first = df.loc[bad].iloc[0]
-        raise IngestError(
-            path,
-            f"{column} {first[column]!r} is not an NBA team abbreviation ({', '.join(sorted(ABBREVIATIONS))})",
-            first["_row"],
-        )
+    known = ", ".join(sorted(ABBREVIATIONS))
+    refuse_first(
+        df,
+        ~abbrs.isin(ABBREVIATIONS),
+        path,
+        lambda row: f"{column} {row[column]!r} is not an NBA team abbreviation ({known})",
+    )
     return abbrs.astype(object)
 
 
@@ -237,14 +236,12 @@ def read_player_file(path: Path, start: dt.date | None = None, end: dt.date | No
     # A player did not play when he logged no time; the comment then says why.
     out["is_dnp"] = out["minutes"].isna() | (out["minutes"] == 0)
     scored = parse_numbers(raw, "points", path, integer=True)
-    impossible = out["is_dnp"] & (scored > 0)
-    if impossible.any():
-        first = raw.loc[impossible].iloc[0]
-        raise IngestError(
-            path,
-            f"{first['player_name']} scored {first['points']} points with no minutes ({first['minutes']!r})",
-            first["_row"],
-        )
+    refuse_first(
+        raw,
+        out["is_dnp"] & (scored > 0),
+        path,
+        lambda row: f"{row['player_name']} scored {row['points']} points with no minutes ({row['minutes']!r})",
+    )
     out["dnp_reason"] = [dnp_reason(c) if d else None for c, d in zip(out["comment"], out["is_dnp"])]
     for col in PLAYER_STAT_COLUMNS:
         out[col] = parse_numbers(raw, col, path, integer=True)

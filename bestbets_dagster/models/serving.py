@@ -110,6 +110,18 @@ def _lined_features(features: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame
     return lined.merge(book.drop_duplicates(["game_date", "person_id"]), on=["game_date", "person_id"], how="inner")
 
 
+# A prediction row's columns copied from its feature row, and its line's from the selected book's.
+PLAYER_COLUMNS = ("person_id", "player_lookup", "player_name", "team_abbr", "opponent_abbr")
+LINE_COLUMNS = {
+    "line_value": "selected_line",
+    "line_book": "selected_book",
+    "line_over_price": "selected_over_price",
+    "line_under_price": "selected_under_price",
+    "consensus_line": "consensus_line",
+}
+QUALITY_COLUMNS = ("feature_quality_score", "available_quality_score")
+
+
 def _prediction_rows(family, rows, model_row, status, predicted, threshold, created_at) -> pd.DataFrame:
     """The stored rows of one day's predictions by one model."""
     # Rounded at the storage boundary first, so the stored edge is exactly prediction - line.
@@ -121,24 +133,15 @@ def _prediction_rows(family, rows, model_row, status, predicted, threshold, crea
             "model_id": model_row["model_id"],
             "model_status": status,
             "model_training_cutoff": model_row["training_cutoff"],
-            "person_id": rows["person_id"].to_numpy(),
-            "player_lookup": rows["player_lookup"].to_numpy(),
-            "player_name": rows["player_name"].to_numpy(),
-            "team_abbr": rows["team_abbr"].to_numpy(),
-            "opponent_abbr": rows["opponent_abbr"].to_numpy(),
+            **{column: rows[column].to_numpy() for column in PLAYER_COLUMNS},
             # Not known before tip-off in this data (no schedule feed): the lines' game id comes from
             # the game's box score, which a replay has and the live slate does not.
             "game_id": None,
             "predicted_points": predicted,
-            "line_value": rows["selected_line"].to_numpy(),
-            "line_book": rows["selected_book"].to_numpy(),
-            "line_over_price": rows["selected_over_price"].to_numpy(),
-            "line_under_price": rows["selected_under_price"].to_numpy(),
-            "consensus_line": rows["consensus_line"].to_numpy(),
+            **{column: rows[source].to_numpy() for column, source in LINE_COLUMNS.items()},
             "edge": edge,
             "edge_threshold": threshold,
-            "feature_quality_score": rows["feature_quality_score"].to_numpy(),
-            "available_quality_score": rows["available_quality_score"].to_numpy(),
+            **{column: rows[column].to_numpy() for column in QUALITY_COLUMNS},
             "created_at": created_at,
         }
     )

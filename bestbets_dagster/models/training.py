@@ -32,6 +32,7 @@ from catboost import CatBoostRegressor, Pool
 from bestbets_dagster.features.contract import feature_columns
 from bestbets_dagster.models import gates as gate_rules
 from bestbets_dagster.models.families import Family
+from bestbets_dagster.tables import keyed_by_player_game
 from bestbets_dagster.timeutil import season_of
 
 HYPERPARAMETERS = {
@@ -64,14 +65,7 @@ class NotEnoughData(ValueError):
 def labeled_rows(features: pd.DataFrame, player_logs: pd.DataFrame) -> pd.DataFrame:
     """Feature rows of players who then played, with their actual points (the training label)."""
     played = player_logs[player_logs["minutes"].fillna(0) > 0][["game_date", "person_id", "points"]]
-    played = played.assign(
-        game_date=pd.to_datetime(played["game_date"]).astype("datetime64[ns]"),
-        person_id=played["person_id"].astype("int64"),
-    )
-    rows = features.assign(
-        game_date=pd.to_datetime(features["game_date"]).astype("datetime64[ns]"),
-        person_id=features["person_id"].astype("int64"),
-    )
+    played, rows = keyed_by_player_game(played), keyed_by_player_game(features)
     return rows.merge(played.rename(columns={"points": "actual_points"}), on=["game_date", "person_id"], how="inner")
 
 

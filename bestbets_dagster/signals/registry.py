@@ -55,6 +55,19 @@ def _const(value: float):
     return lambda df: pd.Series(value, index=df.index)
 
 
+def _under_from(tag_and_column: tuple[str, str], floor: float, per_unit: float, description: str) -> Signal:
+    """An UNDER signal that fires from a floor of one column, its strength 0.70 at the floor and
+    per_unit more for each unit above it."""
+    tag, column = tag_and_column
+    return Signal(
+        tag,
+        UNDER_ONLY,
+        lambda df: _num(df, column) >= floor,
+        lambda df: 0.70 + per_unit * (_num(df, column) - floor),
+        description,
+    )
+
+
 def _eso_strength(df: Frame) -> pd.Series:
     conf = _num(df, "confidence")
     base = pd.Series(np.select([conf >= 0.90, conf >= 0.80], [0.95, 0.90], 0.75), index=df.index)
@@ -162,32 +175,13 @@ SIGNALS: tuple[Signal, ...] = (
         _const(0.85),
         "came off the bench in the last game",
     ),
-    Signal(
-        "high_usage_under",
-        UNDER_ONLY,
-        lambda df: _num(df, "usage_season") >= 30,
-        lambda df: 0.70 + 0.02 * (_num(df, "usage_season") - 30),
-        "season usage >= 30",
-    ),
-    Signal(
-        "volatile_under",
-        UNDER_ONLY,
-        lambda df: _num(df, "points_std_last_5") >= 10,
-        lambda df: 0.70 + 0.03 * (_num(df, "points_std_last_5") - 10),
-        "points std over the last 5 >= 10",
-    ),
-    Signal(
-        "high_ft_under",
-        UNDER_ONLY,
-        lambda df: _num(df, "fta_per_game") >= 7,
-        lambda df: 0.70 + 0.05 * (_num(df, "fta_per_game") - 7),
-        "season FTA per game >= 7",
-    ),
-    Signal(
-        "self_creator_under",
-        UNDER_ONLY,
-        lambda df: _num(df, "unassisted_fgm_per_game") >= 5,
-        lambda df: 0.70 + 0.075 * (_num(df, "unassisted_fgm_per_game") - 5),
+    _under_from(("high_usage_under", "usage_season"), 30, 0.02, "season usage >= 30"),
+    _under_from(("volatile_under", "points_std_last_5"), 10, 0.03, "points std over the last 5 >= 10"),
+    _under_from(("high_ft_under", "fta_per_game"), 7, 0.05, "season FTA per game >= 7"),
+    _under_from(
+        ("self_creator_under", "unassisted_fgm_per_game"),
+        5,
+        0.075,
         "season unassisted FGM per game >= 5 (needs a box score with unassisted field goals)",
     ),
     Signal(
