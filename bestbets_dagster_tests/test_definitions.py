@@ -1,6 +1,8 @@
 import datetime as dt
 import sys
 
+import pytest
+
 from bestbets_dagster import settings
 from bestbets_dagster_tests.conftest import run_in_project, subprocess_env
 
@@ -18,6 +20,7 @@ def test_dagster_definitions_validate_passes(tmp_path):
     assert "All code locations passed validation" in output
 
 
+@pytest.mark.xdist_group("dg")  # one `dg check defs` at a time
 def test_dg_check_defs_loads_the_defs_folder(tmp_path):
     """The project loads as a `dg` project: every definition in bestbets_dagster/defs, resources included."""
     from pathlib import Path

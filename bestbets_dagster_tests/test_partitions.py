@@ -43,6 +43,7 @@ print("opened:", opened)
 """
 
 
+@pytest.mark.xdist_group("dg")  # one `dg check defs` at a time
 @pytest.mark.parametrize("data", ["empty", "truncated"])
 def test_loading_the_definitions_opens_no_data_file(tmp_path, data):
     """Every command and the UI's code location load the definitions: with an empty data directory, and
@@ -55,6 +56,7 @@ def test_loading_the_definitions_opens_no_data_file(tmp_path, data):
     env = {k: v for k, v in os.environ.items() if k != "BESTBETS_PARTITION_START"}
     env |= {"BESTBETS_DATA_DIR": str(folder), "BESTBETS_HOME": str(tmp_path / "home")}
     env["DAGSTER_HOME"] = str(tmp_path / "home" / "dagster")
+    env["VIRTUAL_ENV"] = str(Path(sys.executable).parent.parent)  # dg runs in this interpreter's venv
     loaded = subprocess.run(
         [sys.executable, "-c", _OPENS_UNDER_DATA, str(folder)],
         env=env,
