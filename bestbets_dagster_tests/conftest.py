@@ -342,13 +342,26 @@ def raw_counts(data_dir: Path, start: str | None = None, end: str | None = None)
     }
 
 
-# The fixtures that build from the whole shared data (both seasons ingested, a replay, the daily cycle, the
-# emulators and PostgreSQL): a test that uses one is an end-to-end test and runs in the slow tier (CI runs
-# both tiers). `pytest -m "not slow"` is the fast tier: unit tests on small frames, a minute or so.
-WHOLE_DATA_FIXTURES = {"ingested", "built", "signal_rows", "replay", "cycle", "gcp_emulators", "postgres", "graph"}
+# The slow tier, run by CI beside the fast one: a test that uses a fixture built through Dagster (both seasons
+# ingested, a replay, the daily cycle, the reliability corpus's home of three weeks) or a service (the
+# emulators, PostgreSQL), or that starts a process (a `bestbets` command, Dagster's CLI, a second writer).
+# `pytest -m "not slow"` is the fast tier: unit tests on small frames and in-process checks.
+BUILT_THROUGH_DAGSTER = {"ingested", "built", "signal_rows", "replay", "cycle", "base", "graph"}
+END_TO_END_FIXTURES = BUILT_THROUGH_DAGSTER | {"gcp_emulators", "postgres"}
+STARTS_A_PROCESS = ("run_cli(", "run_in_project(", "subprocess.", "_cli(")
+
+
+def _starts_a_process(item) -> bool:
+    import inspect
+
+    try:
+        source = inspect.getsource(item.function)
+    except (OSError, TypeError):
+        return False
+    return any(call in source for call in STARTS_A_PROCESS)
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if WHOLE_DATA_FIXTURES & set(getattr(item, "fixturenames", ())):
+        if END_TO_END_FIXTURES & set(getattr(item, "fixturenames", ())) or _starts_a_process(item):
             item.add_marker(pytest.mark.slow)
