@@ -15,7 +15,6 @@ import contextlib
 import datetime as dt
 import errno
 import logging
-import random
 import re
 import time
 from pathlib import Path
@@ -25,6 +24,7 @@ import duckdb
 import filelock
 import pandas as pd
 import sqlglot
+import tenacity
 from dagster import ConfigurableResource
 
 from bestbets_dagster import tables
@@ -297,29 +297,32 @@ class DuckDBWarehouse(Warehouse):
 
     @staticmethod
     def _open(db_path: Path, deadline: float, wait: float) -> duckdb.DuckDBPyConnection:
-        """The connection, retried with backoff while a foreign process (a notebook, a duckdb shell) holds the
-        file, saying once who holds it."""
-        delay, told = 0.05, False
-        while True:
-            try:
-                return duckdb.connect(str(db_path))
-            except duckdb.Error as exc:
-                if "lock" not in str(exc).lower():
-                    raise
-                holder = _HOLDER.search(str(exc))
-                who = f"process {holder.group(1)}" if holder else "another process"
-                if time.monotonic() > deadline:
-                    raise WarehouseLocked(
-                        f"{db_path.name} is held by {who}; gave up after {wait:g} s. Close what holds it (a notebook, "
-                        f"a duckdb shell) or raise BESTBETS_LOCK_TIMEOUT_S. DuckDB: {exc}"
-                    ) from None
-                if not told:
-                    _log.warning(
-                        "%s is held by %s, waiting up to %g s (BESTBETS_LOCK_TIMEOUT_S)", db_path.name, who, wait
-                    )
-                    told = True
-                time.sleep(delay + random.uniform(0, delay))
-                delay = min(delay * 2, 2.0)
+        """The connection, retried with backoff (tenacity) while a foreign process (a notebook, a duckdb shell)
+        holds the file, saying once who holds it."""
+
+        def holder(exc: BaseException) -> str:
+            found = _HOLDER.search(str(exc))
+            return f"process {found.group(1)}" if found else "another process"
+
+        def say_who_holds_it(state: tenacity.RetryCallState) -> None:
+            if state.attempt_number == 1:
+                who = holder(state.outcome.exception())
+                _log.warning("%s is held by %s, waiting up to %g s (BESTBETS_LOCK_TIMEOUT_S)", db_path.name, who, wait)
+
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception(lambda e: isinstance(e, duckdb.Error) and "lock" in str(e).lower()),
+            wait=tenacity.wait_random_exponential(multiplier=0.05, max=2.0),
+            stop=lambda state: time.monotonic() > deadline,
+            before_sleep=say_who_holds_it,
+        )
+        try:
+            return retrying(duckdb.connect, str(db_path))
+        except tenacity.RetryError as gave_up:
+            exc = gave_up.last_attempt.exception()
+            raise WarehouseLocked(
+                f"{db_path.name} is held by {holder(exc)}; gave up after {wait:g} s. Close what holds it (a notebook, "
+                f"a duckdb shell) or raise BESTBETS_LOCK_TIMEOUT_S. DuckDB: {exc}"
+            ) from None
 
     def verify(self) -> None:
         """Hash every column of every table (0.25 s for the README replay's 20 MB): a file cut short or
