@@ -8,8 +8,8 @@ import datetime as dt
 import pytest
 from dagster import AssetKey, DagsterInstance, MultiPartitionKey
 
+from bestbets_dagster import settings
 from bestbets_dagster.defs.monitoring import REPORT_CARD_READS
-from bestbets_dagster_tests.conftest import DATA_FIRST_GAME_DATE
 
 # asset -> {parent: mapping}: "same" (identity or the same date), "all families of the date",
 # "days D-a..D+b", "weeks ..." (a training week's days), "week of the date" or "every partition".
@@ -190,7 +190,7 @@ def test_a_weeks_model_reads_nothing_on_or_after_its_week(graph, instance):
     days = _upstream(graph, "training_windows", "player_features", "2025-12-01", instance)
     # Trained on game days before 2025-11-24 and evaluated on the week 2025-11-24..30 against its lines.
     # 58 weeks back, or from the first game-date partition where the data starts later.
-    first = max(str(dt.date(2025, 12, 1) - dt.timedelta(weeks=58)), DATA_FIRST_GAME_DATE)
+    first = max(str(dt.date(2025, 12, 1) - dt.timedelta(weeks=58)), settings.partition_start())
     assert days[-1] == "2025-11-30" and days[0] == first
     assert _upstream(graph, "training_windows", "player_game_logs", "2025-12-01", instance) == days
 
