@@ -100,9 +100,9 @@ def warehouse():
     """The environment's warehouse, read whole once first (a damaged file fails here, saying what to do)."""
     from bestbets_dagster.defs.resources import current_warehouse
 
-    warehouse = current_warehouse()
-    warehouse.verify()
-    return warehouse
+    store = current_warehouse()
+    store.verify()
+    return store
 
 
 def user_errors() -> tuple[type[Exception], ...]:
