@@ -42,9 +42,10 @@ docs: $(BIN)/.installed
 # requirements.lock written again from pyproject.toml (after a dependency changes): uv's resolver, Python 3.11.
 lock: $(BIN)/.installed
 	$(BIN)/pip install --quiet uv
-	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 \
+	$(BIN)/uv pip compile --quiet pyproject.toml --extra dev --generate-hashes --python-version 3.11 \
 	  --annotation-style line --no-header -o requirements.lock.new
-	{ sed -n 1,2p requirements.lock; cat requirements.lock.new; } > requirements.lock && rm requirements.lock.new
+	{ sed -n 1,2p requirements.lock; cat requirements.lock.new; } > requirements.lock.tmp
+	mv requirements.lock.tmp requirements.lock && rm requirements.lock.new
 
 clean:
 	rm -rf $(VENV) .pytest_cache
