@@ -321,10 +321,10 @@ def _best_bet_of_each_player_game(p: pd.DataFrame, config: BestBetsConfig) -> pd
 
 def _with_consensus_bonus(c: pd.DataFrame) -> pd.DataFrame:
     """The agreement counts filled, the quantile families' UNDER consensus and the consensus bonus."""
-    c["n_models_eligible"] = c["n_models_eligible"].fillna(0).astype("int64")
+    # to_numeric: a count no row had (an empty group-by on a date without agreement) comes as object NaN.
+    for count in ("n_models_eligible", "model_agreement_count", "feature_set_diversity"):
+        c[count] = pd.to_numeric(c[count]).fillna(0).astype("int64")
     c["direction_conflict"] = c["direction_conflict"].astype("boolean").fillna(False).astype(bool)
-    c["model_agreement_count"] = c["model_agreement_count"].fillna(0).astype("int64")
-    c["feature_set_diversity"] = c["feature_set_diversity"].fillna(0).astype("int64")
     c["agreeing_model_ids"] = [ids if isinstance(ids, list) else [] for ids in c["agreeing_model_ids"]]
     n_over, n_under = c["n_over"].fillna(0), c["n_under"].fillna(0)
     majority = np.where(n_over >= n_under, "OVER", "UNDER")
