@@ -1,5 +1,5 @@
-"""Win probabilities and expected value: P(over) of a family's prediction at any line, anchored on the
-market and learned from the family's own graded history, and the value of a bet at a price.
+"""Win probabilities: P(over) of a family's prediction at any line, anchored on the market and learned
+from the family's own graded history (the price, break-even and value of a bet: betting.py).
 
 The outcome of a graded prediction (over or under its line; pushes and players who did not play
 left out) is modelled as logistic in two inputs: the market's view m = logit of the no-vig consensus

@@ -19,7 +19,7 @@ from bestbets_dagster.bestbets.config import BestBetsConfig
 from bestbets_dagster.betting import BREAKEVEN_HIT_RATE
 
 # The newest model_performance_daily date within this many days before D is "the day before" (the
-# picks' model states read the same window: defs.bestbets.HEALTH_LOOKBACK_DAYS).
+# picks' model states read the same window: bestbets.days.HEALTH_LOOKBACK_DAYS).
 SOURCING_LOOKBACK_DAYS = 14
 NO_RECORD_STATE = "INSUFFICIENT_DATA"
 
