@@ -345,11 +345,6 @@ def write_bigquery_schemas(directory: Path = BIGQUERY_SCHEMAS_DIR) -> list[Path]
     return written
 
 
-if __name__ == "__main__":
-    for p in write_bigquery_schemas():
-        print(p)
-
-
 def keyed_by_player_game(df: pd.DataFrame) -> pd.DataFrame:
     """The frame with its player-game key typed alike everywhere (game_date datetime64[ns], person_id
     int64), so two tables' rows join on it."""
@@ -357,3 +352,8 @@ def keyed_by_player_game(df: pd.DataFrame) -> pd.DataFrame:
         game_date=pd.to_datetime(df["game_date"]).astype("datetime64[ns]"),
         person_id=df["person_id"].astype("int64"),
     )
+
+
+if __name__ == "__main__":
+    for p in write_bigquery_schemas():
+        print(p)

@@ -31,6 +31,7 @@ from bestbets_dagster.betting import expected_value, settle
 from bestbets_dagster.ingest.lines import OFFER_COLUMNS
 from bestbets_dagster.models.families import Family, check_loss, family_id
 from bestbets_dagster.models.training import NotEnoughData, predict, train_family_model
+from bestbets_dagster.tables import keyed_by_player_game
 from bestbets_dagster.timeutil import mondays
 
 LINE_COLUMNS = ["game_date", "person_id", "line_value", "line_book", "line_over_price", "line_under_price"]
@@ -95,9 +96,7 @@ def _lined(labeled: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
             "selected_under_price": "line_under_price",
         }
     )[LINE_COLUMNS]
-    own = own.assign(
-        game_date=pd.to_datetime(own["game_date"]).astype("datetime64[ns]"), person_id=own["person_id"].astype("int64")
-    ).drop_duplicates(["game_date", "person_id"])
+    own = keyed_by_player_game(own).drop_duplicates(["game_date", "person_id"])
     return labeled.merge(own, on=["game_date", "person_id"], how="inner")
 
 

@@ -19,6 +19,7 @@ from bestbets_dagster.betting import recommend
 from bestbets_dagster.models.families import Family, is_quantile
 from bestbets_dagster.models.registry import serving_model, serving_periods
 from bestbets_dagster.models.training import predict
+from bestbets_dagster.tables import keyed_by_player_game
 
 MAE_EDGE_THRESHOLD = 3.0
 QUANTILE_EDGE_THRESHOLD = 4.0
@@ -91,9 +92,7 @@ def make_predictions(
 
 def _lined_features(features: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
     """The feature rows of lined player-games with the selected book's line, prices and the consensus."""
-    lined = features[features["has_prop_line"].astype(bool)].copy()
-    lined["game_date"] = pd.to_datetime(lined["game_date"]).astype("datetime64[ns]")
-    lined["person_id"] = lined["person_id"].astype("int64")
+    lined = keyed_by_player_game(features[features["has_prop_line"].astype(bool)])
     book = lines[lines["person_id"].notna()][
         [
             "game_date",
@@ -104,10 +103,12 @@ def _lined_features(features: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame
             "selected_under_price",
             "consensus_line",
         ]
-    ].copy()
-    book["game_date"] = pd.to_datetime(book["game_date"]).astype("datetime64[ns]")
-    book["person_id"] = book["person_id"].astype("int64")
-    return lined.merge(book.drop_duplicates(["game_date", "person_id"]), on=["game_date", "person_id"], how="inner")
+    ]
+    return lined.merge(
+        keyed_by_player_game(book).drop_duplicates(["game_date", "person_id"]),
+        on=["game_date", "person_id"],
+        how="inner",
+    )
 
 
 # A prediction row's columns copied from its feature row, and its line's from the selected book's.
