@@ -11,11 +11,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from bestbets_dagster.betting import payout
+from bestbets_dagster.betting import BREAKEVEN_HIT_RATE, payout
 
 EDGE = 3.0
 MIN_N_7D = 5
-BLOCKED_BELOW, ALERT_BELOW, WATCH_BELOW = 52.4, 55.0, 58.0
+BLOCKED_BELOW, ALERT_BELOW, WATCH_BELOW = BREAKEVEN_HIT_RATE, 55.0, 58.0  # blocked: below break-even at -110
 SEVERITY = {"INSUFFICIENT_DATA": 0, "HEALTHY": 0, "WATCH": 1, "DEGRADING": 2, "BLOCKED": 3}
 CHALLENGER_MARGIN, CHALLENGER_MIN_N = 5.0, 30
 STALE_DAYS = 7
@@ -39,7 +39,7 @@ def _bets(accuracy: pd.DataFrame) -> pd.DataFrame:
     a["decided"] = a["prediction_correct"].notna()
     a["win"] = a["prediction_correct"].astype("boolean").fillna(False).astype(bool) & a["decided"]
     price = np.where(a["recommendation"] == "OVER", a["line_over_price"], a["line_under_price"]).astype(float)
-    a["units"] = np.where(a["win"], payout(pd.Series(price, index=a.index)), np.where(a["decided"], -1.0, 0.0))
+    a["units"] = np.where(a["win"], payout(price), np.where(a["decided"], -1.0, 0.0))
     return a
 
 

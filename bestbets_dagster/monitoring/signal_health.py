@@ -25,7 +25,7 @@ MULTIPLIERS = {"HOT": 1.2, "NORMAL": 1.0, "COLD": 0.5}
 MODEL_HEALTH_EDGE = 3.0
 MODEL_HEALTH_DAYS = 7
 MODEL_HEALTH_MIN_N = 5
-BLOCKED_BELOW, WATCH_BELOW = 52.4, 58.0
+BLOCKED_BELOW, WATCH_BELOW = BREAKEVEN_HIT_RATE, 58.0  # blocked: below break-even at -110
 
 
 def regime_multiplier(regime: str, model_dependent: bool) -> float:

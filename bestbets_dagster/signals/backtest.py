@@ -7,12 +7,13 @@ import datetime as dt
 
 import pandas as pd
 
+from bestbets_dagster.betting import BREAKEVEN_HIT_RATE
 from bestbets_dagster.signals.registry import PROTOTYPE_TAGS, REGISTERED_TAGS
 
 PROMOTE_HIT_RATE = 60.0
 PROMOTE_MIN_N = 20
 # The last window "collapses" below break-even at -110 once it has a few decided picks.
-COLLAPSE_HIT_RATE = 52.4
+COLLAPSE_HIT_RATE = BREAKEVEN_HIT_RATE
 COLLAPSE_MIN_N = 5
 
 
