@@ -55,10 +55,9 @@ def _const(value: float):
     return lambda df: pd.Series(value, index=df.index)
 
 
-def _under_from(tag_and_column: tuple[str, str], floor: float, per_unit: float, description: str) -> Signal:
+def _under_from(tag: str, column: str, floor: float, per_unit: float, description: str) -> Signal:
     """An UNDER signal that fires from a floor of one column, its strength 0.70 at the floor and
     per_unit more for each unit above it."""
-    tag, column = tag_and_column
     return Signal(
         tag,
         UNDER_ONLY,
@@ -175,11 +174,12 @@ SIGNALS: tuple[Signal, ...] = (
         _const(0.85),
         "came off the bench in the last game",
     ),
-    _under_from(("high_usage_under", "usage_season"), 30, 0.02, "season usage >= 30"),
-    _under_from(("volatile_under", "points_std_last_5"), 10, 0.03, "points std over the last 5 >= 10"),
-    _under_from(("high_ft_under", "fta_per_game"), 7, 0.05, "season FTA per game >= 7"),
+    _under_from("high_usage_under", "usage_season", 30, 0.02, "season usage >= 30"),
+    _under_from("volatile_under", "points_std_last_5", 10, 0.03, "points std over the last 5 >= 10"),
+    _under_from("high_ft_under", "fta_per_game", 7, 0.05, "season FTA per game >= 7"),
     _under_from(
-        ("self_creator_under", "unassisted_fgm_per_game"),
+        "self_creator_under",
+        "unassisted_fgm_per_game",
         5,
         0.075,
         "season unassisted FGM per game >= 5 (needs a box score with unassisted field goals)",
