@@ -325,7 +325,9 @@ REPORT_CARD_READS = (
     group_name=GROUP,
     kinds={"python", backend_kind()},
     owners=OWNERS,
-    code_version=modules_version("bestbets_dagster.defs.monitoring", "bestbets_dagster.grading"),
+    code_version=modules_version(
+        "bestbets_dagster.defs.monitoring", "bestbets_dagster.grading", "bestbets_dagster.betting"
+    ),
 )
 def weekly_report_card(
     context: AssetExecutionContext, warehouse: Warehouse, best_bets: BestBetsSettings

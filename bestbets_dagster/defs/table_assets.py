@@ -54,10 +54,7 @@ def modules_version(*names: str, tables_read: Iterable[str] = ()) -> str:
 
 def code_version_of(*functions: Callable) -> str:
     """sha256 (12 hex) of the source of the modules defining these functions (an asset that writes files)."""
-    digest = hashlib.sha256()
-    for module in sorted({fn.__module__ for fn in functions}):
-        digest.update(inspect.getsource(importlib.import_module(module)).encode())
-    return digest.hexdigest()[:12]
+    return modules_version(*sorted({fn.__module__ for fn in functions}))
 
 
 def table_asset(
