@@ -11,9 +11,7 @@ import click
 
 from bestbets_dagster import settings
 from bestbets_dagster.commands.options import DATE, date_range, home_options
-from bestbets_dagster.commands.session import cli_run_tags, warehouse, writing_home
-
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+from bestbets_dagster.commands.session import QUIET, cli_run_tags, warehouse, writing_home
 
 
 def _recipe(spec) -> dict:

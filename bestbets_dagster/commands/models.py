@@ -9,7 +9,7 @@ import datetime as dt
 import click
 
 from bestbets_dagster.commands.options import DATE, command_group, home_options, print_frame
-from bestbets_dagster.commands.session import cli_run_tags, warehouse, writing_home
+from bestbets_dagster.commands.session import QUIET, cli_run_tags, warehouse, writing_home
 
 FAMILY_COLUMNS = [
     "model_family",
@@ -211,10 +211,9 @@ def train_week(week: str, chosen: list[str], enable: bool, store) -> None:
     instance = DagsterInstance.get()
     sync_family_partitions(instance, store)
     defs = build_definitions()
-    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     # The week's training window first: every family's model of the week trains on exactly its rows.
     defs.resolve_job_def("training_windows_job").execute_in_process(
-        instance=instance, partition_key=week, tags=cli_run_tags(), run_config=quiet, raise_on_error=True
+        instance=instance, partition_key=week, tags=cli_run_tags(), run_config=QUIET, raise_on_error=True
     )
     job = defs.resolve_job_def("retrain_job")
     for name in chosen:
@@ -222,11 +221,11 @@ def train_week(week: str, chosen: list[str], enable: bool, store) -> None:
             instance=instance,
             partition_key=MultiPartitionKey({"training_week": week, "model_family": name}),
             tags=cli_run_tags(),
-            run_config={**quiet, "ops": {"family_models": {"config": {"enable": enable}}}},
+            run_config={**QUIET, "ops": {"family_models": {"config": {"enable": enable}}}},
             raise_on_error=True,
         )
     defs.resolve_job_def("model_registry_job").execute_in_process(
-        instance=instance, run_config=quiet, tags=cli_run_tags(), raise_on_error=True
+        instance=instance, run_config=QUIET, tags=cli_run_tags(), raise_on_error=True
     )
 
 

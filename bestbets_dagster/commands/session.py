@@ -12,6 +12,8 @@ import sys
 from bestbets_dagster import settings
 
 PID_TAG, HOST_TAG = "bestbets/pid", "bestbets/host"
+# The run config of a command's runs: their log at WARNING and above (the whole log is in the UI).
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 def cli_run_tags() -> dict[str, str]:
