@@ -351,9 +351,10 @@ def build_features(
     # Player state after his last game before D.
     s = _asof(t, played, ["person_id"], list(PLAYER_STATE_COLUMNS))
     has_history = s["last_played_date"].notna()
-    season_minutes_avg, season_usage = _add_recent_scoring(f, t, s, has_history)
+    season_now = season_labels(D)  # each row's season, which the player's and the teams' season figures must match
+    season_minutes_avg, season_usage = _add_recent_scoring(f, s, has_history, season_now)
     days_rest = _add_rest_and_fatigue(f, t, s, played, has_history)
-    _add_team_and_game(f, t, teams, days_rest, game_context)
+    _add_team_and_game(f, t, teams, days_rest, game_context, season_now)
     _add_shot_mix_and_trend(f, t, s, season_minutes_avg)
     _add_opponent_history(f, t, played, has_history)
     _add_scoring_shape(f, t, s, played, player_logs, days_rest)
@@ -403,9 +404,8 @@ PLAYER_STATE_COLUMNS = (
 )
 
 
-def _add_recent_scoring(f, t, s, has_history) -> tuple[pd.Series, pd.Series]:
+def _add_recent_scoring(f, s, has_history, season_now) -> tuple[pd.Series, pd.Series]:
     """Recent and season scoring and minutes; the season's minutes and usage for the later groups."""
-    season_now = season_labels(t["game_date"])
     same_season = s["season"] == season_now
     season_games = s["season_games"].where(same_season & has_history)
     for col in RECENT_FORM_FEATURES:
@@ -444,10 +444,9 @@ def _add_rest_and_fatigue(f, t, s, played, has_history) -> pd.Series:
     return days_rest
 
 
-def _add_team_and_game(f, t, teams, days_rest, game_context) -> None:
+def _add_team_and_game(f, t, teams, days_rest, game_context, season_now) -> None:
     """Team and opponent state after their last games before D, and the game's lines."""
     D = t["game_date"]
-    season_now = season_labels(D)
     team_cols = [
         "team_pace",
         "team_off_rating",
