@@ -38,7 +38,7 @@ def run_build(start: dt.date | None, end: dt.date | None, allow_shrink: bool = F
     from bestbets_dagster.definitions import build_definitions
     from bestbets_dagster.defs.ingestion import ALLOW_SHRINK_TAG
     from bestbets_dagster.defs.partition_range import range_tags
-    from bestbets_dagster.defs.resources import resources_for_env
+    from bestbets_dagster.defs.resources import current_warehouse
     from bestbets_dagster.ingest.box_scores import data_date_range
     from bestbets_dagster.ingest.lines import match_summary
     from bestbets_dagster.partitions import check_game_dates
@@ -56,7 +56,7 @@ def run_build(start: dt.date | None, end: dt.date | None, allow_shrink: bool = F
         run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
         raise_on_error=True,
     )
-    warehouse = resources_for_env(settings.bestbets_env())["warehouse"]
+    warehouse = current_warehouse()
     tables = ["player_game_logs", "team_game_logs", "prop_lines", "player_game_lines", "player_features"]
     counts = {name: len(warehouse.read(name, start, end, columns=["game_date"])) for name in tables}
     report = {
